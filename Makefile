@@ -1,0 +1,93 @@
+# socialauth: `make run` serves on 127.0.0.1:${PORT:-8000}; `make test` runs every test.
+# Everything is built in place: lib/libsocialauth.a, cgi-bin/<endpoint>, bin/socialauth.
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+BUILD   ?= debug
+
+WARN    := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+HARDEN  := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
+ifeq ($(BUILD),release)
+OPT     := -O2 -DNDEBUG
+else
+OPT     := -O1 -g
+endif
+CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(HARDEN) -Ilib
+LDFLAGS += -pie -Wl,-z,relro,-z,now
+LDLIBS  := -lfcgi -ljson-c -lcurl -lcrypto -ldb-5.3
+
+LIB_SRC   := $(sort $(wildcard lib/*.c))
+LIB_OBJ   := $(LIB_SRC:.c=.o)
+LIB       := lib/libsocialauth.a
+CGI_SRC   := $(sort $(wildcard cgi-bin/*.c))
+CGI_BIN   := $(CGI_SRC:.c=)
+TOOL_SRC  := $(sort $(wildcard bin/*.c))
+TOOL_BIN  := $(TOOL_SRC:.c=)
+UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN  := $(UNIT_SRC:.c=)
+HEADERS   := $(wildcard lib/*.h)
+
+.PHONY: all deps run test unit integration bench clean install help valgrind
+all: $(LIB) $(CGI_BIN) $(TOOL_BIN)
+
+help:
+	@echo "make            build the library, the endpoints (cgi-bin/) and bin/socialauth"
+	@echo "make run        install missing packages, build, init the store, serve on 127.0.0.1:\$${PORT:-8000}"
+	@echo "make test       install missing packages, build, run unit and integration tests"
+	@echo "make bench      measure throughput against a hello-world FastCGI floor (BENCH=short|long)"
+	@echo "make deps       install the Debian packages (as root) or print the apt-get line"
+	@echo "make install    copy programs and configuration under PREFIX ($(PREFIX))"
+
+lib/%.o: lib/%.c $(HEADERS)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+cgi-bin/%: cgi-bin/%.c $(LIB) $(HEADERS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+bin/%: bin/%.c $(LIB) $(HEADERS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+tests/unit/test_%: tests/unit/test_%.c tests/unit/*.h $(LIB) $(HEADERS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -Itests/unit -o $@ $< $(LIB) $(LDLIBS) -lcmocka
+
+deps:
+	@bin/socialauth-deps $(DEPS_SET)
+
+run: 
+	@bin/socialauth-deps run
+	@$(MAKE) --no-print-directory all
+	@bin/socialauth-run
+
+unit: $(UNIT_BIN)
+	@bin/socialauth-unit $(UNIT_BIN)
+
+integration: all
+	@/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
+
+test:
+	@bin/socialauth-deps test
+	@$(MAKE) --no-print-directory all $(UNIT_BIN)
+	@bin/socialauth-unit $(UNIT_BIN)
+	@/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
+
+valgrind: $(UNIT_BIN)
+	@VALGRIND=1 bin/socialauth-unit $(UNIT_BIN)
+
+bench:
+	@bin/socialauth-deps bench
+	@$(MAKE) --no-print-directory clean
+	@$(MAKE) --no-print-directory BUILD=release all
+	@/usr/bin/python3 tests/bench/bench.py --mode $${BENCH:-short}
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib/socialauth/cgi-bin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/etc/socialauth
+	install -m 0755 $(CGI_BIN) $(DESTDIR)$(PREFIX)/lib/socialauth/cgi-bin/
+	install -m 0755 bin/socialauth $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 etc/socialauth.conf.example etc/lighttpd.conf.in etc/apache-fcgid.conf $(DESTDIR)$(PREFIX)/etc/socialauth/
+
+clean:
+	rm -f lib/*.o $(LIB) $(CGI_BIN) $(TOOL_BIN) $(UNIT_BIN)

@@ -1,0 +1,171 @@
+/* store.h: the user store, spoken of in users, sessions and Google keys.
+ *
+ * The only interface to persistence: no Berkeley DB type or call appears outside store*.c,
+ * so a second backend can follow without touching an endpoint.
+ *
+ * Every function returns SA_OK, or:
+ *   SA_ERR_NOT_FOUND    the record does not exist
+ *   SA_ERR_EXISTS       a unique field (username, email, google sub) is taken; err->msg names it
+ *   SA_ERR_INVALID      the caller's data breaks a store rule (too long, empty id, ...)
+ *   SA_ERR_UNAVAILABLE  store trouble that may pass (answer 503)
+ *   SA_ERR_FATAL        the environment needs recovery: answer 503, then the process exits
+ * Deadlocks are retried inside the store (bounded) and never reach the caller as such. */
+#ifndef SA_STORE_H
+#define SA_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sa_error.h"
+
+#define SA_ID_MAX 128
+#define SA_USERNAME_MAX 150
+#define SA_EMAIL_MAX 254
+#define SA_NAME_MAX 150
+#define SA_SUB_MAX 255
+
+typedef struct sa_store sa_store;
+
+typedef struct sa_user {
+    char id[SA_ID_MAX + 1];              /* UUID4 string for users we create */
+    char username[SA_USERNAME_MAX + 1];  /* unique, exact */
+    char email[SA_EMAIL_MAX + 1];        /* unique case-insensitively when non-empty */
+    char first_name[SA_NAME_MAX + 1];
+    char last_name[SA_NAME_MAX + 1];
+    bool is_active;
+    bool is_staff;
+    bool is_superuser;
+    int64_t date_joined;                 /* unix seconds */
+    int64_t last_login;                  /* unix seconds, 0 = never */
+    char google_sub[SA_SUB_MAX + 1];     /* unique when non-empty: the social account link */
+    char *google_extra;                  /* JSON text of Google's claims, or NULL; owned */
+} sa_user;
+
+/* Frees what a user record owns (google_extra); the struct itself is the caller's. */
+void sa_user_clear(sa_user *user);
+
+typedef enum sa_store_mode {
+    SA_STORE_SERVE,   /* an endpoint process: join the environment, recover if it needs it */
+    SA_STORE_CREATE   /* `socialauth init`: create the directory and databases if absent */
+} sa_store_mode;
+
+/* Open the environment at db_home and every database with its indexes associated
+ * (the one place that does so). One handle per process. */
+sa_status sa_store_open(sa_store **out, const char *db_home, sa_store_mode mode, sa_error *err);
+void sa_store_close(sa_store *store);
+
+/* Whether session-rotation commits are flushed to disk before answering (default true). */
+void sa_store_set_sync_rotation(sa_store *store, bool sync);
+
+/* Read something real from the store (for /api/health/). */
+sa_status sa_store_ping(sa_store *store, sa_error *err);
+
+/* ---- users ---- */
+
+typedef enum sa_user_key { SA_BY_ID, SA_BY_USERNAME, SA_BY_EMAIL, SA_BY_GOOGLE_SUB } sa_user_key;
+
+/* Look a user up; email is compared lower-cased. out must be zeroed or cleared. */
+sa_status sa_store_user_get(sa_store *store, sa_user_key by, const char *key, sa_user *out,
+                            sa_error *err);
+
+/* Create user (id filled with a new UUID4 when empty; date_joined set when 0), durably,
+ * with its indexes in one transaction. */
+sa_status sa_store_user_create(sa_store *store, sa_user *user, sa_error *err);
+
+/* Replace the record with id user->id (must exist), indexes kept consistent. */
+sa_status sa_store_user_update(sa_store *store, const sa_user *user, sa_error *err);
+
+/* Delete a user, its indexes and its sessions. */
+sa_status sa_store_user_delete(sa_store *store, const char *id, sa_error *err);
+
+/* Call fn for each user in id order until fn returns non-zero. */
+typedef int (*sa_user_visit_fn)(const sa_user *user, void *ctx);
+sa_status sa_store_user_each(sa_store *store, sa_user_visit_fn fn, void *ctx, sa_error *err);
+
+/* Google sign-in in one transaction (API.md section 3, account resolution):
+ * - a user linked to `sub` exists: it is returned (outcome SA_LOGIN_EXISTING), last_login and
+ *   google_extra updated;
+ * - else a user owns candidate->email (case-insensitive): if link_email, that user gets linked
+ *   (SA_LOGIN_LINKED), else SA_ERR_EXISTS with outcome SA_LOGIN_EMAIL_TAKEN;
+ * - else candidate is created (SA_LOGIN_CREATED); its username is made unique by adding a
+ *   numeric suffix. Concurrent calls for one sub create exactly one user.
+ * candidate->google_sub must be set. On success *out is the user as stored. */
+typedef enum sa_login_outcome {
+    SA_LOGIN_EXISTING, SA_LOGIN_LINKED, SA_LOGIN_CREATED, SA_LOGIN_EMAIL_TAKEN
+} sa_login_outcome;
+sa_status sa_store_google_login(sa_store *store, const sa_user *candidate, bool link_email,
+                                int64_t now, sa_user *out, sa_login_outcome *outcome,
+                                sa_error *err);
+
+/* ---- sessions (API.md section 5) ---- */
+
+typedef struct sa_session {
+    char sid[33];
+    char user_id[SA_ID_MAX + 1];
+    char current_jti[33];      /* the refresh token now valid */
+    char previous_jti[33];     /* the one it replaced, honoured until replaced_at + grace */
+    int64_t created_at;
+    int64_t replaced_at;       /* when previous_jti was replaced */
+    int64_t current_iat;       /* iat/exp of the current refresh token, so the grace answer */
+    int64_t current_exp;       /*   can re-mint it byte-identically */
+    int64_t expires_at;        /* purge after this */
+    bool revoked;
+} sa_session;
+
+sa_status sa_store_session_create(sa_store *store, const sa_session *session, sa_error *err);
+sa_status sa_store_session_get(sa_store *store, const char *sid, sa_session *out, sa_error *err);
+
+/* Rotation: in one transaction, if the session's current_jti equals presented_jti, replace it
+ * with next (current_jti/current_iat/current_exp/expires_at from *next) and return
+ * SA_ROTATE_ROTATED; if presented_jti equals previous_jti and now <= replaced_at + grace,
+ * return SA_ROTATE_GRACE with *out holding the session (its current token is the successor);
+ * otherwise mark the session revoked and return SA_ROTATE_REUSE. A revoked session gives
+ * SA_ROTATE_REVOKED. *out is the session after the call. */
+typedef enum sa_rotate_result {
+    SA_ROTATE_ROTATED, SA_ROTATE_GRACE, SA_ROTATE_REUSE, SA_ROTATE_REVOKED
+} sa_rotate_result;
+sa_status sa_store_session_rotate(sa_store *store, const char *sid, const char *presented_jti,
+                                  const sa_session *next, int64_t now, int64_t grace,
+                                  sa_session *out, sa_rotate_result *result, sa_error *err);
+
+/* Revoke one session, or every session of user_id except `except_sid` (NULL: all). */
+sa_status sa_store_session_revoke(sa_store *store, const char *sid, sa_error *err);
+sa_status sa_store_session_revoke_user(sa_store *store, const char *user_id,
+                                       const char *except_sid, sa_error *err);
+
+typedef int (*sa_session_visit_fn)(const sa_session *session, void *ctx);
+sa_status sa_store_session_each_of_user(sa_store *store, const char *user_id,
+                                        sa_session_visit_fn fn, void *ctx, sa_error *err);
+
+/* Delete at most `limit` sessions whose expires_at < now; *purged says how many. */
+sa_status sa_store_session_purge(sa_store *store, int64_t now, size_t limit, size_t *purged,
+                                 sa_error *err);
+sa_status sa_store_session_count(sa_store *store, size_t *count, sa_error *err);
+
+/* ---- Google's signing keys (shared cache of the JWKS document) ---- */
+
+typedef struct sa_google_keys {
+    char *jwks_json;       /* the JWKS document as fetched; owned, NULL when none */
+    int64_t fetched_at;
+    int64_t expires_at;    /* fetched_at + Cache-Control max-age */
+    int64_t forced_at;     /* last refetch forced by an unknown kid (at most one a minute) */
+} sa_google_keys;
+
+void sa_google_keys_clear(sa_google_keys *keys);
+sa_status sa_store_google_keys_get(sa_store *store, sa_google_keys *out, sa_error *err);
+sa_status sa_store_google_keys_put(sa_store *store, const sa_google_keys *keys, sa_error *err);
+
+/* Claim the right to force a refetch: succeeds (SA_OK) for at most one caller per
+ * `interval` seconds across all processes; others get SA_ERR_EXISTS. */
+sa_status sa_store_google_keys_claim_refetch(sa_store *store, int64_t now, int64_t interval,
+                                             sa_error *err);
+
+/* ---- maintenance ---- */
+
+/* Checkpoint and remove logs no longer needed (called now and then from normal traffic). */
+sa_status sa_store_checkpoint(sa_store *store, sa_error *err);
+/* Hot backup of the environment into dir (created). */
+sa_status sa_store_backup(sa_store *store, const char *dir, sa_error *err);
+
+#endif
