@@ -29,6 +29,7 @@ typedef struct sa_config {
 
     unsigned char signing_key[SA_SIGNING_KEY_MAX]; /* HS256 key, raw bytes (required) */
     size_t signing_key_len;
+    char signing_key_file[1024];     /* where the key came from, "" when inline */
     char jwt_audience[256];          /* optional `aud`, then required on verify */
     char jwt_issuer[256];            /* optional `iss`, then required on verify */
 

@@ -1,0 +1,73 @@
+/* auth.c: Bearer authentication of app requests (see auth.h). */
+#include "auth.h"
+#include "tokens.h"
+
+#include <string.h>
+
+/* 401 in simplejwt's InvalidToken shape, naming why the access token was refused. */
+static void token_not_valid(sa_ctx *ctx, const char *message)
+{
+    json_object *o = json_object_new_object();
+    json_object *messages = json_object_new_array();
+    json_object *m = json_object_new_object();
+    json_object_object_add(o, "detail",
+                           json_object_new_string("Given token not valid for any token type"));
+    json_object_object_add(o, "code", json_object_new_string("token_not_valid"));
+    json_object_object_add(m, "token_class", json_object_new_string("AccessToken"));
+    json_object_object_add(m, "token_type", json_object_new_string("access"));
+    json_object_object_add(m, "message", json_object_new_string(message));
+    json_object_array_add(messages, m);
+    json_object_object_add(o, "messages", messages);
+    sa_respond_json(ctx, 401, o);
+    sa_add_header(ctx, "WWW-Authenticate", "Bearer realm=\"api\"");
+}
+
+/* Split the Authorization header on whitespace as Python's str.split() does. Returns the
+ * number of parts (counting past 2 only to know there are more) and the first two. */
+static int split_header(const char *h, const char *part[2], size_t len[2])
+{
+    int n = 0;
+    while (*h) {
+        while (*h == ' ' || *h == '\t')
+            h++;
+        if (!*h)
+            break;
+        const char *start = h;
+        while (*h && *h != ' ' && *h != '\t')
+            h++;
+        if (n < 2) {
+            part[n] = start;
+            len[n] = (size_t)(h - start);
+        }
+        n++;
+    }
+    return n;
+}
+
+bool sa_auth_require(sa_ctx *ctx, sa_user *user, sa_claims *claims)
+{
+    const char *header = ctx->req.authorization;
+    const char *part[2] = {NULL, NULL};
+    size_t len[2] = {0, 0};
+    int n = header ? split_header(header, part, len) : 0;
+    /* Like simplejwt: a header of another scheme is no credentials at all. */
+    if (n == 0 || len[0] != 6 || memcmp(part[0], "Bearer", 6) != 0) {
+        sa_respond_detail(ctx, 401, "Authentication credentials were not provided.", NULL);
+        return false;
+    }
+    if (n != 2) {
+        sa_respond_detail(ctx, 401, "Authorization header must contain two space-delimited values",
+                          "bad_authorization_header");
+        return false;
+    }
+    sa_claims local;
+    sa_claims *c = claims ? claims : &local;
+    sa_error err = {0};
+    sa_jwt_result r = sa_jwt_verify(ctx->cfg, part[1], len[1], SA_TOKEN_ACCESS, ctx->now, c, &err);
+    if (r != SA_JWT_VALID) {
+        token_not_valid(ctx, r == SA_JWT_WRONG_TYPE ? "Token has wrong type"
+                                                   : "Token is invalid or expired");
+        return false;
+    }
+    return sa_token_user(ctx, c, user);
+}

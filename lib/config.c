@@ -1,0 +1,480 @@
+/* config.c: reading socialauth.conf (see config.h for the syntax). */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#define SA_CONFIG_FILE_MAX (256 * 1024)
+
+#ifndef SA_DEFAULT_CONF
+#define SA_DEFAULT_CONF "etc/socialauth.conf"
+#endif
+
+void sa_config_defaults(sa_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->access_token_lifetime = 300;
+    cfg->refresh_token_lifetime = 7 * 86400;
+    cfg->rotate_refresh_tokens = true;
+    cfg->reuse_grace = 30;
+    cfg->leeway = 0;
+    cfg->sync_rotation = true;
+    cfg->google_timeout = 5;
+    cfg->cookie_secure = true;
+    snprintf(cfg->cookie_samesite, sizeof cfg->cookie_samesite, "Lax");
+    snprintf(cfg->cookie_access_name, sizeof cfg->cookie_access_name, "sa-access");
+    snprintf(cfg->cookie_refresh_name, sizeof cfg->cookie_refresh_name, "sa-refresh");
+    snprintf(cfg->google_jwks_url, sizeof cfg->google_jwks_url,
+             "https://www.googleapis.com/oauth2/v3/certs");
+    snprintf(cfg->google_tokeninfo_url, sizeof cfg->google_tokeninfo_url,
+             "https://oauth2.googleapis.com/tokeninfo");
+    snprintf(cfg->google_userinfo_url, sizeof cfg->google_userinfo_url,
+             "https://openidconnect.googleapis.com/v1/userinfo");
+    snprintf(cfg->google_token_url, sizeof cfg->google_token_url,
+             "https://oauth2.googleapis.com/token");
+    cfg->max_body = 64 * 1024;
+    cfg->max_procs = 2;
+}
+
+static void strlist_free(sa_strlist *list)
+{
+    for (size_t i = 0; i < list->n; i++) {
+        free(list->v[i]);
+        list->v[i] = NULL;
+    }
+    list->n = 0;
+}
+
+void sa_config_free(sa_config *cfg)
+{
+    strlist_free(&cfg->google_client_ids);
+    strlist_free(&cfg->google_issuers);
+    strlist_free(&cfg->cors_allowed_origins);
+}
+
+bool sa_strlist_contains(const sa_strlist *list, const char *s)
+{
+    for (size_t i = 0; i < list->n; i++)
+        if (strcmp(list->v[i], s) == 0)
+            return true;
+    return false;
+}
+
+/* Split value on commas and whitespace into list (replacing it). SA_ERR_INVALID when there
+ * are more than SA_MAX_LIST items. */
+static sa_status strlist_parse(sa_strlist *list, const char *value)
+{
+    strlist_free(list);
+    const char *p = value;
+    while (*p) {
+        while (*p == ',' || isspace((unsigned char)*p))
+            p++;
+        if (!*p)
+            break;
+        const char *start = p;
+        while (*p && *p != ',' && !isspace((unsigned char)*p))
+            p++;
+        if (list->n == SA_MAX_LIST)
+            return SA_ERR_INVALID;
+        list->v[list->n] = strndup(start, (size_t)(p - start));
+        if (!list->v[list->n])
+            return SA_ERR_NOMEM;
+        list->n++;
+    }
+    return SA_OK;
+}
+
+sa_status sa_parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+    if (!*s)
+        return SA_ERR_INVALID;
+    for (const char *p = s; *p; p++)
+        if (!isdigit((unsigned char)*p) && !(p == s && *p == '-'))
+            return SA_ERR_INVALID;
+    errno = 0;
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return SA_ERR_INVALID;
+    *out = v;
+    return SA_OK;
+}
+
+/* A non-negative number followed by one optional unit letter from `units`, whose
+ * multipliers are in `mult`. */
+static sa_status parse_scaled(const char *s, const char *units, const int64_t *mult, int64_t max,
+                              int64_t *out)
+{
+    char digits[32];
+    size_t n = strlen(s);
+    if (n == 0 || n >= sizeof digits)
+        return SA_ERR_INVALID;
+    int64_t factor = 1;
+    const char *u = strchr(units, tolower((unsigned char)s[n - 1]));
+    if (!isdigit((unsigned char)s[n - 1])) {
+        if (!u)
+            return SA_ERR_INVALID;
+        factor = mult[u - units];
+        n--;
+    }
+    memcpy(digits, s, n);
+    digits[n] = '\0';
+    int64_t v;
+    if (sa_parse_int(digits, 0, max, &v) != SA_OK || v > max / factor)
+        return SA_ERR_INVALID;
+    *out = v * factor;
+    return SA_OK;
+}
+
+sa_status sa_parse_duration(const char *s, int64_t *out)
+{
+    static const int64_t mult[] = {1, 60, 3600, 86400};
+    return parse_scaled(s, "smhd", mult, (int64_t)10 * 365 * 86400, out);
+}
+
+sa_status sa_parse_size(const char *s, size_t *out)
+{
+    static const int64_t mult[] = {1, 1024, 1024 * 1024};
+    int64_t v;
+    sa_status st = parse_scaled(s, "bkm", mult, (int64_t)1 << 30, &v);
+    if (st == SA_OK)
+        *out = (size_t)v;
+    return st;
+}
+
+sa_status sa_parse_bool(const char *s, bool *out)
+{
+    static const char *yes[] = {"true", "yes", "on", "1"};
+    static const char *no[] = {"false", "no", "off", "0"};
+    for (size_t i = 0; i < 4; i++) {
+        if (strcasecmp(s, yes[i]) == 0) { *out = true; return SA_OK; }
+        if (strcasecmp(s, no[i]) == 0) { *out = false; return SA_OK; }
+    }
+    return SA_ERR_INVALID;
+}
+
+static sa_status copy_string(char *dst, size_t size, const char *value)
+{
+    size_t n = strlen(value);
+    if (n >= size)
+        return SA_ERR_INVALID;
+    memcpy(dst, value, n + 1);
+    return SA_OK;
+}
+
+/* Read a whole small file; for the key file, refuse group/world-readable modes.
+ * Security: a signing key others can read is a key others can mint tokens with. */
+static sa_status read_file(const char *path, bool secret, char **out, size_t *len, sa_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return SA_FAIL(err, SA_ERR_CONFIG, "cannot open %s: %s", path, strerror(errno));
+    struct stat st;
+    sa_status rc = SA_OK;
+    char *buf = NULL;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        rc = SA_FAIL(err, SA_ERR_CONFIG, "%s is not a regular file", path);
+        goto fail;
+    }
+    if (secret && (st.st_mode & 077)) {
+        rc = SA_FAIL(err, SA_ERR_CONFIG,
+                     "%s must not be readable by group or others (chmod 600 it)", path);
+        goto fail;
+    }
+    if (st.st_size > SA_CONFIG_FILE_MAX) {
+        rc = SA_FAIL(err, SA_ERR_CONFIG, "%s is too large", path);
+        goto fail;
+    }
+    buf = malloc((size_t)st.st_size + 1);
+    if (!buf) {
+        rc = SA_FAIL(err, SA_ERR_NOMEM, "out of memory reading %s", path);
+        goto fail;
+    }
+    size_t got = 0;
+    while (got < (size_t)st.st_size) {
+        ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+        if (r <= 0) {
+            rc = SA_FAIL(err, SA_ERR_CONFIG, "cannot read %s", path);
+            goto fail;
+        }
+        got += (size_t)r;
+    }
+    buf[got] = '\0';
+    *out = buf;
+    *len = got;
+    close(fd);
+    return SA_OK;
+fail:
+    free(buf);
+    close(fd);
+    return rc;
+}
+
+static sa_status set_key(sa_config *cfg, const unsigned char *key, size_t len)
+{
+    if (len > sizeof cfg->signing_key)
+        return SA_ERR_INVALID;
+    memcpy(cfg->signing_key, key, len);
+    cfg->signing_key_len = len;
+    return SA_OK;
+}
+
+/* Apply one key = value. Returns SA_OK, SA_ERR_NOT_FOUND for an unknown key, or
+ * SA_ERR_INVALID for a bad value. */
+static sa_status apply(sa_config *cfg, const char *key, const char *value, const char *dir)
+{
+    bool b;
+    int64_t i;
+#define DURATION(name) \
+    if (strcmp(key, #name) == 0) return sa_parse_duration(value, &cfg->name);
+#define BOOL(name) \
+    if (strcmp(key, #name) == 0) { \
+        sa_status s_ = sa_parse_bool(value, &b); if (s_ == SA_OK) cfg->name = b; return s_; }
+#define STRING(name) \
+    if (strcmp(key, #name) == 0) return copy_string(cfg->name, sizeof cfg->name, value);
+#define LIST(name) \
+    if (strcmp(key, #name) == 0) return strlist_parse(&cfg->name, value);
+
+    if (strcmp(key, "db_home") == 0) {
+        if (value[0] == '/' || !dir)
+            return copy_string(cfg->db_home, sizeof cfg->db_home, value);
+        int n = snprintf(cfg->db_home, sizeof cfg->db_home, "%s/%s", dir, value);
+        return n > 0 && (size_t)n < sizeof cfg->db_home ? SA_OK : SA_ERR_INVALID;
+    }
+    if (strcmp(key, "signing_key") == 0)
+        return set_key(cfg, (const unsigned char *)value, strlen(value));
+    if (strcmp(key, "signing_key_file") == 0) {
+        /* Read by check(), so that `socialauth init` can create it first. */
+        int n = value[0] == '/' || !dir
+                    ? snprintf(cfg->signing_key_file, sizeof cfg->signing_key_file, "%s", value)
+                    : snprintf(cfg->signing_key_file, sizeof cfg->signing_key_file, "%s/%s", dir,
+                               value);
+        return n > 0 && (size_t)n < sizeof cfg->signing_key_file ? SA_OK : SA_ERR_INVALID;
+    }
+    DURATION(access_token_lifetime)
+    DURATION(refresh_token_lifetime)
+    DURATION(reuse_grace)
+    DURATION(leeway)
+    DURATION(google_timeout)
+    BOOL(rotate_refresh_tokens)
+    BOOL(sync_rotation)
+    BOOL(link_verified_email)
+    BOOL(cookie_mode)
+    BOOL(cookie_secure)
+    STRING(jwt_audience)
+    STRING(jwt_issuer)
+    STRING(google_client_secret)
+    STRING(google_redirect_uri)
+    STRING(google_jwks_url)
+    STRING(google_tokeninfo_url)
+    STRING(google_userinfo_url)
+    STRING(google_token_url)
+    STRING(cookie_domain)
+    STRING(cookie_access_name)
+    STRING(cookie_refresh_name)
+    LIST(google_client_ids)
+    LIST(google_issuers)
+    LIST(cors_allowed_origins)
+    if (strcmp(key, "cookie_samesite") == 0) {
+        if (strcasecmp(value, "Lax") && strcasecmp(value, "Strict") && strcasecmp(value, "None"))
+            return SA_ERR_INVALID;
+        snprintf(cfg->cookie_samesite, sizeof cfg->cookie_samesite, "%c%s",
+                 toupper((unsigned char)value[0]), value + 1);
+        for (char *p = cfg->cookie_samesite + 1; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+        return SA_OK;
+    }
+    if (strcmp(key, "max_body") == 0)
+        return sa_parse_size(value, &cfg->max_body);
+    if (strcmp(key, "max_procs") == 0) {
+        sa_status st = sa_parse_int(value, 1, 256, &i);
+        if (st == SA_OK)
+            cfg->max_procs = (int)i;
+        return st;
+    }
+    return SA_ERR_NOT_FOUND;
+#undef DURATION
+#undef BOOL
+#undef STRING
+#undef LIST
+}
+
+/* The directory part of a path, for resolving relative paths in the file ("" → "."). */
+static void dir_of(const char *path, char *dir, size_t size)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, size, ".");
+    else
+        snprintf(dir, size, "%.*s", (int)(slash - path), path);
+}
+
+sa_status sa_config_parse(sa_config *cfg, const char *text, size_t len, const char *origin,
+                          sa_error *err)
+{
+    char dir[1024];
+    dir_of(origin, dir, sizeof dir);
+    size_t lineno = 0;
+    const char *p = text, *end = text + len;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (!eol)
+            eol = end;
+        lineno++;
+        char line[4096];
+        size_t n = (size_t)(eol - p);
+        if (n >= sizeof line)
+            return SA_FAIL(err, SA_ERR_CONFIG, "%s:%zu: line too long", origin, lineno);
+        memcpy(line, p, n);
+        line[n] = '\0';
+        p = eol + 1;
+
+        char *s = line;
+        while (isspace((unsigned char)*s))
+            s++;
+        size_t sl = strlen(s);
+        while (sl > 0 && isspace((unsigned char)s[sl - 1]))
+            s[--sl] = '\0';
+        if (*s == '\0' || *s == '#')
+            continue;
+        char *eq = strchr(s, '=');
+        if (!eq)
+            return SA_FAIL(err, SA_ERR_CONFIG, "%s:%zu: expected `key = value`", origin, lineno);
+        char *key = s, *value = eq + 1;
+        char *ke = eq;
+        while (ke > key && isspace((unsigned char)ke[-1]))
+            ke--;
+        *ke = '\0';
+        while (isspace((unsigned char)*value))
+            value++;
+        sa_status st = apply(cfg, key, value, dir);
+        if (st == SA_ERR_NOT_FOUND)
+            return SA_FAIL(err, SA_ERR_CONFIG, "%s:%zu: unknown key `%s`", origin, lineno, key);
+        if (st != SA_OK)
+            return SA_FAIL(err, SA_ERR_CONFIG, "%s:%zu: bad value for `%s`", origin, lineno, key);
+    }
+    return SA_OK;
+}
+
+/* True for http:// URLs whose host is loopback, and for every https:// URL. */
+static bool url_allowed(const char *url)
+{
+    if (strncmp(url, "https://", 8) == 0)
+        return true;
+    if (strncmp(url, "http://", 7) != 0)
+        return false;
+    const char *host = url + 7;
+    size_t hl = strcspn(host, ":/");
+    if (hl == 9 && strncmp(host, "localhost", 9) == 0)
+        return true;
+    if (hl == 5 && strncmp(host, "[::1]", 5) == 0)
+        return true;
+    char ip[64];
+    if (hl == 0 || hl >= sizeof ip)
+        return false;
+    memcpy(ip, host, hl);
+    ip[hl] = '\0';
+    struct in_addr a;
+    return inet_pton(AF_INET, ip, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+}
+
+/* Load the key named by signing_key_file (trailing newlines dropped). */
+static sa_status load_key_file(sa_config *cfg, sa_error *err)
+{
+    char *text;
+    size_t len;
+    sa_error why = {0};
+    sa_status st = read_file(cfg->signing_key_file, true, &text, &len, &why);
+    if (st != SA_OK)
+        return SA_FAIL(err, SA_ERR_CONFIG, "%s: `signing_key_file`: %s", cfg->path, why.msg);
+    size_t size = len + 1;
+    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+        len--;
+    st = set_key(cfg, (unsigned char *)text, len);
+    OPENSSL_clear_free(text, size);
+    if (st != SA_OK)
+        return SA_FAIL(err, SA_ERR_CONFIG, "%s: `signing_key_file` holds more than %d bytes",
+                       cfg->path, SA_SIGNING_KEY_MAX);
+    return SA_OK;
+}
+
+static sa_status check(sa_config *cfg, sa_error *err)
+{
+    const char *f = cfg->path;
+    if (cfg->signing_key_file[0]) {
+        sa_status st = load_key_file(cfg, err);
+        if (st != SA_OK)
+            return st;
+    }
+    if (!cfg->db_home[0])
+        return SA_FAIL(err, SA_ERR_CONFIG, "%s: `db_home` is required", f);
+    if (cfg->signing_key_len < SA_SIGNING_KEY_MIN)
+        return SA_FAIL(err, SA_ERR_CONFIG,
+                       "%s: `signing_key` (or `signing_key_file`) must be at least %d bytes", f,
+                       SA_SIGNING_KEY_MIN);
+    if (cfg->access_token_lifetime <= 0)
+        return SA_FAIL(err, SA_ERR_CONFIG, "%s: `access_token_lifetime` must be positive", f);
+    if (cfg->refresh_token_lifetime <= 0)
+        return SA_FAIL(err, SA_ERR_CONFIG, "%s: `refresh_token_lifetime` must be positive", f);
+    if (cfg->google_issuers.n == 0) {
+        sa_status st = strlist_parse(&cfg->google_issuers,
+                                     "https://accounts.google.com accounts.google.com");
+        if (st != SA_OK)
+            return SA_FAIL(err, st, "out of memory");
+    }
+    const struct { const char *key; const char *url; } urls[] = {
+        {"google_jwks_url", cfg->google_jwks_url},
+        {"google_tokeninfo_url", cfg->google_tokeninfo_url},
+        {"google_userinfo_url", cfg->google_userinfo_url},
+        {"google_token_url", cfg->google_token_url},
+    };
+    for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++)
+        if (!url_allowed(urls[i].url))
+            return SA_FAIL(err, SA_ERR_CONFIG,
+                           "%s: `%s` must be https:// (http:// only for loopback hosts)", f,
+                           urls[i].key);
+    cfg->cors_any_origin = sa_strlist_contains(&cfg->cors_allowed_origins, "*");
+    if (cfg->cors_any_origin && cfg->cors_allowed_origins.n != 1)
+        return SA_FAIL(err, SA_ERR_CONFIG, "%s: `cors_allowed_origins` is either * or a list", f);
+    if (cfg->cors_any_origin && cfg->cookie_mode)
+        return SA_FAIL(err, SA_ERR_CONFIG,
+                       "%s: `cors_allowed_origins = *` is not allowed with `cookie_mode`", f);
+    if (strcmp(cfg->cookie_samesite, "None") == 0 && !cfg->cookie_secure)
+        return SA_FAIL(err, SA_ERR_CONFIG,
+                       "%s: `cookie_samesite = None` needs `cookie_secure = true`", f);
+    return SA_OK;
+}
+
+sa_status sa_config_load(sa_config *cfg, const char *path, sa_error *err)
+{
+    sa_config_defaults(cfg);
+    if (copy_string(cfg->path, sizeof cfg->path, path) != SA_OK)
+        return SA_FAIL(err, SA_ERR_CONFIG, "configuration path too long");
+    char *text;
+    size_t len;
+    sa_status st = read_file(path, false, &text, &len, err);
+    if (st != SA_OK)
+        return st;
+    st = sa_config_parse(cfg, text, len, path, err);
+    free(text);
+    if (st == SA_OK)
+        st = check(cfg, err);
+    if (st != SA_OK)
+        sa_config_free(cfg);
+    return st;
+}
+
+const char *sa_config_default_path(void)
+{
+    const char *env = getenv("SOCIALAUTH_CONF");
+    return env && *env ? env : SA_DEFAULT_CONF;
+}

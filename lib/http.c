@@ -1,0 +1,211 @@
+/* http.c: the request loop every endpoint runs (see http.h). */
+#include "http.h"
+#include "cors.h"
+
+#include <fcgi_stdio.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *log_name = "socialauth";
+
+void sa_log(const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    /* Goes to the real stderr (the web server's error log), not the FastCGI error stream. */
+    FCGI_fprintf(FCGI_stderr, "%s: %s\n", log_name, line);
+    FCGI_fflush(FCGI_stderr);
+}
+
+static const struct { const char *name; int bit; } methods[] = {
+    /* Django's order, which DRF uses for the Allow header. */
+    {"GET", SA_GET}, {"POST", SA_POST}, {"PUT", SA_PUT}, {"PATCH", SA_PATCH},
+    {"DELETE", SA_DELETE}, {"HEAD", SA_HEAD}, {"OPTIONS", SA_OPTIONS},
+};
+
+static int method_bit(const char *m)
+{
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        if (strcmp(m, methods[i].name) == 0)
+            return methods[i].bit;
+    return 0;
+}
+
+/* Allowed methods of an endpoint: its own, HEAD with GET, and always OPTIONS. */
+static int allowed_methods(const sa_endpoint *ep)
+{
+    int m = ep->methods | SA_OPTIONS;
+    if (m & SA_GET)
+        m |= SA_HEAD;
+    return m;
+}
+
+static void allow_header(sa_ctx *ctx, int allowed)
+{
+    char value[128] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+        if (!(allowed & methods[i].bit))
+            continue;
+        int n = snprintf(value + used, sizeof value - used, "%s%s", used ? ", " : "",
+                         methods[i].name);
+        if (n > 0 && (size_t)n < sizeof value - used)
+            used += (size_t)n;
+    }
+    sa_add_header(ctx, "Allow", value);
+}
+
+static void method_not_allowed(sa_ctx *ctx, int allowed)
+{
+    json_object *o = json_object_new_object();
+    char detail[96];
+    snprintf(detail, sizeof detail, "Method \"%.32s\" not allowed.", ctx->req.method);
+    json_object_object_add(o, "detail", json_object_new_string(detail));
+    sa_respond_json(ctx, 405, o);
+    allow_header(ctx, allowed);
+}
+
+static size_t fcgi_read(void *src, char *buf, size_t n)
+{
+    (void)src;
+    return FCGI_fread(buf, 1, n, FCGI_stdin);
+}
+
+static const char *env(const char *name)
+{
+    const char *v = getenv(name);
+    return v ? v : NULL;
+}
+
+/* The request path without its query string, in a buffer owned by the caller. */
+static const char *request_path(char *buf, size_t size)
+{
+    const char *uri = env("REQUEST_URI");
+    if (!uri)
+        uri = env("SCRIPT_NAME");
+    if (!uri)
+        uri = "";
+    size_t n = strcspn(uri, "?");
+    if (n >= size)
+        n = size - 1;
+    memcpy(buf, uri, n);
+    buf[n] = '\0';
+    return buf;
+}
+
+void sa_ctx_reset(sa_ctx *ctx)
+{
+    free(ctx->req.body);
+    if (ctx->req.data)
+        json_object_put(ctx->req.data);
+    memset(&ctx->req, 0, sizeof ctx->req);
+    ctx->res.status = 200;
+    ctx->res.no_store = false;
+    sa_buf_reset(&ctx->res.headers);
+    sa_buf_reset(&ctx->res.body);
+}
+
+/* Dispatch one request that has been read into ctx->req. */
+static void dispatch(const sa_endpoint *ep, sa_ctx *ctx, bool config_ok)
+{
+    int allowed = allowed_methods(ep);
+    sa_request *req = &ctx->req;
+    if (req->method_bit == SA_OPTIONS) {
+        if (env("HTTP_ACCESS_CONTROL_REQUEST_METHOD"))
+            sa_cors_preflight(ctx);
+        else
+            allow_header(ctx, allowed);
+        return;
+    }
+    if (!(req->method_bit & allowed)) {
+        method_not_allowed(ctx, allowed);
+        return;
+    }
+    if (!config_ok) {
+        sa_respond_store_error(ctx, SA_ERR_CONFIG, NULL);
+        return;
+    }
+    if (req->method_bit & (SA_POST | SA_PUT | SA_PATCH)) {
+        if (!sa_body_read(ctx, env("CONTENT_LENGTH"), fcgi_read, NULL))
+            return;
+    } else {
+        req->data = json_object_new_object();
+    }
+    ep->handle(ctx);
+}
+
+int sa_serve(const sa_endpoint *ep, int argc, char **argv)
+{
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        printf("usage: %s\n"
+               "The socialauth `%s` endpoint: a FastCGI responder started by the web server\n"
+               "(lighttpd bin-path, Apache mod_fcgid, spawn-fcgi), or a CGI program when its\n"
+               "standard input is not a FastCGI socket.\n"
+               "Settings come from $SOCIALAUTH_CONF (default %s).\n",
+               argv[0], ep->name, "etc/socialauth.conf");
+        return 0;
+    }
+    log_name = ep->name;
+    sa_config cfg;
+    sa_error err = {0};
+    bool config_ok = sa_config_load(&cfg, sa_config_default_path(), &err) == SA_OK;
+    if (!config_ok)
+        sa_log("configuration: %s", err.msg);
+
+    sa_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.cfg = &cfg;
+    sa_buf out = {0};
+    char path[2048];
+
+    while (FCGI_Accept() >= 0) {
+        sa_ctx_reset(&ctx);
+        ctx.now = (int64_t)time(NULL);
+        const char *m = env("REQUEST_METHOD");
+        ctx.req.method = m ? m : "GET";
+        ctx.req.method_bit = method_bit(ctx.req.method);
+        ctx.req.path = request_path(path, sizeof path);
+        ctx.req.content_type = env("CONTENT_TYPE");
+        ctx.req.authorization = env("HTTP_AUTHORIZATION");
+        ctx.req.origin = env("HTTP_ORIGIN");
+        ctx.req.referer = env("HTTP_REFERER");
+        ctx.req.cookie = env("HTTP_COOKIE");
+
+        if (config_ok && ep->needs_store && !ctx.store) {
+            sa_error serr = {0};
+            if (sa_store_open(&ctx.store, cfg.db_home, SA_STORE_SERVE, &serr) != SA_OK) {
+                sa_log("store: %s", serr.msg);
+                ctx.store = NULL;
+            } else {
+                sa_store_set_sync_rotation(ctx.store, cfg.sync_rotation);
+            }
+        }
+        if (ep->needs_store && !ctx.store && config_ok && ctx.req.method_bit != SA_OPTIONS)
+            sa_respond_store_error(&ctx, SA_ERR_UNAVAILABLE, NULL);
+        else
+            dispatch(ep, &ctx, config_ok);
+
+        sa_cors_decorate(&ctx);
+        sa_buf_reset(&out);
+        if (sa_response_serialize(&ctx, &out) == SA_OK)
+            FCGI_fwrite(out.data, 1, out.len, FCGI_stdout);
+        if (ctx.fatal) {
+            FCGI_Finish();
+            break;
+        }
+    }
+    sa_ctx_reset(&ctx);
+    sa_buf_free(&ctx.res.headers);
+    sa_buf_free(&ctx.res.body);
+    sa_buf_free(&out);
+    if (ctx.store)
+        sa_store_close(ctx.store);
+    if (config_ok)
+        sa_config_free(&cfg);
+    return ctx.fatal ? 1 : 0;
+}

@@ -1,0 +1,103 @@
+/* response.c: building answers in DRF's shapes and serialising them as CGI responses. */
+#include "http.h"
+#include "json.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *reason_phrase(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 413: return "Request Entity Too Large";
+    case 415: return "Unsupported Media Type";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    }
+    return "Unknown";
+}
+
+void sa_respond_raw(sa_ctx *ctx, int status, const char *json, size_t len)
+{
+    ctx->res.status = status;
+    sa_buf_reset(&ctx->res.body);
+    if (sa_buf_append(&ctx->res.body, json, len) != SA_OK)
+        ctx->res.status = 503;
+}
+
+void sa_respond_json(sa_ctx *ctx, int status, json_object *body)
+{
+    size_t len;
+    const char *text = sa_json_compact(body, &len);
+    sa_respond_raw(ctx, status, text, len);
+    json_object_put(body);
+}
+
+void sa_respond_detail(sa_ctx *ctx, int status, const char *detail, const char *code)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "detail", json_object_new_string(detail));
+    if (code)
+        json_object_object_add(o, "code", json_object_new_string(code));
+    sa_respond_json(ctx, status, o);
+    if (status == 401)
+        sa_add_header(ctx, "WWW-Authenticate", "Bearer realm=\"api\"");
+}
+
+void sa_respond_field_error(sa_ctx *ctx, const char *field, const char *message)
+{
+    json_object *o = json_object_new_object();
+    json_object *list = json_object_new_array();
+    json_object_array_add(list, json_object_new_string(message));
+    json_object_object_add(o, field, list);
+    sa_respond_json(ctx, 400, o);
+}
+
+void sa_respond_store_error(sa_ctx *ctx, sa_status status, const sa_error *err)
+{
+    if (err)
+        sa_log("store: %s (%s:%d)", err->msg, err->file ? err->file : "?", err->line);
+    if (status == SA_ERR_FATAL)
+        ctx->fatal = true;
+    sa_respond_detail(ctx, 503, "Service temporarily unavailable.", "service_unavailable");
+}
+
+void sa_add_header(sa_ctx *ctx, const char *name, const char *value)
+{
+    /* Security: header values come from our own code, but refuse CR/LF anyway so that no
+     * future caller can split a response. */
+    if (strpbrk(name, "\r\n:") || strpbrk(value, "\r\n"))
+        return;
+    sa_buf_printf(&ctx->res.headers, "%s: %s\r\n", name, value);
+}
+
+sa_status sa_response_serialize(const sa_ctx *ctx, sa_buf *out)
+{
+    const sa_response *r = &ctx->res;
+    sa_status st = sa_buf_printf(out,
+        "Status: %d %s\r\n"
+        "X-Content-Type-Options: nosniff\r\n"
+        "Referrer-Policy: same-origin\r\n"
+        "X-Frame-Options: DENY\r\n"
+        "%s",
+        r->status, reason_phrase(r->status), r->no_store ? "Cache-Control: no-store\r\n" : "");
+    if (st == SA_OK && r->headers.len)
+        st = sa_buf_append(out, r->headers.data, r->headers.len);
+    if (st == SA_OK && r->body.len)
+        st = sa_buf_printf(out, "Content-Type: application/json\r\nContent-Length: %zu\r\n",
+                           r->body.len);
+    else if (st == SA_OK)
+        st = sa_buf_append(out, "Content-Length: 0\r\n", 19);
+    if (st == SA_OK)
+        st = sa_buf_append(out, "\r\n", 2);
+    if (st == SA_OK && r->body.len)
+        st = sa_buf_append(out, r->body.data, r->body.len);
+    return st;
+}

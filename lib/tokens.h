@@ -1,0 +1,40 @@
+/* tokens.h: issuing and checking our token pairs, and the answers every token endpoint shares
+ * (API.md sections 2, 4, 6, 7). */
+#ifndef SA_TOKENS_H
+#define SA_TOKENS_H
+
+#include <stdbool.h>
+#include <json-c/json.h>
+
+#include "http.h"
+#include "jwt.h"
+#include "store.h"
+
+#define SA_TOKEN_BUF 2048
+
+typedef struct sa_token {
+    char text[SA_TOKEN_BUF];
+    sa_claims claims;
+} sa_token;
+
+/* Mint one token of `type` for user_id/sid at now (exp = now + its lifetime, fresh jti).
+ * Returns SA_OK or the error of sa_jwt_mint / the RNG. */
+sa_status sa_token_issue(const sa_config *cfg, sa_token_type type, const char *user_id,
+                         const char *sid, int64_t now, sa_token *out, sa_error *err);
+
+/* Add the token fields of a token answer to body, in API.md's order:
+ * "access", "refresh" (omitted when refresh is NULL or cookie mode), the "access_token"/
+ * "refresh_token" spellings when both_spellings, then "access_expiration" and
+ * "refresh_expiration" (omitted when refresh is NULL). Sets Cache-Control: no-store. */
+void sa_token_fields(sa_ctx *ctx, json_object *body, const sa_token *access,
+                     const sa_token *refresh, bool both_spellings);
+
+/* Verify a presented token of `type`, answering the 401 of API.md section 4 and returning
+ * false when it is bad, of the wrong type, or of a revoked session. */
+bool sa_token_check(sa_ctx *ctx, const char *token, sa_token_type type, sa_claims *out);
+
+/* Load the token's user, answering 401 user_not_found / user_inactive (or 503 on store
+ * trouble) and returning false when it cannot act. */
+bool sa_token_user(sa_ctx *ctx, const sa_claims *claims, sa_user *out);
+
+#endif
