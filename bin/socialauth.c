@@ -1,0 +1,386 @@
+/* socialauth: the admin command. Every subcommand takes --help; errors go to stderr with a
+ * non-zero exit status (1: failed, 2: bad usage). Settings from $SOCIALAUTH_CONF or --config. */
+#include "config.h"
+#include "jwt.h"
+#include "json.h"
+#include "store.h"
+#include "tokens.h"
+#include "user.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *conf_path;
+
+static const char usage_main[] =
+    "usage: socialauth [--config FILE] COMMAND [ARGS]\n"
+    "\n"
+    "commands:\n"
+    "  init                         create the store and, if absent, a development signing key\n"
+    "  user create --username U --email E [--first-name F] [--last-name L] [--staff] [--superuser]\n"
+    "  user list                    one JSON object per user\n"
+    "  user show ID|EMAIL|USERNAME\n"
+    "  user set-active ID true|false\n"
+    "  user delete ID\n"
+    "  token mint ID|EMAIL|USERNAME print {\"access\":...,\"refresh\":...} for that user\n"
+    "  backup DIR                   hot backup of the store into DIR\n"
+    "\n"
+    "Settings come from --config, else $SOCIALAUTH_CONF, else etc/socialauth.conf.\n"
+    "Run `socialauth COMMAND --help` for a command's details.\n";
+
+static int fail(const char *what, const sa_error *err)
+{
+    fprintf(stderr, "socialauth: %s: %s\n", what, err->msg);
+    return 1;
+}
+
+static int usage_error(const char *usage, const char *fmt, const char *arg)
+{
+    fprintf(stderr, "socialauth: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n%s", usage);
+    return 2;
+}
+
+static bool wants_help(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return true;
+    return false;
+}
+
+/* Load settings and open the store; on failure print why and return false. */
+static bool open_all(sa_config *cfg, sa_store **store, sa_store_mode mode)
+{
+    sa_error err = {0};
+    if (sa_config_load(cfg, conf_path, &err) != SA_OK) {
+        fail("configuration", &err);
+        return false;
+    }
+    if (sa_store_open(store, cfg->db_home, mode, &err) != SA_OK) {
+        fail("store", &err);
+        sa_config_free(cfg);
+        return false;
+    }
+    return true;
+}
+
+static void close_all(sa_config *cfg, sa_store *store)
+{
+    sa_store_close(store);
+    sa_config_free(cfg);
+}
+
+static void print_user(const sa_user *u)
+{
+    json_object *o = sa_user_to_json(u);
+    json_object_object_add(o, "is_active", json_object_new_boolean(u->is_active));
+    json_object_object_add(o, "is_staff", json_object_new_boolean(u->is_staff));
+    json_object_object_add(o, "is_superuser", json_object_new_boolean(u->is_superuser));
+    char when[32];
+    sa_format_utc(u->date_joined, when, sizeof when);
+    json_object_object_add(o, "date_joined", json_object_new_string(when));
+    if (u->last_login) {
+        sa_format_utc(u->last_login, when, sizeof when);
+        json_object_object_add(o, "last_login", json_object_new_string(when));
+    } else {
+        json_object_object_add(o, "last_login", NULL);
+    }
+    json_object_object_add(o, "google_sub", u->google_sub[0] ? json_object_new_string(u->google_sub)
+                                                             : NULL);
+    printf("%s\n", sa_json_compact(o, NULL));
+    json_object_put(o);
+}
+
+/* Find a user by id, then e-mail, then username. */
+static sa_status find_user(sa_store *store, const char *key, sa_user *out, sa_error *err)
+{
+    static const sa_user_key order[] = {SA_BY_ID, SA_BY_EMAIL, SA_BY_USERNAME};
+    sa_status st = SA_ERR_NOT_FOUND;
+    for (size_t i = 0; i < 3 && st == SA_ERR_NOT_FOUND; i++)
+        st = sa_store_user_get(store, order[i], key, out, err);
+    if (st == SA_ERR_NOT_FOUND)
+        SA_FAIL(err, st, "no user with id, e-mail or username \"%s\"", key);
+    return st;
+}
+
+/* Create the key file named by the configuration, 64 random hex bytes, mode 0600. */
+static int create_key_file(const char *path)
+{
+    char key[65];
+    if (sa_random_hex(key, 64) != SA_OK) {
+        fprintf(stderr, "socialauth: cannot get random bytes for the signing key\n");
+        return 1;
+    }
+    key[64] = '\n';
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 || write(fd, key, sizeof key) != (ssize_t)sizeof key || close(fd) != 0) {
+        fprintf(stderr, "socialauth: cannot write signing key %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    fprintf(stderr, "socialauth: created development signing key %s\n", path);
+    return 0;
+}
+
+static int cmd_init(int argc, char **argv)
+{
+    static const char usage[] =
+        "usage: socialauth init\n"
+        "Creates the Berkeley DB environment named by `db_home` and, when `signing_key_file`\n"
+        "names a file that does not exist, a new random signing key there (mode 0600).\n"
+        "Safe to run again: what exists is kept.\n";
+    if (wants_help(argc, argv)) { fputs(usage, stdout); return 0; }
+    if (argc > 1) return usage_error(usage, "init takes no arguments: %s", argv[1]);
+
+    /* Read the file once without the checks, to learn where the key should be. */
+    sa_config probe;
+    sa_config_defaults(&probe);
+    sa_error err = {0};
+    FILE *f = fopen(conf_path, "r");
+    if (!f) {
+        fprintf(stderr, "socialauth: cannot open %s: %s\n", conf_path, strerror(errno));
+        return 1;
+    }
+    char text[65536];
+    size_t n = fread(text, 1, sizeof text, f);
+    fclose(f);
+    if (sa_config_parse(&probe, text, n, conf_path, &err) != SA_OK)
+        return fail("configuration", &err);
+    int rc = 0;
+    if (probe.signing_key_file[0] && access(probe.signing_key_file, F_OK) != 0)
+        rc = create_key_file(probe.signing_key_file);
+    sa_config_free(&probe);
+    if (rc)
+        return rc;
+
+    sa_config cfg;
+    sa_store *store;
+    if (!open_all(&cfg, &store, SA_STORE_CREATE))
+        return 1;
+    fprintf(stderr, "socialauth: store ready in %s\n", cfg.db_home);
+    close_all(&cfg, store);
+    return 0;
+}
+
+static int cmd_user_create(int argc, char **argv)
+{
+    static const char usage[] =
+        "usage: socialauth user create --username U --email E [--first-name F] [--last-name L]\n"
+        "                              [--staff] [--superuser] [--inactive]\n"
+        "Creates a user (id: a new UUID4) and prints it as JSON.\n";
+    if (wants_help(argc, argv)) { fputs(usage, stdout); return 0; }
+    sa_user u = {0};
+    u.is_active = true;
+    struct { const char *flag; char *dst; size_t size; } fields[] = {
+        {"--username", u.username, sizeof u.username},
+        {"--email", u.email, sizeof u.email},
+        {"--first-name", u.first_name, sizeof u.first_name},
+        {"--last-name", u.last_name, sizeof u.last_name},
+    };
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--staff") == 0) { u.is_staff = true; continue; }
+        if (strcmp(argv[i], "--superuser") == 0) { u.is_superuser = true; continue; }
+        if (strcmp(argv[i], "--inactive") == 0) { u.is_active = false; continue; }
+        size_t k;
+        for (k = 0; k < 4 && strcmp(argv[i], fields[k].flag) != 0; k++)
+            ;
+        if (k == 4)
+            return usage_error(usage, "unknown option %s", argv[i]);
+        if (i + 1 >= argc)
+            return usage_error(usage, "%s needs a value", argv[i]);
+        size_t len = strlen(argv[++i]);
+        if (len >= fields[k].size)
+            return usage_error(usage, "%s is too long", fields[k].flag);
+        memcpy(fields[k].dst, argv[i], len + 1);
+    }
+    if (!u.username[0] || !u.email[0])
+        return usage_error(usage, "%s", "--username and --email are required");
+    if (!sa_username_valid(u.username))
+        return usage_error(usage, "%s",
+                           "invalid username: use letters, digits and @/./+/-/_ only");
+    if (!strchr(u.email, '@'))
+        return usage_error(usage, "invalid e-mail address: %s", u.email);
+
+    sa_config cfg;
+    sa_store *store;
+    if (!open_all(&cfg, &store, SA_STORE_SERVE))
+        return 1;
+    sa_error err = {0};
+    u.date_joined = (int64_t)time(NULL);
+    int rc = 0;
+    if (sa_store_user_create(store, &u, &err) != SA_OK)
+        rc = fail("user create", &err);
+    else
+        print_user(&u);
+    sa_user_clear(&u);
+    close_all(&cfg, store);
+    return rc;
+}
+
+static int print_each(const sa_user *u, void *ctx)
+{
+    (void)ctx;
+    print_user(u);
+    return 0;
+}
+
+static int cmd_user_list(int argc, char **argv)
+{
+    static const char usage[] = "usage: socialauth user list\nPrints every user, one JSON "
+                                "object per line, in id order.\n";
+    if (wants_help(argc, argv)) { fputs(usage, stdout); return 0; }
+    if (argc > 1) return usage_error(usage, "unexpected argument %s", argv[1]);
+    sa_config cfg;
+    sa_store *store;
+    if (!open_all(&cfg, &store, SA_STORE_SERVE))
+        return 1;
+    sa_error err = {0};
+    int rc = sa_store_user_each(store, print_each, NULL, &err) == SA_OK ? 0 : fail("user list", &err);
+    close_all(&cfg, store);
+    return rc;
+}
+
+/* `user show`, `user set-active`, `user delete` and `token mint`: act on one user. */
+typedef int (*user_action)(sa_config *cfg, sa_store *store, sa_user *u, const char *arg);
+
+static int with_user(int argc, char **argv, const char *usage, bool needs_arg, user_action act)
+{
+    if (wants_help(argc, argv)) { fputs(usage, stdout); return 0; }
+    if (argc != (needs_arg ? 3 : 2))
+        return usage_error(usage, "%s", "wrong number of arguments");
+    sa_config cfg;
+    sa_store *store;
+    if (!open_all(&cfg, &store, SA_STORE_SERVE))
+        return 1;
+    sa_user u = {0};
+    sa_error err = {0};
+    int rc = find_user(store, argv[1], &u, &err) == SA_OK
+                 ? act(&cfg, store, &u, needs_arg ? argv[2] : NULL)
+                 : fail("user", &err);
+    sa_user_clear(&u);
+    close_all(&cfg, store);
+    return rc;
+}
+
+static int act_show(sa_config *cfg, sa_store *store, sa_user *u, const char *arg)
+{
+    print_user(u);
+    return 0;
+}
+
+static int act_set_active(sa_config *cfg, sa_store *store, sa_user *u, const char *arg)
+{
+    bool active;
+    if (sa_parse_bool(arg, &active) != SA_OK) {
+        fprintf(stderr, "socialauth: set-active wants true or false, not \"%s\"\n", arg);
+        return 2;
+    }
+    u->is_active = active;
+    sa_error err = {0};
+    if (sa_store_user_update(store, u, &err) != SA_OK)
+        return fail("user set-active", &err);
+    print_user(u);
+    return 0;
+}
+
+static int act_delete(sa_config *cfg, sa_store *store, sa_user *u, const char *arg)
+{
+    sa_error err = {0};
+    if (sa_store_user_delete(store, u->id, &err) != SA_OK)
+        return fail("user delete", &err);
+    fprintf(stderr, "socialauth: deleted user %s\n", u->id);
+    return 0;
+}
+
+static int act_mint(sa_config *cfg, sa_store *store, sa_user *u, const char *arg)
+{
+    int64_t now = (int64_t)time(NULL);
+    sa_token access, refresh;
+    sa_error err = {0};
+    if (sa_token_issue(cfg, SA_TOKEN_ACCESS, u->id, "", now, &access, &err) != SA_OK ||
+        sa_token_issue(cfg, SA_TOKEN_REFRESH, u->id, "", now, &refresh, &err) != SA_OK)
+        return fail("token mint", &err);
+    printf("{\"access\":\"%s\",\"refresh\":\"%s\"}\n", access.text, refresh.text);
+    return 0;
+}
+
+static int cmd_backup(int argc, char **argv)
+{
+    static const char usage[] = "usage: socialauth backup DIR\nCopies the store, while it "
+                                "serves, into DIR (created), ready to be used as db_home.\n";
+    if (wants_help(argc, argv)) { fputs(usage, stdout); return 0; }
+    if (argc != 2) return usage_error(usage, "%s", "backup needs one directory");
+    sa_config cfg;
+    sa_store *store;
+    if (!open_all(&cfg, &store, SA_STORE_SERVE))
+        return 1;
+    sa_error err = {0};
+    int rc = sa_store_backup(store, argv[1], &err) == SA_OK ? 0 : fail("backup", &err);
+    close_all(&cfg, store);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    conf_path = sa_config_default_path();
+    int i = 1;
+    if (i + 1 < argc && strcmp(argv[i], "--config") == 0) {
+        conf_path = argv[i + 1];
+        i += 2;
+    }
+    if (i >= argc) {
+        fputs(usage_main, stderr);
+        return 2;
+    }
+    const char *cmd = argv[i];
+    int sub_argc = argc - i;
+    char **sub = argv + i;
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(usage_main, stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "init") == 0)
+        return cmd_init(sub_argc, sub);
+    if (strcmp(cmd, "backup") == 0)
+        return cmd_backup(sub_argc, sub);
+    if ((strcmp(cmd, "user") == 0 || strcmp(cmd, "token") == 0) && sub_argc < 2) {
+        fprintf(stderr, "socialauth: %s needs a subcommand\n%s", cmd, usage_main);
+        return 2;
+    }
+    if (strcmp(cmd, "user") == 0 || strcmp(cmd, "token") == 0) {
+        const char *verb = sub[1];
+        sub_argc--;
+        sub++;
+        if (strcmp(cmd, "token") == 0 && strcmp(verb, "mint") == 0)
+            return with_user(sub_argc, sub,
+                             "usage: socialauth token mint ID|EMAIL|USERNAME\nPrints a new "
+                             "access and refresh token for that user as JSON.\n",
+                             false, act_mint);
+        if (strcmp(cmd, "user") == 0) {
+            if (strcmp(verb, "create") == 0) return cmd_user_create(sub_argc, sub);
+            if (strcmp(verb, "list") == 0) return cmd_user_list(sub_argc, sub);
+            if (strcmp(verb, "show") == 0)
+                return with_user(sub_argc, sub, "usage: socialauth user show ID|EMAIL|USERNAME\n"
+                                 "Prints the user as JSON.\n", false, act_show);
+            if (strcmp(verb, "set-active") == 0)
+                return with_user(sub_argc, sub, "usage: socialauth user set-active ID true|false\n"
+                                 "Enables or disables sign-in for the user.\n", true,
+                                 act_set_active);
+            if (strcmp(verb, "delete") == 0)
+                return with_user(sub_argc, sub, "usage: socialauth user delete ID\n"
+                                 "Deletes the user, its Google link and its sessions.\n", false,
+                                 act_delete);
+        }
+        fprintf(stderr, "socialauth: unknown command `%s %s`\n%s", cmd, verb, usage_main);
+        return 2;
+    }
+    fprintf(stderr, "socialauth: unknown command `%s`\n%s", cmd, usage_main);
+    return 2;
+}

@@ -1,0 +1,32 @@
+/* token-verify: POST /api/auth/token/verify/ (API.md section 6).
+ * 200 {} for any valid token of ours, access or refresh. */
+#include "http.h"
+#include "tokens.h"
+
+#include <string.h>
+
+static void handle(sa_ctx *ctx)
+{
+    const char *token;
+    if (!sa_require_string(ctx, "token", &token))
+        return;
+    sa_claims claims;
+    sa_error err = {0};
+    /* simplejwt's UntypedToken: either type is fine, so try the one it says it is. */
+    sa_jwt_result r = sa_jwt_verify(ctx->cfg, token, strlen(token), SA_TOKEN_ACCESS, ctx->now,
+                                    &claims, &err);
+    if (r == SA_JWT_WRONG_TYPE &&
+        !sa_token_check(ctx, token, SA_TOKEN_REFRESH, &claims))
+        return;
+    if (r == SA_JWT_INVALID) {
+        sa_respond_detail(ctx, 401, "Token is invalid or expired", "token_not_valid");
+        return;
+    }
+    sa_respond_raw(ctx, 200, "{}", 2);
+}
+
+int main(int argc, char **argv)
+{
+    static const sa_endpoint endpoint = {"token-verify", SA_POST, true, handle};
+    return sa_serve(&endpoint, argc, argv);
+}
