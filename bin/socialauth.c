@@ -23,7 +23,8 @@ static const char usage_main[] =
     "\n"
     "commands:\n"
     "  init                         create the store and, if absent, a development signing key\n"
-    "  user create --username U --email E [--first-name F] [--last-name L] [--staff] [--superuser]\n"
+    "  user create --username U --email E [--first-name F] [--last-name L] [--staff]\n"
+    "              [--superuser] [--inactive] [--id ID]\n"
     "  user list                    one JSON object per user\n"
     "  user show ID|EMAIL|USERNAME\n"
     "  user set-active ID true|false\n"
@@ -173,12 +174,14 @@ static int cmd_user_create(int argc, char **argv)
 {
     static const char usage[] =
         "usage: socialauth user create --username U --email E [--first-name F] [--last-name L]\n"
-        "                              [--staff] [--superuser] [--inactive]\n"
-        "Creates a user (id: a new UUID4) and prints it as JSON.\n";
+        "                              [--staff] [--superuser] [--inactive] [--id ID]\n"
+        "Creates a user and prints it as JSON. The id is a new UUID4 unless --id gives one\n"
+        "(to import a Django user with its primary key, so its old tokens keep working).\n";
     if (wants_help(argc, argv)) { fputs(usage, stdout); return 0; }
     sa_user u = {0};
     u.is_active = true;
     struct { const char *flag; char *dst; size_t size; } fields[] = {
+        {"--id", u.id, sizeof u.id},
         {"--username", u.username, sizeof u.username},
         {"--email", u.email, sizeof u.email},
         {"--first-name", u.first_name, sizeof u.first_name},
@@ -189,9 +192,9 @@ static int cmd_user_create(int argc, char **argv)
         if (strcmp(argv[i], "--superuser") == 0) { u.is_superuser = true; continue; }
         if (strcmp(argv[i], "--inactive") == 0) { u.is_active = false; continue; }
         size_t k;
-        for (k = 0; k < 4 && strcmp(argv[i], fields[k].flag) != 0; k++)
+        for (k = 0; k < 5 && strcmp(argv[i], fields[k].flag) != 0; k++)
             ;
-        if (k == 4)
+        if (k == 5)
             return usage_error(usage, "unknown option %s", argv[i]);
         if (i + 1 >= argc)
             return usage_error(usage, "%s needs a value", argv[i]);

@@ -1,0 +1,136 @@
+"""A real socialauth behind a real lighttpd on a free loopback port, with a fresh store.
+
+Server(tmpdir, **settings) writes a socialauth.conf (settings override the defaults below),
+runs `socialauth init`, renders the lighttpd configuration with bin/socialauth-lighttpd-conf,
+starts `lighttpd -D` and waits until /api/health/ answers. stop() ends lighttpd and every
+endpoint process it started.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import requests
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+SIGNING_KEY = "test-signing-key-0123456789abcdef0123456789abcdef"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, tmpdir, procs=1, extra_lighttpd=None, **settings):
+        self.dir = str(tmpdir)
+        self.db_home = os.path.join(self.dir, "db")
+        self.conf = os.path.join(self.dir, "socialauth.conf")
+        self.settings = {
+            "db_home": self.db_home,
+            "signing_key": SIGNING_KEY,
+            "google_client_ids": "test-client.apps.googleusercontent.com",
+            "cors_allowed_origins": "http://127.0.0.1:3000",
+            "max_procs": str(procs),
+        }
+        self.settings.update({k: str(v) for k, v in settings.items() if v is not None})
+        for k in [k for k, v in settings.items() if v is None]:
+            self.settings.pop(k, None)
+        with open(self.conf, "w") as f:
+            for k, v in self.settings.items():
+                f.write(f"{k} = {v}\n")
+        self.cli_ok("init")
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        run = os.path.join(self.dir, "run")
+        os.makedirs(run, exist_ok=True)
+        self.errorlog = os.path.join(self.dir, "error.log")
+        args = [os.path.join(ROOT, "bin", "socialauth-lighttpd-conf"), "--port", str(self.port),
+                "--conf", self.conf, "--run-dir", run, "--errorlog", self.errorlog]
+        if extra_lighttpd:
+            extra = os.path.join(self.dir, "extra.conf")
+            with open(extra, "w") as f:
+                f.write(extra_lighttpd)
+            args += ["--extra", extra]
+        self.lighttpd_conf = os.path.join(self.dir, "lighttpd.conf")
+        with open(self.lighttpd_conf, "w") as f:
+            subprocess.run(args, check=True, stdout=f)
+        self.session = requests.Session()
+        self.start()
+
+    def start(self):
+        """Start lighttpd (again) with the same settings and wait until it answers."""
+        self.proc = subprocess.Popen(["lighttpd", "-D", "-f", self.lighttpd_conf],
+                                     start_new_session=True)
+        deadline = time.time() + 15
+        while True:
+            try:
+                if self.session.get(self.base + "/api/health/", timeout=2).status_code in (200, 503):
+                    break
+            except requests.ConnectionError:
+                pass
+            if self.proc.poll() is not None or time.time() > deadline:
+                self.stop()
+                raise RuntimeError("lighttpd did not start:\n" + self.log())
+            time.sleep(0.05)
+
+    def restart(self):
+        self.stop()
+        self.start()
+
+    def log(self):
+        try:
+            with open(self.errorlog) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def url(self, path):
+        return self.base + path
+
+    def request(self, method, path, **kw):
+        kw.setdefault("timeout", 20)
+        return self.session.request(method, self.base + path, **kw)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, **kw):
+        return self.request("POST", path, **kw)
+
+    def cli(self, *args, input=None):
+        return subprocess.run([os.path.join(ROOT, "bin", "socialauth"), "--config", self.conf, *args],
+                              capture_output=True, text=True, input=input, timeout=60)
+
+    def cli_ok(self, *args):
+        r = self.cli(*args)
+        assert r.returncode == 0, f"socialauth {' '.join(args)} failed: {r.stderr}"
+        return r.stdout
+
+    def create_user(self, username, email=None, *flags, **names):
+        args = ["user", "create", "--username", username, "--email", email or f"{username}@example.com"]
+        if names.get("first_name"):
+            args += ["--first-name", names["first_name"]]
+        if names.get("last_name"):
+            args += ["--last-name", names["last_name"]]
+        return json.loads(self.cli_ok(*args, *flags))
+
+    def mint(self, user):
+        return json.loads(self.cli_ok("token", "mint", user))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        try:  # endpoint processes are in lighttpd's session; make sure none outlives the test
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

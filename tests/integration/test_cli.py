@@ -1,0 +1,70 @@
+"""The admin command: help on every command, errors on stderr with a non-zero exit."""
+
+import json
+
+import pytest
+
+COMMANDS = [[], ["init"], ["user", "create"], ["user", "list"], ["user", "show"],
+            ["user", "set-active"], ["user", "delete"], ["token", "mint"], ["backup"]]
+
+
+@pytest.mark.parametrize("cmd", COMMANDS)
+def test_help(server, cmd):
+    r = server.cli(*cmd, "--help")
+    assert r.returncode == 0
+    assert r.stdout.startswith("usage: socialauth")
+
+
+def test_create_show_list(server):
+    u = json.loads(server.cli_ok("user", "create", "--username", "heidi", "--email", "Heidi@Example.com",
+                                 "--first-name", "Heidi", "--staff"))
+    assert u["username"] == "heidi" and u["is_staff"] is True and u["is_superuser"] is False
+    assert u["is_active"] is True and len(u["pk"]) == 36
+    for key in (u["pk"], "heidi", "heidi@example.com", "HEIDI@example.COM"):
+        assert json.loads(server.cli_ok("user", "show", key))["pk"] == u["pk"]
+    listed = [json.loads(line) for line in server.cli_ok("user", "list").splitlines()]
+    assert u["pk"] in [x["pk"] for x in listed]
+
+
+@pytest.mark.parametrize("args,message", [
+    (["user", "create", "--username", "x"], "--username and --email are required"),
+    (["user", "create", "--username", "bad name", "--email", "a@b.c"], "invalid username"),
+    (["user", "create", "--username", "ok", "--email", "nope"], "invalid e-mail"),
+    (["user", "create", "--bogus"], "unknown option"),
+    (["user", "show", "no-such-user"], "no user"),
+    (["user", "set-active"], "wrong number of arguments"),
+    (["frobnicate"], "unknown command"),
+])
+def test_errors(server, args, message):
+    r = server.cli(*args)
+    assert r.returncode != 0
+    assert message in r.stderr
+    assert r.stdout == ""
+
+
+def test_duplicates_refused_and_store_unchanged(server):
+    server.cli_ok("user", "create", "--username", "ivan", "--email", "ivan@example.com")
+    before = server.cli_ok("user", "list")
+    r = server.cli("user", "create", "--username", "ivan", "--email", "other@example.com")
+    assert r.returncode == 1 and "username" in r.stderr
+    r = server.cli("user", "create", "--username", "ivan2", "--email", "IVAN@example.com")
+    assert r.returncode == 1 and "email" in r.stderr
+    assert server.cli_ok("user", "list") == before
+
+
+def test_set_active_rejects_non_boolean(server):
+    u = server.create_user("judy")
+    r = server.cli("user", "set-active", u["pk"], "maybe")
+    assert r.returncode == 2 and "true or false" in r.stderr
+
+
+def test_bad_config_is_one_clear_line(tmp_path):
+    import os
+    import subprocess
+    from sa_server import ROOT
+    conf = tmp_path / "bad.conf"
+    conf.write_text("db_home = /tmp/x\nsigning_key = short\n")
+    r = subprocess.run([os.path.join(ROOT, "bin", "socialauth"), "--config", str(conf), "user", "list"],
+                       capture_output=True, text=True)
+    assert r.returncode == 1
+    assert "signing_key" in r.stderr and str(conf) in r.stderr
