@@ -154,6 +154,9 @@ int sa_serve(const sa_endpoint *ep, int argc, char **argv)
     sa_config cfg;
     sa_error err = {0};
     bool config_ok = sa_config_load(&cfg, sa_config_default_path(), &err) == SA_OK;
+    /* Logged now (stderr) and again inside the first request, whose error stream the web
+     * server writes to its error log even when it does not capture our stderr. */
+    bool startup_error_pending = !config_ok;
     if (!config_ok)
         sa_log("configuration: %s", err.msg);
 
@@ -165,6 +168,10 @@ int sa_serve(const sa_endpoint *ep, int argc, char **argv)
 
     while (FCGI_Accept() >= 0) {
         sa_ctx_reset(&ctx);
+        if (startup_error_pending) {
+            sa_log("configuration: %s", err.msg);
+            startup_error_pending = false;
+        }
         ctx.now = (int64_t)time(NULL);
         const char *m = env("REQUEST_METHOD");
         ctx.req.method = m ? m : "GET";

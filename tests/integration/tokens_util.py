@@ -14,9 +14,10 @@ def b64(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def craft(token_type="access", user_id="u", key=SIGNING_KEY, lifetime=300, **extra):
+def craft(kind="access", user_id="u", key=SIGNING_KEY, lifetime=300, **extra):
+    """A token like simplejwt's; extra claims override (None removes a claim)."""
     now = int(time.time())
-    payload = {"token_type": token_type, "exp": now + lifetime, "iat": now,
+    payload = {"token_type": kind, "exp": now + lifetime, "iat": now,
                "jti": uuid.uuid4().hex, "user_id": user_id}
     payload.update(extra)
     payload = {k: v for k, v in payload.items() if v is not None}
