@@ -1,0 +1,674 @@
+/* test_google.c: Google token verification without the network: JWKS parsing, RS256 with a
+ * fixed key, every claim check, at_hash, and the key cache's rules when Google cannot be
+ * reached (URLs left empty, so every fetch fails at once).
+ *
+ * The vectors were made once: two RSA keys (and a 1024-bit one) by `openssl genpkey`, the
+ * tokens by /usr/bin/python3 with python3-jwt (RS256) and hmac (the HS256-with-public-key
+ * attack); the private keys were thrown away. Times: iat 1700000000, exp 1700003600. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "google.h"
+#include "json.h"
+#include "jwt.h"
+
+#define CLIENT "unit-client.apps.googleusercontent.com"
+#define OTHER_CLIENT "unit-other.apps.googleusercontent.com"
+#define NOW 1700000100
+#define AT_HASH_LIT "ZSNWZ2_1Wp1HgrX4gRshpQ"
+
+static const char JWKS[] =
+    "{\"keys\":[{\"kty\":\"RSA\",\"alg\":\"RS256\",\"use\":\"sig\",\"kid\":\"unit-kid-1\",\"n\":\"rKf7Eh-r"
+    "5sq30Sj1TgGcfqKUMCYHlnkMts_7iCVZJ3oGdrcjsgXS2YwMnkzDOl7sl2uzZdnk681-1k3pjJDV8IXF"
+    "wSlwrp5DlSeQD3TuZujAQnu2-Gsv7XVqhZukpEIlwIw7FaNDmfn66583F3TqGbxB-m4s-I5Ut8j2sZjb"
+    "KAiXkRzTP3dFkMlP3UhuMn0g71ahezMY6wApzV8pvRz7LBZZHkgPnWJ_Lqz4U8X0mR1FoLbQ_nmkQzqD"
+    "JLXl6JaXKT-cvMGhVUIqVR1tgs8kpQB9M8d1LjNMu8vd2hgqN_WGV73oeaz6b-ACIQ0lWM4y9-caFmxx"
+    "ydZrK1q2x2Wh6w\",\"e\":\"AQAB\"},{\"kty\":\"RSA\",\"alg\":\"RS256\",\"use\":\"sig\",\"kid\":\"unit-k"
+    "id-2\",\"n\":\"zdgU204WrVNp_JS7hNFUCGNIf7euKC8Alfy04r-RmxI70QzZFzsIhj0EDV0AERVZYpkDA"
+    "EgY3sxlRqTA_eU99I4e413fKl-uoNzHWpauXMo_ECmvRUTlXVNxigs8fJJZvAUu7WPjifWxsBJsTV1j2"
+    "cA4wY8OFv94RfK2gWCcgsoY707RXbvcoGN5qwcREyVGk7x82no3k-OwvM1ZSRI5jqsz3AF8pNHx0YmWw"
+    "Bml-d82-k6PASd_kxzOYloIK_ZPXDo6ubm0SuAvP0RlpMJimc6lxOLOWo3Ld2syuNPPJQwrPgHqQOeFw"
+    "Tsg3k7vpn9RcKVV7wdQtLOGbIClQ6wAmw\",\"e\":\"AQAB\"},{\"kty\":\"EC\",\"crv\":\"P-256\",\"kid\":\""
+    "unit-ec\",\"x\":\"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU\",\"y\":\"x_FEzRu9m36HLN_t"
+    "ue659LNpXW6pOyStikYjKIWI5a0\",\"use\":\"sig\",\"alg\":\"ES256\"}]}";
+static const char JWKS_WEAK[] =
+    "{\"keys\":[{\"kty\":\"RSA\",\"alg\":\"RS256\",\"use\":\"sig\",\"kid\":\"unit-weak\",\"n\":\"4Vfq8GNpO"
+    "XbTAwKV4NYrjOdYUFPsFXDk1lKMIX6fYUtK8VyRz7wd6W9EM8pFmSFUFJxIidfv4bzFb_EMwDhnj3dlk"
+    "HVyZE-O-eHDaM-IG8UHCrYfCrEuSjlmXjKmDX26X2OHBDPJ2apRsu4pLgdvCuwywbJBD4HrIFSlLSmks"
+    "y0\",\"e\":\"AQAB\"}]}";
+static const char JWKS_DUP_KID[] =
+    "{\"keys\":[{\"kty\":\"RSA\",\"alg\":\"RS256\",\"use\":\"sig\",\"kid\":\"unit-kid-1\",\"n\":\"rKf7Eh-r"
+    "5sq30Sj1TgGcfqKUMCYHlnkMts_7iCVZJ3oGdrcjsgXS2YwMnkzDOl7sl2uzZdnk681-1k3pjJDV8IXF"
+    "wSlwrp5DlSeQD3TuZujAQnu2-Gsv7XVqhZukpEIlwIw7FaNDmfn66583F3TqGbxB-m4s-I5Ut8j2sZjb"
+    "KAiXkRzTP3dFkMlP3UhuMn0g71ahezMY6wApzV8pvRz7LBZZHkgPnWJ_Lqz4U8X0mR1FoLbQ_nmkQzqD"
+    "JLXl6JaXKT-cvMGhVUIqVR1tgs8kpQB9M8d1LjNMu8vd2hgqN_WGV73oeaz6b-ACIQ0lWM4y9-caFmxx"
+    "ydZrK1q2x2Wh6w\",\"e\":\"AQAB\"},{\"kty\":\"RSA\",\"alg\":\"RS256\",\"use\":\"sig\",\"kid\":\"unit-k"
+    "id-1\",\"n\":\"zdgU204WrVNp_JS7hNFUCGNIf7euKC8Alfy04r-RmxI70QzZFzsIhj0EDV0AERVZYpkDA"
+    "EgY3sxlRqTA_eU99I4e413fKl-uoNzHWpauXMo_ECmvRUTlXVNxigs8fJJZvAUu7WPjifWxsBJsTV1j2"
+    "cA4wY8OFv94RfK2gWCcgsoY707RXbvcoGN5qwcREyVGk7x82no3k-OwvM1ZSRI5jqsz3AF8pNHx0YmWw"
+    "Bml-d82-k6PASd_kxzOYloIK_ZPXDo6ubm0SuAvP0RlpMJimc6lxOLOWo3Ld2syuNPPJQwrPgHqQOeFw"
+    "Tsg3k7vpn9RcKVV7wdQtLOGbIClQ6wAmw\",\"e\":\"AQAB\"}]}";
+static const char T_GOOD[] =
+    "eyJhbGciOiJSUzI1NiIsImtpZCI6InVuaXQta2lkLTEiLCJ0eXAiOiJKV1QifQ.eyJpc3MiOiJodHRwc"
+    "zovL2FjY291bnRzLmdvb2dsZS5jb20iLCJhenAiOiJ1bml0LWNsaWVudC5hcHBzLmdvb2dsZXVzZXJjb"
+    "250ZW50LmNvbSIsImF1ZCI6InVuaXQtY2xpZW50LmFwcHMuZ29vZ2xldXNlcmNvbnRlbnQuY29tIiwic"
+    "3ViIjoiMTEwMTY5NDg0NDc0Mzg2Mjc2MzM0IiwiZW1haWwiOiJqb3NlLnJhbWlyZXpAZXhhbXBsZS5jb"
+    "20iLCJlbWFpbF92ZXJpZmllZCI6dHJ1ZSwiYXRfaGFzaCI6IlpTTldaMl8xV3AxSGdyWDRnUnNocFEiL"
+    "CJuYW1lIjoiSm9zXHUwMGU5IFJhbVx1MDBlZHJleiIsInBpY3R1cmUiOiJodHRwczovL2xoMy5nb29nb"
+    "GV1c2VyY29udGVudC5jb20vYS91bml0IiwiZ2l2ZW5fbmFtZSI6Ikpvc1x1MDBlOSIsImZhbWlseV9uY"
+    "W1lIjoiUmFtXHUwMGVkcmV6IiwiaWF0IjoxNzAwMDAwMDAwLCJleHAiOjE3MDAwMDM2MDB9.FiICsIQD"
+    "kJFpYdDKwa92vJ7FSRybzs0-tsAyxAGaitjTzbsrXItYEu7Y7xOKDUgpFLZ8xFFTgF44U6s8PO1QmLk1"
+    "uQxuZeYOrzKrF-UiXLxZZ0GoJv_MCC6BpJQeitAnaI1eFH7_ehQkY1hwp2HrBtyywJ2S9FfjWUDmnK3H"
+    "I4uwhfE58elYETGSDAuB5o7eZJuvbymmCt7uUeKFXaJytsMcfLiJOD7m02TdALv3Hczs6ssoJpjxbtnu"
+    "nOGQCfGyjDBWWyB5QxoNNB-Mx4sImtaNTxhUh7vMuXX6PwgwgeU-dCNaLByJpPYoBSm5zNVjH1bsR3jZ"
+    "gIDadCUdpqi3_Q";
+static const char T_OTHER_KEY[] =
+    "eyJhbGciOiJSUzI1NiIsImtpZCI6InVuaXQta2lkLTEiLCJ0eXAiOiJKV1QifQ.eyJpc3MiOiJodHRwc"
+    "zovL2FjY291bnRzLmdvb2dsZS5jb20iLCJhenAiOiJ1bml0LWNsaWVudC5hcHBzLmdvb2dsZXVzZXJjb"
+    "250ZW50LmNvbSIsImF1ZCI6InVuaXQtY2xpZW50LmFwcHMuZ29vZ2xldXNlcmNvbnRlbnQuY29tIiwic"
+    "3ViIjoiMTEwMTY5NDg0NDc0Mzg2Mjc2MzM0IiwiZW1haWwiOiJqb3NlLnJhbWlyZXpAZXhhbXBsZS5jb"
+    "20iLCJlbWFpbF92ZXJpZmllZCI6dHJ1ZSwiYXRfaGFzaCI6IlpTTldaMl8xV3AxSGdyWDRnUnNocFEiL"
+    "CJuYW1lIjoiSm9zXHUwMGU5IFJhbVx1MDBlZHJleiIsInBpY3R1cmUiOiJodHRwczovL2xoMy5nb29nb"
+    "GV1c2VyY29udGVudC5jb20vYS91bml0IiwiZ2l2ZW5fbmFtZSI6Ikpvc1x1MDBlOSIsImZhbWlseV9uY"
+    "W1lIjoiUmFtXHUwMGVkcmV6IiwiaWF0IjoxNzAwMDAwMDAwLCJleHAiOjE3MDAwMDM2MDB9.qxv6Yy0k"
+    "R9c5cZZ0LDQ1xiHet2F81gcrt-1tjN41OuqDRuhQmeow9vfVg4df6wHTPIHQrL_v2JwEP62H9SoB8dj0"
+    "uETUMeTOYkZiNihCvMtsT-7PF3ZmKPAB5rkxTvkZYAGARm1AZcZ0bVDooLSi_rIeyFrPwqbYaZD4k2QS"
+    "b-i9BCvzLG4zX0-8XrgkqJfmwMmo9U3xIIvlAE-gBFuFzB-_ysNWaiv9unT0ZQXBNXLi0futBJIGnDDp"
+    "dsFh5-cRGyvSlvVo1SA0q5nm31XJpkQrMzxO4Y0ooRNUpSa7ht2oFmP12xlR560uY5vV2uZlkkrIFGr5"
+    "m4e0bVjILCaudQ";
+static const char T_KEY2[] =
+    "eyJhbGciOiJSUzI1NiIsImtpZCI6InVuaXQta2lkLTIiLCJ0eXAiOiJKV1QifQ.eyJpc3MiOiJodHRwc"
+    "zovL2FjY291bnRzLmdvb2dsZS5jb20iLCJhenAiOiJ1bml0LWNsaWVudC5hcHBzLmdvb2dsZXVzZXJjb"
+    "250ZW50LmNvbSIsImF1ZCI6InVuaXQtY2xpZW50LmFwcHMuZ29vZ2xldXNlcmNvbnRlbnQuY29tIiwic"
+    "3ViIjoiMTEwMTY5NDg0NDc0Mzg2Mjc2MzM0IiwiZW1haWwiOiJqb3NlLnJhbWlyZXpAZXhhbXBsZS5jb"
+    "20iLCJlbWFpbF92ZXJpZmllZCI6dHJ1ZSwiYXRfaGFzaCI6IlpTTldaMl8xV3AxSGdyWDRnUnNocFEiL"
+    "CJuYW1lIjoiSm9zXHUwMGU5IFJhbVx1MDBlZHJleiIsInBpY3R1cmUiOiJodHRwczovL2xoMy5nb29nb"
+    "GV1c2VyY29udGVudC5jb20vYS91bml0IiwiZ2l2ZW5fbmFtZSI6Ikpvc1x1MDBlOSIsImZhbWlseV9uY"
+    "W1lIjoiUmFtXHUwMGVkcmV6IiwiaWF0IjoxNzAwMDAwMDAwLCJleHAiOjE3MDAwMDM2MDB9.GMtUD14K"
+    "bHylKSIj5CJoL19FdOot0sKzPqHSPzYatavpX-HelfCUJ0pEr22oqO4fViGIsnnKiWLjdrJdKnLszPWg"
+    "4kVqzelfErbTZQe8ROYJIDAC88inpk2-zxi5_tPYZqjJdZceLE2yaegKiNplS-DxCMimsJFUnjim68EN"
+    "6Je20Ufq2lkMxcIZNA7BqM9QI_UHIneNlL_6DzFIgjd1_i6va9ujfnGgQ3AcpCnhECwiz3n9XGroZctY"
+    "XynUG9Z-pMntVHN6WUE5aGLg31ijEV8IWhuNPGPVk__KciSVEddXaNN14NKFW7Y2KJcNoMRTafyE9a6G"
+    "C0ly07uE9Adxqw";
+static const char T_UNKNOWN_KID[] =
+    "eyJhbGciOiJSUzI1NiIsImtpZCI6InVuaXQta2lkLTQwNCIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJodHR"
+    "wczovL2FjY291bnRzLmdvb2dsZS5jb20iLCJhenAiOiJ1bml0LWNsaWVudC5hcHBzLmdvb2dsZXVzZXJ"
+    "jb250ZW50LmNvbSIsImF1ZCI6InVuaXQtY2xpZW50LmFwcHMuZ29vZ2xldXNlcmNvbnRlbnQuY29tIiw"
+    "ic3ViIjoiMTEwMTY5NDg0NDc0Mzg2Mjc2MzM0IiwiZW1haWwiOiJqb3NlLnJhbWlyZXpAZXhhbXBsZS5"
+    "jb20iLCJlbWFpbF92ZXJpZmllZCI6dHJ1ZSwiYXRfaGFzaCI6IlpTTldaMl8xV3AxSGdyWDRnUnNocFE"
+    "iLCJuYW1lIjoiSm9zXHUwMGU5IFJhbVx1MDBlZHJleiIsInBpY3R1cmUiOiJodHRwczovL2xoMy5nb29"
+    "nbGV1c2VyY29udGVudC5jb20vYS91bml0IiwiZ2l2ZW5fbmFtZSI6Ikpvc1x1MDBlOSIsImZhbWlseV9"
+    "uYW1lIjoiUmFtXHUwMGVkcmV6IiwiaWF0IjoxNzAwMDAwMDAwLCJleHAiOjE3MDAwMDM2MDB9.FQ2ziJ"
+    "n2bKF26ts1zDvUlZ1w9KYMW3oI8HZxVej4YacJjbXHiG9WHlG4lrmVvaDROp4LkLf4L5IMhv-F0lPgL0"
+    "dOqkC1V9pzHVGx8UbjFGtl7WG4HSNG4IEjOySwLpKO8ge9VTBpH8HdSjzX5v27bIwQtnICNCghCGeWu8"
+    "TMsPYslew2HUbk3ulkMM4i_ii9NAhW7RlFNjhCWEJMVypW6wZzIH4_gtAiVueX7guv5obbfef3F2zzAw"
+    "_gNiVZFS3cS_trGQsMRDzv2Y0BYZcBoJs-DDIR8KHSr6mdy9KSHhe4JG2wGuwc9cIezo_ETV-Pr0CtQd"
+    "tz2gB583ueNlhwkw";
+static const char T_NO_KID[] =
+    "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJodHRwczovL2FjY291bnRzLmdvb2dsZS5"
+    "jb20iLCJhenAiOiJ1bml0LWNsaWVudC5hcHBzLmdvb2dsZXVzZXJjb250ZW50LmNvbSIsImF1ZCI6InV"
+    "uaXQtY2xpZW50LmFwcHMuZ29vZ2xldXNlcmNvbnRlbnQuY29tIiwic3ViIjoiMTEwMTY5NDg0NDc0Mzg"
+    "2Mjc2MzM0IiwiZW1haWwiOiJqb3NlLnJhbWlyZXpAZXhhbXBsZS5jb20iLCJlbWFpbF92ZXJpZmllZCI"
+    "6dHJ1ZSwiYXRfaGFzaCI6IlpTTldaMl8xV3AxSGdyWDRnUnNocFEiLCJuYW1lIjoiSm9zXHUwMGU5IFJ"
+    "hbVx1MDBlZHJleiIsInBpY3R1cmUiOiJodHRwczovL2xoMy5nb29nbGV1c2VyY29udGVudC5jb20vYS9"
+    "1bml0IiwiZ2l2ZW5fbmFtZSI6Ikpvc1x1MDBlOSIsImZhbWlseV9uYW1lIjoiUmFtXHUwMGVkcmV6Iiw"
+    "iaWF0IjoxNzAwMDAwMDAwLCJleHAiOjE3MDAwMDM2MDB9.V5gPE0W0gXbrZSIf794s0eLH5W8jfDskW0"
+    "j8qIvqWMQq8VMpSZ-TqLMuwpG0VjS9T8RSmmQqzGxfts72WZ3Cs9GvvSZMdtr5eKHk13X9UEVeH_nF-J"
+    "6X-hlnXdFcCvsVwDR59jhsJbHQqTC308ldCP45dGCZRIm1eypernATd1SPyn9IKF_0y6an7isejNqVwQ"
+    "1CN6JKYenYJaYjKOLNbIUO7N-jjdHNs5HHHNdoJPNji02H6P6goDYrFwOxgGjDM4e8Lz7Pq0jb9Laz88"
+    "AV95zVDFhmIVFShTc9EubLxBXOEF6RkkVn8nFiemLLKvpJYJcWW5UA8dclWGh-O7p7Nw";
+static const char T_CRIT[] =
+    "eyJhbGciOiJSUzI1NiIsImNyaXQiOlsiZXhwIl0sImtpZCI6InVuaXQta2lkLTEiLCJ0eXAiOiJKV1Qi"
+    "fQ.eyJpc3MiOiJodHRwczovL2FjY291bnRzLmdvb2dsZS5jb20iLCJhenAiOiJ1bml0LWNsaWVudC5hc"
+    "HBzLmdvb2dsZXVzZXJjb250ZW50LmNvbSIsImF1ZCI6InVuaXQtY2xpZW50LmFwcHMuZ29vZ2xldXNlc"
+    "mNvbnRlbnQuY29tIiwic3ViIjoiMTEwMTY5NDg0NDc0Mzg2Mjc2MzM0IiwiZW1haWwiOiJqb3NlLnJhb"
+    "WlyZXpAZXhhbXBsZS5jb20iLCJlbWFpbF92ZXJpZmllZCI6dHJ1ZSwiYXRfaGFzaCI6IlpTTldaMl8xV"
+    "3AxSGdyWDRnUnNocFEiLCJuYW1lIjoiSm9zXHUwMGU5IFJhbVx1MDBlZHJleiIsInBpY3R1cmUiOiJod"
+    "HRwczovL2xoMy5nb29nbGV1c2VyY29udGVudC5jb20vYS91bml0IiwiZ2l2ZW5fbmFtZSI6Ikpvc1x1M"
+    "DBlOSIsImZhbWlseV9uYW1lIjoiUmFtXHUwMGVkcmV6IiwiaWF0IjoxNzAwMDAwMDAwLCJleHAiOjE3M"
+    "DAwMDM2MDB9.an-ByGQFbllXMZ0DgNrtQvBJfttplF-UemZR-A4aRdLxJdyvo8nwnFwr1MJMpEDHU4WN"
+    "N3Vzk0MO1__00Zb9SqCEwqOoG-az0JwMtiHmefMZ-yTe1rOxJDEaKd2W5vd6sF3ZtKjHOPX7jqof_FD1"
+    "eNFwNBtjj7od-PGtGwocE0OhM8FNBr_-H7FJEmITr7eg6_TRSi2kXy5wr71SjmXJKkjuYOHx32paqXNB"
+    "O8Nd9qJdgvGO9pDwvSfR7-1k_NgxnTbRRXaTNWcCoEZibEoQbY0GO8gEK9EILo6UJdS9re7REfjzJDuC"
+    "beEg1MLFO3_C1LcBNjtxqBCGrSDm3im0dw";
+static const char T_NONE[] =
+    "eyJhbGciOiJub25lIiwia2lkIjoidW5pdC1raWQtMSIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJodHRwczo"
+    "vL2FjY291bnRzLmdvb2dsZS5jb20iLCJhenAiOiJ1bml0LWNsaWVudC5hcHBzLmdvb2dsZXVzZXJjb25"
+    "0ZW50LmNvbSIsImF1ZCI6InVuaXQtY2xpZW50LmFwcHMuZ29vZ2xldXNlcmNvbnRlbnQuY29tIiwic3V"
+    "iIjoiMTEwMTY5NDg0NDc0Mzg2Mjc2MzM0IiwiZW1haWwiOiJqb3NlLnJhbWlyZXpAZXhhbXBsZS5jb20"
+    "iLCJlbWFpbF92ZXJpZmllZCI6dHJ1ZSwiYXRfaGFzaCI6IlpTTldaMl8xV3AxSGdyWDRnUnNocFEiLCJ"
+    "uYW1lIjoiSm9zXHUwMGU5IFJhbVx1MDBlZHJleiIsInBpY3R1cmUiOiJodHRwczovL2xoMy5nb29nbGV"
+    "1c2VyY29udGVudC5jb20vYS91bml0IiwiZ2l2ZW5fbmFtZSI6Ikpvc1x1MDBlOSIsImZhbWlseV9uYW1"
+    "lIjoiUmFtXHUwMGVkcmV6IiwiaWF0IjoxNzAwMDAwMDAwLCJleHAiOjE3MDAwMDM2MDB9.";
+static const char T_HS256_PUBKEY[] =
+    "eyJhbGciOiJIUzI1NiIsImtpZCI6InVuaXQta2lkLTEiLCJ0eXAiOiJKV1QifQ.eyJpc3MiOiJodHRwc"
+    "zovL2FjY291bnRzLmdvb2dsZS5jb20iLCJhenAiOiJ1bml0LWNsaWVudC5hcHBzLmdvb2dsZXVzZXJjb"
+    "250ZW50LmNvbSIsImF1ZCI6InVuaXQtY2xpZW50LmFwcHMuZ29vZ2xldXNlcmNvbnRlbnQuY29tIiwic"
+    "3ViIjoiMTEwMTY5NDg0NDc0Mzg2Mjc2MzM0IiwiZW1haWwiOiJqb3NlLnJhbWlyZXpAZXhhbXBsZS5jb"
+    "20iLCJlbWFpbF92ZXJpZmllZCI6dHJ1ZSwiYXRfaGFzaCI6IlpTTldaMl8xV3AxSGdyWDRnUnNocFEiL"
+    "CJuYW1lIjoiSm9zXHUwMGU5IFJhbVx1MDBlZHJleiIsInBpY3R1cmUiOiJodHRwczovL2xoMy5nb29nb"
+    "GV1c2VyY29udGVudC5jb20vYS91bml0IiwiZ2l2ZW5fbmFtZSI6Ikpvc1x1MDBlOSIsImZhbWlseV9uY"
+    "W1lIjoiUmFtXHUwMGVkcmV6IiwiaWF0IjoxNzAwMDAwMDAwLCJleHAiOjE3MDAwMDM2MDB9.0VSBfTc7"
+    "_XniuWDTbNQuQETlgCcmGidsrHy6vsPvUs0";
+static const char T_TAMPERED[] =
+    "eyJhbGciOiJSUzI1NiIsImtpZCI6InVuaXQta2lkLTEiLCJ0eXAiOiJKV1QifQ.eyJpc3MiOiJodHRwc"
+    "zovL2FjY291bnRzLmdvb2dsZS5jb20iLCJhenAiOiJ1bml0LWNsaWVudC5hcHBzLmdvb2dsZXVzZXJjb"
+    "250ZW50LmNvbSIsImF1ZCI6InVuaXQtY2xpZW50LmFwcHMuZ29vZ2xldXNlcmNvbnRlbnQuY29tIiwic"
+    "3ViIjoiOTk5IiwiZW1haWwiOiJqb3NlLnJhbWlyZXpAZXhhbXBsZS5jb20iLCJlbWFpbF92ZXJpZmllZ"
+    "CI6dHJ1ZSwiYXRfaGFzaCI6IlpTTldaMl8xV3AxSGdyWDRnUnNocFEiLCJuYW1lIjoiSm9zXHUwMGU5I"
+    "FJhbVx1MDBlZHJleiIsInBpY3R1cmUiOiJodHRwczovL2xoMy5nb29nbGV1c2VyY29udGVudC5jb20vY"
+    "S91bml0IiwiZ2l2ZW5fbmFtZSI6Ikpvc1x1MDBlOSIsImZhbWlseV9uYW1lIjoiUmFtXHUwMGVkcmV6I"
+    "iwiaWF0IjoxNzAwMDAwMDAwLCJleHAiOjE3MDAwMDM2MDB9.FiICsIQDkJFpYdDKwa92vJ7FSRybzs0-"
+    "tsAyxAGaitjTzbsrXItYEu7Y7xOKDUgpFLZ8xFFTgF44U6s8PO1QmLk1uQxuZeYOrzKrF-UiXLxZZ0Go"
+    "Jv_MCC6BpJQeitAnaI1eFH7_ehQkY1hwp2HrBtyywJ2S9FfjWUDmnK3HI4uwhfE58elYETGSDAuB5o7e"
+    "ZJuvbymmCt7uUeKFXaJytsMcfLiJOD7m02TdALv3Hczs6ssoJpjxbtnunOGQCfGyjDBWWyB5QxoNNB-M"
+    "x4sImtaNTxhUh7vMuXX6PwgwgeU-dCNaLByJpPYoBSm5zNVjH1bsR3jZgIDadCUdpqi3_Q";
+static const char T_AUD_ARRAY[] =
+    "eyJhbGciOiJSUzI1NiIsImtpZCI6InVuaXQta2lkLTEiLCJ0eXAiOiJKV1QifQ.eyJpc3MiOiJodHRwc"
+    "zovL2FjY291bnRzLmdvb2dsZS5jb20iLCJhenAiOiJ1bml0LWNsaWVudC5hcHBzLmdvb2dsZXVzZXJjb"
+    "250ZW50LmNvbSIsImF1ZCI6WyJ1bml0LWNsaWVudC5hcHBzLmdvb2dsZXVzZXJjb250ZW50LmNvbSIsI"
+    "nVuaXQtb3RoZXIuYXBwcy5nb29nbGV1c2VyY29udGVudC5jb20iXSwic3ViIjoiMTEwMTY5NDg0NDc0M"
+    "zg2Mjc2MzM0IiwiZW1haWwiOiJqb3NlLnJhbWlyZXpAZXhhbXBsZS5jb20iLCJlbWFpbF92ZXJpZmllZ"
+    "CI6dHJ1ZSwiYXRfaGFzaCI6IlpTTldaMl8xV3AxSGdyWDRnUnNocFEiLCJuYW1lIjoiSm9zXHUwMGU5I"
+    "FJhbVx1MDBlZHJleiIsInBpY3R1cmUiOiJodHRwczovL2xoMy5nb29nbGV1c2VyY29udGVudC5jb20vY"
+    "S91bml0IiwiZ2l2ZW5fbmFtZSI6Ikpvc1x1MDBlOSIsImZhbWlseV9uYW1lIjoiUmFtXHUwMGVkcmV6I"
+    "iwiaWF0IjoxNzAwMDAwMDAwLCJleHAiOjE3MDAwMDM2MDB9.VcofPDLs1ldmqdk7Y7HfVTH5u08TiuPs"
+    "oUD6AyBAnj1OYRxto1UD0hqTK0KF6rEDxuCJ9l76gUk3KCsTtMV-YLk3-kPnIZ92eZHfeVjr89UIcoB8"
+    "F8Xqqx5hStwDMbirtas1A7QxK-kSFMVBSOc0jgBsN1Zrh3D4Ooi7LEF1DiP1tCGq0dhp3U7gutGFxvvP"
+    "GYS7hpYzIwUxLo3T0y2W7CeJia_gqdhQGuD3eS9xqAIoTBobV9LuZuoB-YZJxFwS6BLVSPwo5asPJuBx"
+    "XjfCIPhq9z5EKGpqVZ_GqK-cccXO9THZwi-V9QhaOETZlg9s34bw3lxEoj0H53SiBWTQRw";
+static const char T_WRONG_AUD[] =
+    "eyJhbGciOiJSUzI1NiIsImtpZCI6InVuaXQta2lkLTEiLCJ0eXAiOiJKV1QifQ.eyJpc3MiOiJodHRwc"
+    "zovL2FjY291bnRzLmdvb2dsZS5jb20iLCJhenAiOiJ1bml0LWNsaWVudC5hcHBzLmdvb2dsZXVzZXJjb"
+    "250ZW50LmNvbSIsImF1ZCI6ImV2aWwuYXBwcy5nb29nbGV1c2VyY29udGVudC5jb20iLCJzdWIiOiIxM"
+    "TAxNjk0ODQ0NzQzODYyNzYzMzQiLCJlbWFpbCI6Impvc2UucmFtaXJlekBleGFtcGxlLmNvbSIsImVtY"
+    "WlsX3ZlcmlmaWVkIjp0cnVlLCJhdF9oYXNoIjoiWlNOV1oyXzFXcDFIZ3JYNGdSc2hwUSIsIm5hbWUiO"
+    "iJKb3NcdTAwZTkgUmFtXHUwMGVkcmV6IiwicGljdHVyZSI6Imh0dHBzOi8vbGgzLmdvb2dsZXVzZXJjb"
+    "250ZW50LmNvbS9hL3VuaXQiLCJnaXZlbl9uYW1lIjoiSm9zXHUwMGU5IiwiZmFtaWx5X25hbWUiOiJSY"
+    "W1cdTAwZWRyZXoiLCJpYXQiOjE3MDAwMDAwMDAsImV4cCI6MTcwMDAwMzYwMH0.H3GITkJejmrOSmhOU"
+    "s5Gkxa504d38K6ZZVDdchnihOfsIwDP5pJjH1zBhZvXJDToziDuCb9dE7riKAbWWntaCyfw1qiY6dABH"
+    "Ve-cvPCHTrWi8-IL9T0JoIHTQrBm8edhJ4Pz1OsLwTg8E-9nUlQOt3TYP0pNo6-WiS3ErtZ4rQUPVz5x"
+    "KW9mf-_I2n1klCamg2gBI0xE9jdjUagB-xG708y7hWnrWK1s-gSPNPFgGt2K05zT-ROVybNEZbNiqa9P"
+    "0D0xcyKMfpPJh0c1jmg11YGo8_83P6fHjgHCRP_DpAXqnQwTizixJnTSRtFruOp9tmVsRyZh9ulBiVSI"
+    "9FYLg";
+static const char AT[] =
+    "ya29.unit-access-token";
+static const char AT_HASH[] =
+    "ZSNWZ2_1Wp1HgrX4gRshpQ";
+
+static sa_config cfg;
+
+static int setup(void **state)
+{
+    static const char text[] =
+        "google_client_ids = " CLIENT " " OTHER_CLIENT "\n"
+        "google_issuers = https://accounts.google.com accounts.google.com\n";
+    sa_error err = { 0 };
+    sa_config_defaults(&cfg);
+    assert_int_equal(sa_config_parse(&cfg, text, strlen(text), "test", &err), SA_OK);
+    /* No Google here: every fetch must fail at once, never reach the network. */
+    cfg.google_jwks_url[0] = '\0';
+    cfg.google_tokeninfo_url[0] = '\0';
+    cfg.google_userinfo_url[0] = '\0';
+    cfg.google_token_url[0] = '\0';
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    sa_config_free(&cfg);
+    return 0;
+}
+
+/* A verifier with JWKS installed, fresh from NOW-100 until expires_at. */
+static sa_google *verifier(int64_t expires_at)
+{
+    sa_error err = { 0 };
+    sa_google *g = sa_google_new(&cfg, NULL, &err);
+    assert_non_null(g);
+    assert_int_equal(sa_google_keys_install(g, JWKS, strlen(JWKS), NOW - 100, expires_at, &err),
+                     SA_OK);
+    return g;
+}
+
+static sa_google_result verify(sa_google *g, const char *token, const char *at, int64_t now,
+                               const char **reason)
+{
+    sa_google_identity id;
+    sa_error err = { 0 };
+    sa_google_result r = sa_google_verify_id_token(g, token, at, now, &id, reason, &err);
+    sa_google_identity_clear(&id);
+    return r;
+}
+
+static void expect_rejected(sa_google *g, const char *token, const char *at, int64_t now,
+                            const char *want)
+{
+    const char *reason = NULL;
+    assert_int_equal(verify(g, token, at, now, &reason), SA_GOOGLE_REJECTED);
+    assert_non_null(reason);
+    assert_string_equal(reason, want);
+}
+
+/* ---- JWKS ---- */
+
+static void test_jwks_parse(void **state)
+{
+    sa_google_keyset set = { 0 };
+    sa_error err = { 0 };
+    assert_int_equal(sa_google_jwks_parse(JWKS, strlen(JWKS), &set, &err), SA_OK);
+    assert_int_equal(set.n, 2); /* the EC key is skipped */
+    assert_non_null(sa_google_keyset_find(&set, "unit-kid-1"));
+    assert_non_null(sa_google_keyset_find(&set, "unit-kid-2"));
+    assert_null(sa_google_keyset_find(&set, "unit-ec"));
+    assert_null(sa_google_keyset_find(&set, "unit-kid-3"));
+    assert_int_equal(EVP_PKEY_get_bits(sa_google_keyset_find(&set, "unit-kid-1")), 2048);
+    assert_string_equal(set.doc, JWKS);
+    sa_google_keyset_clear(&set);
+    assert_int_equal(set.n, 0);
+}
+
+static void test_jwks_parse_refusals(void **state)
+{
+    static const char *bad[] = {
+        "", "[]", "{}", "{\"keys\":{}}", "{\"keys\":[]}", "{\"keys\":[1]}", "not json",
+        "{\"keys\":[],\"keys\":[]}",                                  /* duplicate member */
+        "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"a\",\"e\":\"AQAB\"}]}", /* no n */
+        "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"a\",\"n\":\"AQAB=\",\"e\":\"AQAB\"}]}",
+        "{\"keys\":[{\"kty\":\"RSA\",\"kid\":7,\"n\":\"AQAB\",\"e\":\"AQAB\"}]}",
+        "{\"keys\":[{\"kty\":\"EC\",\"kid\":\"only-ec\"}]}",          /* nothing usable */
+        "{\"keys\":[{\"kty\":\"RSA\",\"alg\":\"RS512\",\"kid\":\"a\",\"n\":\"AQAB\",\"e\":\"AQAB\"}]}",
+        JWKS_DUP_KID, JWKS_WEAK,
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        sa_google_keyset set = { 0 };
+        sa_error err = { 0 };
+        if (sa_google_jwks_parse(bad[i], strlen(bad[i]), &set, &err) != SA_ERR_INVALID)
+            fail_msg("JWKS %zu accepted", i);
+        assert_int_equal(set.n, 0);
+    }
+
+    /* More than SA_GOOGLE_MAX_KEYS keys. */
+    char many[4096];
+    size_t pos = 0;
+    const char *head = "{\"keys\":[", *item = "{\"kty\":\"EC\"},", *tail = "]}";
+    memcpy(many + pos, head, strlen(head));
+    pos += strlen(head);
+    for (int i = 0; i <= SA_GOOGLE_MAX_KEYS; i++) {
+        memcpy(many + pos, item, strlen(item));
+        pos += strlen(item);
+    }
+    pos--; /* the last comma */
+    memcpy(many + pos, tail, strlen(tail) + 1);
+    sa_google_keyset set = { 0 };
+    assert_int_equal(sa_google_jwks_parse(many, strlen(many), &set, NULL), SA_ERR_INVALID);
+}
+
+static void test_max_age(void **state)
+{
+    assert_int_equal(sa_google_max_age("public, max-age=19964, must-revalidate, no-transform",
+                                       NULL), 19964);
+    assert_int_equal(sa_google_max_age("public, max-age=19964", "964"), 19000);
+    assert_int_equal(sa_google_max_age("public, max-age=10", "964"), 0);
+    assert_int_equal(sa_google_max_age(NULL, NULL), SA_GOOGLE_DEFAULT_MAX_AGE);
+    assert_int_equal(sa_google_max_age("", ""), SA_GOOGLE_DEFAULT_MAX_AGE);
+    assert_int_equal(sa_google_max_age("public", NULL), SA_GOOGLE_DEFAULT_MAX_AGE);
+    assert_int_equal(sa_google_max_age("max-age=12x", NULL), SA_GOOGLE_DEFAULT_MAX_AGE);
+    assert_int_equal(sa_google_max_age("no-cache, max-age=100", NULL), 0);
+    assert_int_equal(sa_google_max_age("No-Store", NULL), 0);
+    assert_int_equal(sa_google_max_age("MAX-AGE=60", NULL), 60);
+    assert_int_equal(sa_google_max_age("max-age=0", NULL), 0);
+    assert_int_equal(sa_google_max_age("max-age=99999999999999999999999", NULL),
+                     SA_GOOGLE_MAX_MAX_AGE);
+    assert_int_equal(sa_google_max_age("max-age=100", "-5"), 100);
+}
+
+/* ---- RS256 and at_hash ---- */
+
+static void test_rs256(void **state)
+{
+    sa_google_keyset set = { 0 };
+    unsigned char sig[512];
+    size_t sig_len = 0;
+    assert_int_equal(sa_google_jwks_parse(JWKS, strlen(JWKS), &set, NULL), SA_OK);
+    const char *dot = strrchr(T_GOOD, '.');
+    assert_int_equal(sa_b64url_decode(dot + 1, strlen(dot + 1), sig, sizeof sig, &sig_len),
+                     SA_OK);
+    size_t signed_len = (size_t)(dot - T_GOOD);
+    EVP_PKEY *k1 = sa_google_keyset_find(&set, "unit-kid-1");
+    EVP_PKEY *k2 = sa_google_keyset_find(&set, "unit-kid-2");
+    assert_true(sa_google_rs256_verify(k1, T_GOOD, signed_len, sig, sig_len));
+    assert_false(sa_google_rs256_verify(k2, T_GOOD, signed_len, sig, sig_len));
+    assert_false(sa_google_rs256_verify(k1, T_GOOD, signed_len - 1, sig, sig_len));
+    assert_false(sa_google_rs256_verify(k1, T_GOOD, signed_len, sig, sig_len - 1));
+    assert_false(sa_google_rs256_verify(NULL, T_GOOD, signed_len, sig, sig_len));
+    sig[10] ^= 1;
+    assert_false(sa_google_rs256_verify(k1, T_GOOD, signed_len, sig, sig_len));
+    sa_google_keyset_clear(&set);
+}
+
+static void test_at_hash(void **state)
+{
+    char out[64];
+    assert_int_equal(sa_google_at_hash(AT, out, sizeof out), 22);
+    assert_string_equal(out, AT_HASH);
+    assert_int_equal(sa_google_at_hash(AT, out, 10), 0);
+}
+
+/* ---- whole tokens ---- */
+
+static void test_verify_good(void **state)
+{
+    sa_google *g = verifier(NOW + 3600);
+    sa_google_identity id;
+    const char *reason = "x";
+    sa_error err = { 0 };
+
+    assert_int_equal(sa_google_verify_id_token(g, T_GOOD, NULL, NOW, &id, &reason, &err),
+                     SA_GOOGLE_OK);
+    assert_null(reason);
+    assert_string_equal(id.sub, "110169484474386276334");
+    assert_string_equal(id.email, "jose.ramirez@example.com");
+    assert_true(id.email_verified);
+    assert_string_equal(id.given_name, "Jos\xc3\xa9");
+    assert_string_equal(id.family_name, "Ram\xc3\xadrez");
+    assert_string_equal(id.name, "Jos\xc3\xa9 Ram\xc3\xadrez");
+    assert_string_equal(id.picture, "https://lh3.googleusercontent.com/a/unit");
+    assert_non_null(id.claims_json);
+    assert_non_null(strstr(id.claims_json, "\"sub\":\"110169484474386276334\""));
+    assert_non_null(strstr(id.claims_json, "\"given_name\":\"Jos\xc3\xa9\""));
+    sa_google_identity_clear(&id);
+    assert_null(id.claims_json);
+
+    /* With the access token it was issued with (at_hash matches). */
+    assert_int_equal(verify(g, T_GOOD, AT, NOW, &reason), SA_GOOGLE_OK);
+    /* A token signed by the second published key. */
+    assert_int_equal(verify(g, T_KEY2, NULL, NOW, &reason), SA_GOOGLE_OK);
+    /* Several audiences, all ours. */
+    assert_int_equal(verify(g, T_AUD_ARRAY, NULL, NOW, &reason), SA_GOOGLE_OK);
+    /* Same token as a JWT given where an access token is expected. */
+    assert_int_equal(sa_google_verify_access_token(g, T_GOOD, NOW, &id, &reason, &err),
+                     SA_GOOGLE_OK);
+    assert_string_equal(id.sub, "110169484474386276334");
+    sa_google_identity_clear(&id);
+    sa_google_free(g);
+}
+
+static void test_verify_attacks(void **state)
+{
+    sa_google *g = verifier(NOW + 3600);
+    expect_rejected(g, T_NONE, NULL, NOW, SA_GOOGLE_R_UNSUPPORTED_ALG);
+    expect_rejected(g, T_HS256_PUBKEY, NULL, NOW, SA_GOOGLE_R_UNSUPPORTED_ALG);
+    expect_rejected(g, T_OTHER_KEY, NULL, NOW, SA_GOOGLE_R_INVALID_SIGNATURE);
+    expect_rejected(g, T_TAMPERED, NULL, NOW, SA_GOOGLE_R_INVALID_SIGNATURE);
+    expect_rejected(g, T_UNKNOWN_KID, NULL, NOW, SA_GOOGLE_R_UNKNOWN_KEY);
+    expect_rejected(g, T_NO_KID, NULL, NOW, SA_GOOGLE_R_UNKNOWN_KEY);
+    expect_rejected(g, T_CRIT, NULL, NOW, SA_GOOGLE_R_MALFORMED);
+    expect_rejected(g, T_WRONG_AUD, NULL, NOW, SA_GOOGLE_R_WRONG_AUDIENCE);
+    expect_rejected(g, T_GOOD, "ya29.another-access-token", NOW, SA_GOOGLE_R_BAD_AT_HASH);
+    expect_rejected(g, T_GOOD, NULL, 1700003600, SA_GOOGLE_R_EXPIRED);
+    expect_rejected(g, T_GOOD, NULL, 1700000000 - 1, SA_GOOGLE_R_IN_FUTURE);
+
+    static const char *malformed[] = {
+        "", "abc", "a.b", "a.b.c.d", "...", "e30.e30.", "e30.e30.AAAA",
+        "eyJhbGciOiJSUzI1NiJ9", "!!!.e30.AAAA",
+    };
+    for (size_t i = 0; i < sizeof malformed / sizeof malformed[0]; i++) {
+        const char *reason = NULL;
+        if (verify(g, malformed[i], NULL, NOW, &reason) != SA_GOOGLE_REJECTED)
+            fail_msg("malformed token %zu not rejected", i);
+    }
+    const char *reason = NULL;
+    assert_int_equal(verify(g, NULL, NULL, NOW, &reason), SA_GOOGLE_REJECTED);
+
+    /* Over the size bound, refused before any work. */
+    char *big = malloc(SA_GOOGLE_TOKEN_MAX + 2);
+    assert_non_null(big);
+    memset(big, 'A', SA_GOOGLE_TOKEN_MAX + 1);
+    big[SA_GOOGLE_TOKEN_MAX + 1] = '\0';
+    expect_rejected(g, big, NULL, NOW, SA_GOOGLE_R_MALFORMED);
+    free(big);
+    sa_google_free(g);
+}
+
+static void test_leeway(void **state)
+{
+    sa_google *g = verifier(2000000000);
+    const char *reason = NULL;
+    cfg.leeway = 30;
+    assert_int_equal(verify(g, T_GOOD, NULL, 1700003600 + 29, &reason), SA_GOOGLE_OK);
+    expect_rejected(g, T_GOOD, NULL, 1700003600 + 30, SA_GOOGLE_R_EXPIRED);
+    assert_int_equal(verify(g, T_GOOD, NULL, 1700000000 - 30, &reason), SA_GOOGLE_OK);
+    expect_rejected(g, T_GOOD, NULL, 1700000000 - 31, SA_GOOGLE_R_IN_FUTURE);
+    cfg.leeway = 0;
+    sa_google_free(g);
+}
+
+/* ---- each claim rule on its own ---- */
+
+static const char *check(const char *json, const char *at, int64_t now)
+{
+    json_object *claims = NULL;
+    assert_int_equal(sa_json_parse(json, strlen(json), &claims, NULL), SA_OK);
+    const char *r = sa_google_check_claims(&cfg, claims, at, now);
+    json_object_put(claims);
+    return r;
+}
+
+#define ISS "\"iss\":\"https://accounts.google.com\""
+#define AUD "\"aud\":\"" CLIENT "\""
+#define TIMES "\"iat\":1700000000,\"exp\":1700003600"
+#define SUB "\"sub\":\"42\""
+
+static void expect_claims(const char *json, const char *at, const char *want)
+{
+    const char *got = check(json, at, NOW);
+    if (!want) {
+        if (got)
+            fail_msg("%s refused: %s", json, got);
+        return;
+    }
+    if (!got || strcmp(got, want) != 0)
+        fail_msg("%s: wanted %s, got %s", json, want, got ? got : "pass");
+}
+
+static void test_claims(void **state)
+{
+    expect_claims("{" ISS "," AUD "," TIMES "," SUB "}", NULL, NULL);
+    expect_claims("{\"iss\":\"accounts.google.com\"," AUD "," TIMES "," SUB "}", NULL, NULL);
+    expect_claims("{" ISS ",\"aud\":\"" OTHER_CLIENT "\",\"azp\":\"" CLIENT "\"," TIMES "," SUB
+                  "}", NULL, NULL);
+
+    /* issuer */
+    expect_claims("{\"iss\":\"https://evil.example\"," AUD "," TIMES "," SUB "}", NULL,
+                  SA_GOOGLE_R_WRONG_ISSUER);
+    expect_claims("{\"iss\":\"http://accounts.google.com\"," AUD "," TIMES "," SUB "}", NULL,
+                  SA_GOOGLE_R_WRONG_ISSUER);
+    expect_claims("{" AUD "," TIMES "," SUB "}", NULL, SA_GOOGLE_R_WRONG_ISSUER);
+    expect_claims("{\"iss\":[\"accounts.google.com\"]," AUD "," TIMES "," SUB "}", NULL,
+                  SA_GOOGLE_R_MALFORMED);
+
+    /* audience */
+    expect_claims("{" ISS ",\"aud\":\"evil\"," TIMES "," SUB "}", NULL, SA_GOOGLE_R_WRONG_AUDIENCE);
+    expect_claims("{" ISS "," TIMES "," SUB "}", NULL, SA_GOOGLE_R_WRONG_AUDIENCE);
+    expect_claims("{" ISS ",\"aud\":[]," TIMES "," SUB "}", NULL, SA_GOOGLE_R_WRONG_AUDIENCE);
+    expect_claims("{" ISS ",\"aud\":[\"" CLIENT "\",\"evil\"]," TIMES "," SUB "}", NULL,
+                  SA_GOOGLE_R_WRONG_AUDIENCE);
+    expect_claims("{" ISS ",\"aud\":[\"" CLIENT "\",7]," TIMES "," SUB "}", NULL,
+                  SA_GOOGLE_R_WRONG_AUDIENCE);
+    expect_claims("{" ISS ",\"aud\":7," TIMES "," SUB "}", NULL, SA_GOOGLE_R_WRONG_AUDIENCE);
+    expect_claims("{" ISS ",\"aud\":\"" CLIENT "\\u0000x\"," TIMES "," SUB "}", NULL,
+                  SA_GOOGLE_R_WRONG_AUDIENCE);
+
+    /* authorized party */
+    expect_claims("{" ISS "," AUD ",\"azp\":\"evil\"," TIMES "," SUB "}", NULL,
+                  SA_GOOGLE_R_WRONG_AZP);
+    expect_claims("{" ISS "," AUD ",\"azp\":5," TIMES "," SUB "}", NULL, SA_GOOGLE_R_MALFORMED);
+
+    /* times */
+    expect_claims("{" ISS "," AUD ",\"iat\":1700000000,\"exp\":1700000100," SUB "}", NULL,
+                  SA_GOOGLE_R_EXPIRED);
+    expect_claims("{" ISS "," AUD ",\"iat\":1700000000,\"exp\":1700000101," SUB "}", NULL, NULL);
+    expect_claims("{" ISS "," AUD ",\"iat\":1700000101,\"exp\":1700003600," SUB "}", NULL,
+                  SA_GOOGLE_R_IN_FUTURE);
+    expect_claims("{" ISS "," AUD ",\"iat\":1700000100,\"exp\":1700003600," SUB "}", NULL, NULL);
+    expect_claims("{" ISS "," AUD ",\"iat\":1700000000,\"exp\":\"1700003600\"," SUB "}", NULL,
+                  SA_GOOGLE_R_MALFORMED);
+    expect_claims("{" ISS "," AUD ",\"iat\":1700000000,\"exp\":1700003600.5," SUB "}", NULL,
+                  SA_GOOGLE_R_MALFORMED);
+    expect_claims("{" ISS "," AUD ",\"iat\":1700000000,\"exp\":1e300," SUB "}", NULL,
+                  SA_GOOGLE_R_MALFORMED);
+    expect_claims("{" ISS "," AUD ",\"exp\":1700003600," SUB "}", NULL, SA_GOOGLE_R_MALFORMED);
+    expect_claims("{" ISS "," AUD ",\"iat\":true,\"exp\":1700003600," SUB "}", NULL,
+                  SA_GOOGLE_R_MALFORMED);
+
+    /* subject */
+    expect_claims("{" ISS "," AUD "," TIMES "}", NULL, SA_GOOGLE_R_MISSING_SUB);
+    expect_claims("{" ISS "," AUD "," TIMES ",\"sub\":\"\"}", NULL, SA_GOOGLE_R_MISSING_SUB);
+    expect_claims("{" ISS "," AUD "," TIMES ",\"sub\":42}", NULL, SA_GOOGLE_R_MALFORMED);
+    expect_claims("{" ISS "," AUD "," TIMES ",\"sub\":null}", NULL, SA_GOOGLE_R_MALFORMED);
+
+    /* at_hash */
+    expect_claims("{" ISS "," AUD "," TIMES "," SUB ",\"at_hash\":\"" AT_HASH_LIT "\"}", AT, NULL);
+    expect_claims("{" ISS "," AUD "," TIMES "," SUB ",\"at_hash\":\"" AT_HASH_LIT "\"}",
+                  "ya29.other", SA_GOOGLE_R_BAD_AT_HASH);
+    expect_claims("{" ISS "," AUD "," TIMES "," SUB ",\"at_hash\":\"" AT_HASH_LIT "x\"}", AT,
+                  SA_GOOGLE_R_BAD_AT_HASH);
+    expect_claims("{" ISS "," AUD "," TIMES "," SUB ",\"at_hash\":7}", AT, SA_GOOGLE_R_BAD_AT_HASH);
+    /* at_hash is ignored without an access token, and its absence is not an error */
+    expect_claims("{" ISS "," AUD "," TIMES "," SUB ",\"at_hash\":\"junk\"}", NULL, NULL);
+    expect_claims("{" ISS "," AUD "," TIMES "," SUB "}", AT, NULL);
+}
+
+/* ---- key cache without Google ---- */
+
+static void test_cache_google_down(void **state)
+{
+    const char *reason = NULL;
+
+    /* Stale keys still verify while Google cannot be reached. */
+    sa_google *g = verifier(NOW - 1);
+    assert_int_equal(verify(g, T_GOOD, NULL, NOW, &reason), SA_GOOGLE_OK);
+    /* ... and a kid they do not know cannot be judged: 503, not a blame. */
+    assert_int_equal(verify(g, T_UNKNOWN_KID, NULL, NOW, &reason), SA_GOOGLE_UNAVAILABLE);
+    assert_null(reason);
+    sa_google_free(g);
+
+    /* No keys at all. */
+    sa_error err = { 0 };
+    g = sa_google_new(&cfg, NULL, &err);
+    assert_non_null(g);
+    assert_int_equal(verify(g, T_GOOD, NULL, NOW, &reason), SA_GOOGLE_UNAVAILABLE);
+    /* The algorithm is judged before keys are wanted, so even now alg:none is a 400. */
+    expect_rejected(g, T_NONE, NULL, NOW, SA_GOOGLE_R_UNSUPPORTED_ALG);
+    sa_google_free(g);
+
+    /* Fresh keys, unknown kid: the forced refetch fails, the kid stays unknown. */
+    g = verifier(NOW + 3600);
+    expect_rejected(g, T_UNKNOWN_KID, NULL, NOW, SA_GOOGLE_R_UNKNOWN_KEY);
+    expect_rejected(g, T_UNKNOWN_KID, NULL, NOW + 1, SA_GOOGLE_R_UNKNOWN_KEY);
+    sa_google_free(g);
+}
+
+/* ---- access token and code input checks (before any call) ---- */
+
+static void test_input_checks(void **state)
+{
+    sa_google *g = verifier(NOW + 3600);
+    sa_google_identity id;
+    const char *reason = NULL;
+    sa_error err = { 0 };
+
+    static const char *bad_tokens[] = { "", "ya29 with space", "ya29.\r\nX-Evil: 1", "a=b" };
+    for (size_t i = 0; i < sizeof bad_tokens / sizeof bad_tokens[0]; i++) {
+        assert_int_equal(sa_google_verify_access_token(g, bad_tokens[i], NOW, &id, &reason, &err),
+                         SA_GOOGLE_REJECTED);
+        assert_string_equal(reason, SA_GOOGLE_R_MALFORMED);
+    }
+    /* A well-formed access token with no tokeninfo URL: cannot be checked. */
+    assert_int_equal(sa_google_verify_access_token(g, "ya29.abc", NOW, &id, &reason, &err),
+                     SA_GOOGLE_UNAVAILABLE);
+
+    static const char *bad_verifiers[] = { "short", "has space has space has space has space xx",
+                                           "\xc3\xa9" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" };
+    for (size_t i = 0; i < sizeof bad_verifiers / sizeof bad_verifiers[0]; i++) {
+        assert_int_equal(sa_google_exchange_code(g, "4/code", bad_verifiers[i], NULL, NOW, &id,
+                                                 &reason, &err), SA_GOOGLE_REJECTED);
+        assert_string_equal(reason, SA_GOOGLE_R_MALFORMED);
+    }
+    assert_int_equal(sa_google_exchange_code(g, "4/co de", NULL, NULL, NOW, &id, &reason, &err),
+                     SA_GOOGLE_REJECTED);
+    assert_int_equal(sa_google_exchange_code(g, "", NULL, NULL, NOW, &id, &reason, &err),
+                     SA_GOOGLE_REJECTED);
+    sa_google_free(g);
+}
+
+static void test_is_jwt(void **state)
+{
+    assert_true(sa_google_is_jwt(T_GOOD));
+    assert_true(sa_google_is_jwt(T_NONE));
+    assert_false(sa_google_is_jwt("ya29.a0AfH6SMB"));
+    assert_false(sa_google_is_jwt("ya29.a0AfH6SMB.xyz"));
+    assert_false(sa_google_is_jwt("a.b.c.d"));
+    assert_false(sa_google_is_jwt(""));
+    assert_false(sa_google_is_jwt(NULL));
+}
+
+static void test_urls(void **state)
+{
+    assert_true(sa_google_url_allowed("https://www.googleapis.com/oauth2/v3/certs"));
+    assert_true(sa_google_url_allowed("http://127.0.0.1:8080/oauth2/v3/certs"));
+    assert_true(sa_google_url_allowed("http://127.3.4.5/x"));
+    assert_true(sa_google_url_allowed("http://localhost/x"));
+    assert_true(sa_google_url_allowed("http://[::1]:9/x"));
+    assert_false(sa_google_url_allowed("http://www.googleapis.com/oauth2/v3/certs"));
+    assert_false(sa_google_url_allowed("http://127.0.0.1.evil.example/"));
+    assert_false(sa_google_url_allowed("http://10.0.0.1/"));
+    assert_false(sa_google_url_allowed("ftp://127.0.0.1/"));
+    assert_false(sa_google_url_allowed("file:///etc/passwd"));
+    assert_false(sa_google_url_allowed(""));
+    assert_false(sa_google_url_allowed(NULL));
+
+    sa_config bad = cfg;
+    sa_error err = { 0 };
+    snprintf(bad.google_userinfo_url, sizeof bad.google_userinfo_url, "http://evil.example/u");
+    assert_null(sa_google_new(&bad, NULL, &err));
+    assert_int_equal(err.status, SA_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "google_userinfo_url"));
+}
+
+static void test_escape(void **state)
+{
+    char *s = sa_google_escape("a b&c=d/e~f.g_h-i+\xc3\xa9");
+    assert_non_null(s);
+    assert_string_equal(s, "a%20b%26c%3Dd%2Fe~f.g_h-i%2B%C3%A9");
+    free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_jwks_parse),
+        cmocka_unit_test(test_jwks_parse_refusals),
+        cmocka_unit_test(test_max_age),
+        cmocka_unit_test(test_rs256),
+        cmocka_unit_test(test_at_hash),
+        cmocka_unit_test(test_verify_good),
+        cmocka_unit_test(test_verify_attacks),
+        cmocka_unit_test(test_leeway),
+        cmocka_unit_test(test_claims),
+        cmocka_unit_test(test_cache_google_down),
+        cmocka_unit_test(test_input_checks),
+        cmocka_unit_test(test_is_jwt),
+        cmocka_unit_test(test_urls),
+        cmocka_unit_test(test_escape),
+    };
+    return cmocka_run_group_tests_name("google", tests, setup, teardown);
+}
