@@ -2,6 +2,7 @@
  * non-zero exit status (1: failed, 2: bad usage). Settings from $SOCIALAUTH_CONF or --config. */
 #include "config.h"
 #include "jwt.h"
+#include "session.h"
 #include "json.h"
 #include "store.h"
 #include "tokens.h"
@@ -30,7 +31,10 @@ static const char usage_main[] =
     "  user show ID|EMAIL|USERNAME\n"
     "  user set-active ID true|false\n"
     "  user delete ID\n"
-    "  token mint ID|EMAIL|USERNAME print {\"access\":...,\"refresh\":...} for that user\n"
+    "  token mint ID|EMAIL|USERNAME open a session and print {\"access\":...,\"refresh\":...}\n"
+    "  session list ID|EMAIL|USERNAME\n"
+    "  session revoke SID | --all ID|EMAIL|USERNAME\n"
+    "  session count                how many sessions the store holds\n"
     "  backup DIR                   hot backup of the store into DIR\n"
     "\n"
     "Settings come from --config, else $SOCIALAUTH_CONF, else etc/socialauth.conf.\n"
@@ -310,14 +314,88 @@ static int act_delete(sa_config *cfg, sa_store *store, sa_user *u, const char *a
 
 static int act_mint(sa_config *cfg, sa_store *store, sa_user *u, const char *arg)
 {
-    int64_t now = (int64_t)time(NULL);
     sa_token access, refresh;
     sa_error err = {0};
-    if (sa_token_issue(cfg, SA_TOKEN_ACCESS, u->id, "", now, &access, &err) != SA_OK ||
-        sa_token_issue(cfg, SA_TOKEN_REFRESH, u->id, "", now, &refresh, &err) != SA_OK)
+    if (sa_session_open(cfg, store, u->id, (int64_t)time(NULL), &access, &refresh, &err) != SA_OK)
         return fail("token mint", &err);
     printf("{\"access\":\"%s\",\"refresh\":\"%s\"}\n", access.text, refresh.text);
     return 0;
+}
+
+static int print_session(const sa_session *s, void *ctx)
+{
+    char created[32], expires[32];
+    sa_format_utc(s->created_at, created, sizeof created);
+    sa_format_utc(s->expires_at, expires, sizeof expires);
+    printf("{\"sid\":\"%s\",\"user_id\":\"%s\",\"created\":\"%s\",\"expires\":\"%s\","
+           "\"revoked\":%s}\n", s->sid, s->user_id, created, expires, s->revoked ? "true" : "false");
+    return 0;
+}
+
+static int act_session_list(sa_config *cfg, sa_store *store, sa_user *u, const char *arg)
+{
+    sa_error err = {0};
+    if (sa_store_session_each_of_user(store, u->id, print_session, NULL, &err) != SA_OK)
+        return fail("session list", &err);
+    return 0;
+}
+
+static int act_session_revoke_all(sa_config *cfg, sa_store *store, sa_user *u, const char *arg)
+{
+    sa_error err = {0};
+    if (sa_store_session_revoke_user(store, u->id, NULL, &err) != SA_OK)
+        return fail("session revoke", &err);
+    fprintf(stderr, "socialauth: revoked every session of user %s\n", u->id);
+    return 0;
+}
+
+static int cmd_session_revoke(int argc, char **argv)
+{
+    static const char usage[] =
+        "usage: socialauth session revoke SID\n"
+        "       socialauth session revoke --all ID|EMAIL|USERNAME\n"
+        "Revokes one session, or every session of a user: their refresh and access tokens\n"
+        "stop working at once.\n";
+    if (wants_help(argc, argv)) { fputs(usage, stdout); return 0; }
+    if (argc == 3 && strcmp(argv[1], "--all") == 0)
+        return with_user(argc - 1, argv + 1, usage, false, act_session_revoke_all);
+    if (argc != 2)
+        return usage_error(usage, "%s", "wrong number of arguments");
+    sa_config cfg;
+    sa_store *store;
+    if (!open_all(&cfg, &store, SA_STORE_SERVE))
+        return 1;
+    sa_error err = {0};
+    sa_status st = sa_store_session_revoke(store, argv[1], &err);
+    int rc = 0;
+    if (st == SA_ERR_NOT_FOUND) {
+        fprintf(stderr, "socialauth: no session \"%s\"\n", argv[1]);
+        rc = 1;
+    } else if (st != SA_OK) {
+        rc = fail("session revoke", &err);
+    }
+    close_all(&cfg, store);
+    return rc;
+}
+
+static int cmd_session_count(int argc, char **argv)
+{
+    static const char usage[] = "usage: socialauth session count\nPrints how many sessions the "
+                                "store holds (expired ones are purged by normal traffic).\n";
+    if (wants_help(argc, argv)) { fputs(usage, stdout); return 0; }
+    sa_config cfg;
+    sa_store *store;
+    if (!open_all(&cfg, &store, SA_STORE_SERVE))
+        return 1;
+    sa_error err = {0};
+    size_t count = 0;
+    int rc = 0;
+    if (sa_store_session_count(store, &count, &err) != SA_OK)
+        rc = fail("session count", &err);
+    else
+        printf("%zu\n", count);
+    close_all(&cfg, store);
+    return rc;
 }
 
 static int cmd_backup(int argc, char **argv)
@@ -359,7 +437,20 @@ int main(int argc, char **argv)
         return cmd_init(sub_argc, sub);
     if (strcmp(cmd, "backup") == 0)
         return cmd_backup(sub_argc, sub);
-    if ((strcmp(cmd, "user") == 0 || strcmp(cmd, "token") == 0) && sub_argc < 2) {
+    if (strcmp(cmd, "session") == 0 && sub_argc >= 2) {
+        const char *verb = sub[1];
+        if (strcmp(verb, "list") == 0)
+            return with_user(sub_argc - 1, sub + 1,
+                             "usage: socialauth session list ID|EMAIL|USERNAME\nPrints the "
+                             "user's sessions, one JSON object per line.\n", false,
+                             act_session_list);
+        if (strcmp(verb, "revoke") == 0)
+            return cmd_session_revoke(sub_argc - 1, sub + 1);
+        if (strcmp(verb, "count") == 0)
+            return cmd_session_count(sub_argc - 1, sub + 1);
+    }
+    if ((strcmp(cmd, "user") == 0 || strcmp(cmd, "token") == 0 || strcmp(cmd, "session") == 0) &&
+        sub_argc < 2) {
         fprintf(stderr, "socialauth: %s needs a subcommand\n%s", cmd, usage_main);
         return 2;
     }
@@ -369,8 +460,9 @@ int main(int argc, char **argv)
         sub++;
         if (strcmp(cmd, "token") == 0 && strcmp(verb, "mint") == 0)
             return with_user(sub_argc, sub,
-                             "usage: socialauth token mint ID|EMAIL|USERNAME\nPrints a new "
-                             "access and refresh token for that user as JSON.\n",
+                             "usage: socialauth token mint ID|EMAIL|USERNAME\nOpens a new "
+                             "session for that user and prints its access and refresh tokens "
+                             "as JSON.\n",
                              false, act_mint);
         if (strcmp(cmd, "user") == 0) {
             if (strcmp(verb, "create") == 0) return cmd_user_create(sub_argc, sub);

@@ -1,7 +1,9 @@
-/* token-refresh: POST /api/auth/token/refresh/ (API.md section 4).
- * A valid refresh token of an active user gets a new access token and, with rotation on,
- * a new refresh token. */
+/* token-refresh: POST /api/auth/token/refresh/ (API.md sections 4 and 5).
+ * A valid refresh token of an active user, of a live session, gets a new access token and,
+ * with rotation on, the session's next refresh token; reuse revokes the session. */
+#include "cookie.h"
 #include "http.h"
+#include "session.h"
 #include "tokens.h"
 
 static void handle(sa_ctx *ctx)
@@ -9,25 +11,21 @@ static void handle(sa_ctx *ctx)
     const char *presented;
     sa_claims claims;
     sa_user user = {0};
-    if (!sa_require_string(ctx, "refresh", &presented) ||
+    if (!sa_refresh_token_of_request(ctx, &presented) ||
         !sa_token_check(ctx, presented, SA_TOKEN_REFRESH, &claims) ||
         !sa_token_user(ctx, &claims, &user))
         return;
     sa_user_clear(&user);
 
-    const sa_config *cfg = ctx->cfg;
     sa_token access, refresh;
-    sa_error err = {0};
-    bool rotate = cfg->rotate_refresh_tokens;
-    if (sa_token_issue(cfg, SA_TOKEN_ACCESS, claims.user_id, claims.sid, ctx->now, &access, &err) ||
-        (rotate && sa_token_issue(cfg, SA_TOKEN_REFRESH, claims.user_id, claims.sid, ctx->now,
-                                  &refresh, &err))) {
-        sa_respond_store_error(ctx, SA_ERR_UNAVAILABLE, &err);
+    bool has_refresh;
+    if (!sa_session_refresh(ctx, &claims, &access, &refresh, &has_refresh))
         return;
-    }
     json_object *body = json_object_new_object();
-    sa_token_fields(ctx, body, &access, rotate ? &refresh : NULL, false);
+    sa_token_fields(ctx, body, &access, has_refresh ? &refresh : NULL, false);
     sa_respond_json(ctx, 200, body);
+    if (ctx->cfg->cookie_mode)
+        sa_cookie_set_tokens(ctx, &access, has_refresh ? &refresh : NULL);
 }
 
 int main(int argc, char **argv)

@@ -1,6 +1,7 @@
 /* token-verify: POST /api/auth/token/verify/ (API.md section 6).
- * 200 {} for any valid token of ours, access or refresh. */
+ * 200 {} for any valid token of ours, access or refresh, whose session is not revoked. */
 #include "http.h"
+#include "session.h"
 #include "tokens.h"
 
 #include <string.h>
@@ -22,7 +23,8 @@ static void handle(sa_ctx *ctx)
         sa_respond_detail(ctx, 401, "Token is invalid or expired", "token_not_valid");
         return;
     }
-    sa_respond_raw(ctx, 200, "{}", 2);
+    if (sa_session_alive(ctx, &claims, sa_session_blacklisted))
+        sa_respond_raw(ctx, 200, "{}", 2);
 }
 
 int main(int argc, char **argv)

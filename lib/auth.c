@@ -1,5 +1,7 @@
 /* auth.c: Bearer authentication of app requests (see auth.h). */
 #include "auth.h"
+#include "cookie.h"
+#include "session.h"
 #include "tokens.h"
 
 #include <string.h>
@@ -44,12 +46,37 @@ static int split_header(const char *h, const char *part[2], size_t len[2])
     return n;
 }
 
+static void session_revoked(sa_ctx *ctx)
+{
+    token_not_valid(ctx, "Token is blacklisted");
+}
+
+/* Verify the access token and its session, then load its user. */
+static bool accept_token(sa_ctx *ctx, const char *token, size_t len, sa_user *user,
+                         sa_claims *claims)
+{
+    sa_claims local;
+    sa_claims *c = claims ? claims : &local;
+    sa_error err = {0};
+    sa_jwt_result r = sa_jwt_verify(ctx->cfg, token, len, SA_TOKEN_ACCESS, ctx->now, c, &err);
+    if (r != SA_JWT_VALID) {
+        token_not_valid(ctx, r == SA_JWT_WRONG_TYPE ? "Token has wrong type"
+                                                   : "Token is invalid or expired");
+        return false;
+    }
+    return sa_session_alive(ctx, c, session_revoked) && sa_token_user(ctx, c, user);
+}
+
 bool sa_auth_require(sa_ctx *ctx, sa_user *user, sa_claims *claims)
 {
     const char *header = ctx->req.authorization;
     const char *part[2] = {NULL, NULL};
     size_t len[2] = {0, 0};
     int n = header ? split_header(header, part, len) : 0;
+    char cookie[SA_JWT_MAX_LEN + 1];
+    if (n == 0 && ctx->cfg->cookie_mode &&
+        sa_cookie_get(ctx, ctx->cfg->cookie_access_name, cookie, sizeof cookie))
+        return sa_csrf_check(ctx) && accept_token(ctx, cookie, strlen(cookie), user, claims);
     /* Like simplejwt: a header of another scheme is no credentials at all. */
     if (n == 0 || len[0] != 6 || memcmp(part[0], "Bearer", 6) != 0) {
         sa_respond_detail(ctx, 401, "Authentication credentials were not provided.", NULL);
@@ -60,14 +87,5 @@ bool sa_auth_require(sa_ctx *ctx, sa_user *user, sa_claims *claims)
                           "bad_authorization_header");
         return false;
     }
-    sa_claims local;
-    sa_claims *c = claims ? claims : &local;
-    sa_error err = {0};
-    sa_jwt_result r = sa_jwt_verify(ctx->cfg, part[1], len[1], SA_TOKEN_ACCESS, ctx->now, c, &err);
-    if (r != SA_JWT_VALID) {
-        token_not_valid(ctx, r == SA_JWT_WRONG_TYPE ? "Token has wrong type"
-                                                   : "Token is invalid or expired");
-        return false;
-    }
-    return sa_token_user(ctx, c, user);
+    return accept_token(ctx, part[1], len[1], user, claims);
 }

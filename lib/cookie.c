@@ -1,0 +1,103 @@
+/* cookie.c: token cookies and the CSRF Origin check (see cookie.h). */
+#include "cookie.h"
+#include "cors.h"
+
+#include <stdio.h>
+#include <string.h>
+
+bool sa_cookie_get(const sa_ctx *ctx, const char *name, char *out, size_t size)
+{
+    const char *p = ctx->req.cookie;
+    size_t nlen = strlen(name);
+    while (p && *p) {
+        while (*p == ' ' || *p == ';')
+            p++;
+        const char *end = strchr(p, ';');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len > nlen && strncmp(p, name, nlen) == 0 && p[nlen] == '=') {
+            size_t vlen = len - nlen - 1;
+            if (vlen == 0 || vlen >= size)
+                return false;
+            memcpy(out, p + nlen + 1, vlen);
+            out[vlen] = '\0';
+            return true;
+        }
+        p = end;
+    }
+    return false;
+}
+
+static void set_cookie(sa_ctx *ctx, const char *name, const char *value, const char *path,
+                       int64_t max_age)
+{
+    const sa_config *cfg = ctx->cfg;
+    sa_buf b = {0};
+    sa_buf_printf(&b, "%s=%s; Path=%s; Max-Age=%lld; HttpOnly; SameSite=%s%s", name, value, path,
+                  (long long)max_age, cfg->cookie_samesite, cfg->cookie_secure ? "; Secure" : "");
+    if (cfg->cookie_domain[0])
+        sa_buf_printf(&b, "; Domain=%s", cfg->cookie_domain);
+    if (max_age == 0)
+        sa_buf_printf(&b, "; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
+    if (b.data)
+        sa_add_header(ctx, "Set-Cookie", b.data);
+    sa_buf_free(&b);
+}
+
+void sa_cookie_set_tokens(sa_ctx *ctx, const sa_token *access, const sa_token *refresh)
+{
+    const sa_config *cfg = ctx->cfg;
+    set_cookie(ctx, cfg->cookie_access_name, access->text, "/", access->claims.exp - ctx->now);
+    if (refresh)
+        set_cookie(ctx, cfg->cookie_refresh_name, refresh->text, "/api/auth/",
+                   refresh->claims.exp - ctx->now);
+}
+
+void sa_cookie_clear_tokens(sa_ctx *ctx)
+{
+    set_cookie(ctx, ctx->cfg->cookie_access_name, "", "/", 0);
+    set_cookie(ctx, ctx->cfg->cookie_refresh_name, "", "/api/auth/", 0);
+}
+
+/* The scheme://host[:port] prefix of a URL, into out. */
+static bool origin_of_url(const char *url, char *out, size_t size)
+{
+    const char *sep = strstr(url, "://");
+    if (!sep)
+        return false;
+    size_t n = (size_t)(sep + 3 - url) + strcspn(sep + 3, "/?#");
+    if (n >= size)
+        return false;
+    memcpy(out, url, n);
+    out[n] = '\0';
+    return true;
+}
+
+bool sa_csrf_check(sa_ctx *ctx)
+{
+    if (ctx->req.method_bit & (SA_GET | SA_HEAD | SA_OPTIONS))
+        return true;
+    const char *origin = ctx->req.origin;
+    char from_referer[512];
+    if ((!origin || !*origin) && ctx->req.referer &&
+        origin_of_url(ctx->req.referer, from_referer, sizeof from_referer))
+        origin = from_referer;
+    if (sa_cors_origin_allowed(ctx->cfg, origin))
+        return true;
+    sa_respond_detail(ctx, 403, "CSRF Failed: Origin checking failed.", NULL);
+    return false;
+}
+
+bool sa_refresh_token_of_request(sa_ctx *ctx, const char **token)
+{
+    static char cookie_value[SA_JWT_MAX_LEN + 1];
+    json_object *v;
+    bool in_body = json_object_object_get_ex(ctx->req.data, "refresh", &v);
+    if (!in_body && ctx->cfg->cookie_mode &&
+        sa_cookie_get(ctx, ctx->cfg->cookie_refresh_name, cookie_value, sizeof cookie_value)) {
+        if (!sa_csrf_check(ctx))
+            return false;
+        *token = cookie_value;
+        return true;
+    }
+    return sa_require_string(ctx, "refresh", token);
+}
