@@ -139,6 +139,27 @@ static void dispatch(const sa_endpoint *ep, sa_ctx *ctx, bool config_ok)
     ep->handle(ctx);
 }
 
+/* Upkeep that needs no cron job: every SA_UPKEEP_EVERY requests a process purges up to
+ * SA_PURGE_BATCH expired sessions (bounded work; more than any run of requests can create)
+ * and lets the store checkpoint and drop old logs (cheap unless enough log was written). */
+#define SA_UPKEEP_EVERY 16
+#define SA_PURGE_BATCH 64
+
+static void upkeep(sa_ctx *ctx, unsigned long served)
+{
+    if (!ctx->store || served % SA_UPKEEP_EVERY != 0)
+        return;
+    size_t purged = 0;
+    sa_error err = {0};
+    sa_status st = sa_store_session_purge(ctx->store, ctx->now, SA_PURGE_BATCH, &purged, &err);
+    if (st == SA_OK)
+        st = sa_store_checkpoint(ctx->store, &err);
+    if (st == SA_ERR_FATAL)
+        ctx->fatal = true;
+    else if (st != SA_OK)
+        sa_log("upkeep: %s", err.msg);
+}
+
 int sa_serve(const sa_endpoint *ep, int argc, char **argv)
 {
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
@@ -165,6 +186,7 @@ int sa_serve(const sa_endpoint *ep, int argc, char **argv)
     ctx.cfg = &cfg;
     sa_buf out = {0};
     char path[2048];
+    unsigned long served = 0;
 
     while (FCGI_Accept() >= 0) {
         sa_ctx_reset(&ctx);
@@ -201,10 +223,11 @@ int sa_serve(const sa_endpoint *ep, int argc, char **argv)
         sa_buf_reset(&out);
         if (sa_response_serialize(&ctx, &out) == SA_OK)
             FCGI_fwrite(out.data, 1, out.len, FCGI_stdout);
-        if (ctx.fatal) {
-            FCGI_Finish();
+        FCGI_Finish(); /* the answer leaves now, before any upkeep */
+        if (!ctx.fatal)
+            upkeep(&ctx, ++served);
+        if (ctx.fatal)
             break;
-        }
     }
     sa_ctx_reset(&ctx);
     sa_buf_free(&ctx.res.headers);

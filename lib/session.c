@@ -3,18 +3,6 @@
 
 #include <string.h>
 
-/* Expired sessions removed per login or refresh: bounded work per request, and more than
- * one so that the store shrinks faster than traffic can grow it. */
-#define SA_PURGE_PER_REQUEST 4
-
-static void purge_some(sa_store *store, int64_t now)
-{
-    size_t purged = 0;
-    sa_error ignored = {0};
-    /* Best effort: a failed purge is retried by the next request. */
-    sa_store_session_purge(store, now, SA_PURGE_PER_REQUEST, &purged, &ignored);
-}
-
 /* The session record describing `refresh` as the session's current token. */
 static void describe(sa_session *s, const sa_token *refresh)
 {
@@ -41,10 +29,7 @@ sa_status sa_session_open(const sa_config *cfg, sa_store *store, const char *use
         return st;
     s.created_at = now;
     describe(&s, refresh);
-    st = sa_store_session_create(store, &s, err);
-    if (st == SA_OK)
-        purge_some(store, now);
-    return st;
+    return sa_store_session_create(store, &s, err);
 }
 
 void sa_session_blacklisted(sa_ctx *ctx)
@@ -151,6 +136,5 @@ bool sa_session_refresh(sa_ctx *ctx, const sa_claims *claims, sa_token *access, 
         sa_respond_store_error(ctx, st, &err);
         return false;
     }
-    purge_some(ctx->store, ctx->now);
     return true;
 }

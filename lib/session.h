@@ -1,6 +1,6 @@
 /* session.h: login sessions on top of tokens (API.md section 5): opening one at login,
- * rotating its refresh token with reuse detection, checking a token's session is alive, and
- * the bounded purge of expired sessions that keeps the store small without a cron job. */
+ * rotating its refresh token with reuse detection, and checking a token's session is alive.
+ * Expired sessions are purged by the request loop (http.c), a bounded number at a time. */
 #ifndef SA_SESSION_H
 #define SA_SESSION_H
 
@@ -10,8 +10,7 @@
 #include "tokens.h"
 
 /* Open a new session for user_id at ctx->now and mint its first pair into access/refresh.
- * Used by every login (google-login, `socialauth token mint`). Also purges a few expired
- * sessions. Returns SA_OK, or a store/RNG status with err filled. */
+ * Used by every login (google-login, `socialauth token mint`). Returns SA_OK, or a store/RNG status with err filled. */
 sa_status sa_session_open(const sa_config *cfg, sa_store *store, const char *user_id, int64_t now,
                           sa_token *access, sa_token *refresh, sa_error *err);
 
