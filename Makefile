@@ -87,7 +87,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/lib/socialauth/cgi-bin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/etc/socialauth
 	install -m 0755 $(CGI_BIN) $(DESTDIR)$(PREFIX)/lib/socialauth/cgi-bin/
 	install -m 0755 bin/socialauth $(DESTDIR)$(PREFIX)/bin/
-	install -m 0644 etc/socialauth.conf.example etc/lighttpd.conf.in etc/apache-fcgid.conf $(DESTDIR)$(PREFIX)/etc/socialauth/
+	install -m 0644 etc/socialauth.conf.example etc/endpoints etc/apache-fcgid.conf $(DESTDIR)$(PREFIX)/etc/socialauth/
 
 clean:
 	rm -f lib/*.o $(LIB) $(CGI_BIN) $(TOOL_BIN) $(UNIT_BIN)
