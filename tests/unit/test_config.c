@@ -1,0 +1,196 @@
+/* Unit tests for lib/config.c: syntax, every value kind, required keys and cross-checks. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+
+static const char KEY[] = "0123456789abcdef0123456789abcdef";
+
+static sa_status parse(sa_config *cfg, const char *text, sa_error *err)
+{
+    sa_config_defaults(cfg);
+    return sa_config_parse(cfg, text, strlen(text), "/etc/test.conf", err);
+}
+
+/* Write text to a fresh file with mode `mode`; returns its path (static buffer). */
+static const char *write_file(const char *name, const char *text, mode_t mode)
+{
+    static char path[256];
+    snprintf(path, sizeof path, "/tmp/sa-config-test-%d-%s", (int)getpid(), name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    chmod(path, mode);
+    return path;
+}
+
+static void test_defaults(void **state)
+{
+    sa_config cfg;
+    sa_config_defaults(&cfg);
+    assert_int_equal(cfg.access_token_lifetime, 300);
+    assert_int_equal(cfg.refresh_token_lifetime, 7 * 86400);
+    assert_true(cfg.rotate_refresh_tokens);
+    assert_int_equal(cfg.reuse_grace, 30);
+    assert_int_equal(cfg.max_body, 64 * 1024);
+    assert_false(cfg.cookie_mode);
+    assert_string_equal(cfg.cookie_samesite, "Lax");
+    sa_config_free(&cfg);
+}
+
+static void test_syntax_comments_spaces(void **state)
+{
+    sa_config cfg;
+    sa_error err = {0};
+    assert_int_equal(parse(&cfg, "# comment\n\n   access_token_lifetime   =   10m  \n"
+                                 "rotate_refresh_tokens=no\r\nleeway = 5\n", &err), SA_OK);
+    assert_int_equal(cfg.access_token_lifetime, 600);
+    assert_false(cfg.rotate_refresh_tokens);
+    assert_int_equal(cfg.leeway, 5);
+    sa_config_free(&cfg);
+}
+
+static void test_durations_sizes_bools(void **state)
+{
+    int64_t d;
+    size_t s;
+    bool b;
+    assert_int_equal(sa_parse_duration("7d", &d), SA_OK);
+    assert_int_equal(d, 7 * 86400);
+    assert_int_equal(sa_parse_duration("2h", &d), SA_OK);
+    assert_int_equal(d, 7200);
+    assert_int_equal(sa_parse_duration("30", &d), SA_OK);
+    assert_int_equal(d, 30);
+    assert_int_equal(sa_parse_duration("-1s", &d), SA_ERR_INVALID);
+    assert_int_equal(sa_parse_duration("1w", &d), SA_ERR_INVALID);
+    assert_int_equal(sa_parse_duration("", &d), SA_ERR_INVALID);
+    assert_int_equal(sa_parse_duration("s", &d), SA_ERR_INVALID);
+    assert_int_equal(sa_parse_duration("99999999999999999999d", &d), SA_ERR_INVALID);
+    assert_int_equal(sa_parse_duration("1 m", &d), SA_ERR_INVALID);
+    assert_int_equal(sa_parse_size("64k", &s), SA_OK);
+    assert_int_equal(s, 65536);
+    assert_int_equal(sa_parse_size("2m", &s), SA_OK);
+    assert_int_equal(s, 2 * 1024 * 1024);
+    assert_int_equal(sa_parse_size("0x10", &s), SA_ERR_INVALID);
+    assert_int_equal(sa_parse_bool("TRUE", &b), SA_OK);
+    assert_true(b);
+    assert_int_equal(sa_parse_bool("off", &b), SA_OK);
+    assert_false(b);
+    assert_int_equal(sa_parse_bool("maybe", &b), SA_ERR_INVALID);
+}
+
+static void test_lists(void **state)
+{
+    sa_config cfg;
+    sa_error err = {0};
+    assert_int_equal(parse(&cfg, "google_client_ids = a.apps, b.apps  c.apps\n", &err), SA_OK);
+    assert_int_equal(cfg.google_client_ids.n, 3);
+    assert_true(sa_strlist_contains(&cfg.google_client_ids, "b.apps"));
+    assert_false(sa_strlist_contains(&cfg.google_client_ids, "b"));
+    /* a repeated key replaces the list */
+    const char *again = "google_client_ids = z\n";
+    assert_int_equal(sa_config_parse(&cfg, again, strlen(again), "x", &err), SA_OK);
+    assert_int_equal(cfg.google_client_ids.n, 1);
+    sa_config_free(&cfg);
+}
+
+static void test_errors_name_key_and_line(void **state)
+{
+    sa_config cfg;
+    sa_error err = {0};
+    assert_int_equal(parse(&cfg, "leeway = 1\nfoo = bar\n", &err), SA_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "/etc/test.conf:2"));
+    assert_non_null(strstr(err.msg, "unknown key `foo`"));
+    sa_config_free(&cfg);
+    assert_int_equal(parse(&cfg, "max_body = lots\n", &err), SA_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "bad value for `max_body`"));
+    sa_config_free(&cfg);
+    assert_int_equal(parse(&cfg, "just words\n", &err), SA_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "expected `key = value`"));
+    sa_config_free(&cfg);
+    assert_int_equal(parse(&cfg, "cookie_samesite = sometimes\n", &err), SA_ERR_CONFIG);
+    sa_config_free(&cfg);
+    assert_int_equal(parse(&cfg, "cookie_samesite = strict\n", &err), SA_OK);
+    assert_string_equal(cfg.cookie_samesite, "Strict");
+    sa_config_free(&cfg);
+}
+
+static void test_load_required_and_checks(void **state)
+{
+    sa_config cfg;
+    sa_error err = {0};
+    char text[512];
+    const char *path = write_file("nohome.conf", "signing_key = 0123456789abcdef0123456789abcdef\n", 0644);
+    assert_int_equal(sa_config_load(&cfg, path, &err), SA_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "`db_home` is required"));
+
+    path = write_file("shortkey.conf", "db_home = /tmp/x\nsigning_key = short\n", 0644);
+    assert_int_equal(sa_config_load(&cfg, path, &err), SA_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "at least 32 bytes"));
+
+    snprintf(text, sizeof text, "db_home = db\nsigning_key = %s\ngoogle_jwks_url = http://evil.example/certs\n", KEY);
+    path = write_file("http.conf", text, 0644);
+    assert_int_equal(sa_config_load(&cfg, path, &err), SA_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "google_jwks_url"));
+
+    snprintf(text, sizeof text, "db_home = db\nsigning_key = %s\ngoogle_jwks_url = http://127.0.0.1:9/certs\n"
+                                "cors_allowed_origins = *\n", KEY);
+    path = write_file("ok.conf", text, 0644);
+    assert_int_equal(sa_config_load(&cfg, path, &err), SA_OK);
+    assert_true(cfg.cors_any_origin);
+    assert_int_equal(cfg.google_issuers.n, 2);
+    /* relative db_home is relative to the file */
+    assert_string_equal(cfg.db_home, "/tmp/db");
+    sa_config_free(&cfg);
+
+    snprintf(text, sizeof text, "db_home = db\nsigning_key = %s\ncookie_mode = true\n"
+                                "cors_allowed_origins = *\n", KEY);
+    path = write_file("cookiestar.conf", text, 0644);
+    assert_int_equal(sa_config_load(&cfg, path, &err), SA_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "cookie_mode"));
+
+    assert_int_equal(sa_config_load(&cfg, "/nonexistent/socialauth.conf", &err), SA_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "/nonexistent/socialauth.conf"));
+}
+
+static void test_key_file_permissions(void **state)
+{
+    sa_config cfg;
+    sa_error err = {0};
+    char text[512];
+    char key[256];
+    snprintf(key, sizeof key, "%s", write_file("key", "0123456789abcdef0123456789abcdef0123\n", 0644));
+    snprintf(text, sizeof text, "db_home = /tmp/db\nsigning_key_file = %s\n", key);
+    const char *path = write_file("keyfile.conf", text, 0644);
+    assert_int_equal(sa_config_load(&cfg, path, &err), SA_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "group or others"));
+    chmod(key, 0600);
+    assert_int_equal(sa_config_load(&cfg, path, &err), SA_OK);
+    assert_int_equal(cfg.signing_key_len, 36); /* newline dropped */
+    assert_memory_equal(cfg.signing_key, "0123456789abcdef0123456789abcdef0123", 36);
+    sa_config_free(&cfg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_syntax_comments_spaces),
+        cmocka_unit_test(test_durations_sizes_bools),
+        cmocka_unit_test(test_lists),
+        cmocka_unit_test(test_errors_name_key_and_line),
+        cmocka_unit_test(test_load_required_and_checks),
+        cmocka_unit_test(test_key_file_permissions),
+    };
+    return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}

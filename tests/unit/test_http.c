@@ -1,0 +1,311 @@
+/* Unit tests for the request side of the library: body reading (body.c), answers
+ * (response.c), CORS (cors.c), cookies and the CSRF check (cookie.c), username rules (user.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cookie.h"
+#include "cors.h"
+#include "http.h"
+#include "user.h"
+
+typedef struct source {
+    const char *data;
+    size_t len, pos, chunk; /* chunk: at most this much per read, to exercise short reads */
+} source;
+
+static size_t read_source(void *p, char *buf, size_t n)
+{
+    source *s = p;
+    size_t left = s->len - s->pos;
+    if (n > left) n = left;
+    if (s->chunk && n > s->chunk) n = s->chunk;
+    memcpy(buf, s->data + s->pos, n);
+    s->pos += n;
+    return n;
+}
+
+static sa_config cfg;
+
+static int setup(void **state)
+{
+    sa_config_defaults(&cfg);
+    cfg.max_body = 100;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    sa_config_free(&cfg);
+    return 0;
+}
+
+static void ctx_init(sa_ctx *ctx, const char *method, int bit, const char *content_type)
+{
+    memset(ctx, 0, sizeof *ctx);
+    ctx->cfg = &cfg;
+    ctx->res.status = 200;
+    ctx->req.method = method;
+    ctx->req.method_bit = bit;
+    ctx->req.content_type = content_type;
+}
+
+static void ctx_done(sa_ctx *ctx)
+{
+    sa_ctx_reset(ctx);
+    sa_buf_free(&ctx->res.headers);
+    sa_buf_free(&ctx->res.body);
+}
+
+/* Read `body` declared with content_length; returns whether reading succeeded. */
+static bool read_body(sa_ctx *ctx, const char *content_type, const char *content_length,
+                      const char *body, size_t chunk)
+{
+    ctx_init(ctx, "POST", SA_POST, content_type);
+    source src = {body, strlen(body), 0, chunk};
+    return sa_body_read(ctx, content_length, read_source, &src);
+}
+
+static void assert_answer(sa_ctx *ctx, int status, const char *body)
+{
+    assert_int_equal(ctx->res.status, status);
+    assert_string_equal(ctx->res.body.data ? ctx->res.body.data : "", body);
+}
+
+static void test_json_body(void **state)
+{
+    sa_ctx ctx;
+    assert_true(read_body(&ctx, "application/json", "15", "{\"refresh\":\"x\"}", 4));
+    const char *v;
+    assert_true(sa_require_string(&ctx, "refresh", &v));
+    assert_string_equal(v, "x");
+    ctx_done(&ctx);
+}
+
+static void test_content_length_rules(void **state)
+{
+    sa_ctx ctx;
+    assert_false(read_body(&ctx, "application/json", "+15", "{\"refresh\":\"x\"}", 0));
+    assert_int_equal(ctx.res.status, 400);
+    ctx_done(&ctx);
+    assert_false(read_body(&ctx, "application/json", "1 5", "{\"refresh\":\"x\"}", 0));
+    assert_int_equal(ctx.res.status, 400);
+    ctx_done(&ctx);
+    assert_false(read_body(&ctx, "application/json", "101", "{}", 0));
+    assert_answer(&ctx, 413, "{\"detail\":\"Request body is too large.\"}");
+    ctx_done(&ctx);
+    assert_false(read_body(&ctx, "application/json", "99999999999999999999999", "{}", 0));
+    assert_int_equal(ctx.res.status, 400);
+    ctx_done(&ctx);
+    /* a short read is a 400, never a partial parse */
+    assert_false(read_body(&ctx, "application/json", "20", "{\"refresh\":\"x\"}", 3));
+    assert_answer(&ctx, 400, "{\"detail\":\"Request body is incomplete.\"}");
+    ctx_done(&ctx);
+    /* no body at all: an empty object, so fields are "required" */
+    assert_true(read_body(&ctx, NULL, NULL, "", 0));
+    const char *v;
+    assert_false(sa_require_string(&ctx, "refresh", &v));
+    assert_answer(&ctx, 400, "{\"refresh\":[\"This field is required.\"]}");
+    ctx_done(&ctx);
+}
+
+static void test_media_types(void **state)
+{
+    sa_ctx ctx;
+    assert_false(read_body(&ctx, "text/plain", "2", "{}", 0));
+    assert_answer(&ctx, 415, "{\"detail\":\"Unsupported media type \\\"text/plain\\\" in request.\"}");
+    ctx_done(&ctx);
+    assert_false(read_body(&ctx, "application/jsonx", "2", "{}", 0));
+    assert_int_equal(ctx.res.status, 415);
+    ctx_done(&ctx);
+    assert_true(read_body(&ctx, "Application/JSON ; charset=utf-8", "2", "{}", 0));
+    ctx_done(&ctx);
+}
+
+static void test_json_errors(void **state)
+{
+    sa_ctx ctx;
+    assert_false(read_body(&ctx, "application/json", "1", "{", 0));
+    assert_int_equal(ctx.res.status, 400);
+    assert_non_null(strstr(ctx.res.body.data, "{\"detail\":\"JSON parse error - "));
+    ctx_done(&ctx);
+    assert_false(read_body(&ctx, "application/json", "3", "\"a\"", 0));
+    assert_answer(&ctx, 400, "{\"non_field_errors\":[\"Invalid data. Expected a dictionary, but got str.\"]}");
+    ctx_done(&ctx);
+}
+
+static void test_field_messages(void **state)
+{
+    static const struct { const char *body, *answer; } cases[] = {
+        {"{\"refresh\":null}", "{\"refresh\":[\"This field may not be null.\"]}"},
+        {"{\"refresh\":\"\"}", "{\"refresh\":[\"This field may not be blank.\"]}"},
+        {"{\"refresh\":true}", "{\"refresh\":[\"Not a valid string.\"]}"},
+        {"{\"refresh\":[]}", "{\"refresh\":[\"Not a valid string.\"]}"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sa_ctx ctx;
+        char len[24];
+        snprintf(len, sizeof len, "%zu", strlen(cases[i].body));
+        assert_true(read_body(&ctx, "application/json", len, cases[i].body, 0));
+        const char *v;
+        assert_false(sa_require_string(&ctx, "refresh", &v));
+        assert_answer(&ctx, 400, cases[i].answer);
+        ctx_done(&ctx);
+    }
+}
+
+static void test_form_bodies(void **state)
+{
+    json_object *o;
+    sa_error err = {0};
+    const char *form = "id_token=a%2Bb+c&empty=&flag&id_token=last";
+    assert_int_equal(sa_form_parse(form, strlen(form), &o, &err), SA_OK);
+    assert_string_equal(json_object_get_string(json_object_object_get(o, "id_token")), "last");
+    assert_string_equal(json_object_get_string(json_object_object_get(o, "empty")), "");
+    assert_string_equal(json_object_get_string(json_object_object_get(o, "flag")), "");
+    json_object_put(o);
+    const char *plus = "code=a%2Bb+c";
+    assert_int_equal(sa_form_parse(plus, strlen(plus), &o, &err), SA_OK);
+    assert_string_equal(json_object_get_string(json_object_object_get(o, "code")), "a+b c");
+    json_object_put(o);
+    static const char *bad[] = {"a=%", "a=%4", "a=%zz", "a=%00b", "=x"};
+    for (size_t i = 0; i < 5; i++)
+        assert_int_equal(sa_form_parse(bad[i], strlen(bad[i]), &o, &err), SA_ERR_INVALID);
+    sa_ctx ctx;
+    assert_false(read_body(&ctx, "application/x-www-form-urlencoded", "3", "a=%", 0));
+    assert_answer(&ctx, 400, "{\"detail\":\"Malformed form data.\"}");
+    ctx_done(&ctx);
+}
+
+static void test_response_serialisation(void **state)
+{
+    sa_ctx ctx;
+    ctx_init(&ctx, "POST", SA_POST, NULL);
+    sa_respond_detail(&ctx, 401, "Token is invalid or expired", "token_not_valid");
+    ctx.res.no_store = true;
+    sa_add_header(&ctx, "X-Bad", "evil\r\nSet-Cookie: a=b"); /* refused: header splitting */
+    sa_buf out = {0};
+    assert_int_equal(sa_response_serialize(&ctx, &out), SA_OK);
+    assert_string_equal(out.data,
+        "Status: 401 Unauthorized\r\n"
+        "X-Content-Type-Options: nosniff\r\n"
+        "Referrer-Policy: same-origin\r\n"
+        "X-Frame-Options: DENY\r\n"
+        "Cache-Control: no-store\r\n"
+        "WWW-Authenticate: Bearer realm=\"api\"\r\n"
+        "Content-Type: application/json\r\n"
+        "Content-Length: 65\r\n"
+        "\r\n"
+        "{\"detail\":\"Token is invalid or expired\",\"code\":\"token_not_valid\"}");
+    sa_buf_free(&out);
+    ctx_done(&ctx);
+}
+
+static void test_cors(void **state)
+{
+    sa_config c;
+    sa_config_defaults(&c);
+    const char *text = "cors_allowed_origins = https://app.example http://localhost:3000\n";
+    assert_int_equal(sa_config_parse(&c, text, strlen(text), "t", NULL), SA_OK);
+    assert_true(sa_cors_origin_allowed(&c, "https://app.example"));
+    assert_false(sa_cors_origin_allowed(&c, "https://app.example.evil"));
+    assert_false(sa_cors_origin_allowed(&c, "null"));
+    assert_false(sa_cors_origin_allowed(&c, NULL));
+    sa_ctx ctx;
+    ctx_init(&ctx, "OPTIONS", SA_OPTIONS, NULL);
+    ctx.cfg = &c;
+    ctx.req.origin = "http://localhost:3000";
+    sa_cors_preflight(&ctx);
+    sa_cors_decorate(&ctx);
+    assert_int_equal(ctx.res.status, 200);
+    assert_non_null(strstr(ctx.res.headers.data, "Access-Control-Allow-Origin: http://localhost:3000\r\n"));
+    assert_non_null(strstr(ctx.res.headers.data, "Access-Control-Max-Age: 86400\r\n"));
+    assert_non_null(strstr(ctx.res.headers.data, "Vary: Origin\r\n"));
+    assert_null(strstr(ctx.res.headers.data, "Credentials"));
+    ctx_done(&ctx);
+    sa_config_free(&c);
+}
+
+static void test_cookies_and_csrf(void **state)
+{
+    sa_ctx ctx;
+    ctx_init(&ctx, "POST", SA_POST, NULL);
+    ctx.req.cookie = "other=1; sa-refresh=abc.def.ghi;sa-access=x";
+    char v[64];
+    assert_true(sa_cookie_get(&ctx, "sa-refresh", v, sizeof v));
+    assert_string_equal(v, "abc.def.ghi");
+    assert_true(sa_cookie_get(&ctx, "sa-access", v, sizeof v));
+    assert_string_equal(v, "x");
+    assert_false(sa_cookie_get(&ctx, "sa", v, sizeof v));
+    assert_false(sa_cookie_get(&ctx, "sa-refresh", v, 4)); /* too long for the buffer */
+
+    sa_config c;
+    sa_config_defaults(&c);
+    const char *text = "cors_allowed_origins = https://app.example\n";
+    sa_config_parse(&c, text, strlen(text), "t", NULL);
+    ctx.cfg = &c;
+    ctx.req.origin = "https://app.example";
+    assert_true(sa_csrf_check(&ctx));
+    ctx.req.origin = NULL;
+    ctx.req.referer = "https://app.example/page?x=1";
+    assert_true(sa_csrf_check(&ctx));
+    ctx.req.referer = "https://app.example.evil/page";
+    assert_false(sa_csrf_check(&ctx));
+    assert_answer(&ctx, 403, "{\"detail\":\"CSRF Failed: Origin checking failed.\"}");
+    ctx.req.method_bit = SA_GET;
+    assert_true(sa_csrf_check(&ctx));
+    ctx_done(&ctx);
+    sa_config_free(&c);
+}
+
+static void test_usernames(void **state)
+{
+    assert_true(sa_username_valid("alice.b+c-d_e@x"));
+    assert_true(sa_username_valid("J\xc3\xbcrgen"));      /* Jürgen */
+    assert_false(sa_username_valid(""));
+    assert_false(sa_username_valid("two words"));
+    assert_false(sa_username_valid("semi;colon"));
+    assert_false(sa_username_valid("bad\xff" "utf8"));
+    char long_name[152];
+    memset(long_name, 'a', 151);
+    long_name[151] = '\0';
+    assert_false(sa_username_valid(long_name));
+    long_name[150] = '\0';
+    assert_true(sa_username_valid(long_name));
+
+    char out[151];
+    sa_username_from_profile("J\xc3\xbcrgen", "M\xc3\xbcller", "j@x.de", out, sizeof out);
+    assert_string_equal(out, "jurgen");
+    sa_username_from_profile("\xc5\x81ukasz", NULL, NULL, out, sizeof out);   /* Łukasz */
+    assert_string_equal(out, "lukasz");
+    sa_username_from_profile("\xe5\xa4\xaa\xe9\x83\x8e", "", "Taro.Y@example.jp", out, sizeof out);
+    assert_string_equal(out, "taro.y");
+    sa_username_from_profile("", "", "", out, sizeof out);
+    assert_string_equal(out, "user");
+    sa_username_from_profile("Stra\xc3\x9f" "e", NULL, NULL, out, sizeof out);  /* Straße */
+    assert_string_equal(out, "strasse");
+    sa_username_from_profile("Anne Marie O'Neil", NULL, NULL, out, sizeof out);
+    assert_string_equal(out, "annemarieoneil");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_json_body),
+        cmocka_unit_test(test_content_length_rules),
+        cmocka_unit_test(test_media_types),
+        cmocka_unit_test(test_json_errors),
+        cmocka_unit_test(test_field_messages),
+        cmocka_unit_test(test_form_bodies),
+        cmocka_unit_test(test_response_serialisation),
+        cmocka_unit_test(test_cors),
+        cmocka_unit_test(test_cookies_and_csrf),
+        cmocka_unit_test(test_usernames),
+    };
+    return cmocka_run_group_tests_name("http", tests, setup, teardown);
+}
