@@ -474,7 +474,11 @@ sa_google_result sa_google_verify_id_token(sa_google *g, const char *id_token,
     }
     /* Security: RS256 and nothing else, decided before any key is looked up: this is what
      * stops alg:none and HS256-keyed-with-the-public-key tokens. */
-    if (google_string(header, "alg", &alg) != SA_OK || strcmp(alg, "RS256") != 0) {
+    if (google_string(header, "alg", &alg) != SA_OK) {
+        SA_FAIL(err, SA_ERR_INVALID, "ID token header has no alg");
+        goto done;
+    }
+    if (strcmp(alg, "RS256") != 0) {
         *reason = SA_GOOGLE_R_UNSUPPORTED_ALG;
         SA_FAIL(err, SA_ERR_INVALID, "ID token alg is not RS256");
         goto done;

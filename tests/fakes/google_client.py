@@ -43,6 +43,17 @@ class GoogleClient:
     def token_url(self):
         return self.base_url + "/token"
 
+    def settings(self, client_ids=None, redirect_uri="http://127.0.0.1/callback"):
+        """socialauth.conf settings (a dict) pointing every Google setting at this fake."""
+        info = self.config()
+        return {"google_client_ids": " ".join(client_ids or [info["client_id"]]),
+                "google_client_secret": info["client_secret"],
+                "google_redirect_uri": redirect_uri,
+                "google_jwks_url": self.jwks_url,
+                "google_tokeninfo_url": self.tokeninfo_url,
+                "google_userinfo_url": self.userinfo_url,
+                "google_token_url": self.token_url}
+
     def config_lines(self, client_ids=None, redirect_uri="http://127.0.0.1/callback"):
         """socialauth.conf lines pointing every Google setting at this fake."""
         info = self.config()
