@@ -23,7 +23,8 @@ Tests steer it under /_fake/ on the same port (JSON in, JSON out); see google_cl
                              "mode":"500"|"close"|"stall"|"bad_json"|"none","seconds":N,"times":N}
   POST /_fake/config        {"max_age":N,"client_id":..,"client_secret":..}
   GET  /_fake/calls         {"certs":n,"tokeninfo":n,"userinfo":n,"token":n}
-  POST /_fake/calls/reset   counters back to zero
+  GET  /_fake/connections   {"connections":n}: client connections that called Google endpoints
+  POST /_fake/calls/reset   counters (and connections) back to zero
   GET  /_fake/keys          {"current":kid,"published":[kid...],"public_pem":{kid:pem}}
   POST /_fake/reset         forget tokens, codes, failures and counters (keys are kept)
 
@@ -117,6 +118,7 @@ class State:
         self.codes = {}
         self.failures = {}
         self.calls = {name: 0 for name in ENDPOINTS}
+        self.peers = set()   # (host, port) of connections that called a Google endpoint
 
     @property
     def current(self):
@@ -280,6 +282,7 @@ class Handler(BaseHTTPRequestHandler):
         """Apply a configured failure; returns True when the request has been dealt with."""
         with STATE.lock:
             STATE.calls[endpoint] += 1
+            STATE.peers.add(tuple(self.client_address[:2]))
             fail = STATE.take_failure(endpoint)
         if not fail:
             return False
@@ -320,6 +323,9 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/_fake/calls":
             with STATE.lock:
                 return self.send(200, dict(STATE.calls))
+        if path == "/_fake/connections":
+            with STATE.lock:
+                return self.send(200, {"connections": len(STATE.peers)})
         if path == "/_fake/keys":
             with STATE.lock:
                 return self.send(200, {
@@ -526,6 +532,7 @@ class Handler(BaseHTTPRequestHandler):
         if what == "calls/reset":
             with STATE.lock:
                 STATE.calls = {name: 0 for name in ENDPOINTS}
+                STATE.peers = set()
             return self.send(200, {"ok": True})
         if what == "reset":
             with STATE.lock:

@@ -144,6 +144,10 @@ class GoogleClient:
     def calls(self):
         return self._call("GET", "/_fake/calls")
 
+    def connections(self):
+        """How many client connections have called Google endpoints (keep-alive shows as 1)."""
+        return self._call("GET", "/_fake/connections")["connections"]
+
     def reset_calls(self):
         return self._post("calls/reset")
 

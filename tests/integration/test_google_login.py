@@ -157,6 +157,41 @@ def test_access_token_alone(g_and_s):
     assert google.calls() == {"certs": 0, "tokeninfo": 1, "userinfo": 1, "token": 0}
 
 
+def test_connections_to_google_are_reused(g_and_s):
+    google, server = g_and_s
+    for _ in range(3):
+        at = google.register_access_token()
+        assert login(server, access_token=at["access_token"]).status_code == 200
+    assert google.calls()["userinfo"] == 3
+    assert google.connections() == 1  # one process, one kept-alive connection
+
+
+def test_tokeninfo_email_verified_string(gs):
+    google, make = gs
+    server = make(link_verified_email="true")
+    grace = server.create_user("grace", "grace@example.com")
+    # userinfo says nothing about verification; tokeninfo says "false": no link.
+    at = google.register_access_token(email="grace@example.com", email_verified=False,
+                                      remove_profile=["email_verified"])
+    r = login(server, access_token=at["access_token"])
+    assert r.status_code == 400 and r.json() == EMAIL_TAKEN
+    # tokeninfo's "true" (a string, as Google writes it there) counts.
+    at = google.register_access_token(email="grace@example.com", remove_profile=["email_verified"])
+    r = login(server, access_token=at["access_token"])
+    assert r.status_code == 200, r.text
+    assert r.json()["user"]["pk"] == grace["pk"]
+
+
+def test_last_login_updated(g_and_s):
+    google, server = g_and_s
+    pk = login(server, id_token=google.mint_id_token(sub="9009")).json()["user"]["pk"]
+    first = json.loads(server.cli_ok("user", "show", pk))["last_login"]
+    time.sleep(1.1)
+    assert login(server, id_token=google.mint_id_token(sub="9009")).status_code == 200
+    second = json.loads(server.cli_ok("user", "show", pk))["last_login"]
+    assert first is not None and second > first
+
+
 def test_access_token_audience_via_azp(g_and_s):
     google, server = g_and_s
     at = google.register_access_token(aud="someone-else.apps.googleusercontent.com")
