@@ -1,0 +1,75 @@
+/* store_internal.h: what store*.c share and nobody else sees (the Berkeley DB side of store.h).
+ *
+ * Transactions: every operation is a function of the sa_store_txn_fn shape, run by
+ * sa_store_txn_run(), which begins the transaction, commits on SA_OK, aborts otherwise, and
+ * re-runs the whole function (bounded, with a short randomised backoff) when Berkeley DB
+ * chose it as a deadlock victim. A transaction function must therefore produce its outputs
+ * only from what it read in that attempt (clear them first), and must report every Berkeley
+ * DB error through sa_store_db_fail(), which is what notices deadlocks and DB_RUNRECOVERY. */
+#ifndef SA_STORE_INTERNAL_H
+#define SA_STORE_INTERNAL_H
+
+#include <db.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sa_error.h"
+#include "store.h"
+
+#define SA_STORE_TRIES 10
+
+struct sa_store {
+    DB_ENV *env;
+    DB *users;              /* id -> user record */
+    DB *users_by_username;  /* username -> id (unique) */
+    DB *users_by_email;     /* lower-cased email -> id (unique; empty not indexed) */
+    DB *users_by_sub;       /* google sub -> id (unique; empty not indexed) */
+    DB *sessions;           /* sid -> session record */
+    DB *sessions_by_user;   /* user_id -> sid (duplicates, sorted) */
+    DB *sessions_by_expiry; /* encoded expires_at -> sid (duplicates, sorted) */
+    DB *meta;               /* "format", "google_keys" -> records */
+    bool sync_rotation;
+    bool fatal;             /* DB_RUNRECOVERY or a panic was seen: every call fails */
+    uint64_t jitter;        /* xorshift state for retry backoff */
+    char db_message[160];   /* Berkeley DB's last error message (errcall) */
+};
+
+typedef struct sa_store_txn {
+    sa_store *store;
+    DB_TXN *txn;
+    uint32_t commit_flags;  /* a transaction function may change it (rotation's sync) */
+    bool retry;             /* set by sa_store_db_fail() on a deadlock */
+} sa_store_txn;
+
+typedef sa_status (*sa_store_txn_fn)(sa_store_txn *t, void *ctx, sa_error *err);
+
+/* Run fn in a transaction (see above). Returns fn's status, SA_ERR_UNAVAILABLE after
+ * SA_STORE_TRIES deadlocks or a failed begin/commit, SA_ERR_FATAL once recovery is needed. */
+sa_status sa_store_txn_run(sa_store *store, sa_store_txn_fn fn, void *ctx,
+                           uint32_t commit_flags, sa_error *err);
+
+/* Map a Berkeley DB return code to a status and fill err ("store: <what>: <reason>"):
+ *   DB_NOTFOUND -> SA_ERR_NOT_FOUND, DB_KEYEXIST -> SA_ERR_EXISTS,
+ *   DB_LOCK_DEADLOCK / DB_LOCK_NOTGRANTED -> SA_ERR_UNAVAILABLE with t->retry set,
+ *   DB_RUNRECOVERY -> SA_ERR_FATAL (and the store stays fatal), anything else ->
+ *   SA_ERR_UNAVAILABLE. t may be NULL outside a transaction. */
+sa_status sa_store_db_fail(sa_store *store, sa_store_txn *t, int rc, sa_error *err,
+                           const char *what);
+
+/* A DBT over caller memory (nothing allocated). */
+void sa_store_dbt(DBT *dbt, const void *data, size_t len);
+
+/* Secondary-key callbacks, given to DB->associate by sa_store_open(). */
+int sa_store_index_username(DB *sdb, const DBT *key, const DBT *data, DBT *result);
+int sa_store_index_email(DB *sdb, const DBT *key, const DBT *data, DBT *result);
+int sa_store_index_sub(DB *sdb, const DBT *key, const DBT *data, DBT *result);
+int sa_store_index_session_user(DB *sdb, const DBT *key, const DBT *data, DBT *result);
+int sa_store_index_session_expiry(DB *sdb, const DBT *key, const DBT *data, DBT *result);
+
+/* Delete every session of user_id inside t (used by user deletion). */
+sa_status sa_store_session_delete_user(sa_store_txn *t, const char *user_id, sa_error *err);
+
+#define SA_META_FORMAT_KEY "format"
+#define SA_META_KEYS_KEY "google_keys"
+
+#endif

@@ -1,0 +1,648 @@
+/* store_user.c: users, their three unique indexes (username, lower-cased email, Google sub)
+ * and Google sign-in's account resolution, on the Berkeley DB environment of store.c.
+ *
+ * Uniqueness: Berkeley DB refuses a duplicate key in a unique secondary with EINVAL, which
+ * cannot say which field clashed, so every write first looks the new values up in the
+ * indexes inside the same transaction (with write locks, DB_RMW) and answers SA_ERR_EXISTS
+ * with err->msg exactly "username", "email" or "google_sub". Because the lookups keep their
+ * locks until commit, a concurrent writer of the same value waits (or deadlocks and is
+ * retried) and then sees the committed value. */
+#include "store.h"
+#include "store_internal.h"
+#include "store_record.h"
+
+#include <errno.h>
+#include <openssl/rand.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define USERNAME_SEQUENTIAL_SUFFIXES 99   /* alice1 .. alice99, then random suffixes */
+#define USERNAME_RANDOM_SUFFIXES 20
+
+/* Contract: frees google_extra and sets it to NULL; user may be NULL. */
+void sa_user_clear(sa_user *user)
+{
+    if (!user)
+        return;
+    free(user->google_extra);
+    user->google_extra = NULL;
+}
+
+/* ---- index callbacks (called by Berkeley DB on every write of a user) ---- */
+
+static int index_field(const DBT *data, sa_record_field field, DBT *result)
+{
+    const unsigned char *value;
+    size_t len;
+
+    if (!sa_record_field_get(data->data, data->size, field, &value, &len))
+        return EINVAL;
+    if (len == 0)
+        return DB_DONOTINDEX;
+    result->data = (void *)value;
+    result->size = (u_int32_t)len;
+    return 0;
+}
+
+int sa_store_index_username(DB *sdb, const DBT *key, const DBT *data, DBT *result)
+{
+    (void)sdb;
+    (void)key;
+    return index_field(data, SA_FIELD_USERNAME, result);
+}
+
+int sa_store_index_sub(DB *sdb, const DBT *key, const DBT *data, DBT *result)
+{
+    (void)sdb;
+    (void)key;
+    return index_field(data, SA_FIELD_GOOGLE_SUB, result);
+}
+
+static void ascii_lower(char *dst, const unsigned char *src, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        dst[i] = (char)(src[i] >= 'A' && src[i] <= 'Z' ? src[i] - 'A' + 'a' : src[i]);
+}
+
+int sa_store_index_email(DB *sdb, const DBT *key, const DBT *data, DBT *result)
+{
+    const unsigned char *value;
+    size_t len;
+    char *lower;
+
+    (void)sdb;
+    (void)key;
+    if (!sa_record_field_get(data->data, data->size, SA_FIELD_EMAIL, &value, &len))
+        return EINVAL;
+    if (len == 0)
+        return DB_DONOTINDEX;
+    lower = malloc(len);
+    if (!lower)
+        return ENOMEM;
+    ascii_lower(lower, value, len);
+    result->data = lower;
+    result->size = (u_int32_t)len;
+    result->flags = DB_DBT_APPMALLOC;   /* Berkeley DB frees it */
+    return 0;
+}
+
+/* ---- helpers ---- */
+
+/* A new random (version 4) UUID, lower-case with dashes. */
+static sa_status user_new_id(char out[SA_ID_MAX + 1], sa_error *err)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char b[16];
+    size_t o = 0;
+
+    if (RAND_bytes(b, sizeof b) != 1)
+        return SA_FAIL(err, SA_ERR_UNAVAILABLE, "store: no randomness for a user id");
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    for (size_t i = 0; i < sizeof b; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[o++] = '-';
+        out[o++] = hex[b[i] >> 4];
+        out[o++] = hex[b[i] & 0x0f];
+    }
+    out[o] = '\0';
+    return SA_OK;
+}
+
+static DB *user_index(sa_store *store, sa_user_key by)
+{
+    switch (by) {
+    case SA_BY_USERNAME: return store->users_by_username;
+    case SA_BY_EMAIL: return store->users_by_email;
+    case SA_BY_GOOGLE_SUB: return store->users_by_sub;
+    case SA_BY_ID: break;
+    }
+    return NULL;
+}
+
+static size_t user_key_max(sa_user_key by)
+{
+    switch (by) {
+    case SA_BY_USERNAME: return SA_USERNAME_MAX;
+    case SA_BY_EMAIL: return SA_EMAIL_MAX;
+    case SA_BY_GOOGLE_SUB: return SA_SUB_MAX;
+    case SA_BY_ID: break;
+    }
+    return SA_ID_MAX;
+}
+
+static const char *user_key_name(sa_user_key by)
+{
+    switch (by) {
+    case SA_BY_USERNAME: return "username";
+    case SA_BY_EMAIL: return "email";
+    case SA_BY_GOOGLE_SUB: return "google_sub";
+    case SA_BY_ID: break;
+    }
+    return "id";
+}
+
+/* Read the user with key (by), into *out (google_extra must be NULL on entry).
+ * SA_ERR_NOT_FOUND when absent (or when the key is empty / too long to exist). */
+static sa_status user_read(sa_store_txn *t, sa_user_key by, const char *key, u_int32_t flags,
+                           sa_user *out, sa_error *err)
+{
+    sa_store *store = t->store;
+    char lower[SA_EMAIL_MAX];
+    size_t len = strnlen(key, user_key_max(by) + 1);
+    DBT k, pk, data;
+    int rc;
+
+    if (len == 0 || len > user_key_max(by))
+        return SA_FAIL(err, SA_ERR_NOT_FOUND, "store: no user with that %s",
+                       user_key_name(by));
+    if (by == SA_BY_EMAIL) {
+        ascii_lower(lower, (const unsigned char *)key, len);
+        key = lower;
+    }
+    sa_store_dbt(&k, key, len);
+    sa_store_dbt(&pk, NULL, 0);
+    sa_store_dbt(&data, NULL, 0);
+    if (by == SA_BY_ID) {
+        rc = store->users->get(store->users, t->txn, &k, &data, flags);
+        pk = k;
+    } else {
+        DB *index = user_index(store, by);
+        if (!index)
+            return SA_FAIL(err, SA_ERR_NOT_FOUND, "store: unknown user key");
+        rc = index->pget(index, t->txn, &k, &pk, &data, flags);
+    }
+    if (rc == DB_NOTFOUND)
+        return SA_FAIL(err, SA_ERR_NOT_FOUND, "store: no user with that %s",
+                       user_key_name(by));
+    if (rc != 0)
+        return sa_store_db_fail(store, t, rc, err, "read user");
+    return sa_record_user_decode(pk.data, pk.size, data.data, data.size, out, err);
+}
+
+/* Whether the index `by` holds value for a user other than self_id: SA_ERR_EXISTS with
+ * err->msg exactly the field name, SA_OK when free or owned by self_id. Write-locks the
+ * looked-up place in the index until the transaction ends. */
+static sa_status user_check_free(sa_store_txn *t, sa_user_key by, const char *value,
+                                 const char *self_id, sa_error *err)
+{
+    sa_store *store = t->store;
+    DB *index = user_index(store, by);
+    char lower[SA_EMAIL_MAX];
+    size_t len = strnlen(value, user_key_max(by) + 1);
+    DBT k, pk, data;
+    int rc;
+
+    if (len == 0 || len > user_key_max(by))
+        return SA_OK;   /* not indexed; the encoder refuses over-long values */
+    if (by == SA_BY_EMAIL) {
+        ascii_lower(lower, (const unsigned char *)value, len);
+        value = lower;
+    }
+    sa_store_dbt(&k, value, len);
+    sa_store_dbt(&pk, NULL, 0);
+    sa_store_dbt(&data, NULL, 0);
+    data.flags = DB_DBT_PARTIAL;   /* only the owner's id is needed */
+    rc = index->pget(index, t->txn, &k, &pk, &data, DB_RMW);
+    if (rc == DB_NOTFOUND)
+        return SA_OK;
+    if (rc != 0)
+        return sa_store_db_fail(store, t, rc, err, "check unique field");
+    if (pk.size == strlen(self_id) && memcmp(pk.data, self_id, pk.size) == 0)
+        return SA_OK;
+    return SA_FAIL(err, SA_ERR_EXISTS, "%s", user_key_name(by));
+}
+
+static sa_status user_check_unique(sa_store_txn *t, const sa_user *user, sa_error *err)
+{
+    sa_status st = user_check_free(t, SA_BY_GOOGLE_SUB, user->google_sub, user->id, err);
+    if (st == SA_OK)
+        st = user_check_free(t, SA_BY_EMAIL, user->email, user->id, err);
+    if (st == SA_OK)
+        st = user_check_free(t, SA_BY_USERNAME, user->username, user->id, err);
+    return st;
+}
+
+/* Write the record (indexes follow through associate). flags: DB_NOOVERWRITE for new users.
+ * SA_ERR_EXISTS "id" when a new user's id is taken. */
+static sa_status user_write(sa_store_txn *t, const sa_user *user, u_int32_t flags,
+                            sa_error *err)
+{
+    sa_store *store = t->store;
+    sa_record rec = {NULL, 0};
+    DBT k, data;
+    sa_status st;
+    int rc;
+
+    st = sa_record_user_encode(user, &rec, err);
+    if (st != SA_OK)
+        return st;
+    sa_store_dbt(&k, user->id, strlen(user->id));
+    sa_store_dbt(&data, rec.data, rec.len);
+    rc = store->users->put(store->users, t->txn, &k, &data, flags);
+    sa_record_free(&rec);
+    if (rc == 0)
+        return SA_OK;
+    if (rc == DB_KEYEXIST)
+        return SA_FAIL(err, SA_ERR_EXISTS, "id");
+    if (rc == EINVAL) {
+        /* A unique index refused the value although it was checked free in this
+         * transaction: only a race could do that. Retry the whole transaction; the check
+         * then names the field. */
+        t->retry = true;
+        return SA_FAIL(err, SA_ERR_UNAVAILABLE, "store: unique index conflict");
+    }
+    return sa_store_db_fail(store, t, rc, err, "write user");
+}
+
+/* Fields every stored user must have: a non-empty id and username within bounds (the other
+ * bounds are the encoder's). */
+static sa_status user_validate(const sa_user *user, sa_error *err)
+{
+    size_t id = strnlen(user->id, sizeof user->id);
+    if (id == 0)
+        return SA_FAIL(err, SA_ERR_INVALID, "id is empty");
+    if (id > SA_ID_MAX)
+        return SA_FAIL(err, SA_ERR_INVALID, "id is longer than %d bytes", SA_ID_MAX);
+    if (user->username[0] == '\0')
+        return SA_FAIL(err, SA_ERR_INVALID, "username is empty");
+    return SA_OK;
+}
+
+/* ---- get ---- */
+
+typedef struct get_ctx {
+    sa_user_key by;
+    const char *key;
+    sa_user *out;
+} get_ctx;
+
+static sa_status user_get_txn(sa_store_txn *t, void *ctx, sa_error *err)
+{
+    get_ctx *c = ctx;
+    sa_user_clear(c->out);
+    return user_read(t, c->by, c->key, 0, c->out, err);
+}
+
+/* Contract: SA_OK with *out filled (its previous google_extra freed); SA_ERR_NOT_FOUND (no
+ * such user, or an empty / over-long key); SA_ERR_UNAVAILABLE, SA_ERR_FATAL. */
+sa_status sa_store_user_get(sa_store *store, sa_user_key by, const char *key, sa_user *out,
+                            sa_error *err)
+{
+    get_ctx c = {by, key ? key : "", out};
+    sa_status st = sa_store_txn_run(store, user_get_txn, &c, 0, err);
+    if (st != SA_OK) {
+        sa_user_clear(out);
+        memset(out, 0, sizeof *out);
+    }
+    return st;
+}
+
+/* ---- create / update / delete ---- */
+
+static sa_status user_create_txn(sa_store_txn *t, void *ctx, sa_error *err)
+{
+    const sa_user *user = ctx;
+    sa_status st = user_check_unique(t, user, err);
+    if (st == SA_OK)
+        st = user_write(t, user, DB_NOOVERWRITE, err);
+    return st;
+}
+
+/* Contract: SA_OK with user->id (when it was empty: a new UUID4) and user->date_joined
+ * (when 0: now) filled, committed with a synchronous log flush; SA_ERR_INVALID (empty
+ * username, a field too long); SA_ERR_EXISTS (err->msg "id", "username", "email" or
+ * "google_sub"; nothing written); SA_ERR_UNAVAILABLE, SA_ERR_FATAL. On failure *user is
+ * as it was. */
+sa_status sa_store_user_create(sa_store *store, sa_user *user, sa_error *err)
+{
+    char saved_id[SA_ID_MAX + 1];
+    int64_t saved_joined = user->date_joined;
+    sa_status st;
+
+    memcpy(saved_id, user->id, sizeof saved_id);
+    if (user->id[0] == '\0') {
+        st = user_new_id(user->id, err);
+        if (st != SA_OK)
+            goto fail;
+    }
+    if (user->date_joined == 0)
+        user->date_joined = (int64_t)time(NULL);
+    st = user_validate(user, err);
+    if (st == SA_OK)
+        st = sa_store_txn_run(store, user_create_txn, user, DB_TXN_SYNC, err);
+    if (st == SA_OK)
+        return SA_OK;
+fail:
+    memcpy(user->id, saved_id, sizeof saved_id);
+    user->date_joined = saved_joined;
+    return st;
+}
+
+static sa_status user_update_txn(sa_store_txn *t, void *ctx, sa_error *err)
+{
+    const sa_user *user = ctx;
+    sa_user old = {0};
+    sa_status st = user_read(t, SA_BY_ID, user->id, DB_RMW, &old, err);
+    sa_user_clear(&old);
+    if (st == SA_OK)
+        st = user_check_unique(t, user, err);
+    if (st == SA_OK)
+        st = user_write(t, user, 0, err);
+    return st;
+}
+
+/* Contract: SA_OK when the record with user->id was replaced (indexes follow: an old
+ * username or email becomes free); SA_ERR_NOT_FOUND (no such id); SA_ERR_INVALID;
+ * SA_ERR_EXISTS (err->msg names the field; nothing written); SA_ERR_UNAVAILABLE,
+ * SA_ERR_FATAL. */
+sa_status sa_store_user_update(sa_store *store, const sa_user *user, sa_error *err)
+{
+    sa_status st = user_validate(user, err);
+    if (st != SA_OK)
+        return st;
+    return sa_store_txn_run(store, user_update_txn, (void *)user, 0, err);
+}
+
+static sa_status user_delete_txn(sa_store_txn *t, void *ctx, sa_error *err)
+{
+    const char *id = ctx;
+    sa_store *store = t->store;
+    DBT k;
+    int rc;
+
+    sa_store_dbt(&k, id, strlen(id));
+    rc = store->users->del(store->users, t->txn, &k, 0);
+    if (rc == DB_NOTFOUND)
+        return SA_FAIL(err, SA_ERR_NOT_FOUND, "store: no user with that id");
+    if (rc != 0)
+        return sa_store_db_fail(store, t, rc, err, "delete user");
+    return sa_store_session_delete_user(t, id, err);
+}
+
+/* Contract: SA_OK when the user, its index entries and all its sessions are gone;
+ * SA_ERR_NOT_FOUND (no such id); SA_ERR_UNAVAILABLE, SA_ERR_FATAL. */
+sa_status sa_store_user_delete(sa_store *store, const char *id, sa_error *err)
+{
+    size_t len = id ? strnlen(id, SA_ID_MAX + 1) : 0;
+    if (len == 0 || len > SA_ID_MAX)
+        return SA_FAIL(err, SA_ERR_NOT_FOUND, "store: no user with that id");
+    return sa_store_txn_run(store, user_delete_txn, (void *)id, 0, err);
+}
+
+/* ---- each ---- */
+
+typedef struct each_ctx {
+    char last[SA_ID_MAX + 1];   /* id of the previous user, "" before the first */
+    bool have_last;
+    sa_user user;               /* the next user, valid when found */
+    bool found;
+} each_ctx;
+
+/* One step: find the first user after c->last. */
+static sa_status user_next_txn(sa_store_txn *t, void *ctx, sa_error *err)
+{
+    each_ctx *c = ctx;
+    sa_store *store = t->store;
+    DBC *cur = NULL;
+    DBT k, data;
+    sa_status st = SA_OK;
+    int rc;
+
+    sa_user_clear(&c->user);
+    c->found = false;
+    rc = store->users->cursor(store->users, t->txn, &cur, 0);
+    if (rc != 0)
+        return sa_store_db_fail(store, t, rc, err, "open cursor");
+    sa_store_dbt(&k, c->last, strlen(c->last));
+    sa_store_dbt(&data, NULL, 0);
+    if (!c->have_last) {
+        rc = cur->get(cur, &k, &data, DB_FIRST);
+    } else {
+        rc = cur->get(cur, &k, &data, DB_SET_RANGE);
+        if (rc == 0 && k.size == strlen(c->last) && memcmp(k.data, c->last, k.size) == 0)
+            rc = cur->get(cur, &k, &data, DB_NEXT);
+    }
+    if (rc == 0) {
+        st = sa_record_user_decode(k.data, k.size, data.data, data.size, &c->user, err);
+        c->found = st == SA_OK;
+    } else if (rc != DB_NOTFOUND) {
+        st = sa_store_db_fail(store, t, rc, err, "read users");
+    }
+    rc = cur->close(cur);
+    if (rc != 0 && st == SA_OK)
+        st = sa_store_db_fail(store, t, rc, err, "close cursor");
+    return st;
+}
+
+/* Contract: SA_OK after fn saw every user in id order or returned non-zero; SA_ERR_UNAVAILABLE
+ * or SA_ERR_FATAL on store trouble. Each user is read in its own short transaction and fn is
+ * called outside any transaction, so fn may itself use the store (changes made meanwhile
+ * may or may not be seen). */
+sa_status sa_store_user_each(sa_store *store, sa_user_visit_fn fn, void *ctx, sa_error *err)
+{
+    each_ctx *c = calloc(1, sizeof *c);
+    sa_status st = SA_OK;
+
+    if (!c)
+        return SA_FAIL(err, SA_ERR_UNAVAILABLE, "store: out of memory");
+    for (;;) {
+        st = sa_store_txn_run(store, user_next_txn, c, 0, err);
+        if (st != SA_OK || !c->found)
+            break;
+        memcpy(c->last, c->user.id, sizeof c->last);
+        c->have_last = true;
+        if (fn(&c->user, ctx) != 0)
+            break;
+    }
+    sa_user_clear(&c->user);
+    free(c);
+    return st;
+}
+
+/* ---- Google sign-in ---- */
+
+typedef struct login_ctx {
+    const sa_user *candidate;
+    bool link_email;
+    int64_t now;
+    sa_user *out;
+    sa_login_outcome outcome;
+} login_ctx;
+
+static sa_status replace_extra(sa_user *user, const char *extra, sa_error *err)
+{
+    char *copy = NULL;
+    if (!extra)
+        return SA_OK;   /* nothing new from Google: keep what is stored */
+    size_t n = strnlen(extra, SA_RECORD_EXTRA_MAX + 1);
+    if (n > SA_RECORD_EXTRA_MAX)
+        return SA_FAIL(err, SA_ERR_INVALID, "google_extra is longer than %d bytes",
+                       SA_RECORD_EXTRA_MAX);
+    copy = malloc(n + 1);
+    if (!copy)
+        return SA_FAIL(err, SA_ERR_UNAVAILABLE, "store: out of memory");
+    memcpy(copy, extra, n);
+    copy[n] = '\0';
+    free(user->google_extra);
+    user->google_extra = copy;
+    return SA_OK;
+}
+
+/* Decimal digits of v into out (no NUL); returns the count. */
+static size_t put_decimal(char *out, unsigned long v)
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v && n < sizeof tmp);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+/* Make user->username unique: as is, else with a numeric suffix (base truncated so the
+ * result stays within SA_USERNAME_MAX): 1..99 in order, then random ones.
+ * SA_ERR_EXISTS "username" if all are taken. */
+static sa_status login_unique_username(sa_store_txn *t, sa_user *user, sa_error *err)
+{
+    char base[SA_USERNAME_MAX + 1];
+    size_t base_len = strnlen(user->username, SA_USERNAME_MAX);
+    sa_status st;
+
+    if (base_len == 0) {
+        memcpy(base, "user", sizeof "user");
+        base_len = sizeof "user" - 1;
+    } else {
+        memcpy(base, user->username, base_len);
+        base[base_len] = '\0';
+    }
+    memcpy(user->username, base, base_len + 1);
+    st = user_check_free(t, SA_BY_USERNAME, user->username, user->id, err);
+    for (unsigned long i = 1;
+         st == SA_ERR_EXISTS && i <= USERNAME_SEQUENTIAL_SUFFIXES + USERNAME_RANDOM_SUFFIXES;
+         i++) {
+        unsigned long suffix = i;
+        char digits[24];
+        if (i > USERNAME_SEQUENTIAL_SUFFIXES) {
+            unsigned char r[4];
+            if (RAND_bytes(r, sizeof r) != 1)
+                return SA_FAIL(err, SA_ERR_UNAVAILABLE, "store: no randomness");
+            suffix = 100 + (((unsigned long)r[0] << 24 | (unsigned long)r[1] << 16 |
+                             (unsigned long)r[2] << 8 | r[3]) % 99999900UL);
+        }
+        size_t nd = put_decimal(digits, suffix);
+        size_t keep = base_len + nd > SA_USERNAME_MAX ? SA_USERNAME_MAX - nd : base_len;
+        memcpy(user->username, base, keep);
+        memcpy(user->username + keep, digits, nd);
+        user->username[keep + nd] = '\0';
+        st = user_check_free(t, SA_BY_USERNAME, user->username, user->id, err);
+    }
+    return st;
+}
+
+static sa_status login_txn(sa_store_txn *t, void *ctx, sa_error *err)
+{
+    login_ctx *c = ctx;
+    const sa_user *cand = c->candidate;
+    sa_user u = {0};
+    sa_status st;
+
+    c->outcome = SA_LOGIN_EXISTING;
+    sa_user_clear(c->out);
+    memset(c->out, 0, sizeof *c->out);
+
+    /* 1. The sub is the stable link. */
+    st = user_read(t, SA_BY_GOOGLE_SUB, cand->google_sub, DB_RMW, &u, err);
+    if (st == SA_OK) {
+        c->outcome = SA_LOGIN_EXISTING;
+        /* Security: a disabled account is returned untouched; the caller refuses it. */
+        if (u.is_active) {
+            u.last_login = c->now;
+            st = replace_extra(&u, cand->google_extra, err);
+            if (st == SA_OK)
+                st = user_write(t, &u, 0, err);
+        }
+        goto done;
+    }
+    if (st != SA_ERR_NOT_FOUND)
+        goto done;
+
+    /* 2. Someone owns the email. */
+    st = cand->email[0] ? user_read(t, SA_BY_EMAIL, cand->email, DB_RMW, &u, err)
+                        : SA_ERR_NOT_FOUND;
+    if (st == SA_OK) {
+        /* Security: linking by email only when the caller says Google verified it, and
+         * never over another Google account's link. */
+        if (!c->link_email || u.google_sub[0] != '\0') {
+            c->outcome = SA_LOGIN_EMAIL_TAKEN;
+            st = SA_FAIL(err, SA_ERR_EXISTS, "email");
+            goto done;
+        }
+        c->outcome = SA_LOGIN_LINKED;
+        memcpy(u.google_sub, cand->google_sub, sizeof u.google_sub);
+        u.last_login = c->now;
+        st = replace_extra(&u, cand->google_extra, err);
+        if (st == SA_OK)
+            st = user_check_free(t, SA_BY_GOOGLE_SUB, u.google_sub, u.id, err);
+        if (st == SA_OK)
+            st = user_write(t, &u, 0, err);
+        goto done;
+    }
+    if (st != SA_ERR_NOT_FOUND)
+        goto done;
+
+    /* 3. A new user. */
+    c->outcome = SA_LOGIN_CREATED;
+    memcpy(&u, cand, sizeof u);
+    u.google_extra = NULL;
+    st = replace_extra(&u, cand->google_extra, err);
+    if (st == SA_OK && u.id[0] == '\0')
+        st = user_new_id(u.id, err);
+    if (st != SA_OK)
+        goto done;
+    if (u.date_joined == 0)
+        u.date_joined = c->now;
+    u.last_login = c->now;
+    st = login_unique_username(t, &u, err);
+    if (st == SA_OK)
+        st = user_validate(&u, err);
+    if (st == SA_OK)
+        st = user_write(t, &u, DB_NOOVERWRITE, err);
+
+done:
+    if (st == SA_OK) {
+        *c->out = u;   /* ownership of google_extra moves to out */
+        return SA_OK;
+    }
+    sa_user_clear(&u);
+    return st;
+}
+
+/* Contract: SA_OK with *out the stored user and *outcome EXISTING (inactive users are
+ * returned unchanged), LINKED or CREATED; SA_ERR_EXISTS with *outcome SA_LOGIN_EMAIL_TAKEN
+ * and err->msg "email" (nothing written; also when the email's owner is linked to another
+ * Google account); SA_ERR_INVALID (no sub, a field too long); SA_ERR_UNAVAILABLE,
+ * SA_ERR_FATAL. New users commit with a synchronous log flush. */
+sa_status sa_store_google_login(sa_store *store, const sa_user *candidate, bool link_email,
+                                int64_t now, sa_user *out, sa_login_outcome *outcome,
+                                sa_error *err)
+{
+    login_ctx c = {candidate, link_email, now, out, SA_LOGIN_EXISTING};
+    size_t sub = strnlen(candidate->google_sub, sizeof candidate->google_sub);
+    sa_status st;
+
+    if (sub == 0 || sub > SA_SUB_MAX)
+        return SA_FAIL(err, SA_ERR_INVALID, "google_sub is empty or too long");
+    st = sa_store_txn_run(store, login_txn, &c, DB_TXN_SYNC, err);
+    if (st != SA_OK) {
+        sa_user_clear(out);
+        memset(out, 0, sizeof *out);
+    }
+    if (st == SA_OK || c.outcome == SA_LOGIN_EMAIL_TAKEN)
+        *outcome = c.outcome;
+    return st;
+}

@@ -1,0 +1,1217 @@
+/* test_store.c: the Berkeley DB store (lib/store*.c) through store.h, plus the record layer.
+ * Every test runs on a fresh environment in its own mkdtemp directory. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "store.h"
+#include "store_record.h"
+
+typedef struct fixture {
+    char dir[64];
+    char home[128];
+    sa_store *store;
+} fixture;
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static int setup(void **state)
+{
+    fixture *fx = calloc(1, sizeof *fx);
+    sa_error err = {0};
+    if (!fx)
+        return -1;
+    snprintf(fx->dir, sizeof fx->dir, "/tmp/sa-store-XXXXXX");
+    if (!mkdtemp(fx->dir))
+        return -1;
+    snprintf(fx->home, sizeof fx->home, "%s/db", fx->dir);
+    if (sa_store_open(&fx->store, fx->home, SA_STORE_CREATE, &err) != SA_OK) {
+        fprintf(stderr, "open: %s\n", err.msg);
+        return -1;
+    }
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *fx = *state;
+    sa_store_close(fx->store);
+    nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(fx);
+    return 0;
+}
+
+static void make_user(sa_user *u, const char *username, const char *email, const char *sub)
+{
+    memset(u, 0, sizeof *u);
+    snprintf(u->username, sizeof u->username, "%s", username);
+    snprintf(u->email, sizeof u->email, "%s", email);
+    snprintf(u->google_sub, sizeof u->google_sub, "%s", sub);
+    snprintf(u->first_name, sizeof u->first_name, "First");
+    snprintf(u->last_name, sizeof u->last_name, "Last");
+    u->is_active = true;
+}
+
+static int count_visit(const sa_user *u, void *ctx)
+{
+    (void)u;
+    (*(size_t *)ctx)++;
+    return 0;
+}
+
+static size_t user_count(sa_store *store)
+{
+    size_t n = 0;
+    sa_error err = {0};
+    assert_int_equal(sa_store_user_each(store, count_visit, &n, &err), SA_OK);
+    return n;
+}
+
+static void assert_user_status(sa_store *store, sa_user_key by, const char *key,
+                               sa_status want)
+{
+    sa_user u = {0};
+    sa_error err = {0};
+    assert_int_equal(sa_store_user_get(store, by, key, &u, &err), want);
+    sa_user_clear(&u);
+}
+
+/* ---- open ---- */
+
+static void test_serve_missing_dir(void **state)
+{
+    fixture *fx = *state;
+    char path[192];
+    sa_store *s = NULL;
+    sa_error err = {0};
+
+    snprintf(path, sizeof path, "%s/nope", fx->dir);
+    assert_int_equal(sa_store_open(&s, path, SA_STORE_SERVE, &err), SA_ERR_UNAVAILABLE);
+    assert_null(s);
+    assert_non_null(strstr(err.msg, "socialauth init"));
+    assert_int_equal(access(path, F_OK), -1);   /* SERVE never creates it */
+
+    /* An existing but empty directory: the databases are missing. */
+    snprintf(path, sizeof path, "%s/empty", fx->dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    memset(&err, 0, sizeof err);
+    assert_int_equal(sa_store_open(&s, path, SA_STORE_SERVE, &err), SA_ERR_UNAVAILABLE);
+    assert_null(s);
+    assert_non_null(strstr(err.msg, "socialauth init"));
+
+    assert_int_equal(sa_store_open(&s, "", SA_STORE_SERVE, &err), SA_ERR_INVALID);
+}
+
+static void test_create_mode_and_ping(void **state)
+{
+    fixture *fx = *state;
+    struct stat st;
+    sa_error err = {0};
+
+    assert_int_equal(stat(fx->home, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    assert_int_equal(sa_store_ping(fx->store, &err), SA_OK);
+    assert_int_equal(sa_store_checkpoint(fx->store, &err), SA_OK);
+}
+
+static void test_reopen_keeps_data(void **state)
+{
+    fixture *fx = *state;
+    sa_user u, got = {0};
+    sa_session s = {0}, gs;
+    sa_error err = {0};
+
+    make_user(&u, "alice", "alice@example.com", "sub-a");
+    assert_int_equal(sa_store_user_create(fx->store, &u, &err), SA_OK);
+    snprintf(s.sid, sizeof s.sid, "0123456789abcdef0123456789abcdef");
+    snprintf(s.user_id, sizeof s.user_id, "%s", u.id);
+    snprintf(s.current_jti, sizeof s.current_jti, "j1");
+    s.expires_at = 1000;
+    assert_int_equal(sa_store_session_create(fx->store, &s, &err), SA_OK);
+    assert_int_equal(sa_store_checkpoint(fx->store, &err), SA_OK);
+    sa_store_close(fx->store);
+    fx->store = NULL;
+
+    assert_int_equal(sa_store_open(&fx->store, fx->home, SA_STORE_SERVE, &err), SA_OK);
+    assert_int_equal(sa_store_user_get(fx->store, SA_BY_EMAIL, "ALICE@example.com", &got, &err),
+                     SA_OK);
+    assert_string_equal(got.id, u.id);
+    assert_int_equal(sa_store_session_get(fx->store, s.sid, &gs, &err), SA_OK);
+    assert_string_equal(gs.current_jti, "j1");
+    sa_user_clear(&got);
+
+    /* CREATE on an existing store keeps it too. */
+    sa_store_close(fx->store);
+    assert_int_equal(sa_store_open(&fx->store, fx->home, SA_STORE_CREATE, &err), SA_OK);
+    assert_int_equal(user_count(fx->store), 1);
+}
+
+/* ---- users ---- */
+
+static void test_user_create_get(void **state)
+{
+    fixture *fx = *state;
+    sa_user u, got = {0};
+    sa_error err = {0};
+
+    make_user(&u, "alice", "Alice@Example.COM", "sub-a");
+    u.is_staff = true;
+    u.last_login = -5;
+    u.google_extra = strdup("{\"email_verified\":true}");
+    assert_int_equal(sa_store_user_create(fx->store, &u, &err), SA_OK);
+    free(u.google_extra);
+    u.google_extra = NULL;
+
+    /* UUID4, lower-case, dashes. */
+    assert_int_equal(strlen(u.id), 36);
+    assert_int_equal(u.id[8], '-');
+    assert_int_equal(u.id[14], '4');
+    assert_non_null(strchr("89ab", u.id[19]));
+    for (const char *p = u.id; *p; p++)
+        assert_non_null(strchr("0123456789abcdef-", *p));
+    assert_true(u.date_joined > 0);
+
+    assert_int_equal(sa_store_user_get(fx->store, SA_BY_ID, u.id, &got, &err), SA_OK);
+    assert_string_equal(got.username, "alice");
+    assert_string_equal(got.email, "Alice@Example.COM");   /* stored as given */
+    assert_string_equal(got.first_name, "First");
+    assert_true(got.is_active);
+    assert_true(got.is_staff);
+    assert_false(got.is_superuser);
+    assert_int_equal(got.date_joined, u.date_joined);
+    assert_int_equal(got.last_login, -5);
+    assert_string_equal(got.google_extra, "{\"email_verified\":true}");
+
+    /* get frees what out held before */
+    assert_int_equal(sa_store_user_get(fx->store, SA_BY_USERNAME, "alice", &got, &err), SA_OK);
+    assert_string_equal(got.id, u.id);
+    assert_int_equal(sa_store_user_get(fx->store, SA_BY_EMAIL, "alice@example.com", &got, &err),
+                     SA_OK);
+    assert_string_equal(got.id, u.id);
+    assert_int_equal(sa_store_user_get(fx->store, SA_BY_EMAIL, "ALICE@EXAMPLE.COM", &got, &err),
+                     SA_OK);
+    assert_int_equal(sa_store_user_get(fx->store, SA_BY_GOOGLE_SUB, "sub-a", &got, &err), SA_OK);
+    assert_string_equal(got.id, u.id);
+    sa_user_clear(&got);
+
+    assert_user_status(fx->store, SA_BY_USERNAME, "Alice", SA_ERR_NOT_FOUND);  /* exact */
+    assert_user_status(fx->store, SA_BY_GOOGLE_SUB, "SUB-A", SA_ERR_NOT_FOUND);
+    assert_user_status(fx->store, SA_BY_ID, "nope", SA_ERR_NOT_FOUND);
+    assert_user_status(fx->store, SA_BY_EMAIL, "", SA_ERR_NOT_FOUND);
+    assert_user_status(fx->store, SA_BY_GOOGLE_SUB, "", SA_ERR_NOT_FOUND);
+
+    /* A caller-chosen id (imported Django users keep theirs) and a fixed date_joined. */
+    make_user(&u, "bob", "", "");
+    snprintf(u.id, sizeof u.id, "42");
+    u.date_joined = 1234;
+    assert_int_equal(sa_store_user_create(fx->store, &u, &err), SA_OK);
+    assert_string_equal(u.id, "42");
+    assert_int_equal(sa_store_user_get(fx->store, SA_BY_ID, "42", &got, &err), SA_OK);
+    assert_int_equal(got.date_joined, 1234);
+    assert_null(got.google_extra);
+    sa_user_clear(&got);
+}
+
+static void test_user_duplicates_refused(void **state)
+{
+    fixture *fx = *state;
+    sa_user a, b, got = {0};
+    sa_error err = {0};
+
+    make_user(&a, "alice", "alice@example.com", "sub-a");
+    assert_int_equal(sa_store_user_create(fx->store, &a, &err), SA_OK);
+
+    make_user(&b, "alice", "other@example.com", "sub-b");
+    assert_int_equal(sa_store_user_create(fx->store, &b, &err), SA_ERR_EXISTS);
+    assert_string_equal(err.msg, "username");
+    assert_string_equal(b.id, "");   /* restored on failure */
+
+    make_user(&b, "bob", "ALICE@example.com", "sub-b");
+    assert_int_equal(sa_store_user_create(fx->store, &b, &err), SA_ERR_EXISTS);
+    assert_string_equal(err.msg, "email");
+
+    make_user(&b, "bob", "bob@example.com", "sub-a");
+    assert_int_equal(sa_store_user_create(fx->store, &b, &err), SA_ERR_EXISTS);
+    assert_string_equal(err.msg, "google_sub");
+
+    make_user(&b, "bob", "bob@example.com", "sub-b");
+    snprintf(b.id, sizeof b.id, "%s", a.id);
+    assert_int_equal(sa_store_user_create(fx->store, &b, &err), SA_ERR_EXISTS);
+    assert_string_equal(err.msg, "id");
+
+    /* Store untouched: one user, alice intact, none of bob's values indexed. */
+    assert_int_equal(user_count(fx->store), 1);
+    assert_int_equal(sa_store_user_get(fx->store, SA_BY_ID, a.id, &got, &err), SA_OK);
+    assert_string_equal(got.username, "alice");
+    assert_string_equal(got.email, "alice@example.com");
+    assert_string_equal(got.google_sub, "sub-a");
+    sa_user_clear(&got);
+    assert_user_status(fx->store, SA_BY_USERNAME, "bob", SA_ERR_NOT_FOUND);
+    assert_user_status(fx->store, SA_BY_EMAIL, "bob@example.com", SA_ERR_NOT_FOUND);
+    assert_user_status(fx->store, SA_BY_GOOGLE_SUB, "sub-b", SA_ERR_NOT_FOUND);
+    assert_user_status(fx->store, SA_BY_EMAIL, "other@example.com", SA_ERR_NOT_FOUND);
+
+    /* Empty email and sub are not indexed: many users may have them. */
+    make_user(&b, "c1", "", "");
+    assert_int_equal(sa_store_user_create(fx->store, &b, &err), SA_OK);
+    make_user(&b, "c2", "", "");
+    assert_int_equal(sa_store_user_create(fx->store, &b, &err), SA_OK);
+    assert_int_equal(user_count(fx->store), 3);
+}
+
+static void test_user_invalid(void **state)
+{
+    fixture *fx = *state;
+    sa_user u;
+    sa_error err = {0};
+
+    make_user(&u, "", "x@example.com", "");
+    assert_int_equal(sa_store_user_create(fx->store, &u, &err), SA_ERR_INVALID);
+
+    make_user(&u, "x", "", "");
+    memset(u.username, 'a', sizeof u.username);   /* no NUL within the bound */
+    assert_int_equal(sa_store_user_create(fx->store, &u, &err), SA_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "username"));
+
+    make_user(&u, "x", "", "");
+    memset(u.email, 'e', sizeof u.email);
+    assert_int_equal(sa_store_user_create(fx->store, &u, &err), SA_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "email"));
+
+    make_user(&u, "x", "", "");
+    memset(u.id, '1', sizeof u.id);
+    assert_int_equal(sa_store_user_create(fx->store, &u, &err), SA_ERR_INVALID);
+
+    /* Maximal lengths are fine. */
+    make_user(&u, "x", "", "");
+    memset(u.username, 'a', SA_USERNAME_MAX);
+    u.username[SA_USERNAME_MAX] = '\0';
+    memset(u.google_sub, 's', SA_SUB_MAX);
+    u.google_sub[SA_SUB_MAX] = '\0';
+    assert_int_equal(sa_store_user_create(fx->store, &u, &err), SA_OK);
+    assert_int_equal(user_count(fx->store), 1);
+}
+
+static void test_user_update(void **state)
+{
+    fixture *fx = *state;
+    sa_user a, b, got = {0};
+    sa_error err = {0};
+
+    make_user(&a, "alice", "alice@example.com", "sub-a");
+    assert_int_equal(sa_store_user_create(fx->store, &a, &err), SA_OK);
+    make_user(&b, "bob", "bob@example.com", "sub-b");
+    assert_int_equal(sa_store_user_create(fx->store, &b, &err), SA_OK);
+
+    /* Re-sending your own values is not a conflict. */
+    assert_int_equal(sa_store_user_update(fx->store, &a, &err), SA_OK);
+
+    snprintf(a.username, sizeof a.username, "alicia");
+    snprintf(a.email, sizeof a.email, "Alicia@Example.com");
+    snprintf(a.first_name, sizeof a.first_name, "Alicia");
+    assert_int_equal(sa_store_user_update(fx->store, &a, &err), SA_OK);
+    assert_user_status(fx->store, SA_BY_USERNAME, "alice", SA_ERR_NOT_FOUND);
+    assert_user_status(fx->store, SA_BY_EMAIL, "alice@example.com", SA_ERR_NOT_FOUND);
+    assert_int_equal(sa_store_user_get(fx->store, SA_BY_USERNAME, "alicia", &got, &err), SA_OK);
+    assert_string_equal(got.id, a.id);
+    assert_string_equal(got.first_name, "Alicia");
+    assert_int_equal(sa_store_user_get(fx->store, SA_BY_EMAIL, "alicia@example.com", &got, &err),
+                     SA_OK);
+    assert_string_equal(got.id, a.id);
+    sa_user_clear(&got);
+
+    /* The old name is free for someone else; the new one is taken. */
+    snprintf(b.username, sizeof b.username, "alice");
+    assert_int_equal(sa_store_user_update(fx->store, &b, &err), SA_OK);
+    snprintf(b.username, sizeof b.username, "alicia");
+    assert_int_equal(sa_store_user_update(fx->store, &b, &err), SA_ERR_EXISTS);
+    assert_string_equal(err.msg, "username");
+    assert_int_equal(sa_store_user_get(fx->store, SA_BY_ID, b.id, &got, &err), SA_OK);
+    assert_string_equal(got.username, "alice");   /* untouched */
+    sa_user_clear(&got);
+
+    snprintf(b.username, sizeof b.username, "bob");
+    snprintf(b.email, sizeof b.email, "ALICIA@example.com");
+    assert_int_equal(sa_store_user_update(fx->store, &b, &err), SA_ERR_EXISTS);
+    assert_string_equal(err.msg, "email");
+    snprintf(b.email, sizeof b.email, "bob@example.com");
+    snprintf(b.google_sub, sizeof b.google_sub, "sub-a");
+    assert_int_equal(sa_store_user_update(fx->store, &b, &err), SA_ERR_EXISTS);
+    assert_string_equal(err.msg, "google_sub");
+
+    /* Unlinking removes the sub from the index. */
+    a.google_sub[0] = '\0';
+    assert_int_equal(sa_store_user_update(fx->store, &a, &err), SA_OK);
+    assert_user_status(fx->store, SA_BY_GOOGLE_SUB, "sub-a", SA_ERR_NOT_FOUND);
+
+    make_user(&b, "ghost", "", "");
+    snprintf(b.id, sizeof b.id, "no-such-id");
+    assert_int_equal(sa_store_user_update(fx->store, &b, &err), SA_ERR_NOT_FOUND);
+    b.username[0] = '\0';
+    assert_int_equal(sa_store_user_update(fx->store, &b, &err), SA_ERR_INVALID);
+}
+
+static void make_session(sa_session *s, const char *sid, const char *user_id, int64_t expires)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->sid, sizeof s->sid, "%s", sid);
+    snprintf(s->user_id, sizeof s->user_id, "%s", user_id);
+    snprintf(s->current_jti, sizeof s->current_jti, "jti-%s", sid);
+    s->created_at = 100;
+    s->current_iat = 100;
+    s->current_exp = expires;
+    s->expires_at = expires;
+}
+
+static void test_user_delete(void **state)
+{
+    fixture *fx = *state;
+    sa_user a, b;
+    sa_session s, got;
+    sa_error err = {0};
+    size_t n = 0;
+
+    make_user(&a, "alice", "alice@example.com", "sub-a");
+    assert_int_equal(sa_store_user_create(fx->store, &a, &err), SA_OK);
+    make_user(&b, "bob", "bob@example.com", "sub-b");
+    assert_int_equal(sa_store_user_create(fx->store, &b, &err), SA_OK);
+    make_session(&s, "s1", a.id, 1000);
+    assert_int_equal(sa_store_session_create(fx->store, &s, &err), SA_OK);
+    make_session(&s, "s2", a.id, 1000);
+    assert_int_equal(sa_store_session_create(fx->store, &s, &err), SA_OK);
+    make_session(&s, "s3", b.id, 1000);
+    assert_int_equal(sa_store_session_create(fx->store, &s, &err), SA_OK);
+
+    assert_int_equal(sa_store_user_delete(fx->store, a.id, &err), SA_OK);
+    assert_user_status(fx->store, SA_BY_ID, a.id, SA_ERR_NOT_FOUND);
+    assert_user_status(fx->store, SA_BY_USERNAME, "alice", SA_ERR_NOT_FOUND);
+    assert_user_status(fx->store, SA_BY_EMAIL, "alice@example.com", SA_ERR_NOT_FOUND);
+    assert_user_status(fx->store, SA_BY_GOOGLE_SUB, "sub-a", SA_ERR_NOT_FOUND);
+    assert_int_equal(sa_store_session_get(fx->store, "s1", &got, &err), SA_ERR_NOT_FOUND);
+    assert_int_equal(sa_store_session_get(fx->store, "s2", &got, &err), SA_ERR_NOT_FOUND);
+    assert_int_equal(sa_store_session_get(fx->store, "s3", &got, &err), SA_OK);
+    assert_int_equal(sa_store_session_count(fx->store, &n, &err), SA_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(sa_store_user_delete(fx->store, a.id, &err), SA_ERR_NOT_FOUND);
+    assert_int_equal(sa_store_user_delete(fx->store, "", &err), SA_ERR_NOT_FOUND);
+
+    /* Freed values can be used again. */
+    make_user(&a, "alice", "alice@example.com", "sub-a");
+    assert_int_equal(sa_store_user_create(fx->store, &a, &err), SA_OK);
+}
+
+typedef struct each_state {
+    sa_store *store;
+    char ids[8][SA_ID_MAX + 1];
+    size_t n;
+    size_t stop_after;
+} each_state;
+
+static int each_visit(const sa_user *u, void *ctx)
+{
+    each_state *e = ctx;
+    sa_user again = {0};
+    sa_error err = {0};
+
+    /* The store is usable from inside the visitor (no transaction is open). */
+    assert_int_equal(sa_store_user_get(e->store, SA_BY_ID, u->id, &again, &err), SA_OK);
+    sa_user_clear(&again);
+    snprintf(e->ids[e->n], sizeof e->ids[e->n], "%s", u->id);
+    e->n++;
+    return e->n == e->stop_after;
+}
+
+static void test_user_each(void **state)
+{
+    fixture *fx = *state;
+    const char *ids[] = {"3", "1", "5", "2", "4"};
+    each_state e = {0};
+    sa_error err = {0};
+
+    assert_int_equal(user_count(fx->store), 0);
+    for (size_t i = 0; i < 5; i++) {
+        sa_user u;
+        char name[16];
+        snprintf(name, sizeof name, "user%s", ids[i]);
+        make_user(&u, name, "", "");
+        snprintf(u.id, sizeof u.id, "%s", ids[i]);
+        assert_int_equal(sa_store_user_create(fx->store, &u, &err), SA_OK);
+    }
+    e.store = fx->store;
+    assert_int_equal(sa_store_user_each(fx->store, each_visit, &e, &err), SA_OK);
+    assert_int_equal(e.n, 5);
+    for (size_t i = 0; i < 5; i++) {
+        char want[4];
+        snprintf(want, sizeof want, "%zu", i + 1);
+        assert_string_equal(e.ids[i], want);
+    }
+    memset(&e, 0, sizeof e);
+    e.store = fx->store;
+    e.stop_after = 2;
+    assert_int_equal(sa_store_user_each(fx->store, each_visit, &e, &err), SA_OK);
+    assert_int_equal(e.n, 2);
+}
+
+/* ---- Google sign-in ---- */
+
+static void test_google_login(void **state)
+{
+    fixture *fx = *state;
+    sa_user cand, out = {0}, got = {0}, bob;
+    sa_login_outcome outcome;
+    sa_error err = {0};
+    char first_id[SA_ID_MAX + 1];
+
+    /* Created. */
+    make_user(&cand, "alice", "alice@example.com", "g-1");
+    cand.google_extra = "{\"sub\":\"g-1\"}";
+    assert_int_equal(sa_store_google_login(fx->store, &cand, false, 1000, &out, &outcome, &err),
+                     SA_OK);
+    assert_int_equal(outcome, SA_LOGIN_CREATED);
+    assert_int_equal(strlen(out.id), 36);
+    assert_string_equal(out.username, "alice");
+    assert_string_equal(out.google_sub, "g-1");
+    assert_int_equal(out.last_login, 1000);
+    assert_int_equal(out.date_joined, 1000);
+    assert_string_equal(out.google_extra, "{\"sub\":\"g-1\"}");
+    snprintf(first_id, sizeof first_id, "%s", out.id);
+
+    /* Existing: found by sub whatever the candidate's other fields; last_login and extra
+     * updated. */
+    make_user(&cand, "someone", "changed@example.com", "g-1");
+    cand.google_extra = "{\"sub\":\"g-1\",\"n\":2}";
+    assert_int_equal(sa_store_google_login(fx->store, &cand, false, 2000, &out, &outcome, &err),
+                     SA_OK);
+    assert_int_equal(outcome, SA_LOGIN_EXISTING);
+    assert_string_equal(out.id, first_id);
+    assert_string_equal(out.username, "alice");
+    assert_int_equal(out.last_login, 2000);
+    assert_string_equal(out.google_extra, "{\"sub\":\"g-1\",\"n\":2}");
+    assert_int_equal(sa_store_user_get(fx->store, SA_BY_ID, first_id, &got, &err), SA_OK);
+    assert_int_equal(got.last_login, 2000);
+    assert_int_equal(got.date_joined, 1000);
+
+    /* Unique usernames: alice1, alice2. */
+    make_user(&cand, "alice", "a2@example.com", "g-2");
+    assert_int_equal(sa_store_google_login(fx->store, &cand, false, 1000, &out, &outcome, &err),
+                     SA_OK);
+    assert_int_equal(outcome, SA_LOGIN_CREATED);
+    assert_string_equal(out.username, "alice1");
+    make_user(&cand, "alice", "a3@example.com", "g-3");
+    assert_int_equal(sa_store_google_login(fx->store, &cand, false, 1000, &out, &outcome, &err),
+                     SA_OK);
+    assert_string_equal(out.username, "alice2");
+    /* No name at all: "user". No email: nothing to collide with. */
+    make_user(&cand, "", "", "g-4");
+    assert_int_equal(sa_store_google_login(fx->store, &cand, false, 1000, &out, &outcome, &err),
+                     SA_OK);
+    assert_string_equal(out.username, "user");
+    assert_null(out.google_extra);
+
+    /* A maximal base name keeps within SA_USERNAME_MAX when suffixed. */
+    make_user(&cand, "", "", "g-5");
+    memset(cand.username, 'z', SA_USERNAME_MAX);
+    cand.username[SA_USERNAME_MAX] = '\0';
+    assert_int_equal(sa_store_google_login(fx->store, &cand, false, 1000, &out, &outcome, &err),
+                     SA_OK);
+    make_user(&cand, "", "", "g-6");
+    memset(cand.username, 'z', SA_USERNAME_MAX);
+    cand.username[SA_USERNAME_MAX] = '\0';
+    assert_int_equal(sa_store_google_login(fx->store, &cand, false, 1000, &out, &outcome, &err),
+                     SA_OK);
+    assert_int_equal(strlen(out.username), SA_USERNAME_MAX);
+    assert_int_equal(out.username[SA_USERNAME_MAX - 1], '1');
+    assert_int_equal(out.username[SA_USERNAME_MAX - 2], 'z');
+
+    /* Email taken by a user without a Google link. */
+    make_user(&bob, "bob", "Bob@Example.com", "");
+    assert_int_equal(sa_store_user_create(fx->store, &bob, &err), SA_OK);
+    size_t before = user_count(fx->store);
+    make_user(&cand, "robert", "bob@example.COM", "g-bob");
+    outcome = SA_LOGIN_CREATED;
+    assert_int_equal(sa_store_google_login(fx->store, &cand, false, 3000, &out, &outcome, &err),
+                     SA_ERR_EXISTS);
+    assert_int_equal(outcome, SA_LOGIN_EMAIL_TAKEN);
+    assert_string_equal(err.msg, "email");
+    assert_int_equal(user_count(fx->store), before);
+    assert_user_status(fx->store, SA_BY_GOOGLE_SUB, "g-bob", SA_ERR_NOT_FOUND);
+    assert_user_status(fx->store, SA_BY_USERNAME, "robert", SA_ERR_NOT_FOUND);
+
+    /* Linked when allowed. */
+    assert_int_equal(sa_store_google_login(fx->store, &cand, true, 3000, &out, &outcome, &err),
+                     SA_OK);
+    assert_int_equal(outcome, SA_LOGIN_LINKED);
+    assert_string_equal(out.id, bob.id);
+    assert_string_equal(out.username, "bob");
+    assert_string_equal(out.google_sub, "g-bob");
+    assert_int_equal(out.last_login, 3000);
+    assert_int_equal(user_count(fx->store), before);
+    assert_int_equal(sa_store_user_get(fx->store, SA_BY_GOOGLE_SUB, "g-bob", &got, &err), SA_OK);
+    assert_string_equal(got.id, bob.id);
+
+    /* Never re-linked over another Google account's link, even when allowed. */
+    make_user(&cand, "x", "BOB@example.com", "g-other");
+    assert_int_equal(sa_store_google_login(fx->store, &cand, true, 3000, &out, &outcome, &err),
+                     SA_ERR_EXISTS);
+    assert_int_equal(outcome, SA_LOGIN_EMAIL_TAKEN);
+
+    /* An inactive linked user is returned untouched. */
+    got.is_active = false;
+    assert_int_equal(sa_store_user_update(fx->store, &got, &err), SA_OK);
+    make_user(&cand, "x", "", "g-bob");
+    assert_int_equal(sa_store_google_login(fx->store, &cand, false, 9000, &out, &outcome, &err),
+                     SA_OK);
+    assert_int_equal(outcome, SA_LOGIN_EXISTING);
+    assert_false(out.is_active);
+    assert_int_equal(out.last_login, 3000);
+
+    /* A sub is required. */
+    make_user(&cand, "x", "", "");
+    assert_int_equal(sa_store_google_login(fx->store, &cand, false, 1, &out, &outcome, &err),
+                     SA_ERR_INVALID);
+    sa_user_clear(&got);
+    sa_user_clear(&out);
+}
+
+#define LOGIN_CHILDREN 8
+
+static void test_google_login_concurrent(void **state)
+{
+    fixture *fx = *state;
+    pid_t pids[LOGIN_CHILDREN];
+    int gate[2];
+    sa_error err = {0};
+    sa_user got = {0};
+
+    /* Children open their own environment handle; the parent's is closed meanwhile so no
+     * handle crosses fork(). */
+    sa_store_close(fx->store);
+    fx->store = NULL;
+    assert_int_equal(pipe(gate), 0);
+    for (int i = 0; i < LOGIN_CHILDREN; i++) {
+        pids[i] = fork();
+        assert_true(pids[i] >= 0);
+        if (pids[i] == 0) {
+            sa_store *s = NULL;
+            sa_user cand, out = {0};
+            sa_login_outcome outcome;
+            sa_error cerr = {0};
+            char c;
+            int code = 0;
+
+            close(gate[1]);
+            if (read(gate[0], &c, 1) < 0)
+                _exit(10);
+            if (sa_store_open(&s, fx->home, SA_STORE_SERVE, &cerr) != SA_OK)
+                _exit(11);
+            make_user(&cand, "racer", "racer@example.com", "g-race");
+            if (sa_store_google_login(s, &cand, false, 1000 + i, &out, &outcome, &cerr) !=
+                SA_OK) {
+                fprintf(stderr, "child %d: %s\n", i, cerr.msg);
+                code = 12;
+            } else if (outcome != SA_LOGIN_CREATED && outcome != SA_LOGIN_EXISTING) {
+                code = 13;
+            }
+            sa_user_clear(&out);
+            sa_store_close(s);
+            _exit(code);
+        }
+    }
+    close(gate[0]);
+    close(gate[1]);   /* releases every child at once */
+    for (int i = 0; i < LOGIN_CHILDREN; i++) {
+        int status = 0;
+        assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
+    assert_int_equal(sa_store_open(&fx->store, fx->home, SA_STORE_SERVE, &err), SA_OK);
+    assert_int_equal(user_count(fx->store), 1);
+    assert_int_equal(sa_store_user_get(fx->store, SA_BY_GOOGLE_SUB, "g-race", &got, &err),
+                     SA_OK);
+    assert_string_equal(got.username, "racer");
+    sa_user_clear(&got);
+}
+
+/* ---- sessions ---- */
+
+static void test_session_create_get(void **state)
+{
+    fixture *fx = *state;
+    sa_session s, got;
+    sa_error err = {0};
+
+    make_session(&s, "0123456789abcdef0123456789abcdef", "u1", 5000);
+    snprintf(s.previous_jti, sizeof s.previous_jti, "prev");
+    s.replaced_at = 90;
+    assert_int_equal(sa_store_session_create(fx->store, &s, &err), SA_OK);
+    assert_int_equal(sa_store_session_get(fx->store, s.sid, &got, &err), SA_OK);
+    assert_memory_equal(&got, &s, sizeof s);
+
+    assert_int_equal(sa_store_session_create(fx->store, &s, &err), SA_ERR_EXISTS);
+    assert_string_equal(err.msg, "sid");
+    assert_int_equal(sa_store_session_get(fx->store, "nope", &got, &err), SA_ERR_NOT_FOUND);
+    assert_int_equal(sa_store_session_get(fx->store, "", &got, &err), SA_ERR_NOT_FOUND);
+
+    make_session(&s, "s2", "", 5000);
+    assert_int_equal(sa_store_session_create(fx->store, &s, &err), SA_ERR_INVALID);
+    make_session(&s, "", "u1", 5000);
+    assert_int_equal(sa_store_session_create(fx->store, &s, &err), SA_ERR_INVALID);
+    make_session(&s, "s2", "u1", 5000);
+    memset(s.current_jti, 'j', sizeof s.current_jti);
+    assert_int_equal(sa_store_session_create(fx->store, &s, &err), SA_ERR_INVALID);
+}
+
+static void next_token(sa_session *next, const char *jti, int64_t iat)
+{
+    memset(next, 0, sizeof *next);
+    snprintf(next->current_jti, sizeof next->current_jti, "%s", jti);
+    next->current_iat = iat;
+    next->current_exp = iat + 600;
+    next->expires_at = iat + 600;
+}
+
+static void test_session_rotate(void **state)
+{
+    fixture *fx = *state;
+    sa_session s, next, out, got;
+    sa_rotate_result result;
+    sa_error err = {0};
+
+    make_session(&s, "s1", "u1", 700);
+    snprintf(s.current_jti, sizeof s.current_jti, "j1");
+    assert_int_equal(sa_store_session_create(fx->store, &s, &err), SA_OK);
+
+    /* j1 -> j2 at t=200 */
+    next_token(&next, "j2", 200);
+    assert_int_equal(sa_store_session_rotate(fx->store, "s1", "j1", &next, 200, 30, &out,
+                                             &result, &err), SA_OK);
+    assert_int_equal(result, SA_ROTATE_ROTATED);
+    assert_string_equal(out.current_jti, "j2");
+    assert_string_equal(out.previous_jti, "j1");
+    assert_int_equal(out.replaced_at, 200);
+    assert_int_equal(out.current_iat, 200);
+    assert_int_equal(out.current_exp, 800);
+    assert_int_equal(out.expires_at, 800);
+    assert_int_equal(sa_store_session_get(fx->store, "s1", &got, &err), SA_OK);
+    assert_memory_equal(&got, &out, sizeof got);
+
+    /* j1 again within the window: the same successor, nothing changes. */
+    next_token(&next, "jX", 220);
+    assert_int_equal(sa_store_session_rotate(fx->store, "s1", "j1", &next, 230, 30, &out,
+                                             &result, &err), SA_OK);
+    assert_int_equal(result, SA_ROTATE_GRACE);
+    assert_string_equal(out.current_jti, "j2");
+    assert_int_equal(out.current_iat, 200);
+    assert_int_equal(out.current_exp, 800);
+    assert_false(out.revoked);
+
+    /* j2 -> j3 with rotation commits not flushed. */
+    sa_store_set_sync_rotation(fx->store, false);
+    next_token(&next, "j3", 300);
+    assert_int_equal(sa_store_session_rotate(fx->store, "s1", "j2", &next, 300, 30, &out,
+                                             &result, &err), SA_OK);
+    assert_int_equal(result, SA_ROTATE_ROTATED);
+    sa_store_set_sync_rotation(fx->store, true);
+
+    /* j2 after the window is reuse: the session is revoked. */
+    next_token(&next, "j4", 331);
+    assert_int_equal(sa_store_session_rotate(fx->store, "s1", "j2", &next, 331, 30, &out,
+                                             &result, &err), SA_OK);
+    assert_int_equal(result, SA_ROTATE_REUSE);
+    assert_true(out.revoked);
+    assert_int_equal(sa_store_session_get(fx->store, "s1", &got, &err), SA_OK);
+    assert_true(got.revoked);
+    assert_string_equal(got.current_jti, "j3");
+
+    /* Even the current token is refused now. */
+    assert_int_equal(sa_store_session_rotate(fx->store, "s1", "j3", &next, 332, 30, &out,
+                                             &result, &err), SA_OK);
+    assert_int_equal(result, SA_ROTATE_REVOKED);
+    assert_string_equal(out.current_jti, "j3");
+
+    /* An older token (neither current nor previous) is reuse at once. */
+    make_session(&s, "s2", "u1", 700);
+    snprintf(s.current_jti, sizeof s.current_jti, "k2");
+    snprintf(s.previous_jti, sizeof s.previous_jti, "k1");
+    s.replaced_at = 100;
+    assert_int_equal(sa_store_session_create(fx->store, &s, &err), SA_OK);
+    assert_int_equal(sa_store_session_rotate(fx->store, "s2", "k0", &next, 101, 30, &out,
+                                             &result, &err), SA_OK);
+    assert_int_equal(result, SA_ROTATE_REUSE);
+
+    /* A session that never rotated has no previous token to honour: "" never matches. */
+    make_session(&s, "s3", "u1", 700);
+    assert_int_equal(sa_store_session_create(fx->store, &s, &err), SA_OK);
+    assert_int_equal(sa_store_session_rotate(fx->store, "s3", "", &next, 101, 30, &out,
+                                             &result, &err), SA_OK);
+    assert_int_equal(result, SA_ROTATE_REUSE);
+
+    assert_int_equal(sa_store_session_rotate(fx->store, "nope", "j1", &next, 1, 30, &out,
+                                             &result, &err), SA_ERR_NOT_FOUND);
+    next.current_jti[0] = '\0';
+    assert_int_equal(sa_store_session_rotate(fx->store, "s2", "k2", &next, 1, 30, &out, &result,
+                                             &err), SA_ERR_INVALID);
+}
+
+static bool session_revoked(sa_store *store, const char *sid)
+{
+    sa_session s;
+    sa_error err = {0};
+    assert_int_equal(sa_store_session_get(store, sid, &s, &err), SA_OK);
+    return s.revoked;
+}
+
+static void test_session_revoke(void **state)
+{
+    fixture *fx = *state;
+    sa_session s;
+    sa_error err = {0};
+    const char *sids[] = {"a1", "a2", "a3", "b1"};
+
+    for (size_t i = 0; i < 4; i++) {
+        make_session(&s, sids[i], i < 3 ? "ua" : "ub", 1000);
+        assert_int_equal(sa_store_session_create(fx->store, &s, &err), SA_OK);
+    }
+    assert_int_equal(sa_store_session_revoke_user(fx->store, "ua", "a2", &err), SA_OK);
+    assert_true(session_revoked(fx->store, "a1"));
+    assert_false(session_revoked(fx->store, "a2"));
+    assert_true(session_revoked(fx->store, "a3"));
+    assert_false(session_revoked(fx->store, "b1"));
+
+    assert_int_equal(sa_store_session_revoke_user(fx->store, "ua", NULL, &err), SA_OK);
+    assert_true(session_revoked(fx->store, "a2"));
+    assert_false(session_revoked(fx->store, "b1"));
+    assert_int_equal(sa_store_session_revoke_user(fx->store, "nobody", NULL, &err), SA_OK);
+
+    assert_int_equal(sa_store_session_revoke(fx->store, "b1", &err), SA_OK);
+    assert_true(session_revoked(fx->store, "b1"));
+    assert_int_equal(sa_store_session_revoke(fx->store, "b1", &err), SA_OK);
+    assert_int_equal(sa_store_session_revoke(fx->store, "zz", &err), SA_ERR_NOT_FOUND);
+}
+
+typedef struct sess_list {
+    char sids[8][33];
+    size_t n;
+    size_t stop_after;
+    sa_store *store;
+} sess_list;
+
+static int sess_visit(const sa_session *s, void *ctx)
+{
+    sess_list *l = ctx;
+    sa_error err = {0};
+    /* The store is usable from inside the visitor. */
+    assert_int_equal(sa_store_session_revoke(l->store, s->sid, &err), SA_OK);
+    snprintf(l->sids[l->n], sizeof l->sids[l->n], "%s", s->sid);
+    l->n++;
+    return l->n == l->stop_after;
+}
+
+static void test_session_each_of_user(void **state)
+{
+    fixture *fx = *state;
+    sa_session s;
+    sa_error err = {0};
+    sess_list l = {0};
+    const char *sids[] = {"c", "a", "x", "b"};
+
+    for (size_t i = 0; i < 4; i++) {
+        make_session(&s, sids[i], i == 2 ? "other" : "u1", 1000 + (int64_t)i);
+        assert_int_equal(sa_store_session_create(fx->store, &s, &err), SA_OK);
+    }
+    l.store = fx->store;
+    assert_int_equal(sa_store_session_each_of_user(fx->store, "u1", sess_visit, &l, &err), SA_OK);
+    assert_int_equal(l.n, 3);
+    assert_string_equal(l.sids[0], "a");
+    assert_string_equal(l.sids[1], "b");
+    assert_string_equal(l.sids[2], "c");
+    assert_false(session_revoked(fx->store, "x"));
+
+    memset(&l, 0, sizeof l);
+    l.store = fx->store;
+    l.stop_after = 1;
+    assert_int_equal(sa_store_session_each_of_user(fx->store, "u1", sess_visit, &l, &err), SA_OK);
+    assert_int_equal(l.n, 1);
+    memset(&l, 0, sizeof l);
+    l.store = fx->store;
+    assert_int_equal(sa_store_session_each_of_user(fx->store, "none", sess_visit, &l, &err),
+                     SA_OK);
+    assert_int_equal(l.n, 0);
+}
+
+static void test_session_purge(void **state)
+{
+    fixture *fx = *state;
+    sa_session s;
+    sa_error err = {0};
+    size_t purged = 99, count = 0;
+
+    /* Ten sessions expiring at 100..109, created in a scrambled order, plus two that expire
+     * far later and one with a negative time. */
+    for (int i = 0; i < 10; i++) {
+        char sid[8];
+        int e = (i * 7) % 10;
+        snprintf(sid, sizeof sid, "e%d", e);
+        make_session(&s, sid, "u1", 100 + e);
+        assert_int_equal(sa_store_session_create(fx->store, &s, &err), SA_OK);
+    }
+    make_session(&s, "late1", "u1", 5000);
+    assert_int_equal(sa_store_session_create(fx->store, &s, &err), SA_OK);
+    make_session(&s, "late2", "u2", 1LL << 40);
+    assert_int_equal(sa_store_session_create(fx->store, &s, &err), SA_OK);
+    make_session(&s, "neg", "u2", -3);
+    assert_int_equal(sa_store_session_create(fx->store, &s, &err), SA_OK);
+    assert_int_equal(sa_store_session_count(fx->store, &count, &err), SA_OK);
+    assert_int_equal(count, 13);
+
+    /* Bounded: oldest first. */
+    assert_int_equal(sa_store_session_purge(fx->store, 105, 3, &purged, &err), SA_OK);
+    assert_int_equal(purged, 3);
+    assert_int_equal(sa_store_session_get(fx->store, "neg", &s, &err), SA_ERR_NOT_FOUND);
+    assert_int_equal(sa_store_session_get(fx->store, "e0", &s, &err), SA_ERR_NOT_FOUND);
+    assert_int_equal(sa_store_session_get(fx->store, "e1", &s, &err), SA_ERR_NOT_FOUND);
+    assert_int_equal(sa_store_session_get(fx->store, "e2", &s, &err), SA_OK);
+    assert_int_equal(sa_store_session_count(fx->store, &count, &err), SA_OK);
+    assert_int_equal(count, 10);
+
+    /* Strictly before now: e5 (expires 105) stays. */
+    assert_int_equal(sa_store_session_purge(fx->store, 105, 100, &purged, &err), SA_OK);
+    assert_int_equal(purged, 3);
+    assert_int_equal(sa_store_session_get(fx->store, "e5", &s, &err), SA_OK);
+    assert_int_equal(sa_store_session_purge(fx->store, 105, 100, &purged, &err), SA_OK);
+    assert_int_equal(purged, 0);
+    assert_int_equal(sa_store_session_purge(fx->store, 1000000, 0, &purged, &err), SA_OK);
+    assert_int_equal(purged, 0);
+
+    /* Index stays consistent after a rotation moved expires_at. */
+    sa_session next, out;
+    sa_rotate_result result;
+    next_token(&next, "n1", 4000);   /* e9 now expires at 4600 */
+    assert_int_equal(sa_store_session_rotate(fx->store, "e9", "jti-e9", &next, 4000, 30, &out,
+                                             &result, &err), SA_OK);
+    assert_int_equal(result, SA_ROTATE_ROTATED);
+    assert_int_equal(sa_store_session_purge(fx->store, 4500, 100, &purged, &err), SA_OK);
+    assert_int_equal(purged, 4);   /* e5 e6 e7 e8 */
+    assert_int_equal(sa_store_session_get(fx->store, "e9", &s, &err), SA_OK);
+    assert_int_equal(sa_store_session_count(fx->store, &count, &err), SA_OK);
+    assert_int_equal(count, 3);    /* e9 late1 late2 */
+
+    /* Purged sessions are gone from the user index too. */
+    sess_list l = {0};
+    l.store = fx->store;
+    assert_int_equal(sa_store_session_each_of_user(fx->store, "u1", sess_visit, &l, &err), SA_OK);
+    assert_int_equal(l.n, 2);
+}
+
+/* ---- Google keys ---- */
+
+static void test_google_keys(void **state)
+{
+    fixture *fx = *state;
+    sa_google_keys keys = {0}, got = {0};
+    sa_error err = {0};
+
+    assert_int_equal(sa_store_google_keys_get(fx->store, &got, &err), SA_ERR_NOT_FOUND);
+
+    /* A claim with nothing cached yet. */
+    assert_int_equal(sa_store_google_keys_claim_refetch(fx->store, 1000, 60, &err), SA_OK);
+    assert_int_equal(sa_store_google_keys_claim_refetch(fx->store, 1030, 60, &err),
+                     SA_ERR_EXISTS);
+    assert_int_equal(sa_store_google_keys_get(fx->store, &got, &err), SA_OK);
+    assert_null(got.jwks_json);
+    assert_int_equal(got.forced_at, 1000);
+
+    keys.jwks_json = "{\"keys\":[]}";
+    keys.fetched_at = 1010;
+    keys.expires_at = 4610;
+    keys.forced_at = 0;   /* a stale view: the stored claim stays */
+    assert_int_equal(sa_store_google_keys_put(fx->store, &keys, &err), SA_OK);
+    assert_int_equal(sa_store_google_keys_get(fx->store, &got, &err), SA_OK);
+    assert_string_equal(got.jwks_json, "{\"keys\":[]}");
+    assert_int_equal(got.fetched_at, 1010);
+    assert_int_equal(got.expires_at, 4610);
+    assert_int_equal(got.forced_at, 1000);
+    sa_google_keys_clear(&got);
+
+    assert_int_equal(sa_store_google_keys_claim_refetch(fx->store, 1059, 60, &err),
+                     SA_ERR_EXISTS);
+    assert_int_equal(sa_store_google_keys_claim_refetch(fx->store, 1060, 60, &err), SA_OK);
+    assert_int_equal(sa_store_google_keys_claim_refetch(fx->store, 1061, 60, &err),
+                     SA_ERR_EXISTS);
+    assert_int_equal(sa_store_google_keys_get(fx->store, &got, &err), SA_OK);
+    assert_string_equal(got.jwks_json, "{\"keys\":[]}");   /* a claim keeps the keys */
+    assert_int_equal(got.forced_at, 1060);
+    sa_google_keys_clear(&got);
+    assert_null(got.jwks_json);
+}
+
+/* ---- backup ---- */
+
+static void test_backup_and_restore(void **state)
+{
+    fixture *fx = *state;
+    sa_user u, got = {0};
+    sa_store *copy = NULL;
+    sa_error err = {0};
+    char dir[192];
+
+    make_user(&u, "alice", "alice@example.com", "sub-a");
+    assert_int_equal(sa_store_user_create(fx->store, &u, &err), SA_OK);
+    snprintf(dir, sizeof dir, "%s/backup", fx->dir);
+    if (sa_store_backup(fx->store, dir, &err) != SA_OK)
+        fail_msg("backup: %s", err.msg);
+
+    /* The live store keeps working after the backup. */
+    make_user(&u, "bob", "", "");
+    assert_int_equal(sa_store_user_create(fx->store, &u, &err), SA_OK);
+
+    /* A second backup into the same place is refused, nothing overwritten. */
+    assert_int_equal(sa_store_backup(fx->store, dir, &err), SA_ERR_EXISTS);
+
+    if (sa_store_open(&copy, dir, SA_STORE_SERVE, &err) != SA_OK)
+        fail_msg("open backup: %s", err.msg);
+    assert_int_equal(sa_store_user_get(copy, SA_BY_EMAIL, "Alice@example.com", &got, &err),
+                     SA_OK);
+    assert_string_equal(got.username, "alice");
+    sa_user_clear(&got);
+    assert_int_equal(user_count(copy), 1);
+    assert_int_equal(sa_store_ping(copy, &err), SA_OK);
+    sa_store_close(copy);
+}
+
+
+/* ---- maintenance and process death ---- */
+
+static size_t log_files(const char *home)
+{
+    char cmd[256];
+    size_t n = 0;
+    snprintf(cmd, sizeof cmd, "ls %s | grep -c '^log\\.'", home);
+    FILE *p = popen(cmd, "r");
+    if (p) {
+        if (fscanf(p, "%zu", &n) != 1)
+            n = 0;
+        pclose(p);
+    }
+    return n;
+}
+
+static void test_checkpoint_removes_logs(void **state)
+{
+    fixture *fx = *state;
+    sa_session s, next, out;
+    sa_rotate_result result;
+    sa_error err = {0};
+    char jti[33] = "j0";
+
+    make_session(&s, "s1", "u1", 100);
+    snprintf(s.current_jti, sizeof s.current_jti, "%s", jti);
+    assert_int_equal(sa_store_session_create(fx->store, &s, &err), SA_OK);
+    sa_store_set_sync_rotation(fx->store, false);
+    for (int i = 1; i <= 6000; i++) {
+        memset(&next, 0, sizeof next);
+        snprintf(next.current_jti, sizeof next.current_jti, "%032d", i);
+        next.expires_at = 100 + i;
+        assert_int_equal(sa_store_session_rotate(fx->store, "s1", jti, &next, i, 0, &out,
+                                                 &result, &err), SA_OK);
+        assert_int_equal(result, SA_ROTATE_ROTATED);
+        memcpy(jti, next.current_jti, sizeof jti);
+    }
+    size_t before = log_files(fx->home);
+    assert_true(before >= 2);   /* 1 MiB log files */
+    assert_int_equal(sa_store_checkpoint(fx->store, &err), SA_OK);
+    assert_int_equal(log_files(fx->home), 1);
+    assert_int_equal(sa_store_session_get(fx->store, "s1", &s, &err), SA_OK);
+    assert_string_equal(s.current_jti, jti);
+}
+
+/* DB_REGISTER's known trade-off, pinned down: a process killed while it has the environment
+ * open makes the next opener run recovery, after which every process that was already open
+ * gets SA_ERR_FATAL (and must exit: Berkeley DB keeps a panicked handle's memory, so such a
+ * process exits without sa_store_close); a fresh open then sees all committed data. */
+static pid_t fork_opener(const char *home, int mode, int ready_fd, int gate_fd)
+{
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    sa_store *s = NULL;
+    sa_error cerr = {0};
+    sa_user cu = {0};
+    char c = 'r';
+    int code = 0;
+    if (sa_store_open(&s, home, SA_STORE_SERVE, &cerr) != SA_OK)
+        _exit(1);
+    if (mode == 0) {          /* dies with the environment open */
+        raise(SIGKILL);
+        _exit(2);
+    }
+    if (mode == 1) {          /* the respawned process: recovers, then serves */
+        if (sa_store_user_get(s, SA_BY_USERNAME, "alice", &cu, &cerr) != SA_OK)
+            code = 3;
+        sa_user_clear(&cu);
+        sa_store_close(s);
+        _exit(code);
+    }
+    /* mode 2: held the environment across someone else's recovery */
+    if (write(ready_fd, &c, 1) != 1 || read(gate_fd, &c, 1) < 0)
+        _exit(4);
+    if (sa_store_ping(s, &cerr) != SA_ERR_FATAL)
+        code = 5;
+    else if (sa_store_user_get(s, SA_BY_USERNAME, "alice", &cu, &cerr) != SA_ERR_FATAL)
+        code = 6;
+    _exit(code);
+}
+
+static int wait_code(pid_t pid)
+{
+    int status = 0;
+    if (waitpid(pid, &status, 0) != pid)
+        return -1;
+    if (WIFSIGNALED(status))
+        return 100 + WTERMSIG(status);
+    return WEXITSTATUS(status);
+}
+
+static void test_killed_process_recovery(void **state)
+{
+    fixture *fx = *state;
+    sa_user u, got = {0};
+    sa_error err = {0};
+    int ready[2], gate[2];
+    char c;
+
+    make_user(&u, "alice", "", "");
+    assert_int_equal(sa_store_user_create(fx->store, &u, &err), SA_OK);
+    sa_store_close(fx->store);
+    fx->store = NULL;
+    assert_int_equal(pipe(ready), 0);
+    assert_int_equal(pipe(gate), 0);
+
+    pid_t old = fork_opener(fx->home, 2, ready[1], gate[0]);
+    assert_true(old > 0);
+    assert_int_equal(read(ready[0], &c, 1), 1);
+    assert_int_equal(wait_code(fork_opener(fx->home, 0, -1, -1)), 100 + SIGKILL);
+    assert_int_equal(wait_code(fork_opener(fx->home, 1, -1, -1)), 0);
+    assert_int_equal(write(gate[1], &c, 1), 1);
+    assert_int_equal(wait_code(old), 0);
+    close(ready[0]);
+    close(ready[1]);
+    close(gate[0]);
+    close(gate[1]);
+
+    assert_int_equal(sa_store_open(&fx->store, fx->home, SA_STORE_SERVE, &err), SA_OK);
+    assert_int_equal(sa_store_user_get(fx->store, SA_BY_ID, u.id, &got, &err), SA_OK);
+    assert_string_equal(got.username, "alice");
+    sa_user_clear(&got);
+}
+
+/* ---- record layer ---- */
+
+static void test_record_format(void **state)
+{
+    sa_user u, back = {0};
+    sa_session s, sback;
+    sa_record rec = {NULL, 0};
+    sa_error err = {0};
+    unsigned char a[8], b[8];
+    (void)state;
+
+    /* The i64 encoding sorts like the numbers. */
+    const int64_t order[] = {INT64_MIN, -2, -1, 0, 1, 255, 256, INT64_MAX};
+    for (size_t i = 0; i + 1 < sizeof order / sizeof order[0]; i++) {
+        sa_record_i64_put(a, order[i]);
+        sa_record_i64_put(b, order[i + 1]);
+        assert_true(memcmp(a, b, 8) < 0);
+        assert_true(sa_record_i64_get(a) == order[i]);
+    }
+
+    make_user(&u, "alice", "alice@example.com", "sub");
+    u.google_extra = "{}";
+    assert_int_equal(sa_record_user_encode(&u, &rec, &err), SA_OK);
+    assert_int_equal(rec.data[0], SA_RECORD_VERSION);
+    assert_int_equal(rec.data[1], 'U');
+    assert_int_equal(sa_record_user_decode("id1", 3, rec.data, rec.len, &back, &err), SA_OK);
+    assert_string_equal(back.id, "id1");
+    assert_string_equal(back.google_extra, "{}");
+    sa_user_clear(&back);
+
+    /* Truncated or trailing bytes: corrupt. Another version: refused. Another kind: refused. */
+    assert_int_equal(sa_record_user_decode("id1", 3, rec.data, rec.len - 1, &back, &err),
+                     SA_ERR_UNAVAILABLE);
+    rec.data[0] = 2;
+    assert_int_equal(sa_record_user_decode("id1", 3, rec.data, rec.len, &back, &err),
+                     SA_ERR_UNAVAILABLE);
+    assert_non_null(strstr(err.msg, "version 2"));
+    rec.data[0] = SA_RECORD_VERSION;
+    rec.data[1] = 'S';
+    assert_int_equal(sa_record_user_decode("id1", 3, rec.data, rec.len, &back, &err),
+                     SA_ERR_UNAVAILABLE);
+    /* A length field pointing past the end. */
+    rec.data[1] = 'U';
+    rec.data[2] = 0x7f;
+    assert_int_equal(sa_record_user_decode("id1", 3, rec.data, rec.len, &back, &err),
+                     SA_ERR_UNAVAILABLE);
+    const unsigned char *v;
+    size_t vn;
+    assert_false(sa_record_field_get(rec.data, rec.len, SA_FIELD_USERNAME, &v, &vn));
+    sa_record_free(&rec);
+
+    make_session(&s, "sid", "u1", -7);
+    assert_int_equal(sa_record_session_encode(&s, &rec, &err), SA_OK);
+    assert_true(sa_record_field_get(rec.data, rec.len, SA_FIELD_SESSION_EXPIRES_AT, &v, &vn));
+    assert_int_equal(vn, 8);
+    assert_true(sa_record_i64_get(v) == -7);
+    assert_true(sa_record_field_get(rec.data, rec.len, SA_FIELD_SESSION_USER_ID, &v, &vn));
+    assert_int_equal(vn, 2);
+    assert_memory_equal(v, "u1", 2);
+    assert_int_equal(sa_record_session_decode("sid", 3, rec.data, rec.len, &sback, &err), SA_OK);
+    assert_memory_equal(&sback, &s, sizeof s);
+    sa_record_free(&rec);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_record_format),
+        cmocka_unit_test_setup_teardown(test_serve_missing_dir, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_mode_and_ping, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_user_create_get, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_user_duplicates_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_user_invalid, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_user_update, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_user_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_user_each, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_google_login, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_google_login_concurrent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_create_get, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_rotate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_revoke, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_each_of_user, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_purge, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_google_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_backup_and_restore, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_removes_logs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_killed_process_recovery, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
