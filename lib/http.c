@@ -233,7 +233,9 @@ int sa_serve(const sa_endpoint *ep, int argc, char **argv)
     sa_buf_free(&ctx.res.headers);
     sa_buf_free(&ctx.res.body);
     sa_buf_free(&out);
-    if (ctx.store)
+    /* After a fatal store error the handle cannot be closed cleanly: just exit, and the web
+     * server starts a process that recovers the environment. */
+    if (ctx.store && !ctx.fatal)
         sa_store_close(ctx.store);
     if (config_ok)
         sa_config_free(&cfg);

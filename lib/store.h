@@ -5,7 +5,8 @@
  *
  * Every function returns SA_OK, or:
  *   SA_ERR_NOT_FOUND    the record does not exist
- *   SA_ERR_EXISTS       a unique field (username, email, google sub) is taken; err->msg names it
+ *   SA_ERR_EXISTS       a unique field is taken; err->msg is exactly its name: "username",
+ *                       "email", "google_sub", "id" (or "sid" for sessions)
  *   SA_ERR_INVALID      the caller's data breaks a store rule (too long, empty id, ...)
  *   SA_ERR_UNAVAILABLE  store trouble that may pass (answer 503)
  *   SA_ERR_FATAL        the environment needs recovery: answer 503, then the process exits
