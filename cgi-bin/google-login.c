@@ -3,6 +3,7 @@
  * creates the account in one transaction, and a new session's token pair is the answer. */
 #include <string.h>
 
+#include "cookie.h"
 #include "google.h"
 #include "http.h"
 #include "session.h"
@@ -144,6 +145,8 @@ static void handle(sa_ctx *ctx)
     sa_token_fields(ctx, body, &access, &refresh, true);
     json_object_object_add(body, "user", sa_user_to_json(&user));
     sa_respond_json(ctx, 200, body);
+    if (ctx->cfg->cookie_mode)
+        sa_cookie_set_tokens(ctx, &access, &refresh);
 done:
     sa_user_clear(&user);
     sa_google_identity_clear(&id);

@@ -100,6 +100,21 @@ def test_id_token_login_creates_user(g_and_s):
     assert len(server.cli_ok("user", "list").splitlines()) == 1
 
 
+def test_cookie_mode(gs):
+    google, make = gs
+    server = make(cookie_mode="true", cookie_secure="false")
+    r = login(server, id_token=google.mint_id_token())
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert list(body) == ["access", "access_token", "access_expiration", "refresh_expiration",
+                          "user"]
+    cookies = r.raw.headers.getlist("Set-Cookie")
+    access = [c for c in cookies if c.startswith("sa-access=")]
+    refresh = [c for c in cookies if c.startswith("sa-refresh=")]
+    assert access and "HttpOnly" in access[0] and body["access"] in access[0]
+    assert refresh and "HttpOnly" in refresh[0] and "; Path=/api/auth/;" in refresh[0]
+
+
 def test_form_encoded_request(g_and_s):
     google, server = g_and_s
     r = server.post(LOGIN, data={"id_token": google.mint_id_token()})
