@@ -106,6 +106,11 @@ static void print_user(const sa_user *u)
     }
     json_object_object_add(o, "google_sub", u->google_sub[0] ? json_object_new_string(u->google_sub)
                                                              : NULL);
+    /* Google's claims as kept at the last sign-in (the social account's extra data). */
+    json_object *extra = NULL;
+    if (u->google_extra && sa_json_parse(u->google_extra, strlen(u->google_extra), &extra, NULL))
+        extra = NULL;
+    json_object_object_add(o, "google_extra", extra);
     printf("%s\n", sa_json_compact(o, NULL));
     json_object_put(o);
 }

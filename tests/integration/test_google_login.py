@@ -92,6 +92,10 @@ def test_id_token_login_creates_user(g_and_s):
     shown = json.loads(server.cli_ok("user", "show", user["pk"]))
     assert shown["google_sub"] == "1001"
     assert shown["last_login"] is not None
+    extra = shown["google_extra"]  # Google's claims kept as the social account's extra data
+    assert extra["sub"] == "1001" and extra["email"] == "Ada.Lovelace@Example.com"
+    assert extra["given_name"] == "Ada" and extra["aud"] == jwt.decode(
+        token, options={"verify_signature": False})["aud"]
     r2 = login(server, id_token=google.mint_id_token(sub="1001", email="ada@elsewhere.example",
                                                      given_name="Someone"))
     assert r2.status_code == 200, r2.text
