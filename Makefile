@@ -68,10 +68,11 @@ unit: $(UNIT_BIN)
 integration: all
 	@/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
 
+# Unit tests run under valgrind: a leak or invalid access fails the build.
 test:
 	@bin/socialauth-deps test
 	@$(MAKE) --no-print-directory all $(UNIT_BIN)
-	@bin/socialauth-unit $(UNIT_BIN)
+	@VALGRIND=1 bin/socialauth-unit $(UNIT_BIN)
 	@/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
 
 valgrind: $(UNIT_BIN)
