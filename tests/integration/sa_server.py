@@ -93,8 +93,11 @@ class Server:
         return self.base + path
 
     def request(self, method, path, **kw):
+        """Every answer any test gets through here is checked: a 500 is always a bug."""
         kw.setdefault("timeout", 20)
-        return self.session.request(method, self.base + path, **kw)
+        r = self.session.request(method, self.base + path, **kw)
+        assert r.status_code != 500, f"500 from {method} {path}: {r.text}\n{self.log()}"
+        return r
 
     def get(self, path, **kw):
         return self.request("GET", path, **kw)
