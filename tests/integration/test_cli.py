@@ -68,3 +68,16 @@ def test_bad_config_is_one_clear_line(tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 1
     assert "signing_key" in r.stderr and str(conf) in r.stderr
+
+
+def test_hot_backup_restores(make_server, tmp_path):
+    s = make_server()
+    u = s.create_user("backedup")
+    tokens = s.mint(u["pk"])
+    target = tmp_path / "backup"
+    s.cli_ok("backup", str(target))  # while lighttpd and its endpoints hold the store open
+    assert s.cli("backup", str(target)).returncode == 1  # never over an existing backup
+    restored = make_server(db_home=str(target))
+    r = restored.get("/api/auth/user/", headers={"Authorization": "Bearer " + tokens["access"]})
+    assert r.status_code == 200 and r.json()["pk"] == u["pk"]
+    assert restored.post("/api/auth/token/refresh/", json={"refresh": tokens["refresh"]}).status_code == 200
