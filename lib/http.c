@@ -194,7 +194,11 @@ int sa_serve(const sa_endpoint *ep, int argc, char **argv)
             sa_log("configuration: %s", err.msg);
             startup_error_pending = false;
         }
-        ctx.now = (int64_t)time(NULL);
+        /* Not time(NULL): glibc serves it from a coarse clock that can lag a few ms behind,
+         * which made a token minted elsewhere in the same second look issued in the future. */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ctx.now = (int64_t)ts.tv_sec;
         const char *m = env("REQUEST_METHOD");
         ctx.req.method = m ? m : "GET";
         ctx.req.method_bit = method_bit(ctx.req.method);
