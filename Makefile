@@ -71,6 +71,7 @@ integration: all
 # Unit tests run under valgrind: a leak or invalid access fails the build.
 test:
 	@bin/socialauth-deps test
+	@tests/lint/banned-functions
 	@$(MAKE) --no-print-directory all $(UNIT_BIN)
 	@VALGRIND=1 bin/socialauth-unit $(UNIT_BIN)
 	@/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
