@@ -1,8 +1,8 @@
 /* store.c: the Berkeley DB environment behind store.h: opening and closing it (the one
  * place that opens every database and associates every index), the transaction runner with
- * its deadlock retry, the mapping of Berkeley DB errors to statuses, ping, checkpoints and
- * hot backup. Users, sessions and keys live in store_user.c, store_session.c, store_keys.c;
- * the record layout in store_record.c.
+ * its deadlock retry, the mapping of Berkeley DB errors to statuses, the record get and put
+ * the tables share, ping, checkpoints and hot backup. Users, sessions and keys live in
+ * store_user.c, store_session.c, store_keys.c; the record layout in store_record.c.
  *
  * Environment: DB_CREATE|DB_INIT_TXN|DB_INIT_LOCK|DB_INIT_LOG|DB_INIT_MPOOL|DB_REGISTER|
  * DB_RECOVER, one DB_ENV per process, lock detection DB_LOCK_DEFAULT, a 2 MiB shared cache
@@ -89,6 +89,48 @@ void sa_store_dbt(DBT *dbt, const void *data, size_t len)
     memset(dbt, 0, sizeof *dbt);
     dbt->data = (void *)data;
     dbt->size = (u_int32_t)len;
+}
+
+/* ---- records ---- */
+
+sa_status sa_store_record_get(sa_store_txn *t, DB *db, const char *key, u_int32_t flags,
+                              DBT *data, const char *missing, const char *what, sa_error *err)
+{
+    DBT k;
+    int rc;
+
+    sa_store_dbt(&k, key, strlen(key));
+    sa_store_dbt(data, NULL, 0);
+    rc = db->get(db, t->txn, &k, data, flags);
+    if (rc == DB_NOTFOUND)
+        return SA_FAIL(err, SA_ERR_NOT_FOUND, "%s", missing);
+    if (rc != 0)
+        return sa_store_db_fail(t->store, t, rc, err, what);
+    return SA_OK;
+}
+
+sa_status sa_store_record_put(sa_store_txn *t, DB *db, const char *key, const sa_record *rec,
+                              u_int32_t flags, const char *key_name, const char *what,
+                              sa_error *err)
+{
+    DBT k, data;
+    int rc;
+
+    sa_store_dbt(&k, key, strlen(key));
+    sa_store_dbt(&data, rec->data, rec->len);
+    rc = db->put(db, t->txn, &k, &data, flags);
+    if (rc == 0)
+        return SA_OK;
+    if (rc == DB_KEYEXIST)
+        return SA_FAIL(err, SA_ERR_EXISTS, "%s", key_name);
+    if (rc == EINVAL) {
+        /* A unique index refused the value although the caller checked it free in this
+         * transaction: only a race could do that. Retry the whole transaction; the check
+         * then names the field. */
+        t->retry = true;
+        return SA_FAIL(err, SA_ERR_UNAVAILABLE, "store: unique index conflict");
+    }
+    return sa_store_db_fail(t->store, t, rc, err, what);
 }
 
 /* ---- transactions ---- */
@@ -233,27 +275,23 @@ static int store_open_all(sa_store *store, DB_TXN *txn, bool create, const char 
 static sa_status store_meta_format(sa_store_txn *t, void *ctx, sa_error *err)
 {
     bool create = *(bool *)ctx;
-    sa_store *store = t->store;
-    DBT key, data;
-    unsigned char rec[2];
-    int rc;
+    unsigned char buf[2];
+    sa_record rec = {buf, sizeof buf};
+    DBT data;
+    sa_status st;
 
-    sa_store_dbt(&key, SA_META_FORMAT_KEY, strlen(SA_META_FORMAT_KEY));
-    sa_store_dbt(&data, NULL, 0);
-    rc = store->meta->get(store->meta, t->txn, &key, &data, create ? DB_RMW : 0);
-    if (rc == 0)
+    st = sa_store_record_get(t, t->store->meta, SA_META_FORMAT_KEY, create ? DB_RMW : 0, &data,
+                             "store: no format record", "read format record", err);
+    if (st == SA_OK)
         return sa_record_meta_check(data.data, data.size, err);
-    if (rc != DB_NOTFOUND)
-        return sa_store_db_fail(store, t, rc, err, "read format record");
+    if (st != SA_ERR_NOT_FOUND)
+        return st;
     if (!create)
         return SA_FAIL(err, SA_ERR_UNAVAILABLE,
                        "store: not initialised (no format record): run `socialauth init`");
-    sa_record_meta_encode(rec);
-    sa_store_dbt(&data, rec, sizeof rec);
-    rc = store->meta->put(store->meta, t->txn, &key, &data, 0);
-    if (rc != 0)
-        return sa_store_db_fail(store, t, rc, err, "write format record");
-    return SA_OK;
+    sa_record_meta_encode(buf);
+    return sa_store_record_put(t, t->store->meta, SA_META_FORMAT_KEY, &rec, 0,
+                               SA_META_FORMAT_KEY, "write format record", err);
 }
 
 static sa_status store_check_home(const char *db_home, sa_store_mode mode, sa_error *err)

@@ -15,6 +15,7 @@
 
 #include "sa_error.h"
 #include "store.h"
+#include "store_record.h"
 
 #define SA_STORE_TRIES 10
 
@@ -58,6 +59,22 @@ sa_status sa_store_db_fail(sa_store *store, sa_store_txn *t, int rc, sa_error *e
 
 /* A DBT over caller memory (nothing allocated). */
 void sa_store_dbt(DBT *dbt, const void *data, size_t len);
+
+/* Read the record under key in db inside t into *data (Berkeley DB's memory, valid until
+ * the next call on db). Contract: SA_OK; SA_ERR_NOT_FOUND with err->msg exactly missing;
+ * otherwise sa_store_db_fail()'s status for what ("read session"). */
+sa_status sa_store_record_get(sa_store_txn *t, DB *db, const char *key, u_int32_t flags,
+                              DBT *data, const char *missing, const char *what, sa_error *err);
+
+/* Write rec (an encoded record, still the caller's to free) under key in db inside t; the
+ * associated indexes follow. Contract: SA_OK; SA_ERR_EXISTS with err->msg exactly key_name
+ * ("id", "sid") when flags hold DB_NOOVERWRITE and key is taken; SA_ERR_UNAVAILABLE with
+ * t->retry set when a unique index refused a value (Berkeley DB says EINVAL: callers check
+ * uniqueness first in the same transaction, so only a race gets here, and the retry's check
+ * names the field); otherwise sa_store_db_fail()'s status for what ("write session"). */
+sa_status sa_store_record_put(sa_store_txn *t, DB *db, const char *key, const sa_record *rec,
+                              u_int32_t flags, const char *key_name, const char *what,
+                              sa_error *err);
 
 /* Secondary-key callbacks, given to DB->associate by sa_store_open(). */
 int sa_store_index_username(DB *sdb, const DBT *key, const DBT *data, DBT *result);

@@ -24,38 +24,25 @@ void sa_google_keys_clear(sa_google_keys *keys)
 static sa_status keys_read(sa_store_txn *t, u_int32_t flags, sa_google_keys *out,
                            sa_error *err)
 {
-    sa_store *store = t->store;
-    DBT k, data;
-    int rc;
-
-    sa_store_dbt(&k, SA_META_KEYS_KEY, strlen(SA_META_KEYS_KEY));
-    sa_store_dbt(&data, NULL, 0);
-    rc = store->meta->get(store->meta, t->txn, &k, &data, flags);
-    if (rc == DB_NOTFOUND)
-        return SA_FAIL(err, SA_ERR_NOT_FOUND, "store: no Google keys cached");
-    if (rc != 0)
-        return sa_store_db_fail(store, t, rc, err, "read Google keys");
+    DBT data;
+    sa_status st = sa_store_record_get(t, t->store->meta, SA_META_KEYS_KEY, flags, &data,
+                                       "store: no Google keys cached", "read Google keys", err);
+    if (st != SA_OK)
+        return st;
     return sa_record_keys_decode(data.data, data.size, out, err);
 }
 
 static sa_status keys_write(sa_store_txn *t, const sa_google_keys *keys, sa_error *err)
 {
-    sa_store *store = t->store;
     sa_record rec = {NULL, 0};
-    DBT k, data;
     sa_status st = sa_record_keys_encode(keys, &rec, err);
-    int rc;
-
-    if (st != SA_OK)
-        return st;
-    sa_store_dbt(&k, SA_META_KEYS_KEY, strlen(SA_META_KEYS_KEY));
-    sa_store_dbt(&data, rec.data, rec.len);
-    rc = store->meta->put(store->meta, t->txn, &k, &data, 0);
+    if (st == SA_OK)
+        st = sa_store_record_put(t, t->store->meta, SA_META_KEYS_KEY, &rec, 0,
+                                 SA_META_KEYS_KEY, "write Google keys", err);
     sa_record_free(&rec);
-    if (rc != 0)
-        return sa_store_db_fail(store, t, rc, err, "write Google keys");
-    t->commit_flags = DB_TXN_WRITE_NOSYNC;
-    return SA_OK;
+    if (st == SA_OK)
+        t->commit_flags = DB_TXN_WRITE_NOSYNC;
+    return st;
 }
 
 /* ---- get ---- */

@@ -73,41 +73,24 @@ static bool jti_equal(const char *a, const char *b)
 static sa_status session_read(sa_store_txn *t, const char *sid, u_int32_t flags,
                               sa_session *out, sa_error *err)
 {
-    sa_store *store = t->store;
-    DBT k, data;
-    int rc;
-
-    sa_store_dbt(&k, sid, strlen(sid));
-    sa_store_dbt(&data, NULL, 0);
-    rc = store->sessions->get(store->sessions, t->txn, &k, &data, flags);
-    if (rc == DB_NOTFOUND)
-        return SA_FAIL(err, SA_ERR_NOT_FOUND, "store: no such session");
-    if (rc != 0)
-        return sa_store_db_fail(store, t, rc, err, "read session");
-    return sa_record_session_decode(k.data, k.size, data.data, data.size, out, err);
+    DBT data;
+    sa_status st = sa_store_record_get(t, t->store->sessions, sid, flags, &data,
+                                       "store: no such session", "read session", err);
+    if (st != SA_OK)
+        return st;
+    return sa_record_session_decode(sid, strlen(sid), data.data, data.size, out, err);
 }
 
 static sa_status session_write(sa_store_txn *t, const sa_session *s, u_int32_t flags,
                                sa_error *err)
 {
-    sa_store *store = t->store;
     sa_record rec = {NULL, 0};
-    DBT k, data;
-    sa_status st;
-    int rc;
-
-    st = sa_record_session_encode(s, &rec, err);
-    if (st != SA_OK)
-        return st;
-    sa_store_dbt(&k, s->sid, strlen(s->sid));
-    sa_store_dbt(&data, rec.data, rec.len);
-    rc = store->sessions->put(store->sessions, t->txn, &k, &data, flags);
+    sa_status st = sa_record_session_encode(s, &rec, err);
+    if (st == SA_OK)
+        st = sa_store_record_put(t, t->store->sessions, s->sid, &rec, flags, "sid",
+                                 "write session", err);
     sa_record_free(&rec);
-    if (rc == DB_KEYEXIST)
-        return SA_FAIL(err, SA_ERR_EXISTS, "sid");
-    if (rc != 0)
-        return sa_store_db_fail(store, t, rc, err, "write session");
-    return SA_OK;
+    return st;
 }
 
 /* ---- create / get ---- */

@@ -229,31 +229,13 @@ static sa_status user_check_unique(sa_store_txn *t, const sa_user *user, sa_erro
 static sa_status user_write(sa_store_txn *t, const sa_user *user, u_int32_t flags,
                             sa_error *err)
 {
-    sa_store *store = t->store;
     sa_record rec = {NULL, 0};
-    DBT k, data;
-    sa_status st;
-    int rc;
-
-    st = sa_record_user_encode(user, &rec, err);
-    if (st != SA_OK)
-        return st;
-    sa_store_dbt(&k, user->id, strlen(user->id));
-    sa_store_dbt(&data, rec.data, rec.len);
-    rc = store->users->put(store->users, t->txn, &k, &data, flags);
+    sa_status st = sa_record_user_encode(user, &rec, err);
+    if (st == SA_OK)
+        st = sa_store_record_put(t, t->store->users, user->id, &rec, flags, "id",
+                                 "write user", err);
     sa_record_free(&rec);
-    if (rc == 0)
-        return SA_OK;
-    if (rc == DB_KEYEXIST)
-        return SA_FAIL(err, SA_ERR_EXISTS, "id");
-    if (rc == EINVAL) {
-        /* A unique index refused the value although it was checked free in this
-         * transaction: only a race could do that. Retry the whole transaction; the check
-         * then names the field. */
-        t->retry = true;
-        return SA_FAIL(err, SA_ERR_UNAVAILABLE, "store: unique index conflict");
-    }
-    return sa_store_db_fail(store, t, rc, err, "write user");
+    return st;
 }
 
 /* Fields every stored user must have: a non-empty id and username within bounds (the other
