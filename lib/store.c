@@ -1,8 +1,9 @@
 /* store.c: the Berkeley DB environment behind store.h: opening and closing it (the one
  * place that opens every database and associates every index), the transaction runner with
  * its deadlock retry, the mapping of Berkeley DB errors to statuses, the record get and put
- * the tables share, ping, checkpoints and hot backup. Users, sessions and keys live in
- * store_user.c, store_session.c, store_keys.c; the record layout in store_record.c.
+ * and the cursor open and close the tables share, ping, checkpoints and hot backup. Users,
+ * sessions and keys live in store_user.c, store_session.c, store_keys.c; the record layout
+ * in store_record.c.
  *
  * Environment: DB_CREATE|DB_INIT_TXN|DB_INIT_LOCK|DB_INIT_LOG|DB_INIT_MPOOL|DB_REGISTER|
  * DB_RECOVER, one DB_ENV per process, lock detection DB_LOCK_DEFAULT, a 2 MiB shared cache
@@ -131,6 +132,24 @@ sa_status sa_store_record_put(sa_store_txn *t, DB *db, const char *key, const sa
         return SA_FAIL(err, SA_ERR_UNAVAILABLE, "store: unique index conflict");
     }
     return sa_store_db_fail(t->store, t, rc, err, what);
+}
+
+sa_status sa_store_cursor_open(sa_store_txn *t, DB *db, u_int32_t flags, DBC **cur,
+                               sa_error *err)
+{
+    int rc = db->cursor(db, t->txn, cur, flags);
+    if (rc == 0)
+        return SA_OK;
+    *cur = NULL;
+    return sa_store_db_fail(t->store, t, rc, err, "open cursor");
+}
+
+sa_status sa_store_cursor_close(sa_store_txn *t, DBC *cur, sa_status st, sa_error *err)
+{
+    int rc = cur->close(cur);
+    if (rc != 0 && st == SA_OK)
+        st = sa_store_db_fail(t->store, t, rc, err, "close cursor");
+    return st;
 }
 
 /* ---- transactions ---- */

@@ -76,6 +76,15 @@ sa_status sa_store_record_put(sa_store_txn *t, DB *db, const char *key, const sa
                               u_int32_t flags, const char *key_name, const char *what,
                               sa_error *err);
 
+/* Open a cursor on db inside t (flags: 0 or DB_READ_COMMITTED). Contract: SA_OK with *cur
+ * set; otherwise sa_store_db_fail()'s status for "open cursor", *cur NULL. */
+sa_status sa_store_cursor_open(sa_store_txn *t, DB *db, u_int32_t flags, DBC **cur,
+                               sa_error *err);
+
+/* Close cur (released even when closing fails). Contract: returns st, or, when st is SA_OK
+ * and the close failed, sa_store_db_fail()'s status for "close cursor". */
+sa_status sa_store_cursor_close(sa_store_txn *t, DBC *cur, sa_status st, sa_error *err);
+
 /* Secondary-key callbacks, given to DB->associate by sa_store_open(). */
 int sa_store_index_username(DB *sdb, const DBT *key, const DBT *data, DBT *result);
 int sa_store_index_email(DB *sdb, const DBT *key, const DBT *data, DBT *result);

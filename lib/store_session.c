@@ -243,9 +243,9 @@ static sa_status session_revoke_user_txn(sa_store_txn *t, void *ctx, sa_error *e
     sa_status st = SA_OK;
     int rc;
 
-    rc = store->sessions_by_user->cursor(store->sessions_by_user, t->txn, &cur, 0);
-    if (rc != 0)
-        return sa_store_db_fail(store, t, rc, err, "open cursor");
+    st = sa_store_cursor_open(t, store->sessions_by_user, 0, &cur, err);
+    if (st != SA_OK)
+        return st;
     sa_store_dbt(&k, c->user_id, strlen(c->user_id));
     sa_store_dbt(&pk, NULL, 0);
     sa_store_dbt(&data, NULL, 0);
@@ -260,10 +260,7 @@ static sa_status session_revoke_user_txn(sa_store_txn *t, void *ctx, sa_error *e
     }
     if (rc != 0 && rc != DB_NOTFOUND && st == SA_OK)
         st = sa_store_db_fail(store, t, rc, err, "read sessions");
-    rc = cur->close(cur);
-    if (rc != 0 && st == SA_OK)
-        st = sa_store_db_fail(store, t, rc, err, "close cursor");
-    return st;
+    return sa_store_cursor_close(t, cur, st, err);
 }
 
 /* Contract: SA_OK when every session of user_id except except_sid (NULL: none excepted) is
@@ -285,9 +282,9 @@ sa_status sa_store_session_delete_user(sa_store_txn *t, const char *user_id, sa_
     sa_status st = SA_OK;
     int rc;
 
-    rc = store->sessions_by_user->cursor(store->sessions_by_user, t->txn, &cur, 0);
-    if (rc != 0)
-        return sa_store_db_fail(store, t, rc, err, "open cursor");
+    st = sa_store_cursor_open(t, store->sessions_by_user, 0, &cur, err);
+    if (st != SA_OK)
+        return st;
     sa_store_dbt(&k, user_id, strlen(user_id));
     sa_store_dbt(&data, NULL, 0);
     data.flags = DB_DBT_PARTIAL;
@@ -300,10 +297,7 @@ sa_status sa_store_session_delete_user(sa_store_txn *t, const char *user_id, sa_
     }
     if (rc != DB_NOTFOUND)
         st = sa_store_db_fail(store, t, rc, err, "delete sessions");
-    rc = cur->close(cur);
-    if (rc != 0 && st == SA_OK)
-        st = sa_store_db_fail(store, t, rc, err, "close cursor");
-    return st;
+    return sa_store_cursor_close(t, cur, st, err);
 }
 
 /* ---- listing ---- */
@@ -327,9 +321,9 @@ static sa_status session_next_txn(sa_store_txn *t, void *ctx, sa_error *err)
     int rc;
 
     c->found = false;
-    rc = store->sessions_by_user->cursor(store->sessions_by_user, t->txn, &cur, 0);
-    if (rc != 0)
-        return sa_store_db_fail(store, t, rc, err, "open cursor");
+    st = sa_store_cursor_open(t, store->sessions_by_user, 0, &cur, err);
+    if (st != SA_OK)
+        return st;
     sa_store_dbt(&k, c->user_id, strlen(c->user_id));
     sa_store_dbt(&pk, c->last, last_len);
     sa_store_dbt(&data, NULL, 0);
@@ -347,10 +341,7 @@ static sa_status session_next_txn(sa_store_txn *t, void *ctx, sa_error *err)
     } else if (rc != DB_NOTFOUND) {
         st = sa_store_db_fail(store, t, rc, err, "read sessions");
     }
-    rc = cur->close(cur);
-    if (rc != 0 && st == SA_OK)
-        st = sa_store_db_fail(store, t, rc, err, "close cursor");
-    return st;
+    return sa_store_cursor_close(t, cur, st, err);
 }
 
 /* Contract: SA_OK after fn saw every session of user_id in sid order or returned non-zero;
@@ -397,10 +388,9 @@ static sa_status session_purge_txn(sa_store_txn *t, void *ctx, sa_error *err)
     c->purged = 0;
     /* The common case, nothing expired, is a read whose lock is released at once, so that
      * purging on every request does not serialise requests on the index's first page. */
-    rc = store->sessions_by_expiry->cursor(store->sessions_by_expiry, t->txn, &cur,
-                                           DB_READ_COMMITTED);
-    if (rc != 0)
-        return sa_store_db_fail(store, t, rc, err, "open cursor");
+    st = sa_store_cursor_open(t, store->sessions_by_expiry, DB_READ_COMMITTED, &cur, err);
+    if (st != SA_OK)
+        return st;
     sa_store_dbt(&k, NULL, 0);
     sa_store_dbt(&data, NULL, 0);
     data.flags = DB_DBT_PARTIAL;
@@ -409,15 +399,13 @@ static sa_status session_purge_txn(sa_store_txn *t, void *ctx, sa_error *err)
         rc == 0 && k.size == SA_RECORD_I64_SIZE && sa_record_i64_get(k.data) < c->now;
     if (rc != 0 && rc != DB_NOTFOUND)
         st = sa_store_db_fail(store, t, rc, err, "purge sessions");
-    rc = cur->close(cur);
-    if (rc != 0 && st == SA_OK)
-        st = sa_store_db_fail(store, t, rc, err, "close cursor");
+    st = sa_store_cursor_close(t, cur, st, err);
     if (st != SA_OK || !expired)
         return st;
 
-    rc = store->sessions_by_expiry->cursor(store->sessions_by_expiry, t->txn, &cur, 0);
-    if (rc != 0)
-        return sa_store_db_fail(store, t, rc, err, "open cursor");
+    st = sa_store_cursor_open(t, store->sessions_by_expiry, 0, &cur, err);
+    if (st != SA_OK)
+        return st;
     rc = cur->get(cur, &k, &data, DB_FIRST | DB_RMW);
     while (rc == 0 && k.size == SA_RECORD_I64_SIZE && sa_record_i64_get(k.data) < c->now) {
         rc = cur->del(cur, 0);
@@ -427,10 +415,7 @@ static sa_status session_purge_txn(sa_store_txn *t, void *ctx, sa_error *err)
     }
     if (rc != 0 && rc != DB_NOTFOUND)
         st = sa_store_db_fail(store, t, rc, err, "purge sessions");
-    rc = cur->close(cur);
-    if (rc != 0 && st == SA_OK)
-        st = sa_store_db_fail(store, t, rc, err, "close cursor");
-    return st;
+    return sa_store_cursor_close(t, cur, st, err);
 }
 
 /* Contract: SA_OK with *purged (<= limit) sessions whose expires_at < now deleted, oldest

@@ -394,9 +394,9 @@ static sa_status user_next_txn(sa_store_txn *t, void *ctx, sa_error *err)
 
     sa_user_clear(&c->user);
     c->found = false;
-    rc = store->users->cursor(store->users, t->txn, &cur, 0);
-    if (rc != 0)
-        return sa_store_db_fail(store, t, rc, err, "open cursor");
+    st = sa_store_cursor_open(t, store->users, 0, &cur, err);
+    if (st != SA_OK)
+        return st;
     sa_store_dbt(&k, c->last, strlen(c->last));
     sa_store_dbt(&data, NULL, 0);
     if (!c->have_last) {
@@ -412,10 +412,7 @@ static sa_status user_next_txn(sa_store_txn *t, void *ctx, sa_error *err)
     } else if (rc != DB_NOTFOUND) {
         st = sa_store_db_fail(store, t, rc, err, "read users");
     }
-    rc = cur->close(cur);
-    if (rc != 0 && st == SA_OK)
-        st = sa_store_db_fail(store, t, rc, err, "close cursor");
-    return st;
+    return sa_store_cursor_close(t, cur, st, err);
 }
 
 /* Contract: SA_OK after fn saw every user in id order or returned non-zero; SA_ERR_UNAVAILABLE
