@@ -227,40 +227,75 @@ sa_status sa_store_session_revoke(sa_store *store, const char *sid, sa_error *er
     return sa_store_txn_run(store, session_revoke_txn, (void *)sid, 0, err);
 }
 
+/* What session_walk_user() does with one session: cur stands on its index entry (so
+ * cur->del() deletes it everywhere); s is the decoded session, NULL when the walk reads no
+ * records. SA_OK goes on to the next one. */
+typedef sa_status (*session_step_fn)(sa_store_txn *t, DBC *cur, sa_session *s, void *ctx,
+                                     sa_error *err);
+
+/* Call step for each session of user_id in sid order, through the sessions_by_user index
+ * inside t, write-locking each one as it goes; with want_record false no record is read.
+ * Contract: SA_OK when step said SA_OK to every session (also when there were none); the
+ * first other status of step or of decoding, which ends the walk; sa_store_db_fail()'s
+ * status for what when moving the cursor fails. */
+static sa_status session_walk_user(sa_store_txn *t, const char *user_id, bool want_record,
+                                   session_step_fn step, void *ctx, const char *what,
+                                   sa_error *err)
+{
+    DBC *cur = NULL;
+    DBT k, pk, data;
+    sa_session s;
+    sa_status st;
+    int rc;
+
+    st = sa_store_cursor_open(t, t->store->sessions_by_user, 0, &cur, err);
+    if (st != SA_OK)
+        return st;
+    sa_store_dbt(&k, user_id, strlen(user_id));
+    sa_store_dbt(&pk, NULL, 0);
+    sa_store_dbt(&data, NULL, 0);
+    if (!want_record)
+        data.flags = DB_DBT_PARTIAL;   /* zero bytes of it */
+    rc = cur->pget(cur, &k, &pk, &data, DB_SET | DB_RMW);
+    while (rc == 0) {
+        if (want_record)
+            st = sa_record_session_decode(pk.data, pk.size, data.data, data.size, &s, err);
+        if (st == SA_OK)
+            st = step(t, cur, want_record ? &s : NULL, ctx, err);
+        if (st != SA_OK)
+            break;
+        rc = cur->pget(cur, &k, &pk, &data, DB_NEXT_DUP | DB_RMW);
+    }
+    if (st == SA_OK && rc != DB_NOTFOUND)
+        st = sa_store_db_fail(t->store, t, rc, err, what);
+    return sa_store_cursor_close(t, cur, st, err);
+}
+
+/* Revoke s unless it is ctx (a sid, or NULL) or already revoked. The rewrite goes through
+ * the primary; its index entries do not change (user_id and expires_at stay), so the walk's
+ * cursor stays valid. */
+static sa_status session_revoke_step(sa_store_txn *t, DBC *cur, sa_session *s, void *ctx,
+                                     sa_error *err)
+{
+    const char *except = ctx;
+
+    (void)cur;
+    if (s->revoked || (except && strcmp(s->sid, except) == 0))
+        return SA_OK;
+    s->revoked = true;
+    return session_write(t, s, 0, err);
+}
+
 typedef struct revoke_user_ctx {
     const char *user_id;
     const char *except;
 } revoke_user_ctx;
 
-/* Walk the user's sessions through the index; update each one through the primary. The
- * index entries do not change (user_id and expires_at stay), so the cursor stays valid. */
 static sa_status session_revoke_user_txn(sa_store_txn *t, void *ctx, sa_error *err)
 {
     revoke_user_ctx *c = ctx;
-    sa_store *store = t->store;
-    DBC *cur = NULL;
-    DBT k, pk, data;
-    sa_status st = SA_OK;
-    int rc;
-
-    st = sa_store_cursor_open(t, store->sessions_by_user, 0, &cur, err);
-    if (st != SA_OK)
-        return st;
-    sa_store_dbt(&k, c->user_id, strlen(c->user_id));
-    sa_store_dbt(&pk, NULL, 0);
-    sa_store_dbt(&data, NULL, 0);
-    for (rc = cur->pget(cur, &k, &pk, &data, DB_SET | DB_RMW); rc == 0 && st == SA_OK;
-         rc = cur->pget(cur, &k, &pk, &data, DB_NEXT_DUP | DB_RMW)) {
-        sa_session s;
-        st = sa_record_session_decode(pk.data, pk.size, data.data, data.size, &s, err);
-        if (st != SA_OK || s.revoked || (c->except && strcmp(s.sid, c->except) == 0))
-            continue;
-        s.revoked = true;
-        st = session_write(t, &s, 0, err);
-    }
-    if (rc != 0 && rc != DB_NOTFOUND && st == SA_OK)
-        st = sa_store_db_fail(store, t, rc, err, "read sessions");
-    return sa_store_cursor_close(t, cur, st, err);
+    return session_walk_user(t, c->user_id, true, session_revoke_step, (void *)c->except,
+                             "read sessions", err);
 }
 
 /* Contract: SA_OK when every session of user_id except except_sid (NULL: none excepted) is
@@ -274,30 +309,23 @@ sa_status sa_store_session_revoke_user(sa_store *store, const char *user_id,
     return sa_store_txn_run(store, session_revoke_user_txn, &c, 0, err);
 }
 
+/* Deleting through an index cursor removes the primary and every index entry. */
+static sa_status session_delete_step(sa_store_txn *t, DBC *cur, sa_session *s, void *ctx,
+                                     sa_error *err)
+{
+    int rc = cur->del(cur, 0);
+
+    (void)s;
+    (void)ctx;
+    if (rc != 0)
+        return sa_store_db_fail(t->store, t, rc, err, "delete sessions");
+    return SA_OK;
+}
+
 sa_status sa_store_session_delete_user(sa_store_txn *t, const char *user_id, sa_error *err)
 {
-    sa_store *store = t->store;
-    DBC *cur = NULL;
-    DBT k, data;
-    sa_status st = SA_OK;
-    int rc;
-
-    st = sa_store_cursor_open(t, store->sessions_by_user, 0, &cur, err);
-    if (st != SA_OK)
-        return st;
-    sa_store_dbt(&k, user_id, strlen(user_id));
-    sa_store_dbt(&data, NULL, 0);
-    data.flags = DB_DBT_PARTIAL;
-    for (rc = cur->get(cur, &k, &data, DB_SET | DB_RMW); rc == 0;
-         rc = cur->get(cur, &k, &data, DB_NEXT_DUP | DB_RMW)) {
-        /* Deleting through an index cursor removes the primary and every index entry. */
-        rc = cur->del(cur, 0);
-        if (rc != 0)
-            break;
-    }
-    if (rc != DB_NOTFOUND)
-        st = sa_store_db_fail(store, t, rc, err, "delete sessions");
-    return sa_store_cursor_close(t, cur, st, err);
+    return session_walk_user(t, user_id, false, session_delete_step, NULL, "delete sessions",
+                             err);
 }
 
 /* ---- listing ---- */
