@@ -448,7 +448,8 @@ class Google:
 
     def __init__(self):
         self.client = GoogleClient.start(max_age=86400)
-        self.port = int(self.client.base_url.rsplit(":", 1)[1])
+        self.url = self.client.base_url
+        self.port = int(self.url.rsplit(":", 1)[1])
         self.run_tag = secrets.randbelow(10 ** 6)
         self.counter = itertools.count(1)
 
@@ -486,6 +487,9 @@ class Google:
                                      **issued_now()}})
         return self.mint(specs)
 
+    def __repr__(self):
+        return f"<fake Google :{self.port}>"
+
     def calls(self):
         return self.client.calls()
 
@@ -494,9 +498,9 @@ class Google:
 
 
 def issued_now():
-    """iat/exp of the ID tokens: valid 2 hours, issued 10 s ago. Not `now`: the endpoints read
-    time(2) (the kernel's coarse clock, up to a tick behind Python's time.time()), so a token
-    stamped with this very second can look issued in the future to them with leeway 0."""
+    """iat/exp of the ID tokens: valid 2 hours (long runs), issued 10 s ago, so that no clock
+    granularity can make a token look issued in the future with leeway 0 (the benchmark
+    measures logins, not that check)."""
     now = int(time.time())
     return {"iat": now - 10, "exp": now + 7200}
 
@@ -538,6 +542,10 @@ def run_wrk(url, script, script_args, conns, seconds, threads, timeout):
         proc.kill()
         proc.communicate()
         raise BenchError(f"wrk did not finish: {' '.join(cmd)}")
+    except BaseException:  # Ctrl-C, SIGTERM: no load outlives the benchmark
+        proc.kill()
+        proc.wait()
+        raise
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     line = next((l for l in out.splitlines() if l.startswith("BENCH_JSON ")), None)
     if proc.returncode != 0 or line is None:
@@ -691,8 +699,9 @@ class FreshTokens:
 # Measuring
 
 class Runner:
-    def __init__(self, args, mode):
+    def __init__(self, args, mode, workdir):
         self.google = None   # set once the fake Google runs: its calls are watched
+        self.workdir = workdir
         self.args = args
         self.mode = mode
         self.conns = args.conns or mode["conns"]
@@ -744,7 +753,43 @@ class Runner:
                   "server": case.target.name, "rows": rows, "memory": self.memory(case)}
         if case.stats:
             record["tokens"] = case.stats()
+        if self.args.profile:
+            record["profile"] = self.profile(case)
         return record
+
+    def profile(self, case):
+        """One more round at the highest concurrency with `perf record` (cpu-clock sampling:
+        this VM has no hardware counters) on the endpoint's processes and lighttpd; returns
+        where their CPU time went, by shared object and by symbol (self time, no call graph)."""
+        conns, seconds = max(self.conns), max(self.duration, 2)
+        procs = case.target.processes()
+        pids = [str(p) for n in case.procs + ["lighttpd"] for p in procs.get(n, [])]
+        data = os.path.join(self.workdir, "perf-%s.data" % re.sub(r"\W+", "-", case.name))
+        perf = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "1999",
+                                 "-p", ",".join(pids), "-o", data, "--", "sleep", str(seconds)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            result = self.wrk(case, conns, seconds)
+            _, err = perf.communicate(timeout=seconds + 60)
+        except BaseException:
+            perf.kill()
+            perf.wait()
+            raise
+        out = {"conns": conns, "rps": result["requests"] / (result["duration_us"] / 1e6)}
+        for label, sort, limit in (("by_object", "comm,dso", 1.0),
+                                   ("by_symbol", "comm,dso,sym", 0.3)):
+            rep = subprocess.run(["perf", "report", "-i", data, "--stdio", "--sort", sort,
+                                  "--percent-limit", str(limit)],
+                                 capture_output=True, text=True, timeout=120)
+            lines = [" ".join(l.split()) for l in rep.stdout.splitlines()
+                     if l.strip() and not l.startswith("#")]
+            if rep.returncode != 0:
+                lines = ["perf report failed: " + (rep.stderr or err).strip()[-300:]]
+            if label == "by_symbol":
+                out["kernel_symbols"] = [l for l in lines if "[kernel" in l][:10]
+                lines = [l for l in lines if "[kernel" not in l]
+            out[label] = lines[:25]
+        return out
 
     def summarise(self, case, conns, rounds, before, after):
         rps = [r["requests"] / (r["duration_us"] / 1e6) for r in rounds]
@@ -1048,6 +1093,20 @@ def print_table(report, out=sys.stdout):
               % (leak["name"], leak["requests"], leak["growth_kb"]["VmRSS"],
                  leak["growth_kb"]["RssAnon"], leak["anon_growth_kb_per_10k"],
                  f"  errors {leak['errors']}" if leak["errors"] else ""))
+    profiled = [c for c in report["cases"] if c.get("profile")]
+    if profiled:
+        w("\nwhere the CPU time goes (perf, cpu-clock samples of the endpoint's processes and "
+          "lighttpd, one round at c=%d)\n" % profiled[0]["profile"]["conns"])
+        for case in profiled:
+            w(f"  {case['name']}  ({case['profile']['rps']:.0f} req/s while sampled)\n")
+            for line in case["profile"]["by_object"][:8]:
+                w(f"      {line}\n")
+            w("    top kernel symbols:\n")
+            for line in case["profile"].get("kernel_symbols", [])[:4]:
+                w(f"      {line}\n")
+            w("    top user-space symbols:\n")
+            for line in case["profile"]["by_symbol"][:10]:
+                w(f"      {line}\n")
     for s in report["skipped"]:
         w(f"\nskipped: {s}")
     w("\n")
@@ -1112,6 +1171,9 @@ def parse_args(argv):
     p.add_argument("--hold", action="store_true",
                    help="after the run, keep the servers up until Ctrl-C (for perf/valgrind)")
     p.add_argument("--strict", action="store_true", help="exit 1 when any case answered errors")
+    p.add_argument("--profile", action="store_true",
+                   help="after each case, one more round under `perf record` on its processes; "
+                        "prints where their CPU time goes (needs linux-perf)")
     return p.parse_args(argv)
 
 
@@ -1183,7 +1245,8 @@ def main(argv=None):
     mode = dict(MODES[args.mode])
     if args.leak_requests is not None:
         mode["leak_requests"] = args.leak_requests
-    signal.signal(signal.SIGTERM, on_signal)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
     try:
         check_tools(not args.no_django)
@@ -1193,7 +1256,7 @@ def main(argv=None):
 
     workdir = tempfile.mkdtemp(prefix="socialauth-bench-")
     servers = Servers()
-    runner = Runner(args, mode)
+    runner = Runner(args, mode, workdir)
     plan = Plan(args, mode, workdir, servers)
     started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     t0 = time.time()
