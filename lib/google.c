@@ -590,17 +590,66 @@ static sa_google_result google_answer_json(const sa_google_response *res, const 
     return SA_GOOGLE_OK;
 }
 
+/* Whether a 4xx answer says our client id or secret is wrong (invalid_client,
+ * unauthorized_client): an operator's problem, not the user's; err says so (SA_ERR_CONFIG). */
+static bool google_client_refused(const sa_google_response *res, const char *what,
+                                  sa_error *err)
+{
+    json_object *answer = NULL;
+    const char *error = NULL;
+    bool refused = res->status >= 400 && res->status < 500 &&
+                   sa_json_parse(res->body, res->body_len, &answer, NULL) == SA_OK &&
+                   json_object_is_type(answer, json_type_object) &&
+                   google_string(answer, "error", &error) == SA_OK &&
+                   (strcmp(error, "invalid_client") == 0 ||
+                    strcmp(error, "unauthorized_client") == 0);
+
+    if (refused)
+        SA_FAIL(err, SA_ERR_CONFIG, "Google's %s refused our client credentials (%s)", what,
+                error);
+    json_object_put(answer);
+    return refused;
+}
+
+/* Ask Google: GET url (with `Authorization: Bearer <bearer>` when bearer is non-NULL), or
+ * POST form when form is non-NULL, and take the answer as a JSON object. err->msg names what.
+ * Contract: SA_GOOGLE_OK with *answer (a new reference; NULL on every other result);
+ *   SA_GOOGLE_REJECTED with *reason rejected_by_google (a 4xx other than 408/429);
+ *   SA_GOOGLE_UNAVAILABLE when no answer came, for any other status, for a 200 that is not a
+ *   JSON object, and, when a form was posted (only the token endpoint's, which carries our
+ *   client credentials), for a 4xx that refuses our client (err->status SA_ERR_CONFIG);
+ *   SA_GOOGLE_ERROR when out of memory. */
+static sa_google_result google_ask(sa_google *g, const char *what, const char *url,
+                                   const char *bearer, const char *form, json_object **answer,
+                                   const char **reason, sa_error *err)
+{
+    sa_google_response res = { 0 };
+    sa_google_result r;
+    sa_status st;
+
+    *answer = NULL;
+    st = sa_google_http(g, url, bearer, form, &res, err);
+    if (st != SA_OK)
+        r = st == SA_ERR_NOMEM ? SA_GOOGLE_ERROR : SA_GOOGLE_UNAVAILABLE;
+    else if (form && google_client_refused(&res, what, err))
+        r = SA_GOOGLE_UNAVAILABLE;
+    else
+        r = google_judge_status(&res, what, reason, err);
+    if (r == SA_GOOGLE_OK)
+        r = google_answer_json(&res, what, answer, err);
+    sa_google_response_clear(&res);
+    return r;
+}
+
 sa_google_result sa_google_verify_access_token(sa_google *g, const char *access_token,
                                                int64_t now, sa_google_identity *out,
                                                const char **reason, sa_error *err)
 {
     sa_google_result r = SA_GOOGLE_REJECTED;
     google_str url = { 0 };
-    sa_google_response res = { 0 };
     json_object *info = NULL, *profile = NULL;
     const char *aud = NULL, *azp = NULL, *info_sub = NULL, *s;
     int64_t exp = 0;
-    sa_status st;
 
     memset(out, 0, sizeof *out);
     *reason = SA_GOOGLE_R_MALFORMED;
@@ -635,15 +684,7 @@ sa_google_result sa_google_verify_access_token(sa_google *g, const char *access_
         SA_FAIL(err, SA_ERR_NOMEM, "out of memory");
         goto done;
     }
-    st = sa_google_http(g, url.s, NULL, NULL, &res, err);
-    if (st != SA_OK) {
-        r = st == SA_ERR_NOMEM ? SA_GOOGLE_ERROR : SA_GOOGLE_UNAVAILABLE;
-        goto done;
-    }
-    r = google_judge_status(&res, "tokeninfo", reason, err);
-    if (r != SA_GOOGLE_OK)
-        goto done;
-    r = google_answer_json(&res, "tokeninfo", &info, err);
+    r = google_ask(g, "tokeninfo", url.s, NULL, NULL, &info, reason, err);
     if (r != SA_GOOGLE_OK)
         goto done;
     r = SA_GOOGLE_REJECTED;
@@ -672,18 +713,10 @@ sa_google_result sa_google_verify_access_token(sa_google *g, const char *access_
     }
     if (google_string(info, "sub", &info_sub) != SA_OK)
         info_sub = NULL;
-    sa_google_response_clear(&res);
 
     /* 2. userinfo: who is it? */
-    st = sa_google_http(g, g->cfg->google_userinfo_url, access_token, NULL, &res, err);
-    if (st != SA_OK) {
-        r = st == SA_ERR_NOMEM ? SA_GOOGLE_ERROR : SA_GOOGLE_UNAVAILABLE;
-        goto done;
-    }
-    r = google_judge_status(&res, "userinfo", reason, err);
-    if (r != SA_GOOGLE_OK)
-        goto done;
-    r = google_answer_json(&res, "userinfo", &profile, err);
+    r = google_ask(g, "userinfo", g->cfg->google_userinfo_url, access_token, NULL, &profile,
+                   reason, err);
     if (r != SA_GOOGLE_OK)
         goto done;
     r = SA_GOOGLE_REJECTED;
@@ -716,7 +749,6 @@ done:
     if (r != SA_GOOGLE_REJECTED)
         *reason = NULL;
     google_str_free(&url);
-    sa_google_response_clear(&res);
     json_object_put(info);
     json_object_put(profile);
     return r;
@@ -729,9 +761,8 @@ sa_google_result sa_google_exchange_code(sa_google *g, const char *code,
 {
     sa_google_result r = SA_GOOGLE_REJECTED;
     google_str form = { 0 };
-    sa_google_response res = { 0 };
     json_object *answer = NULL;
-    const char *id_token = NULL, *access_token = NULL, *error = NULL;
+    const char *id_token = NULL, *access_token = NULL;
     const sa_config *cfg = g->cfg;
 
     memset(out, 0, sizeof *out);
@@ -780,28 +811,8 @@ sa_google_result sa_google_exchange_code(sa_google *g, const char *code,
         goto done;
     }
 
-    sa_status st = sa_google_http(g, cfg->google_token_url, NULL, form.s, &res, err);
-    if (st != SA_OK) {
-        r = st == SA_ERR_NOMEM ? SA_GOOGLE_ERROR : SA_GOOGLE_UNAVAILABLE;
-        goto done;
-    }
-    if (res.status >= 400 && res.status < 500 &&
-        sa_json_parse(res.body, res.body_len, &answer, NULL) == SA_OK &&
-        json_object_is_type(answer, json_type_object) &&
-        google_string(answer, "error", &error) == SA_OK &&
-        (strcmp(error, "invalid_client") == 0 || strcmp(error, "unauthorized_client") == 0)) {
-        /* Our client id or secret is wrong: an operator's problem, not the user's. */
-        r = SA_GOOGLE_UNAVAILABLE;
-        SA_FAIL(err, SA_ERR_CONFIG, "Google's token endpoint refused our client credentials (%s)",
-                error);
-        goto done;
-    }
-    json_object_put(answer);
-    answer = NULL;
-    r = google_judge_status(&res, "token endpoint", reason, err);
-    if (r != SA_GOOGLE_OK)
-        goto done;
-    r = google_answer_json(&res, "token endpoint", &answer, err);
+    r = google_ask(g, "token endpoint", cfg->google_token_url, NULL, form.s, &answer, reason,
+                   err);
     if (r != SA_GOOGLE_OK)
         goto done;
     if (google_string(answer, "id_token", &id_token) != SA_OK)
@@ -822,7 +833,6 @@ done: /* (after an inner verification, these repeat what it did: harmless) */
     if (r != SA_GOOGLE_REJECTED)
         *reason = NULL;
     google_str_free(&form);
-    sa_google_response_clear(&res);
     json_object_put(answer);
     return r;
 }
