@@ -328,10 +328,24 @@ static bool google_audience_ok(const sa_config *cfg, json_object *aud)
     return true;
 }
 
+/* The sub member. Returns NULL with *sub set when it is a non-empty string of at most
+ * SA_SUB_MAX bytes, else the reason: missing_sub (absent, empty, null), malformed. */
+static const char *google_sub(json_object *obj, const char **sub)
+{
+    sa_status st = google_string(obj, "sub", sub);
+    if (st == SA_ERR_INVALID)
+        return SA_GOOGLE_R_MALFORMED;
+    if (st != SA_OK || !(*sub)[0])
+        return SA_GOOGLE_R_MISSING_SUB;
+    if (strlen(*sub) > SA_SUB_MAX)
+        return SA_GOOGLE_R_MALFORMED;
+    return NULL;
+}
+
 const char *sa_google_check_claims(const sa_config *cfg, json_object *claims,
                                    const char *access_token, int64_t now)
 {
-    const char *s;
+    const char *s, *why;
     json_object *aud;
     int64_t exp, iat;
     sa_status st;
@@ -360,13 +374,9 @@ const char *sa_google_check_claims(const sa_config *cfg, json_object *claims,
     if (iat > now + cfg->leeway)
         return SA_GOOGLE_R_IN_FUTURE;
 
-    st = google_string(claims, "sub", &s);
-    if (st == SA_ERR_INVALID)
-        return SA_GOOGLE_R_MALFORMED;
-    if (st != SA_OK || !s[0])
-        return SA_GOOGLE_R_MISSING_SUB;
-    if (strlen(s) > SA_SUB_MAX)
-        return SA_GOOGLE_R_MALFORMED;
+    why = google_sub(claims, &s);
+    if (why)
+        return why;
 
     if (access_token) {
         /* A token without at_hash is accepted: the access token then vouches for nothing and
@@ -396,13 +406,9 @@ static const char *google_fill_profile(json_object *obj, sa_google_identity *out
         { "name", offsetof(sa_google_identity, name), SA_NAME_MAX + 1 },
     };
 
-    st = google_string(obj, "sub", &s);
-    if (st == SA_ERR_INVALID)
-        return SA_GOOGLE_R_MALFORMED;
-    if (st != SA_OK || !s[0])
-        return SA_GOOGLE_R_MISSING_SUB;
-    if (strlen(s) > SA_SUB_MAX)
-        return SA_GOOGLE_R_MALFORMED;
+    const char *why = google_sub(obj, &s);
+    if (why)
+        return why;
     memcpy(out->sub, s, strlen(s) + 1);
 
     st = google_string(obj, "email", &s);
@@ -433,6 +439,26 @@ static const char *google_fill_profile(json_object *obj, sa_google_identity *out
     if (!out->claims_json)
         return "";  /* out of memory: the caller turns "" into SA_GOOGLE_ERROR */
     return NULL;
+}
+
+/* google_fill_profile as a result. Contract: SA_GOOGLE_OK; SA_GOOGLE_REJECTED with *reason
+ * (err->msg "<what> refused: <reason>"); SA_GOOGLE_ERROR when out of memory. */
+static sa_google_result google_take_profile(json_object *obj, const char *what,
+                                            sa_google_identity *out, const char **reason,
+                                            sa_error *err)
+{
+    const char *why = google_fill_profile(obj, out);
+
+    if (why && !why[0]) {
+        SA_FAIL(err, SA_ERR_NOMEM, "out of memory");
+        return SA_GOOGLE_ERROR;
+    }
+    if (why) {
+        *reason = why;
+        SA_FAIL(err, SA_ERR_INVALID, "%s refused: %s", what, why);
+        return SA_GOOGLE_REJECTED;
+    }
+    return SA_GOOGLE_OK;
 }
 
 /* ---- the three flows ---- */
@@ -534,19 +560,7 @@ sa_google_result sa_google_verify_id_token(sa_google *g, const char *id_token,
         SA_FAIL(err, SA_ERR_INVALID, "ID token refused: %s", why);
         goto done;
     }
-    why = google_fill_profile(claims, out);
-    if (why && !why[0]) {
-        r = SA_GOOGLE_ERROR;
-        SA_FAIL(err, SA_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    if (why) {
-        *reason = why;
-        SA_FAIL(err, SA_ERR_INVALID, "ID token profile refused: %s", why);
-        goto done;
-    }
-    *reason = NULL;
-    r = SA_GOOGLE_OK;
+    r = google_take_profile(claims, "ID token profile", out, reason, err);
 done:
     if (r != SA_GOOGLE_OK)
         sa_google_identity_clear(out);
@@ -717,20 +731,11 @@ sa_google_result sa_google_verify_access_token(sa_google *g, const char *access_
     /* 2. userinfo: who is it? */
     r = google_ask(g, "userinfo", g->cfg->google_userinfo_url, access_token, NULL, &profile,
                    reason, err);
+    if (r == SA_GOOGLE_OK)
+        r = google_take_profile(profile, "userinfo", out, reason, err);
     if (r != SA_GOOGLE_OK)
         goto done;
     r = SA_GOOGLE_REJECTED;
-    const char *why = google_fill_profile(profile, out);
-    if (why && !why[0]) {
-        r = SA_GOOGLE_ERROR;
-        SA_FAIL(err, SA_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    if (why) {
-        *reason = why;
-        SA_FAIL(err, SA_ERR_INVALID, "userinfo refused: %s", why);
-        goto done;
-    }
     if (info_sub && strcmp(info_sub, out->sub) != 0) {
         *reason = SA_GOOGLE_R_SUB_MISMATCH;
         SA_FAIL(err, SA_ERR_INVALID, "tokeninfo and userinfo name different users");
