@@ -67,26 +67,29 @@ static bool wants_help(int argc, char **argv)
     return false;
 }
 
-/* Load settings and open the store; on failure print why and return false. */
-static bool open_all(sa_config *cfg, sa_store **store, sa_store_mode mode)
-{
-    sa_error err = {0};
-    if (sa_config_load(cfg, conf_path, &err) != SA_OK) {
-        fail("configuration", &err);
-        return false;
-    }
-    if (sa_store_open(store, cfg->db_home, mode, &err) != SA_OK) {
-        fail("store", &err);
-        sa_config_free(cfg);
-        return false;
-    }
-    return true;
-}
+/* What a command does once its settings are loaded and the store is open; returns the exit
+ * status. It may return early: with_store() closes everything. */
+typedef int (*store_action)(sa_config *cfg, sa_store *store, void *ctx);
 
-static void close_all(sa_config *cfg, sa_store *store)
+/* Load settings, open the store (mode), run act, close. On a failure to open, print why and
+ * return 1. */
+static int with_store(sa_store_mode mode, store_action act, void *ctx)
 {
-    sa_store_close(store);
-    sa_config_free(cfg);
+    sa_config cfg;
+    sa_store *store;
+    sa_error err = {0};
+    int rc;
+
+    if (sa_config_load(&cfg, conf_path, &err) != SA_OK)
+        return fail("configuration", &err);
+    if (sa_store_open(&store, cfg.db_home, mode, &err) != SA_OK) {
+        rc = fail("store", &err);
+    } else {
+        rc = act(&cfg, store, ctx);
+        sa_store_close(store);
+    }
+    sa_config_free(&cfg);
+    return rc;
 }
 
 static void print_user(const sa_user *u)
@@ -145,6 +148,12 @@ static int create_key_file(const char *path)
     return 0;
 }
 
+static int act_init(sa_config *cfg, sa_store *store, void *ctx)
+{
+    fprintf(stderr, "socialauth: store ready in %s\n", cfg->db_home);
+    return 0;
+}
+
 static int cmd_init(int argc, char **argv)
 {
     static const char usage[] =
@@ -176,12 +185,16 @@ static int cmd_init(int argc, char **argv)
     if (rc)
         return rc;
 
-    sa_config cfg;
-    sa_store *store;
-    if (!open_all(&cfg, &store, SA_STORE_CREATE))
-        return 1;
-    fprintf(stderr, "socialauth: store ready in %s\n", cfg.db_home);
-    close_all(&cfg, store);
+    return with_store(SA_STORE_CREATE, act_init, NULL);
+}
+
+static int act_user_create(sa_config *cfg, sa_store *store, void *ctx)
+{
+    sa_user *u = ctx;
+    sa_error err = {0};
+    if (sa_store_user_create(store, u, &err) != SA_OK)
+        return fail("user create", &err);
+    print_user(u);
     return 0;
 }
 
@@ -226,19 +239,9 @@ static int cmd_user_create(int argc, char **argv)
     if (!strchr(u.email, '@'))
         return usage_error(usage, "invalid e-mail address: %s", u.email);
 
-    sa_config cfg;
-    sa_store *store;
-    if (!open_all(&cfg, &store, SA_STORE_SERVE))
-        return 1;
-    sa_error err = {0};
     u.date_joined = (int64_t)time(NULL);
-    int rc = 0;
-    if (sa_store_user_create(store, &u, &err) != SA_OK)
-        rc = fail("user create", &err);
-    else
-        print_user(&u);
+    int rc = with_store(SA_STORE_SERVE, act_user_create, &u);
     sa_user_clear(&u);
-    close_all(&cfg, store);
     return rc;
 }
 
@@ -249,42 +252,50 @@ static int print_each(const sa_user *u, void *ctx)
     return 0;
 }
 
+static int act_user_list(sa_config *cfg, sa_store *store, void *ctx)
+{
+    sa_error err = {0};
+    if (sa_store_user_each(store, print_each, NULL, &err) != SA_OK)
+        return fail("user list", &err);
+    return 0;
+}
+
 static int cmd_user_list(int argc, char **argv)
 {
     static const char usage[] = "usage: socialauth user list\nPrints every user, one JSON "
                                 "object per line, in id order.\n";
     if (wants_help(argc, argv)) { fputs(usage, stdout); return 0; }
     if (argc > 1) return usage_error(usage, "unexpected argument %s", argv[1]);
-    sa_config cfg;
-    sa_store *store;
-    if (!open_all(&cfg, &store, SA_STORE_SERVE))
-        return 1;
-    sa_error err = {0};
-    int rc = sa_store_user_each(store, print_each, NULL, &err) == SA_OK ? 0 : fail("user list", &err);
-    close_all(&cfg, store);
-    return rc;
+    return with_store(SA_STORE_SERVE, act_user_list, NULL);
 }
 
 /* `user show`, `user set-active`, `user delete` and `token mint`: act on one user. */
 typedef int (*user_action)(sa_config *cfg, sa_store *store, sa_user *u, const char *arg);
+
+typedef struct user_ctx {
+    const char *key;    /* id, e-mail or username */
+    const char *arg;    /* the action's argument, or NULL */
+    user_action act;
+} user_ctx;
+
+static int act_on_user(sa_config *cfg, sa_store *store, void *ctx)
+{
+    user_ctx *c = ctx;
+    sa_user u = {0};
+    sa_error err = {0};
+    int rc = find_user(store, c->key, &u, &err) == SA_OK ? c->act(cfg, store, &u, c->arg)
+                                                          : fail("user", &err);
+    sa_user_clear(&u);
+    return rc;
+}
 
 static int with_user(int argc, char **argv, const char *usage, bool needs_arg, user_action act)
 {
     if (wants_help(argc, argv)) { fputs(usage, stdout); return 0; }
     if (argc != (needs_arg ? 3 : 2))
         return usage_error(usage, "%s", "wrong number of arguments");
-    sa_config cfg;
-    sa_store *store;
-    if (!open_all(&cfg, &store, SA_STORE_SERVE))
-        return 1;
-    sa_user u = {0};
-    sa_error err = {0};
-    int rc = find_user(store, argv[1], &u, &err) == SA_OK
-                 ? act(&cfg, store, &u, needs_arg ? argv[2] : NULL)
-                 : fail("user", &err);
-    sa_user_clear(&u);
-    close_all(&cfg, store);
-    return rc;
+    user_ctx c = {argv[1], needs_arg ? argv[2] : NULL, act};
+    return with_store(SA_STORE_SERVE, act_on_user, &c);
 }
 
 static int act_show(sa_config *cfg, sa_store *store, sa_user *u, const char *arg)
@@ -354,6 +365,20 @@ static int act_session_revoke_all(sa_config *cfg, sa_store *store, sa_user *u, c
     return 0;
 }
 
+static int act_session_revoke(sa_config *cfg, sa_store *store, void *ctx)
+{
+    const char *sid = ctx;
+    sa_error err = {0};
+    sa_status st = sa_store_session_revoke(store, sid, &err);
+    if (st == SA_ERR_NOT_FOUND) {
+        fprintf(stderr, "socialauth: no session \"%s\"\n", sid);
+        return 1;
+    }
+    if (st != SA_OK)
+        return fail("session revoke", &err);
+    return 0;
+}
+
 static int cmd_session_revoke(int argc, char **argv)
 {
     static const char usage[] =
@@ -366,21 +391,17 @@ static int cmd_session_revoke(int argc, char **argv)
         return with_user(argc - 1, argv + 1, usage, false, act_session_revoke_all);
     if (argc != 2)
         return usage_error(usage, "%s", "wrong number of arguments");
-    sa_config cfg;
-    sa_store *store;
-    if (!open_all(&cfg, &store, SA_STORE_SERVE))
-        return 1;
+    return with_store(SA_STORE_SERVE, act_session_revoke, argv[1]);
+}
+
+static int act_session_count(sa_config *cfg, sa_store *store, void *ctx)
+{
     sa_error err = {0};
-    sa_status st = sa_store_session_revoke(store, argv[1], &err);
-    int rc = 0;
-    if (st == SA_ERR_NOT_FOUND) {
-        fprintf(stderr, "socialauth: no session \"%s\"\n", argv[1]);
-        rc = 1;
-    } else if (st != SA_OK) {
-        rc = fail("session revoke", &err);
-    }
-    close_all(&cfg, store);
-    return rc;
+    size_t count = 0;
+    if (sa_store_session_count(store, &count, &err) != SA_OK)
+        return fail("session count", &err);
+    printf("%zu\n", count);
+    return 0;
 }
 
 static int cmd_session_count(int argc, char **argv)
@@ -388,19 +409,15 @@ static int cmd_session_count(int argc, char **argv)
     static const char usage[] = "usage: socialauth session count\nPrints how many sessions the "
                                 "store holds (expired ones are purged by normal traffic).\n";
     if (wants_help(argc, argv)) { fputs(usage, stdout); return 0; }
-    sa_config cfg;
-    sa_store *store;
-    if (!open_all(&cfg, &store, SA_STORE_SERVE))
-        return 1;
+    return with_store(SA_STORE_SERVE, act_session_count, NULL);
+}
+
+static int act_backup(sa_config *cfg, sa_store *store, void *ctx)
+{
     sa_error err = {0};
-    size_t count = 0;
-    int rc = 0;
-    if (sa_store_session_count(store, &count, &err) != SA_OK)
-        rc = fail("session count", &err);
-    else
-        printf("%zu\n", count);
-    close_all(&cfg, store);
-    return rc;
+    if (sa_store_backup(store, ctx, &err) != SA_OK)
+        return fail("backup", &err);
+    return 0;
 }
 
 static int cmd_backup(int argc, char **argv)
@@ -409,14 +426,7 @@ static int cmd_backup(int argc, char **argv)
                                 "serves, into DIR (created), ready to be used as db_home.\n";
     if (wants_help(argc, argv)) { fputs(usage, stdout); return 0; }
     if (argc != 2) return usage_error(usage, "%s", "backup needs one directory");
-    sa_config cfg;
-    sa_store *store;
-    if (!open_all(&cfg, &store, SA_STORE_SERVE))
-        return 1;
-    sa_error err = {0};
-    int rc = sa_store_backup(store, argv[1], &err) == SA_OK ? 0 : fail("backup", &err);
-    close_all(&cfg, store);
-    return rc;
+    return with_store(SA_STORE_SERVE, act_backup, argv[1]);
 }
 
 int main(int argc, char **argv)
