@@ -635,7 +635,6 @@ class RotationPool:
         self.threads = threads
         self.minted = 0
         write_file(path, "")
-        self.top_up(0)
 
     def count(self):
         with open(self.path) as f:
@@ -821,6 +820,9 @@ class Runner:
             "rps": statistics.median(rps),
             "p50_ms": statistics.median(p50),
             "p99_ms": statistics.median(p99),
+            "p999_ms": statistics.median(r["latency_us"]["percentiles"]["99.9"] / 1000
+                                         for r in rounds),
+            "max_ms": max(r["latency_us"]["max"] / 1000 for r in rounds),
             "rounds": [{"rps": round(x, 1), "p50_ms": round(a, 3), "p99_ms": round(b, 3),
                         "requests": r["requests"], "errors": wrk_errors(r),
                         **({"counters": r["counters"]} if r.get("counters") else {}),
