@@ -568,26 +568,28 @@ done:
     return st;
 }
 
-/* Look key up in obj. Returns SA_OK (*v set, NULL for JSON null), SA_ERR_NOT_FOUND, or
- * SA_ERR_INVALID when obj is not an object. */
-static sa_status member(json_object *obj, const char *key, json_object **v)
+/* Look key up in obj for a value of one type (json_type_null: JSON null, *v NULL). Returns
+ * SA_OK (*v set), SA_ERR_NOT_FOUND, or SA_ERR_INVALID when obj is not an object or the value
+ * has another type. Security: the type is checked here, never coerced: json-c would read a
+ * double, string or boolean as an integer, and the string "false" as true. */
+static sa_status member(json_object *obj, const char *key, json_type type, json_object **v)
 {
     *v = NULL;
     if (!obj || !key || !json_object_is_type(obj, json_type_object))
         return SA_ERR_INVALID;
     if (!json_object_object_get_ex(obj, key, v))
         return SA_ERR_NOT_FOUND;
+    if (!json_object_is_type(*v, type))
+        return SA_ERR_INVALID;
     return SA_OK;
 }
 
 sa_status sa_json_get_string(json_object *obj, const char *key, const char **out, size_t *len)
 {
     json_object *v;
-    sa_status st = member(obj, key, &v);
+    sa_status st = member(obj, key, json_type_string, &v);
     if (st != SA_OK)
         return st;
-    if (!json_object_is_type(v, json_type_string))
-        return SA_ERR_INVALID;
     const char *s = json_object_get_string(v);
     size_t n = (size_t)json_object_get_string_len(v);
     /* Security: a "\u0000" inside would make the C string a different, shorter value. */
@@ -603,12 +605,9 @@ sa_status sa_json_get_string(json_object *obj, const char *key, const char **out
 sa_status sa_json_get_int64(json_object *obj, const char *key, int64_t *out)
 {
     json_object *v;
-    sa_status st = member(obj, key, &v);
+    sa_status st = member(obj, key, json_type_int, &v);
     if (st != SA_OK)
         return st;
-    /* Security: only a JSON integer; json-c would read doubles, strings and booleans too. */
-    if (!json_object_is_type(v, json_type_int))
-        return SA_ERR_INVALID;
     int64_t i = json_object_get_int64(v);
     /* An unsigned value above INT64_MAX (built with json_object_new_uint64) reads as
      * INT64_MAX: refuse it rather than clamp. Parsed text never gets here (see scan_number). */
@@ -622,12 +621,9 @@ sa_status sa_json_get_int64(json_object *obj, const char *key, int64_t *out)
 sa_status sa_json_get_bool(json_object *obj, const char *key, bool *out)
 {
     json_object *v;
-    sa_status st = member(obj, key, &v);
+    sa_status st = member(obj, key, json_type_boolean, &v);
     if (st != SA_OK)
         return st;
-    /* Security: json_object_get_boolean("false") is true; accept only true and false. */
-    if (!json_object_is_type(v, json_type_boolean))
-        return SA_ERR_INVALID;
     if (out)
         *out = json_object_get_boolean(v) != 0;
     return SA_OK;
@@ -636,7 +632,7 @@ sa_status sa_json_get_bool(json_object *obj, const char *key, bool *out)
 bool sa_json_is_null(json_object *obj, const char *key)
 {
     json_object *v;
-    return member(obj, key, &v) == SA_OK && v == NULL;
+    return member(obj, key, json_type_null, &v) == SA_OK;
 }
 
 const char *sa_json_compact(json_object *obj, size_t *len)
