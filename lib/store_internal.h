@@ -85,6 +85,11 @@ sa_status sa_store_cursor_open(sa_store_txn *t, DB *db, u_int32_t flags, DBC **c
  * and the close failed, sa_store_db_fail()'s status for "close cursor". */
 sa_status sa_store_cursor_close(sa_store_txn *t, DBC *cur, sa_status st, sa_error *err);
 
+/* The body of a secondary-key callback: result points at field inside the record data (no
+ * copy). Returns 0, DB_DONOTINDEX when the field is empty (not indexed), EINVAL when data is
+ * not a record of the field's kind. */
+int sa_store_index_field(const DBT *data, sa_record_field field, DBT *result);
+
 /* Secondary-key callbacks, given to DB->associate by sa_store_open(). */
 int sa_store_index_username(DB *sdb, const DBT *key, const DBT *data, DBT *result);
 int sa_store_index_email(DB *sdb, const DBT *key, const DBT *data, DBT *result);

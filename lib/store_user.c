@@ -31,32 +31,18 @@ void sa_user_clear(sa_user *user)
 
 /* ---- index callbacks (called by Berkeley DB on every write of a user) ---- */
 
-static int index_field(const DBT *data, sa_record_field field, DBT *result)
-{
-    const unsigned char *value;
-    size_t len;
-
-    if (!sa_record_field_get(data->data, data->size, field, &value, &len))
-        return EINVAL;
-    if (len == 0)
-        return DB_DONOTINDEX;
-    result->data = (void *)value;
-    result->size = (u_int32_t)len;
-    return 0;
-}
-
 int sa_store_index_username(DB *sdb, const DBT *key, const DBT *data, DBT *result)
 {
     (void)sdb;
     (void)key;
-    return index_field(data, SA_FIELD_USERNAME, result);
+    return sa_store_index_field(data, SA_FIELD_USERNAME, result);
 }
 
 int sa_store_index_sub(DB *sdb, const DBT *key, const DBT *data, DBT *result)
 {
     (void)sdb;
     (void)key;
-    return index_field(data, SA_FIELD_GOOGLE_SUB, result);
+    return sa_store_index_field(data, SA_FIELD_GOOGLE_SUB, result);
 }
 
 static void ascii_lower(char *dst, const unsigned char *src, size_t len)
