@@ -603,6 +603,7 @@ def once(make_prepare):
         if not made:
             made.append(make_prepare())
         return made[0](seconds, conns)
+    prepare.renew = made.clear   # fresh tokens for a later run (the memory check)
     return prepare
 
 
@@ -851,6 +852,8 @@ class Runner:
         """Send `requests` or more at one endpoint; its processes' memory before and after."""
         conns = 32
         log(f"bench: leak check {case.name}: {requests} requests")
+        if hasattr(case.prepare, "renew"):
+            case.prepare.renew()                  # the case's access token may have expired
         self.wrk(case, conns, 2)                  # warm: caches filled, pools grown
         before = self.memory(case)
         sent, runs, errors = 0, 0, 0
