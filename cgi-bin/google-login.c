@@ -98,11 +98,16 @@ static void handle(sa_ctx *ctx)
     sa_user cand = {0}, user = {0};
     sa_login_outcome outcome = SA_LOGIN_EXISTING;
     sa_token access, refresh;
+    sa_session session;
     sa_error err = {0};
     sa_status st;
 
     if (!google_identity(ctx, &id))
         goto done;
+    if ((st = sa_session_begin(ctx->cfg, ctx->now, &session, &err)) != SA_OK) {
+        sa_respond_store_error(ctx, st, &err);
+        goto done;
+    }
 
     /* The account as Google describes it; the store makes the username unique. */
     memcpy(cand.google_sub, id.sub, sizeof cand.google_sub);
@@ -116,8 +121,9 @@ static void handle(sa_ctx *ctx)
 
     /* Security: an existing account is linked by e-mail only when configured and Google says
      * the address is verified; otherwise the owner of the address keeps it. */
+    /* The account and the new session in one transaction: one commit per sign-in. */
     st = sa_store_google_login(ctx->store, &cand, ctx->cfg->link_verified_email &&
-                               id.email_verified, ctx->now, &user, &outcome, &err);
+                               id.email_verified, ctx->now, &session, &user, &outcome, &err);
     if (st == SA_ERR_EXISTS && outcome == SA_LOGIN_EMAIL_TAKEN) {
         non_field_error(ctx, "User is already registered with this e-mail address.", NULL);
         goto done;
@@ -136,7 +142,7 @@ static void handle(sa_ctx *ctx)
         goto done;
     }
 
-    st = sa_session_open(ctx->cfg, ctx->store, user.id, ctx->now, &access, &refresh, &err);
+    st = sa_session_tokens(ctx->cfg, &session, ctx->now, &access, &refresh, &err);
     if (st != SA_OK) {
         sa_respond_store_error(ctx, st, &err);
         goto done;

@@ -3,6 +3,7 @@
 #include "cors.h"
 
 #include <fcgi_stdio.h>
+#include <fcgiapp.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,21 +140,26 @@ static void dispatch(const sa_endpoint *ep, sa_ctx *ctx, bool config_ok)
     ep->handle(ctx);
 }
 
-/* Upkeep that needs no cron job: every SA_UPKEEP_EVERY requests a process purges up to
- * SA_PURGE_BATCH expired sessions (bounded work; more than any run of requests can create)
- * and lets the store checkpoint and drop old logs (cheap unless enough log was written). */
+/* Upkeep that needs no cron job, every SA_UPKEEP_EVERY requests of a process (every request
+ * of a CGI process, which serves only one): purge up to SA_PURGE_BATCH expired sessions
+ * (bounded work; more than any run of requests can create; one read when none expired), and
+ * have a child process checkpoint the store when the last checkpoint is SA_CHECKPOINT_EVERY
+ * seconds old or SA_CHECKPOINT_LOG bytes of log were written since. */
 #define SA_UPKEEP_EVERY 16
 #define SA_PURGE_BATCH 64
+#define SA_CHECKPOINT_EVERY 60
+#define SA_CHECKPOINT_LOG (4u * 1024 * 1024)
 
-static void upkeep(sa_ctx *ctx, unsigned long served)
+static void upkeep(sa_ctx *ctx, unsigned long served, bool cgi)
 {
-    if (!ctx->store || served % SA_UPKEEP_EVERY != 0)
+    if (!ctx->store || (!cgi && served % SA_UPKEEP_EVERY != 0))
         return;
     size_t purged = 0;
     sa_error err = {0};
     sa_status st = sa_store_session_purge(ctx->store, ctx->now, SA_PURGE_BATCH, &purged, &err);
     if (st == SA_OK)
-        st = sa_store_checkpoint(ctx->store, &err);
+        st = sa_store_checkpoint_background(ctx->store, ctx->now, SA_CHECKPOINT_EVERY,
+                                            SA_CHECKPOINT_LOG, &err);
     if (st == SA_ERR_FATAL)
         ctx->fatal = true;
     else if (st != SA_OK)
@@ -187,6 +193,7 @@ int sa_serve(const sa_endpoint *ep, int argc, char **argv)
     sa_buf out = {0};
     char path[2048];
     unsigned long served = 0;
+    bool cgi = FCGX_IsCGI();
 
     while (FCGI_Accept() >= 0) {
         sa_ctx_reset(&ctx);
@@ -229,7 +236,7 @@ int sa_serve(const sa_endpoint *ep, int argc, char **argv)
             FCGI_fwrite(out.data, 1, out.len, FCGI_stdout);
         FCGI_Finish(); /* the answer leaves now, before any upkeep */
         if (!ctx.fatal)
-            upkeep(&ctx, ++served);
+            upkeep(&ctx, ++served, cgi);
         if (ctx.fatal)
             break;
     }

@@ -9,8 +9,18 @@
 #include "http.h"
 #include "tokens.h"
 
-/* Open a new session for user_id at ctx->now and mint its first pair into access/refresh.
- * Used by every login (google-login, `socialauth token mint`). Returns SA_OK, or a store/RNG status with err filled. */
+/* A new session starting at now: fresh sid, and the id and times of its first refresh token
+ * (user_id left empty for the caller or the store to fill). Returns SA_OK or the RNG's error. */
+sa_status sa_session_begin(const sa_config *cfg, int64_t now, sa_session *session, sa_error *err);
+
+/* The token pair of a session: its current refresh token (re-minted byte-identically from the
+ * stored jti and times) and a fresh access token at now. */
+sa_status sa_session_tokens(const sa_config *cfg, const sa_session *session, int64_t now,
+                            sa_token *access, sa_token *refresh, sa_error *err);
+
+/* Begin a session for user_id, store it, and mint its first pair (`socialauth token mint`;
+ * google-login stores its session inside the sign-in transaction instead). Returns SA_OK, or
+ * a store/RNG status with err filled. */
 sa_status sa_session_open(const sa_config *cfg, sa_store *store, const char *user_id, int64_t now,
                           sa_token *access, sa_token *refresh, sa_error *err);
 

@@ -26,9 +26,6 @@
 #define STORE_LOCK_TIMEOUT_US 2000000u   /* a lock wait longer than this is a deadlock */
 #define STORE_CHECKPOINT_KBYTE 64u       /* checkpoint once this much log was written */
 
-#define ENV_FLAGS                                                                         \
-    (DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL | DB_REGISTER | \
-     DB_RECOVER)
 
 /* ---- errors ---- */
 
@@ -370,6 +367,7 @@ sa_status sa_store_open(sa_store **out, const char *db_home, sa_store_mode mode,
     if (!store)
         return SA_FAIL(err, SA_ERR_UNAVAILABLE, "store: out of memory");
     store->sync_rotation = true;
+    memcpy(store->home, db_home, strlen(db_home) + 1);
     store->jitter = ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL) ^ 0x9e3779b97f4a7c15u;
 
     rc = db_env_create(&store->env, 0);
@@ -389,7 +387,7 @@ sa_status sa_store_open(sa_store **out, const char *db_home, sa_store_mode mode,
     if (rc == 0)
         rc = store->env->set_timeout(store->env, STORE_LOCK_TIMEOUT_US, DB_SET_LOCK_TIMEOUT);
     if (rc == 0)
-        rc = store->env->open(store->env, db_home, ENV_FLAGS, 0600);
+        rc = store->env->open(store->env, db_home, SA_STORE_ENV_FLAGS, 0600);
     if (rc != 0)
         goto fail_db;
 

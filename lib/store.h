@@ -56,7 +56,9 @@ typedef enum sa_store_mode {
 sa_status sa_store_open(sa_store **out, const char *db_home, sa_store_mode mode, sa_error *err);
 void sa_store_close(sa_store *store);
 
-/* Whether session-rotation commits are flushed to disk before answering (default true). */
+/* Whether session writes (rotations, and sessions opened by sign-ins of existing users) are
+ * flushed to disk before answering (default true). Without, they are written to the OS but
+ * not flushed: they survive a process crash, not a machine crash. */
 void sa_store_set_sync_rotation(sa_store *store, bool sync);
 
 /* Read something real from the store (for /api/health/). */
@@ -86,22 +88,27 @@ sa_status sa_store_user_each(sa_store *store, sa_user_visit_fn fn, void *ctx, sa
 
 /* Google sign-in in one transaction (API.md section 3, account resolution):
  * - a user linked to `sub` exists: it is returned (outcome SA_LOGIN_EXISTING), last_login and
- *   google_extra updated;
+ *   google_extra updated (an inactive user is returned unchanged, for the caller to refuse);
  * - else a user owns candidate->email (case-insensitive): if link_email, that user gets linked
  *   (SA_LOGIN_LINKED), else SA_ERR_EXISTS with outcome SA_LOGIN_EMAIL_TAKEN;
  * - else candidate is created (SA_LOGIN_CREATED); its username is made unique by adding a
  *   numeric suffix. Concurrent calls for one sub create exactly one user.
+ * When session is non-NULL and the user is active, session->user_id is set to the user's id
+ * and the session is written in the same transaction (one commit per sign-in).
+ * Creating or linking a user is flushed to disk before returning; a sign-in of an existing
+ * user is flushed as rotations are (sa_store_set_sync_rotation).
  * candidate->google_sub must be set. On success *out is the user as stored. */
 typedef enum sa_login_outcome {
     SA_LOGIN_EXISTING, SA_LOGIN_LINKED, SA_LOGIN_CREATED, SA_LOGIN_EMAIL_TAKEN
 } sa_login_outcome;
+typedef struct sa_session sa_session;
 sa_status sa_store_google_login(sa_store *store, const sa_user *candidate, bool link_email,
-                                int64_t now, sa_user *out, sa_login_outcome *outcome,
-                                sa_error *err);
+                                int64_t now, sa_session *session, sa_user *out,
+                                sa_login_outcome *outcome, sa_error *err);
 
 /* ---- sessions (API.md section 5) ---- */
 
-typedef struct sa_session {
+struct sa_session {
     char sid[33];
     char user_id[SA_ID_MAX + 1];
     char current_jti[33];      /* the refresh token now valid */
@@ -112,7 +119,7 @@ typedef struct sa_session {
     int64_t current_exp;       /*   can re-mint it byte-identically */
     int64_t expires_at;        /* purge after this */
     bool revoked;
-} sa_session;
+};
 
 sa_status sa_store_session_create(sa_store *store, const sa_session *session, sa_error *err);
 sa_status sa_store_session_get(sa_store *store, const char *sid, sa_session *out, sa_error *err);
@@ -164,8 +171,16 @@ sa_status sa_store_google_keys_claim_refetch(sa_store *store, int64_t now, int64
 
 /* ---- maintenance ---- */
 
-/* Checkpoint and remove logs no longer needed (called now and then from normal traffic). */
+/* Checkpoint and remove logs no longer needed, now, in this process (admin command). */
 sa_status sa_store_checkpoint(sa_store *store, sa_error *err);
+
+/* Checkpoint without stalling a serving process (Berkeley DB's checkpoint can sleep a whole
+ * second on a page another process has pinned): when the last checkpoint of any process is
+ * older than `interval` seconds, or `log_bytes` of log were written since, and no other
+ * checkpoint is running, a child process takes it. Never blocks; reaps its finished child.
+ * Returns SA_OK (started, running or not due) or SA_ERR_UNAVAILABLE when it cannot start. */
+sa_status sa_store_checkpoint_background(sa_store *store, int64_t now, int64_t interval,
+                                         uint64_t log_bytes, sa_error *err);
 /* Hot backup of the environment into dir (created). */
 sa_status sa_store_backup(sa_store *store, const char *dir, sa_error *err);
 

@@ -10,6 +10,7 @@
 #define SA_STORE_INTERNAL_H
 
 #include <db.h>
+#include <sys/types.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -18,6 +19,11 @@
 #include "store_record.h"
 
 #define SA_STORE_TRIES 10
+
+/* How every process joins the environment (DESIGN.md section 3). */
+#define SA_STORE_ENV_FLAGS                                                                \
+    (DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL | DB_REGISTER | \
+     DB_RECOVER)
 
 struct sa_store {
     DB_ENV *env;
@@ -30,6 +36,8 @@ struct sa_store {
     DB *sessions_by_expiry; /* encoded expires_at -> sid (duplicates, sorted) */
     DB *meta;               /* "format", "google_keys" -> records */
     bool sync_rotation;
+    char home[4096];        /* db_home, for the checkpoint child and its lock file */
+    pid_t checkpoint_child; /* running background checkpoint, 0 when none */
     bool fatal;             /* DB_RUNRECOVERY or a panic was seen: every call fails */
     uint64_t jitter;        /* xorshift state for retry backoff */
     char db_message[160];   /* Berkeley DB's last error message (errcall) */
@@ -102,5 +110,9 @@ sa_status sa_store_session_delete_user(sa_store_txn *t, const char *user_id, sa_
 
 #define SA_META_FORMAT_KEY "format"
 #define SA_META_KEYS_KEY "google_keys"
+
+/* Write a new session inside t. Contract: SA_OK; SA_ERR_INVALID (sid or user_id empty or
+ * too long); SA_ERR_EXISTS ("sid"); store failures. */
+sa_status sa_store_session_insert(sa_store_txn *t, const sa_session *session, sa_error *err);
 
 #endif

@@ -86,14 +86,7 @@ static sa_status session_write(sa_store_txn *t, const sa_session *s, u_int32_t f
 
 /* ---- create / get ---- */
 
-static sa_status session_create_txn(sa_store_txn *t, void *ctx, sa_error *err)
-{
-    return session_write(t, ctx, DB_NOOVERWRITE, err);
-}
-
-/* Contract: SA_OK when stored; SA_ERR_INVALID (sid or user_id empty or too long, a jti too
- * long); SA_ERR_EXISTS ("sid" taken; nothing written); SA_ERR_UNAVAILABLE, SA_ERR_FATAL. */
-sa_status sa_store_session_create(sa_store *store, const sa_session *session, sa_error *err)
+sa_status sa_store_session_insert(sa_store_txn *t, const sa_session *session, sa_error *err)
 {
     if (!sid_ok(session->sid))
         return SA_FAIL(err, SA_ERR_INVALID, "sid is empty or longer than %d bytes",
@@ -101,6 +94,21 @@ sa_status sa_store_session_create(sa_store *store, const sa_session *session, sa
     if (!user_id_ok(session->user_id))
         return SA_FAIL(err, SA_ERR_INVALID, "user_id is empty or longer than %d bytes",
                        SA_ID_MAX);
+    return session_write(t, session, DB_NOOVERWRITE, err);
+}
+
+static sa_status session_create_txn(sa_store_txn *t, void *ctx, sa_error *err)
+{
+    /* Session writes are flushed as rotations are (sa_store_set_sync_rotation). */
+    if (!t->store->sync_rotation)
+        t->commit_flags = DB_TXN_WRITE_NOSYNC;
+    return sa_store_session_insert(t, ctx, err);
+}
+
+/* Contract: SA_OK when stored; SA_ERR_INVALID (sid or user_id empty or too long, a jti too
+ * long); SA_ERR_EXISTS ("sid" taken; nothing written); SA_ERR_UNAVAILABLE, SA_ERR_FATAL. */
+sa_status sa_store_session_create(sa_store *store, const sa_session *session, sa_error *err)
+{
     return sa_store_txn_run(store, session_create_txn, (void *)session, 0, err);
 }
 

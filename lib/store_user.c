@@ -432,6 +432,7 @@ typedef struct login_ctx {
     const sa_user *candidate;
     bool link_email;
     int64_t now;
+    sa_session *session;
     sa_user *out;
     sa_login_outcome outcome;
 } login_ctx;
@@ -579,6 +580,12 @@ static sa_status login_txn(sa_store_txn *t, void *ctx, sa_error *err)
         st = user_write(t, &u, DB_NOOVERWRITE, err);
 
 done:
+    if (st == SA_OK && c->outcome == SA_LOGIN_EXISTING && !t->store->sync_rotation)
+        t->commit_flags = DB_TXN_WRITE_NOSYNC; /* only last_login and a session change */
+    if (st == SA_OK && c->session && u.is_active) {
+        memcpy(c->session->user_id, u.id, sizeof c->session->user_id);
+        st = sa_store_session_insert(t, c->session, err);
+    }
     if (st == SA_OK) {
         *c->out = u;   /* ownership of google_extra moves to out */
         return SA_OK;
@@ -593,10 +600,10 @@ done:
  * Google account); SA_ERR_INVALID (no sub, a field too long); SA_ERR_UNAVAILABLE,
  * SA_ERR_FATAL. New users commit with a synchronous log flush. */
 sa_status sa_store_google_login(sa_store *store, const sa_user *candidate, bool link_email,
-                                int64_t now, sa_user *out, sa_login_outcome *outcome,
-                                sa_error *err)
+                                int64_t now, sa_session *session, sa_user *out,
+                                sa_login_outcome *outcome, sa_error *err)
 {
-    login_ctx c = {candidate, link_email, now, out, SA_LOGIN_EXISTING};
+    login_ctx c = {candidate, link_email, now, session, out, SA_LOGIN_EXISTING};
     size_t sub = strnlen(candidate->google_sub, sizeof candidate->google_sub);
     sa_status st;
 

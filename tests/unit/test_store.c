@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -472,6 +473,56 @@ static void test_user_each(void **state)
 
 /* ---- Google sign-in ---- */
 
+/* A sign-in opens its session in the same transaction; a disabled user gets none, and a
+ * refused sign-in (e-mail taken) writes neither. */
+static void test_google_login_with_session(void **state)
+{
+    fixture *fx = *state;
+    sa_user cand, out = {0};
+    sa_login_outcome outcome;
+    sa_error err = {0};
+    sa_session s1 = {0}, s2 = {0}, got;
+    size_t count = 0;
+
+    snprintf(s1.sid, sizeof s1.sid, "%032d", 1);
+    snprintf(s1.current_jti, sizeof s1.current_jti, "%032d", 11);
+    s1.created_at = 1000;
+    s1.current_iat = 1000;
+    s1.current_exp = s1.expires_at = 5000;
+    make_user(&cand, "carol", "carol@example.com", "g-s");
+    assert_int_equal(sa_store_google_login(fx->store, &cand, false, 1000, &s1, &out, &outcome,
+                                           &err), SA_OK);
+    assert_int_equal(outcome, SA_LOGIN_CREATED);
+    assert_string_equal(s1.user_id, out.id);
+    assert_int_equal(sa_store_session_get(fx->store, s1.sid, &got, &err), SA_OK);
+    assert_string_equal(got.user_id, out.id);
+    assert_string_equal(got.current_jti, s1.current_jti);
+    assert_int_equal(got.current_exp, 5000);
+
+    /* Disabled: the user comes back unchanged and no session is written. */
+    out.is_active = false;
+    assert_int_equal(sa_store_user_update(fx->store, &out, &err), SA_OK);
+    sa_user_clear(&out);
+    s2 = s1;
+    snprintf(s2.sid, sizeof s2.sid, "%032d", 2);
+    s2.user_id[0] = '\0';
+    assert_int_equal(sa_store_google_login(fx->store, &cand, false, 2000, &s2, &out, &outcome,
+                                           &err), SA_OK);
+    assert_false(out.is_active);
+    assert_int_equal(sa_store_session_get(fx->store, s2.sid, &got, &err), SA_ERR_NOT_FOUND);
+    sa_user_clear(&out);
+
+    /* E-mail taken by another account: nothing written. */
+    make_user(&cand, "other", "carol@example.com", "g-other");
+    snprintf(s2.sid, sizeof s2.sid, "%032d", 3);
+    assert_int_equal(sa_store_google_login(fx->store, &cand, false, 2000, &s2, &out, &outcome,
+                                           &err), SA_ERR_EXISTS);
+    assert_int_equal(sa_store_session_get(fx->store, s2.sid, &got, &err), SA_ERR_NOT_FOUND);
+    assert_int_equal(sa_store_session_count(fx->store, &count, &err), SA_OK);
+    assert_int_equal(count, 1);
+    assert_int_equal(user_count(fx->store), 1);
+}
+
 static void test_google_login(void **state)
 {
     fixture *fx = *state;
@@ -483,7 +534,7 @@ static void test_google_login(void **state)
     /* Created. */
     make_user(&cand, "alice", "alice@example.com", "g-1");
     cand.google_extra = "{\"sub\":\"g-1\"}";
-    assert_int_equal(sa_store_google_login(fx->store, &cand, false, 1000, &out, &outcome, &err),
+    assert_int_equal(sa_store_google_login(fx->store, &cand, false, 1000, NULL, &out, &outcome, &err),
                      SA_OK);
     assert_int_equal(outcome, SA_LOGIN_CREATED);
     assert_int_equal(strlen(out.id), 36);
@@ -498,7 +549,7 @@ static void test_google_login(void **state)
      * updated. */
     make_user(&cand, "someone", "changed@example.com", "g-1");
     cand.google_extra = "{\"sub\":\"g-1\",\"n\":2}";
-    assert_int_equal(sa_store_google_login(fx->store, &cand, false, 2000, &out, &outcome, &err),
+    assert_int_equal(sa_store_google_login(fx->store, &cand, false, 2000, NULL, &out, &outcome, &err),
                      SA_OK);
     assert_int_equal(outcome, SA_LOGIN_EXISTING);
     assert_string_equal(out.id, first_id);
@@ -511,17 +562,17 @@ static void test_google_login(void **state)
 
     /* Unique usernames: alice1, alice2. */
     make_user(&cand, "alice", "a2@example.com", "g-2");
-    assert_int_equal(sa_store_google_login(fx->store, &cand, false, 1000, &out, &outcome, &err),
+    assert_int_equal(sa_store_google_login(fx->store, &cand, false, 1000, NULL, &out, &outcome, &err),
                      SA_OK);
     assert_int_equal(outcome, SA_LOGIN_CREATED);
     assert_string_equal(out.username, "alice1");
     make_user(&cand, "alice", "a3@example.com", "g-3");
-    assert_int_equal(sa_store_google_login(fx->store, &cand, false, 1000, &out, &outcome, &err),
+    assert_int_equal(sa_store_google_login(fx->store, &cand, false, 1000, NULL, &out, &outcome, &err),
                      SA_OK);
     assert_string_equal(out.username, "alice2");
     /* No name at all: "user". No email: nothing to collide with. */
     make_user(&cand, "", "", "g-4");
-    assert_int_equal(sa_store_google_login(fx->store, &cand, false, 1000, &out, &outcome, &err),
+    assert_int_equal(sa_store_google_login(fx->store, &cand, false, 1000, NULL, &out, &outcome, &err),
                      SA_OK);
     assert_string_equal(out.username, "user");
     assert_null(out.google_extra);
@@ -530,12 +581,12 @@ static void test_google_login(void **state)
     make_user(&cand, "", "", "g-5");
     memset(cand.username, 'z', SA_USERNAME_MAX);
     cand.username[SA_USERNAME_MAX] = '\0';
-    assert_int_equal(sa_store_google_login(fx->store, &cand, false, 1000, &out, &outcome, &err),
+    assert_int_equal(sa_store_google_login(fx->store, &cand, false, 1000, NULL, &out, &outcome, &err),
                      SA_OK);
     make_user(&cand, "", "", "g-6");
     memset(cand.username, 'z', SA_USERNAME_MAX);
     cand.username[SA_USERNAME_MAX] = '\0';
-    assert_int_equal(sa_store_google_login(fx->store, &cand, false, 1000, &out, &outcome, &err),
+    assert_int_equal(sa_store_google_login(fx->store, &cand, false, 1000, NULL, &out, &outcome, &err),
                      SA_OK);
     assert_int_equal(strlen(out.username), SA_USERNAME_MAX);
     assert_int_equal(out.username[SA_USERNAME_MAX - 1], '1');
@@ -547,7 +598,7 @@ static void test_google_login(void **state)
     size_t before = user_count(fx->store);
     make_user(&cand, "robert", "bob@example.COM", "g-bob");
     outcome = SA_LOGIN_CREATED;
-    assert_int_equal(sa_store_google_login(fx->store, &cand, false, 3000, &out, &outcome, &err),
+    assert_int_equal(sa_store_google_login(fx->store, &cand, false, 3000, NULL, &out, &outcome, &err),
                      SA_ERR_EXISTS);
     assert_int_equal(outcome, SA_LOGIN_EMAIL_TAKEN);
     assert_string_equal(err.msg, "email");
@@ -556,7 +607,7 @@ static void test_google_login(void **state)
     assert_user_status(fx->store, SA_BY_USERNAME, "robert", SA_ERR_NOT_FOUND);
 
     /* Linked when allowed. */
-    assert_int_equal(sa_store_google_login(fx->store, &cand, true, 3000, &out, &outcome, &err),
+    assert_int_equal(sa_store_google_login(fx->store, &cand, true, 3000, NULL, &out, &outcome, &err),
                      SA_OK);
     assert_int_equal(outcome, SA_LOGIN_LINKED);
     assert_string_equal(out.id, bob.id);
@@ -569,7 +620,7 @@ static void test_google_login(void **state)
 
     /* Never re-linked over another Google account's link, even when allowed. */
     make_user(&cand, "x", "BOB@example.com", "g-other");
-    assert_int_equal(sa_store_google_login(fx->store, &cand, true, 3000, &out, &outcome, &err),
+    assert_int_equal(sa_store_google_login(fx->store, &cand, true, 3000, NULL, &out, &outcome, &err),
                      SA_ERR_EXISTS);
     assert_int_equal(outcome, SA_LOGIN_EMAIL_TAKEN);
 
@@ -577,7 +628,7 @@ static void test_google_login(void **state)
     got.is_active = false;
     assert_int_equal(sa_store_user_update(fx->store, &got, &err), SA_OK);
     make_user(&cand, "x", "", "g-bob");
-    assert_int_equal(sa_store_google_login(fx->store, &cand, false, 9000, &out, &outcome, &err),
+    assert_int_equal(sa_store_google_login(fx->store, &cand, false, 9000, NULL, &out, &outcome, &err),
                      SA_OK);
     assert_int_equal(outcome, SA_LOGIN_EXISTING);
     assert_false(out.is_active);
@@ -585,7 +636,7 @@ static void test_google_login(void **state)
 
     /* A sub is required. */
     make_user(&cand, "x", "", "");
-    assert_int_equal(sa_store_google_login(fx->store, &cand, false, 1, &out, &outcome, &err),
+    assert_int_equal(sa_store_google_login(fx->store, &cand, false, 1, NULL, &out, &outcome, &err),
                      SA_ERR_INVALID);
     sa_user_clear(&got);
     sa_user_clear(&out);
@@ -623,7 +674,7 @@ static void test_google_login_concurrent(void **state)
             if (sa_store_open(&s, fx->home, SA_STORE_SERVE, &cerr) != SA_OK)
                 _exit(11);
             make_user(&cand, "racer", "racer@example.com", "g-race");
-            if (sa_store_google_login(s, &cand, false, 1000 + i, &out, &outcome, &cerr) !=
+            if (sa_store_google_login(s, &cand, false, 1000 + i, NULL, &out, &outcome, &cerr) !=
                 SA_OK) {
                 fprintf(stderr, "child %d: %s\n", i, cerr.msg);
                 code = 12;
@@ -1044,6 +1095,53 @@ static void test_checkpoint_removes_logs(void **state)
     assert_string_equal(s.current_jti, jti);
 }
 
+/* The checkpoint a serving process asks for runs in a child: not due → nothing; due → one
+ * child, a second request meanwhile starts no other; the child's checkpoint drops old logs
+ * while this process keeps its handle. */
+static void test_checkpoint_in_background(void **state)
+{
+    fixture *fx = *state;
+    sa_session s, next, out;
+    sa_rotate_result result;
+    sa_error err = {0};
+    char jti[33] = "j0", lock[200];
+    struct stat st;
+
+    make_session(&s, "s1", "u1", 100);
+    snprintf(s.current_jti, sizeof s.current_jti, "%s", jti);
+    assert_int_equal(sa_store_session_create(fx->store, &s, &err), SA_OK);
+    sa_store_set_sync_rotation(fx->store, false);
+    for (int i = 1; i <= 6000; i++) {
+        memset(&next, 0, sizeof next);
+        snprintf(next.current_jti, sizeof next.current_jti, "%032d", i);
+        next.expires_at = 100 + i;
+        assert_int_equal(sa_store_session_rotate(fx->store, "s1", jti, &next, i, 0, &out,
+                                                 &result, &err), SA_OK);
+        memcpy(jti, next.current_jti, sizeof jti);
+    }
+    assert_true(log_files(fx->home) >= 2);
+    snprintf(lock, sizeof lock, "%s/checkpoint.lock", fx->home);
+    int64_t now = (int64_t)time(NULL);
+
+    /* Due by log volume (interval far away, 1 KiB of log is plenty). */
+    assert_int_equal(sa_store_checkpoint_background(fx->store, now, 3600, 1024, &err), SA_OK);
+    assert_int_equal(stat(lock, &st), 0);
+    /* Our child runs or ran: asking again does not fork another. */
+    assert_int_equal(sa_store_checkpoint_background(fx->store, now, 0, 0, &err), SA_OK);
+    int status, children = 0;
+    while (wait(&status) > 0) {
+        children++;
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    assert_int_equal(children, 1);
+    assert_int_equal(log_files(fx->home), 1);
+    /* Not due: the lock file says a checkpoint just started, and little log since. */
+    assert_int_equal(sa_store_checkpoint_background(fx->store, now, 3600, 1u << 30, &err), SA_OK);
+    assert_int_equal(wait(&status), -1);
+    assert_int_equal(sa_store_session_get(fx->store, "s1", &s, &err), SA_OK);
+    assert_string_equal(s.current_jti, jti);
+}
+
 /* DB_REGISTER's known trade-off, pinned down: a process killed while it has the environment
  * open makes the next opener run recovery, after which every process that was already open
  * gets SA_ERR_FATAL (and must exit: Berkeley DB keeps a panicked handle's memory, so such a
@@ -1203,6 +1301,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_user_each, setup, teardown),
         cmocka_unit_test_setup_teardown(test_google_login, setup, teardown),
         cmocka_unit_test_setup_teardown(test_google_login_concurrent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_google_login_with_session, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_create_get, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_rotate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_revoke, setup, teardown),
@@ -1211,6 +1310,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_google_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backup_and_restore, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_removes_logs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_in_background, setup, teardown),
         cmocka_unit_test_setup_teardown(test_killed_process_recovery, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
