@@ -50,38 +50,44 @@ sa_status sa_random_hex(char *buf, size_t hex_chars)
 }
 
 /* HMAC-SHA256 of data with the configured key into mac (HS256_LEN bytes).
- * Returns SA_OK or SA_ERR_UNAVAILABLE (OpenSSL failure). */
+ * Returns SA_OK or SA_ERR_UNAVAILABLE (OpenSSL failure).
+ *
+ * The key schedule (the padded key's two SHA-256 blocks) is computed once per process and key:
+ * a context keyed once is re-initialised with a NULL key, which reuses it. Processes are
+ * single-threaded (DESIGN.md section 2), so the static context is never shared. */
 static sa_status hs256(const sa_config *cfg, const char *data, size_t len,
                        unsigned char mac[HS256_LEN])
 {
-    /* Fetched once per process (processes are single-threaded, DESIGN.md section 2):
-     * fetching is the costly part of an EVP_MAC. Kept for the process's life. */
     static EVP_MAC *hmac;
-    EVP_MAC_CTX *ctx = NULL;
-    sa_status st = SA_ERR_UNAVAILABLE;
+    static EVP_MAC_CTX *ctx;
+    static unsigned char keyed_with[SA_SIGNING_KEY_MAX];
+    static size_t keyed_len;
     size_t out_len = 0;
-    char digest[] = "SHA256";
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-        OSSL_PARAM_construct_end(),
-    };
 
-    if (!hmac)
-        hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    if (!hmac)
-        goto done;
-    ctx = EVP_MAC_CTX_new(hmac);
-    if (!ctx)
-        goto done;
-    if (EVP_MAC_init(ctx, cfg->signing_key, cfg->signing_key_len, params) != 1 ||
-        EVP_MAC_update(ctx, (const unsigned char *)data, len) != 1 ||
+    if (!hmac && !(hmac = EVP_MAC_fetch(NULL, "HMAC", NULL)))
+        return SA_ERR_UNAVAILABLE;
+    if (!ctx && !(ctx = EVP_MAC_CTX_new(hmac)))
+        return SA_ERR_UNAVAILABLE;
+    bool same_key = keyed_len == cfg->signing_key_len &&
+                    CRYPTO_memcmp(keyed_with, cfg->signing_key, keyed_len) == 0;
+    if (!same_key) {
+        char digest[] = "SHA256";
+        OSSL_PARAM params[] = {
+            OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+            OSSL_PARAM_construct_end(),
+        };
+        keyed_len = 0;
+        if (EVP_MAC_init(ctx, cfg->signing_key, cfg->signing_key_len, params) != 1)
+            return SA_ERR_UNAVAILABLE;
+        memcpy(keyed_with, cfg->signing_key, cfg->signing_key_len);
+        keyed_len = cfg->signing_key_len;
+    } else if (EVP_MAC_init(ctx, NULL, 0, NULL) != 1) {
+        return SA_ERR_UNAVAILABLE;
+    }
+    if (EVP_MAC_update(ctx, (const unsigned char *)data, len) != 1 ||
         EVP_MAC_final(ctx, mac, &out_len, HS256_LEN) != 1 || out_len != HS256_LEN)
-        goto done;
-    st = SA_OK;
-
-done:
-    EVP_MAC_CTX_free(ctx);
-    return st;
+        return SA_ERR_UNAVAILABLE;
+    return SA_OK;
 }
 
 /* Security: never sign or verify with a missing or short key: an empty HMAC key would let

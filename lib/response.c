@@ -24,6 +24,24 @@ static const char *reason_phrase(int status)
     return "Unknown";
 }
 
+/* Append a NUL-terminated string. */
+static sa_status put(sa_buf *out, const char *s)
+{
+    return sa_buf_append(out, s, strlen(s));
+}
+
+/* Append the decimal digits of n. */
+static sa_status put_number(sa_buf *out, size_t n)
+{
+    char digits[24];
+    size_t i = sizeof digits;
+    do {
+        digits[--i] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n && i > 0);
+    return sa_buf_append(out, digits + i, sizeof digits - i);
+}
+
 void sa_respond_raw(sa_ctx *ctx, int status, const char *json, size_t len)
 {
     ctx->res.status = status;
@@ -75,28 +93,41 @@ void sa_add_header(sa_ctx *ctx, const char *name, const char *value)
      * future caller can split a response. */
     if (strpbrk(name, "\r\n:") || strpbrk(value, "\r\n"))
         return;
-    sa_buf_printf(&ctx->res.headers, "%s: %s\r\n", name, value);
+    sa_buf *h = &ctx->res.headers;
+    if (put(h, name) != SA_OK || put(h, ": ") != SA_OK || put(h, value) != SA_OK)
+        ctx->res.status = 503;
+    else
+        put(h, "\r\n");
 }
 
+/* Built with appends, not printf: this runs for every answer. */
 sa_status sa_response_serialize(const sa_ctx *ctx, sa_buf *out)
 {
     const sa_response *r = &ctx->res;
-    sa_status st = sa_buf_printf(out,
-        "Status: %d %s\r\n"
-        "X-Content-Type-Options: nosniff\r\n"
-        "Referrer-Policy: same-origin\r\n"
-        "X-Frame-Options: DENY\r\n"
-        "%s",
-        r->status, reason_phrase(r->status), r->no_store ? "Cache-Control: no-store\r\n" : "");
+    sa_status st = put(out, "Status: ");
+    if (st == SA_OK)
+        st = put_number(out, (size_t)(r->status > 0 ? r->status : 0));
+    if (st == SA_OK)
+        st = put(out, " ");
+    if (st == SA_OK)
+        st = put(out, reason_phrase(r->status));
+    if (st == SA_OK)
+        st = put(out, "\r\n"
+                      "X-Content-Type-Options: nosniff\r\n"
+                      "Referrer-Policy: same-origin\r\n"
+                      "X-Frame-Options: DENY\r\n");
+    if (st == SA_OK && r->no_store)
+        st = put(out, "Cache-Control: no-store\r\n");
     if (st == SA_OK && r->headers.len)
         st = sa_buf_append(out, r->headers.data, r->headers.len);
     if (st == SA_OK && r->body.len)
-        st = sa_buf_printf(out, "Content-Type: application/json\r\nContent-Length: %zu\r\n",
-                           r->body.len);
-    else if (st == SA_OK)
-        st = sa_buf_append(out, "Content-Length: 0\r\n", 19);
+        st = put(out, "Content-Type: application/json\r\n");
     if (st == SA_OK)
-        st = sa_buf_append(out, "\r\n", 2);
+        st = put(out, "Content-Length: ");
+    if (st == SA_OK)
+        st = put_number(out, r->body.len);
+    if (st == SA_OK)
+        st = put(out, "\r\n\r\n");
     if (st == SA_OK && r->body.len)
         st = sa_buf_append(out, r->body.data, r->body.len);
     return st;
