@@ -971,11 +971,8 @@ class Plan:
             # google-login of a returning user, Google's keys cached in the store: RS256 check
             # of the ID token, user by sub, last_login and a new session written in one
             # transaction, two tokens signed. Google is not called (the run checks).
-            cases.append(Case(
-                "google-login", "google-login (existing)", server, "/api/social/login/google/",
-                ["google-login"], "static.lua",
-                "POST {id_token} of a known account, keys cached: RS256 + 1 write txn",
-                once(lambda: self.login_args(server, "returning"))))
+            cases.append(self.returning_login_case("google-login (existing)", server,
+                                                   "returning"))
             # First login: every request a Google account never seen before. RS256 check, the
             # new account's uniqueness checks (sub, e-mail, username), the user created with its
             # indexes and committed durably, a new session.
@@ -987,6 +984,13 @@ class Plan:
                 "POST {id_token} of a new account: RS256 + user creation (durable)",
                 fresh.prepare, fresh.after, fresh.stats))
         return cases
+
+    def returning_login_case(self, name, server, label):
+        """google-login of a returning user, Google's keys cached in the store."""
+        return Case("google-login", name, server, "/api/social/login/google/",
+                    ["google-login"], "static.lua",
+                    "POST {id_token} of a known account, keys cached: RS256 + 1 write txn",
+                    once(lambda: self.login_args(server, label)))
 
     def login_args(self, server, label):
         """google-login's static arguments. Logs in once first, so that the user exists and
@@ -1222,11 +1226,18 @@ def run_all(args, mode, runner, plan, servers, workdir):
             case = by_key.get(key.strip())
             if case is not None and wanted(case.name):
                 leaks.append(runner.leak(case, mode["leak_requests"]))
-    if built("token-refresh") and wanted("token-refresh (no sync)"):
+    if built("token-refresh") and (wanted("token-refresh (no sync)") or
+                                   wanted("google-login (existing, no sync)")):
         # The same rotation on a server with sync_rotation = false: the commit is not flushed
         # before the answer (a crash may lose the last rotations).
         nosync = plan.socialauth("socialauth-nosync", gsettings, sync=False)
-        measure([plan.rotation_case("token-refresh (no sync)", nosync, "nosync")])
+        nosync_cases = [plan.rotation_case("token-refresh (no sync)", nosync, "nosync")]
+        if plan.have_login:
+            # The issue's target case: a returning user's sign-in whose session commit is
+            # written but not flushed (sync_rotation = false).
+            nosync_cases.append(plan.returning_login_case("google-login (existing, no sync)",
+                                                          nosync, "returning-nosync"))
+        measure(nosync_cases)
         if not args.hold:
             servers.stop(nosync)
     if not args.no_django:
