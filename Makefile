@@ -38,7 +38,13 @@ help:
 	@echo "make deps       install the Debian packages (as root) or print the apt-get line"
 	@echo "make install    copy programs and configuration under PREFIX ($(PREFIX))"
 
-lib/%.o: lib/%.c $(HEADERS)
+# A stamp per build mode: switching between debug and release rebuilds everything.
+BUILD_STAMP := lib/.build-$(BUILD)
+$(BUILD_STAMP):
+	@rm -f lib/.build-* lib/*.o
+	@touch $@
+
+lib/%.o: lib/%.c $(HEADERS) $(BUILD_STAMP)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(LIB): $(LIB_OBJ)
@@ -81,7 +87,6 @@ valgrind: $(UNIT_BIN)
 
 bench:
 	@bin/socialauth-deps bench
-	@$(MAKE) --no-print-directory clean
 	@$(MAKE) --no-print-directory BUILD=release all
 	@/usr/bin/python3 tests/bench/bench.py --mode $${BENCH:-short}
 
@@ -92,4 +97,4 @@ install: all
 	install -m 0644 etc/socialauth.conf.example etc/endpoints etc/apache-fcgid.conf $(DESTDIR)$(PREFIX)/etc/socialauth/
 
 clean:
-	rm -f lib/*.o $(LIB) $(CGI_BIN) $(TOOL_BIN) $(UNIT_BIN)
+	rm -f lib/*.o lib/.build-* $(LIB) $(CGI_BIN) $(TOOL_BIN) $(UNIT_BIN)
