@@ -267,6 +267,47 @@ static bool audience_ok(json_object *payload, const char *want)
     return found;
 }
 
+/* A JOSE header other than our canonical one: a JSON object (no duplicate keys) whose alg is
+ * exactly HS256, without crit, with typ and kid strings when present. Fills err when not. */
+static bool header_acceptable(const unsigned char *raw, size_t len, sa_error *err)
+{
+    json_object *header = NULL;
+    sa_error jerr = {0};
+    bool ok = false;
+    sa_status st;
+
+    if (sa_json_parse((const char *)raw, len, &header, &jerr) != SA_OK ||
+        !json_object_is_type(header, json_type_object)) {
+        SA_FAIL(err, SA_ERR_INVALID, "header is not a JSON object%s%s", jerr.msg[0] ? ": " : "",
+                jerr.msg);
+        goto done;
+    }
+    /* Security: refuse any other algorithm named in a token we signed (alg "none" included),
+     * and `crit`: we implement no extension, so RFC 7515 4.1.11 says reject. */
+    if (!string_is(header, "alg", "HS256")) {
+        SA_FAIL(err, SA_ERR_INVALID, "alg is not HS256");
+        goto done;
+    }
+    if (json_object_object_get_ex(header, "crit", NULL)) {
+        SA_FAIL(err, SA_ERR_INVALID, "crit header not supported");
+        goto done;
+    }
+    st = sa_json_get_string(header, "typ", NULL, NULL);
+    if (st != SA_OK && st != SA_ERR_NOT_FOUND) {
+        SA_FAIL(err, SA_ERR_INVALID, "typ is not a string");
+        goto done;
+    }
+    st = sa_json_get_string(header, "kid", NULL, NULL);
+    if (st != SA_OK && st != SA_ERR_NOT_FOUND) {
+        SA_FAIL(err, SA_ERR_INVALID, "kid is not a string");
+        goto done;
+    }
+    ok = true;
+done:
+    json_object_put(header);
+    return ok;
+}
+
 /* Contract: SA_JWT_VALID with *out filled; SA_JWT_WRONG_TYPE when everything checks out but
  * token_type is not `expected`'s name; SA_JWT_INVALID otherwise. *out is zeroed unless
  * SA_JWT_VALID. err (status SA_ERR_INVALID) says why for logs.
@@ -285,7 +326,7 @@ sa_jwt_result sa_jwt_verify(const sa_config *cfg, const char *token, size_t len,
     unsigned char header_raw[SA_JWT_MAX_LEN], payload_raw[SA_JWT_MAX_LEN];
     unsigned char sig[HS256_LEN + 3], mac[HS256_LEN];
     size_t header_len, payload_len, sig_len;
-    json_object *header = NULL, *payload = NULL;
+    json_object *payload = NULL;
     sa_claims c;
     sa_error jerr = {0};
     sa_jwt_result res = SA_JWT_INVALID;
@@ -321,8 +362,10 @@ sa_jwt_result sa_jwt_verify(const sa_config *cfg, const char *token, size_t len,
     const char *sig_b64 = dot2 + 1;
     size_t sig_b64_len = len - signed_len - 1;
 
-    if (sa_b64url_decode(token, (size_t)(dot1 - token), header_raw, sizeof header_raw,
-                         &header_len) != SA_OK ||
+    bool canonical_header = (size_t)(dot1 - token) == sizeof jwt_header_b64 - 1 &&
+                            memcmp(token, jwt_header_b64, sizeof jwt_header_b64 - 1) == 0;
+    if ((!canonical_header && sa_b64url_decode(token, (size_t)(dot1 - token), header_raw,
+                                               sizeof header_raw, &header_len) != SA_OK) ||
         sa_b64url_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), payload_raw, sizeof payload_raw,
                          &payload_len) != SA_OK) {
         SA_FAIL(err, SA_ERR_INVALID, "header or payload is not canonical base64url");
@@ -345,33 +388,10 @@ sa_jwt_result sa_jwt_verify(const sa_config *cfg, const char *token, size_t len,
         goto done;
     }
 
-    /* Signed by our key from here on; still check every value's type before use. */
-    if (sa_json_parse((const char *)header_raw, header_len, &header, &jerr) != SA_OK ||
-        !json_object_is_type(header, json_type_object)) {
-        SA_FAIL(err, SA_ERR_INVALID, "header is not a JSON object%s%s", jerr.msg[0] ? ": " : "",
-                jerr.msg);
+    /* Signed by our key from here on; still check every value's type before use. The header we
+     * (and PyJWT, and simplejwt) write is accepted by comparing its bytes; any other is read. */
+    if (!canonical_header && !header_acceptable(header_raw, header_len, err))
         goto done;
-    }
-    /* Security: refuse any other algorithm named in a token we signed (alg "none" included),
-     * and `crit`: we implement no extension, so RFC 7515 4.1.11 says reject. */
-    if (!string_is(header, "alg", "HS256")) {
-        SA_FAIL(err, SA_ERR_INVALID, "alg is not HS256");
-        goto done;
-    }
-    if (json_object_object_get_ex(header, "crit", NULL)) {
-        SA_FAIL(err, SA_ERR_INVALID, "crit header not supported");
-        goto done;
-    }
-    st = sa_json_get_string(header, "typ", NULL, NULL);
-    if (st != SA_OK && st != SA_ERR_NOT_FOUND) {
-        SA_FAIL(err, SA_ERR_INVALID, "typ is not a string");
-        goto done;
-    }
-    st = sa_json_get_string(header, "kid", NULL, NULL);
-    if (st != SA_OK && st != SA_ERR_NOT_FOUND) {
-        SA_FAIL(err, SA_ERR_INVALID, "kid is not a string");
-        goto done;
-    }
 
     if (sa_json_parse((const char *)payload_raw, payload_len, &payload, &jerr) != SA_OK ||
         !json_object_is_type(payload, json_type_object)) {
@@ -465,7 +485,6 @@ sa_jwt_result sa_jwt_verify(const sa_config *cfg, const char *token, size_t len,
     res = SA_JWT_VALID;
 
 done:
-    json_object_put(header);
     json_object_put(payload);
     return res;
 }
