@@ -94,28 +94,46 @@ static int with_store(sa_store_mode mode, store_action act, void *ctx)
 
 static void print_user(const sa_user *u)
 {
-    json_object *o = sa_user_to_json(u);
-    json_object_object_add(o, "is_active", json_object_new_boolean(u->is_active));
-    json_object_object_add(o, "is_staff", json_object_new_boolean(u->is_staff));
-    json_object_object_add(o, "is_superuser", json_object_new_boolean(u->is_superuser));
+    sa_buf out = {0};
+    sa_jw w;
+    sa_jw_begin(&w, &out);
+    sa_jw_object(&w);
+    sa_user_fields(&w, u);
+    sa_jw_key(&w, "is_active");
+    sa_jw_bool(&w, u->is_active);
+    sa_jw_key(&w, "is_staff");
+    sa_jw_bool(&w, u->is_staff);
+    sa_jw_key(&w, "is_superuser");
+    sa_jw_bool(&w, u->is_superuser);
     char when[32];
     sa_format_utc(u->date_joined, when, sizeof when);
-    json_object_object_add(o, "date_joined", json_object_new_string(when));
+    sa_jw_member(&w, "date_joined", when);
+    sa_jw_key(&w, "last_login");
     if (u->last_login) {
         sa_format_utc(u->last_login, when, sizeof when);
-        json_object_object_add(o, "last_login", json_object_new_string(when));
+        sa_jw_string(&w, when);
     } else {
-        json_object_object_add(o, "last_login", NULL);
+        sa_jw_null(&w);
     }
-    json_object_object_add(o, "google_sub", u->google_sub[0] ? json_object_new_string(u->google_sub)
-                                                             : NULL);
-    /* Google's claims as kept at the last sign-in (the social account's extra data). */
+    sa_jw_key(&w, "google_sub");
+    if (u->google_sub[0])
+        sa_jw_string(&w, u->google_sub);
+    else
+        sa_jw_null(&w);
+    /* Google's claims as kept at the last sign-in (the social account's extra data), written
+     * as stored after checking it is one strict JSON value. */
     json_object *extra = NULL;
-    if (u->google_extra && sa_json_parse(u->google_extra, strlen(u->google_extra), &extra, NULL))
-        extra = NULL;
-    json_object_object_add(o, "google_extra", extra);
-    printf("%s\n", sa_json_compact(o, NULL));
-    json_object_put(o);
+    sa_jw_key(&w, "google_extra");
+    if (u->google_extra && sa_json_parse(u->google_extra, strlen(u->google_extra), &extra,
+                                         NULL) == SA_OK)
+        sa_jw_raw(&w, u->google_extra, strlen(u->google_extra));
+    else
+        sa_jw_null(&w);
+    json_object_put(extra);
+    sa_jw_end(&w);
+    if (!w.failed)
+        printf("%s\n", out.data);
+    sa_buf_free(&out);
 }
 
 /* Find a user by id, then e-mail, then username. */

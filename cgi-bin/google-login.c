@@ -16,13 +16,17 @@ static sa_google *google;
 /* 400 {"non_field_errors":[message]} with an optional "code". */
 static void non_field_error(sa_ctx *ctx, const char *message, const char *code)
 {
-    json_object *body = json_object_new_object();
-    json_object *list = json_object_new_array();
-    json_object_array_add(list, json_object_new_string(message));
-    json_object_object_add(body, "non_field_errors", list);
+    sa_jw w;
+    sa_jw_begin(&w, &ctx->res.body);
+    sa_jw_object(&w);
+    sa_jw_key(&w, "non_field_errors");
+    sa_jw_array(&w);
+    sa_jw_string(&w, message);
+    sa_jw_end(&w);
     if (code)
-        json_object_object_add(body, "code", json_object_new_string(code));
-    sa_respond_json(ctx, 400, body);
+        sa_jw_member(&w, "code", code);
+    sa_jw_end(&w);
+    sa_respond_written(ctx, 400, &w);
 }
 
 /* An optional request field; blank counts as absent (dj-rest-auth's allow_blank fields).
@@ -147,10 +151,14 @@ static void handle(sa_ctx *ctx)
         sa_respond_store_error(ctx, st, &err);
         goto done;
     }
-    json_object *body = json_object_new_object();
-    sa_token_fields(ctx, body, &access, &refresh, true);
-    json_object_object_add(body, "user", sa_user_to_json(&user));
-    sa_respond_json(ctx, 200, body);
+    sa_jw w;
+    sa_jw_begin(&w, &ctx->res.body);
+    sa_jw_object(&w);
+    sa_token_fields(ctx, &w, &access, &refresh, true);
+    sa_jw_key(&w, "user");
+    sa_user_write(&w, &user);
+    sa_jw_end(&w);
+    sa_respond_written(ctx, 200, &w);
     if (ctx->cfg->cookie_mode)
         sa_cookie_set_tokens(ctx, &access, &refresh);
 done:

@@ -21,9 +21,12 @@ static void handle(sa_ctx *ctx)
     bool has_refresh;
     if (!sa_session_refresh(ctx, &claims, &access, &refresh, &has_refresh))
         return;
-    json_object *body = json_object_new_object();
-    sa_token_fields(ctx, body, &access, has_refresh ? &refresh : NULL, false);
-    sa_respond_json(ctx, 200, body);
+    sa_jw w;
+    sa_jw_begin(&w, &ctx->res.body);
+    sa_jw_object(&w);
+    sa_token_fields(ctx, &w, &access, has_refresh ? &refresh : NULL, false);
+    sa_jw_end(&w);
+    sa_respond_written(ctx, 200, &w);
     if (ctx->cfg->cookie_mode)
         sa_cookie_set_tokens(ctx, &access, has_refresh ? &refresh : NULL);
 }

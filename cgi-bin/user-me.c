@@ -45,6 +45,14 @@ static void take_field(sa_ctx *ctx, json_object *errors, const char *field, bool
     memcpy(dst, s, len + 1);
 }
 
+static void respond_user(sa_ctx *ctx, const sa_user *user)
+{
+    sa_jw w;
+    sa_jw_begin(&w, &ctx->res.body);
+    sa_user_write(&w, user);
+    sa_respond_written(ctx, 200, &w);
+}
+
 static void update(sa_ctx *ctx, sa_user *user)
 {
     json_object *errors = json_object_new_object();
@@ -71,7 +79,7 @@ static void update(sa_ctx *ctx, sa_user *user)
         sa_respond_store_error(ctx, st, &err);
         return;
     }
-    sa_respond_json(ctx, 200, sa_user_to_json(user));
+    respond_user(ctx, user);
 }
 
 static void handle(sa_ctx *ctx)
@@ -82,7 +90,7 @@ static void handle(sa_ctx *ctx)
     if (ctx->req.method_bit & (SA_PUT | SA_PATCH))
         update(ctx, &user);
     else
-        sa_respond_json(ctx, 200, sa_user_to_json(&user));
+        respond_user(ctx, &user);
     sa_user_clear(&user);
 }
 

@@ -1,6 +1,7 @@
 /* auth.c: Bearer authentication of app requests (see auth.h). */
 #include "auth.h"
 #include "cookie.h"
+#include "json_writer.h"
 #include "session.h"
 #include "tokens.h"
 
@@ -9,18 +10,21 @@
 /* 401 in simplejwt's InvalidToken shape, naming why the access token was refused. */
 static void token_not_valid(sa_ctx *ctx, const char *message)
 {
-    json_object *o = json_object_new_object();
-    json_object *messages = json_object_new_array();
-    json_object *m = json_object_new_object();
-    json_object_object_add(o, "detail",
-                           json_object_new_string("Given token not valid for any token type"));
-    json_object_object_add(o, "code", json_object_new_string("token_not_valid"));
-    json_object_object_add(m, "token_class", json_object_new_string("AccessToken"));
-    json_object_object_add(m, "token_type", json_object_new_string("access"));
-    json_object_object_add(m, "message", json_object_new_string(message));
-    json_object_array_add(messages, m);
-    json_object_object_add(o, "messages", messages);
-    sa_respond_json(ctx, 401, o);
+    sa_jw w;
+    sa_jw_begin(&w, &ctx->res.body);
+    sa_jw_object(&w);
+    sa_jw_member(&w, "detail", "Given token not valid for any token type");
+    sa_jw_member(&w, "code", "token_not_valid");
+    sa_jw_key(&w, "messages");
+    sa_jw_array(&w);
+    sa_jw_object(&w);
+    sa_jw_member(&w, "token_class", "AccessToken");
+    sa_jw_member(&w, "token_type", "access");
+    sa_jw_member(&w, "message", message);
+    sa_jw_end(&w);
+    sa_jw_end(&w);
+    sa_jw_end(&w);
+    sa_respond_written(ctx, 401, &w);
     sa_add_header(ctx, "WWW-Authenticate", "Bearer realm=\"api\"");
 }
 

@@ -7,7 +7,7 @@
 #include <string.h>
 
 /* Make room for `extra` more bytes plus a NUL. SA_ERR_NOMEM on failure or overflow. */
-static sa_status reserve(sa_buf *buf, size_t extra)
+sa_status sa_buf_reserve(sa_buf *buf, size_t extra)
 {
     if (extra > SIZE_MAX / 2 - buf->len - 1)
         return SA_ERR_NOMEM;
@@ -27,7 +27,7 @@ static sa_status reserve(sa_buf *buf, size_t extra)
 
 sa_status sa_buf_append(sa_buf *buf, const char *s, size_t len)
 {
-    if (reserve(buf, len) != SA_OK)
+    if (sa_buf_reserve(buf, len) != SA_OK)
         return SA_ERR_NOMEM;
     memcpy(buf->data + buf->len, s, len);
     buf->len += len;
@@ -41,7 +41,7 @@ sa_status sa_buf_printf(sa_buf *buf, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    if (n < 0 || reserve(buf, (size_t)n) != SA_OK)
+    if (n < 0 || sa_buf_reserve(buf, (size_t)n) != SA_OK)
         return SA_ERR_NOMEM;
     va_start(ap, fmt);
     vsnprintf(buf->data + buf->len, (size_t)n + 1, fmt, ap);

@@ -29,6 +29,8 @@ typedef struct sa_buf {
 } sa_buf;
 
 sa_status sa_buf_append(sa_buf *buf, const char *s, size_t len);
+/* Make room for `extra` more bytes (and a NUL) without writing them. */
+sa_status sa_buf_reserve(sa_buf *buf, size_t extra);
 sa_status sa_buf_printf(sa_buf *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sa_buf_reset(sa_buf *buf);   /* len = 0, memory kept */
 void sa_buf_free(sa_buf *buf);

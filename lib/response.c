@@ -1,6 +1,7 @@
 /* response.c: building answers in DRF's shapes and serialising them as CGI responses. */
 #include "http.h"
 #include "json.h"
+#include "json_writer.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -60,22 +61,35 @@ void sa_respond_json(sa_ctx *ctx, int status, json_object *body)
 
 void sa_respond_detail(sa_ctx *ctx, int status, const char *detail, const char *code)
 {
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "detail", json_object_new_string(detail));
+    sa_jw w;
+    sa_jw_begin(&w, &ctx->res.body);
+    sa_jw_object(&w);
+    sa_jw_member(&w, "detail", detail);
     if (code)
-        json_object_object_add(o, "code", json_object_new_string(code));
-    sa_respond_json(ctx, status, o);
+        sa_jw_member(&w, "code", code);
+    sa_jw_end(&w);
+    if (w.failed) { /* only allocation can fail here: answer with a fixed text */
+        static const char busy[] =
+            "{\"detail\":\"Service temporarily unavailable.\",\"code\":\"service_unavailable\"}";
+        sa_respond_raw(ctx, 503, busy, sizeof busy - 1);
+        return;
+    }
+    ctx->res.status = status;
     if (status == 401)
         sa_add_header(ctx, "WWW-Authenticate", "Bearer realm=\"api\"");
 }
 
 void sa_respond_field_error(sa_ctx *ctx, const char *field, const char *message)
 {
-    json_object *o = json_object_new_object();
-    json_object *list = json_object_new_array();
-    json_object_array_add(list, json_object_new_string(message));
-    json_object_object_add(o, field, list);
-    sa_respond_json(ctx, 400, o);
+    sa_jw w;
+    sa_jw_begin(&w, &ctx->res.body);
+    sa_jw_object(&w);
+    sa_jw_key(&w, field);
+    sa_jw_array(&w);
+    sa_jw_string(&w, message);
+    sa_jw_end(&w);
+    sa_jw_end(&w);
+    sa_respond_written(ctx, 400, &w);
 }
 
 void sa_respond_store_error(sa_ctx *ctx, sa_status status, const sa_error *err)

@@ -24,29 +24,29 @@ sa_status sa_token_issue(const sa_config *cfg, sa_token_type type, const char *u
     return sa_jwt_mint(cfg, c, out->text, sizeof out->text, err);
 }
 
-static void add_time(json_object *body, const char *key, int64_t t)
+static void put_time(sa_jw *w, const char *key, int64_t t)
 {
     char buf[32];
     sa_format_utc(t, buf, sizeof buf);
-    json_object_object_add(body, key, json_object_new_string(buf));
+    sa_jw_member(w, key, buf);
 }
 
-void sa_token_fields(sa_ctx *ctx, json_object *body, const sa_token *access,
-                     const sa_token *refresh, bool both_spellings)
+void sa_token_fields(sa_ctx *ctx, sa_jw *w, const sa_token *access, const sa_token *refresh,
+                     bool both_spellings)
 {
     /* Cookie mode keeps the refresh token out of reach of scripts: the body omits it. */
     bool refresh_in_body = refresh && !ctx->cfg->cookie_mode;
-    json_object_object_add(body, "access", json_object_new_string(access->text));
+    sa_jw_member(w, "access", access->text);
     if (refresh_in_body)
-        json_object_object_add(body, "refresh", json_object_new_string(refresh->text));
+        sa_jw_member(w, "refresh", refresh->text);
     if (both_spellings) {
-        json_object_object_add(body, "access_token", json_object_new_string(access->text));
+        sa_jw_member(w, "access_token", access->text);
         if (refresh_in_body)
-            json_object_object_add(body, "refresh_token", json_object_new_string(refresh->text));
+            sa_jw_member(w, "refresh_token", refresh->text);
     }
-    add_time(body, "access_expiration", access->claims.exp);
+    put_time(w, "access_expiration", access->claims.exp);
     if (refresh)
-        add_time(body, "refresh_expiration", refresh->claims.exp);
+        put_time(w, "refresh_expiration", refresh->claims.exp);
     ctx->res.no_store = true;
 }
 

@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 
 #include "http.h"
+#include "json_writer.h"
 #include "jwt.h"
 #include "store.h"
 
@@ -22,12 +23,12 @@ typedef struct sa_token {
 sa_status sa_token_issue(const sa_config *cfg, sa_token_type type, const char *user_id,
                          const char *sid, int64_t now, sa_token *out, sa_error *err);
 
-/* Add the token fields of a token answer to body, in API.md's order:
+/* Write the token members of a token answer into the open object of w, in API.md's order:
  * "access", "refresh" (omitted when refresh is NULL or cookie mode), the "access_token"/
  * "refresh_token" spellings when both_spellings, then "access_expiration" and
  * "refresh_expiration" (omitted when refresh is NULL). Sets Cache-Control: no-store. */
-void sa_token_fields(sa_ctx *ctx, json_object *body, const sa_token *access,
-                     const sa_token *refresh, bool both_spellings);
+void sa_token_fields(sa_ctx *ctx, sa_jw *w, const sa_token *access, const sa_token *refresh,
+                     bool both_spellings);
 
 /* Verify a presented token of `type`, answering the 401 of API.md section 4 and returning
  * false when it is bad, of the wrong type, or of a revoked session. */

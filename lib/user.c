@@ -4,16 +4,21 @@
 #include <ctype.h>
 #include <string.h>
 
-json_object *sa_user_to_json(const sa_user *u)
+void sa_user_fields(sa_jw *w, const sa_user *u)
 {
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "pk", json_object_new_string(u->id));
-    json_object_object_add(o, "userId", json_object_new_string(u->id));
-    json_object_object_add(o, "username", json_object_new_string(u->username));
-    json_object_object_add(o, "email", json_object_new_string(u->email));
-    json_object_object_add(o, "first_name", json_object_new_string(u->first_name));
-    json_object_object_add(o, "last_name", json_object_new_string(u->last_name));
-    return o;
+    sa_jw_member(w, "pk", u->id);
+    sa_jw_member(w, "userId", u->id);
+    sa_jw_member(w, "username", u->username);
+    sa_jw_member(w, "email", u->email);
+    sa_jw_member(w, "first_name", u->first_name);
+    sa_jw_member(w, "last_name", u->last_name);
+}
+
+void sa_user_write(sa_jw *w, const sa_user *u)
+{
+    sa_jw_object(w);
+    sa_user_fields(w, u);
+    sa_jw_end(w);
 }
 
 /* Length of the valid UTF-8 multi-byte sequence at s, or 0. */

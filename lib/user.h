@@ -6,11 +6,16 @@
 #include <stdbool.h>
 #include <json-c/json.h>
 
+#include "json_writer.h"
 #include "store.h"
 
-/* {"pk","userId","username","email","first_name","last_name"} as a new object.
- * Security: never a password hash or Google's claims. */
-json_object *sa_user_to_json(const sa_user *user);
+/* Write the members "pk","userId","username","email","first_name","last_name" into the open
+ * object of w (dj-rest-auth's UserDetailsSerializer). Security: never a password hash or
+ * Google's claims. */
+void sa_user_fields(sa_jw *w, const sa_user *user);
+
+/* The same as a whole object, as the next value of w. */
+void sa_user_write(sa_jw *w, const sa_user *user);
 
 /* Django's rule: 1 to 150 characters, each a letter (any script), digit, or one of @.+-_.
  * Letters outside ASCII are accepted as valid UTF-8 sequences. */

@@ -12,6 +12,7 @@
 #include "cookie.h"
 #include "cors.h"
 #include "http.h"
+#include "json_writer.h"
 #include "user.h"
 
 typedef struct source {
@@ -293,6 +294,51 @@ static void test_usernames(void **state)
     assert_string_equal(out, "annemarieoneil");
 }
 
+
+static void test_json_writer(void **state)
+{
+    sa_buf out = {0};
+    sa_jw w;
+    sa_jw_begin(&w, &out);
+    sa_jw_object(&w);
+    sa_jw_member(&w, "a", "quote\" back\\ nl\n tab\t ctl\x01 J\xc3\xbcrgen");
+    sa_jw_key(&w, "list");
+    sa_jw_array(&w);
+    sa_jw_string(&w, "x");
+    sa_jw_bool(&w, true);
+    sa_jw_null(&w);
+    sa_jw_object(&w);
+    sa_jw_end(&w);
+    sa_jw_end(&w);
+    sa_jw_key(&w, "raw");
+    sa_jw_raw(&w, "{\"k\":1}", 7);
+    sa_jw_end(&w);
+    assert_false(w.failed);
+    assert_string_equal(out.data, "{\"a\":\"quote\\\" back\\\\ nl\\n tab\\t ctl\\u0001 J\xc3\xbcrgen\","
+                                  "\"list\":[\"x\",true,null,{}],\"raw\":{\"k\":1}}");
+    /* invalid UTF-8 and unbalanced ends fail the writer; the answer then is a 503 */
+    sa_jw_begin(&w, &out);
+    sa_jw_string(&w, "bad\xff");
+    assert_true(w.failed);
+    sa_jw_begin(&w, &out);
+    sa_jw_end(&w);
+    assert_true(w.failed);
+    sa_jw_begin(&w, &out);
+    for (int i = 0; i < SA_JW_MAX_DEPTH + 1; i++)
+        sa_jw_array(&w);
+    assert_true(w.failed);
+    sa_ctx ctx;
+    ctx_init(&ctx, "GET", SA_GET, NULL);
+    sa_jw_begin(&w, &ctx.res.body);
+    sa_jw_object(&w);
+    sa_jw_member(&w, "x", "\xc0");
+    sa_jw_end(&w);
+    sa_respond_written(&ctx, 200, &w);
+    assert_answer(&ctx, 503, "{\"detail\":\"Service temporarily unavailable.\",\"code\":\"service_unavailable\"}");
+    ctx_done(&ctx);
+    sa_buf_free(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -306,6 +352,7 @@ int main(void)
         cmocka_unit_test(test_cors),
         cmocka_unit_test(test_cookies_and_csrf),
         cmocka_unit_test(test_usernames),
+        cmocka_unit_test(test_json_writer),
     };
     return cmocka_run_group_tests_name("http", tests, setup, teardown);
 }
