@@ -1,69 +1,159 @@
 /* json.c: strict JSON input and compact JSON output on top of json-c.
  *
- * Input is checked twice. First a small validating scanner of our own walks the raw text:
- * RFC 8259 grammar only (json-c's JSON_TOKENER_STRICT still accepts 'single quotes', raw
- * tabs in strings, "1.", NaN, lone surrogates and overlong UTF-8), well-formed UTF-8, depth,
- * integers within int64 (json-c saturates silently), and no duplicate key in any object
- * (json-c keeps the last one silently). Its error messages copy Python's json module, so a
- * client sees what Django's "JSON parse error - ..." said. Only then does json-c build the
- * tree from the same bytes. */
+ * Input is read in one pass by a small validating parser of our own, which builds the json-c
+ * tree as it goes (json-c's tokener is not used). It accepts RFC 8259 grammar only (json-c's
+ * JSON_TOKENER_STRICT still accepts 'single quotes', raw tabs in strings, "1.", NaN, lone
+ * surrogates and overlong UTF-8), well-formed UTF-8, bounded depth, integers within int64
+ * (json-c saturates silently), and no duplicate key in any object (json-c keeps the last one
+ * silently). Its error messages copy Python's json module, so a client sees what Django's
+ * "JSON parse error - ..." said. The tree is the one json-c's tokener builds from the same
+ * text (the fuzz target checks this), except that every surrogate pair is decoded right:
+ * json-c 0.16 turns some, such as "\ud837\ude00" (U+1DE00), into U+FFFD.
+ *
+ * Bytes that must be copied out of the text (keys, strings with escapes, the text of a
+ * double) go through a scratch stack that starts in a small buffer on the caller's stack, so
+ * a typical parse allocates nothing beyond json-c's own objects. */
 #include "json.h"
 
 #include <limits.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define SA_JSON_MAX_DEPTH 64
 
-/* One key of an open object: its decoded bytes in the arena and where it started. */
-typedef struct scan_key {
-    size_t off;   /* into arena */
-    size_t len;
-    size_t pos;   /* byte offset of its opening quote in the text */
-} scan_key;
+/* Room for the keys (and escaped strings) of any document we expect; longer ones move the
+ * scratch stack to the heap for the rest of the parse. */
+#define SCRATCH_SMALL 256
 
-typedef struct scanner {
+typedef struct parser {
     const unsigned char *s;
     size_t len;
     size_t pos;
-    /* Keys of the objects currently open, innermost last; popped when an object closes. */
-    scan_key *keys;
-    size_t nkeys, keys_cap;
-    unsigned char *arena; /* decoded keys; never longer than the text itself */
-    size_t arena_used;
+    /* Scratch stack: buf[0..used) of cap bytes; buf is small until it needs to grow. A key
+     * stays pushed while its value is parsed, so positions in it are kept as offsets. */
+    unsigned char *buf;
+    size_t used, cap;
+    unsigned char small[SCRATCH_SMALL];
     /* First error. */
     sa_status status;
     size_t err_pos;
-    bool err_no_pos; /* DRF's NaN/Infinity message has no position */
+    bool err_no_pos; /* DRF's NaN/Infinity message and "Out of memory" have no position */
     char reason[128];
-    /* First duplicate key, reported only if the text is otherwise well-formed, so that a
-     * syntax error reads as Python would report it. */
+    /* First duplicate key in the text, reported only if the text is otherwise well-formed,
+     * so that a syntax error reads as Python would report it. */
     bool dup;
     size_t dup_pos;
     char dup_reason[128];
-} scanner;
+} parser;
 
-static int scan_value(scanner *sc, unsigned depth);
+static int parse_value(parser *ps, unsigned depth, json_object **out);
 
-static int scan_fail(scanner *sc, sa_status status, size_t pos, const char *reason)
+/* Record the first error (at byte pos of the text). Always returns -1. */
+static int fail_at(parser *ps, sa_status status, size_t pos, const char *reason)
 {
-    if (sc->status == SA_OK) {
-        sc->status = status;
-        sc->err_pos = pos;
-        snprintf(sc->reason, sizeof sc->reason, "%s", reason);
+    if (ps->status == SA_OK) {
+        ps->status = status;
+        ps->err_pos = pos;
+        snprintf(ps->reason, sizeof ps->reason, "%s", reason);
     }
     return -1;
 }
 
-static void skip_ws(scanner *sc)
+/* Record the first error, with a message that names no position. Always returns -1. */
+static int fail_no_pos(parser *ps, sa_status status, const char *reason)
 {
-    while (sc->pos < sc->len) {
-        unsigned char c = sc->s[sc->pos];
+    if (ps->status == SA_OK)
+        ps->err_no_pos = true;
+    return fail_at(ps, status, ps->pos, reason);
+}
+
+static int fail_nomem(parser *ps)
+{
+    return fail_no_pos(ps, SA_ERR_NOMEM, "Out of memory");
+}
+
+/* Make room for n more bytes on the scratch stack. Returns 0 or -1. */
+static int scratch_reserve(parser *ps, size_t n)
+{
+    if (ps->cap - ps->used >= n)
+        return 0;
+    if (n > SIZE_MAX / 2 - ps->used)
+        return fail_nomem(ps);
+    size_t cap = ps->used + n > 2 * ps->cap ? ps->used + n : 2 * ps->cap;
+    unsigned char *b = ps->buf == ps->small ? malloc(cap) : realloc(ps->buf, cap);
+    if (!b)
+        return fail_nomem(ps);
+    if (ps->buf == ps->small)
+        memcpy(b, ps->small, ps->used);
+    ps->buf = b;
+    ps->cap = cap;
+    return 0;
+}
+
+/* Push n bytes on the scratch stack. Returns 0 or -1. */
+static int scratch_put(parser *ps, const void *bytes, size_t n)
+{
+    if (scratch_reserve(ps, n) != 0)
+        return -1;
+    memcpy(ps->buf + ps->used, bytes, n);
+    ps->used += n;
+    return 0;
+}
+
+/* Push n bytes and a NUL after them. Returns 0 or -1. */
+static int scratch_put_cstr(parser *ps, const void *bytes, size_t n)
+{
+    if (scratch_reserve(ps, n + 1) != 0)
+        return -1;
+    memcpy(ps->buf + ps->used, bytes, n);
+    ps->buf[ps->used + n] = '\0';
+    ps->used += n + 1;
+    return 0;
+}
+
+/* Push code point cp (at most U+10FFFF, no surrogate) as UTF-8. Returns 0 or -1. */
+static int scratch_put_utf8(parser *ps, unsigned long cp)
+{
+    unsigned char u[4];
+    size_t n;
+    if (cp < 0x80) {
+        u[0] = (unsigned char)cp;
+        n = 1;
+    } else if (cp < 0x800) {
+        u[0] = (unsigned char)(0xC0 | (cp >> 6));
+        u[1] = (unsigned char)(0x80 | (cp & 0x3F));
+        n = 2;
+    } else if (cp < 0x10000) {
+        u[0] = (unsigned char)(0xE0 | (cp >> 12));
+        u[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        u[2] = (unsigned char)(0x80 | (cp & 0x3F));
+        n = 3;
+    } else {
+        u[0] = (unsigned char)(0xF0 | (cp >> 18));
+        u[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+        u[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        u[3] = (unsigned char)(0x80 | (cp & 0x3F));
+        n = 4;
+    }
+    return scratch_put(ps, u, n);
+}
+
+static void skip_ws(parser *ps)
+{
+    while (ps->pos < ps->len) {
+        unsigned char c = ps->s[ps->pos];
         if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
             break;
-        sc->pos++;
+        ps->pos++;
     }
+}
+
+/* True when the text at ps->pos is byte c. */
+static bool at(const parser *ps, unsigned char c)
+{
+    return ps->pos < ps->len && ps->s[ps->pos] == c;
 }
 
 static int hex_value(unsigned char c)
@@ -77,14 +167,14 @@ static int hex_value(unsigned char c)
     return -1;
 }
 
-/* Read 4 hex digits at sc->s[at]; returns the code unit or -1. */
-static long read_hex4(const scanner *sc, size_t at)
+/* Read 4 hex digits at ps->s[pos]; returns the code unit or -1. */
+static long read_hex4(const parser *ps, size_t pos)
 {
     long v = 0;
-    if (at > sc->len || sc->len - at < 4)
+    if (pos > ps->len || ps->len - pos < 4)
         return -1;
     for (size_t i = 0; i < 4; i++) {
-        int h = hex_value(sc->s[at + i]);
+        int h = hex_value(ps->s[pos + i]);
         if (h < 0)
             return -1;
         v = v * 16 + h;
@@ -139,367 +229,416 @@ bool sa_json_utf8_valid(const char *s, size_t len)
     return true;
 }
 
-static void arena_put_utf8(scanner *sc, unsigned long cp)
+/* Decode the escape whose backslash is at bs (the text has at least one byte after it):
+ * *cp gets the code point and *used the escape's length in the text (2, 6, or 12 for a
+ * surrogate pair). Returns 0 or -1. */
+static int parse_escape(parser *ps, size_t bs, unsigned long *cp, size_t *used)
 {
-    unsigned char *a = sc->arena + sc->arena_used;
-    if (cp < 0x80) {
-        a[0] = (unsigned char)cp;
-        sc->arena_used += 1;
-    } else if (cp < 0x800) {
-        a[0] = (unsigned char)(0xC0 | (cp >> 6));
-        a[1] = (unsigned char)(0x80 | (cp & 0x3F));
-        sc->arena_used += 2;
-    } else if (cp < 0x10000) {
-        a[0] = (unsigned char)(0xE0 | (cp >> 12));
-        a[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-        a[2] = (unsigned char)(0x80 | (cp & 0x3F));
-        sc->arena_used += 3;
-    } else {
-        a[0] = (unsigned char)(0xF0 | (cp >> 18));
-        a[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
-        a[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-        a[3] = (unsigned char)(0x80 | (cp & 0x3F));
-        sc->arena_used += 4;
+    *used = 2;
+    switch (ps->s[bs + 1]) {
+    case '"': *cp = '"'; return 0;
+    case '\\': *cp = '\\'; return 0;
+    case '/': *cp = '/'; return 0;
+    case 'b': *cp = '\b'; return 0;
+    case 'f': *cp = '\f'; return 0;
+    case 'n': *cp = '\n'; return 0;
+    case 'r': *cp = '\r'; return 0;
+    case 't': *cp = '\t'; return 0;
+    case 'u': break;
+    default: return fail_at(ps, SA_ERR_INVALID, bs, "Invalid \\escape");
     }
-}
-
-/* Scan the string whose opening quote is at sc->pos. When `key` is set, its decoded bytes
- * are appended to the arena (room is guaranteed: a decoded string is never longer than its
- * source text) and recorded in *key. Returns 0 or -1. */
-static int scan_string(scanner *sc, scan_key *key)
-{
-    size_t start = sc->pos;
-    sc->pos++; /* opening quote */
-    if (key) {
-        key->off = sc->arena_used;
-        key->pos = start;
+    long u = read_hex4(ps, bs + 2);
+    /* Security: a lone surrogate has no UTF-8 form; json-c would turn it into U+FFFD, so two
+     * different texts could decode to one key. Refuse it. */
+    if (u < 0 || (u >= 0xDC00 && u <= 0xDFFF))
+        return fail_at(ps, SA_ERR_INVALID, bs + 1, "Invalid \\uXXXX escape");
+    *used = 6;
+    *cp = (unsigned long)u;
+    if (u >= 0xD800 && u <= 0xDBFF) {
+        long lo = -1;
+        if (bs + 7 < ps->len && ps->s[bs + 6] == '\\' && ps->s[bs + 7] == 'u')
+            lo = read_hex4(ps, bs + 8);
+        if (lo < 0xDC00 || lo > 0xDFFF)
+            return fail_at(ps, SA_ERR_INVALID, bs + 1, "Invalid \\uXXXX escape");
+        *cp = 0x10000 + (((unsigned long)u - 0xD800) << 10) + ((unsigned long)lo - 0xDC00);
+        *used = 12;
     }
-    for (;;) {
-        if (sc->pos >= sc->len)
-            return scan_fail(sc, SA_ERR_INVALID, start, "Unterminated string starting at");
-        unsigned char c = sc->s[sc->pos];
-        if (c == '"') {
-            sc->pos++;
-            break;
-        }
-        if (c < 0x20)
-            return scan_fail(sc, SA_ERR_INVALID, sc->pos, "Invalid control character at");
-        if (c == '\\') {
-            size_t bs = sc->pos;
-            if (bs + 1 >= sc->len)
-                return scan_fail(sc, SA_ERR_INVALID, start, "Unterminated string starting at");
-            unsigned char e = sc->s[bs + 1];
-            unsigned long cp;
-            switch (e) {
-            case '"': cp = '"'; break;
-            case '\\': cp = '\\'; break;
-            case '/': cp = '/'; break;
-            case 'b': cp = '\b'; break;
-            case 'f': cp = '\f'; break;
-            case 'n': cp = '\n'; break;
-            case 'r': cp = '\r'; break;
-            case 't': cp = '\t'; break;
-            case 'u': {
-                long u = read_hex4(sc, bs + 2);
-                if (u < 0)
-                    return scan_fail(sc, SA_ERR_INVALID, bs + 1, "Invalid \\uXXXX escape");
-                size_t used = 6;
-                /* Security: a lone surrogate has no UTF-8 form; json-c would turn it into
-                 * U+FFFD, so two different texts could decode to one key. Refuse it. */
-                if (u >= 0xDC00 && u <= 0xDFFF)
-                    return scan_fail(sc, SA_ERR_INVALID, bs + 1, "Invalid \\uXXXX escape");
-                if (u >= 0xD800 && u <= 0xDBFF) {
-                    long lo = -1;
-                    if (bs + 7 < sc->len && sc->s[bs + 6] == '\\' && sc->s[bs + 7] == 'u')
-                        lo = read_hex4(sc, bs + 8);
-                    if (lo < 0xDC00 || lo > 0xDFFF)
-                        return scan_fail(sc, SA_ERR_INVALID, bs + 1, "Invalid \\uXXXX escape");
-                    cp = 0x10000 + (((unsigned long)u - 0xD800) << 10) +
-                         ((unsigned long)lo - 0xDC00);
-                    used = 12;
-                } else {
-                    cp = (unsigned long)u;
-                }
-                /* Security: json-c keys are C strings, so "a\u0000b" and "a\u0000c" would
-                 * silently become the same key "a". */
-                if (key && cp == 0)
-                    return scan_fail(sc, SA_ERR_INVALID, bs, "Invalid \\u0000 in property name");
-                if (key)
-                    arena_put_utf8(sc, cp);
-                sc->pos = bs + used;
-                continue;
-            }
-            default:
-                return scan_fail(sc, SA_ERR_INVALID, bs, "Invalid \\escape");
-            }
-            if (key)
-                arena_put_utf8(sc, cp);
-            sc->pos = bs + 2;
-            continue;
-        }
-        size_t n = utf8_seq_len(sc->s + sc->pos, sc->len - sc->pos);
-        if (n == 0)
-            return scan_fail(sc, SA_ERR_INVALID, sc->pos, "Invalid UTF-8 at");
-        if (key) {
-            memcpy(sc->arena + sc->arena_used, sc->s + sc->pos, n);
-            sc->arena_used += n;
-        }
-        sc->pos += n;
-    }
-    if (key)
-        key->len = sc->arena_used - key->off;
     return 0;
 }
 
-/* Python's number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?, each optional
- * part taken only when complete (so "1." scans as 1 followed by extra data, as in Python). */
-static int scan_number(scanner *sc)
+/* Bytes that need no attention inside a string: printable ASCII other than '"' (0x22) and
+ * '\\' (0x5C). */
+static const bool plain_byte[256] = {[0x20 ... 0x21] = true, [0x23 ... 0x5B] = true,
+                                     [0x5D ... 0x7F] = true};
+
+/* The end of the run of plain bytes from p on. */
+static size_t plain_run(const unsigned char *s, size_t p, size_t len)
 {
-    size_t start = sc->pos, p = sc->pos;
+    while (p < len && plain_byte[s[p]])
+        p++;
+    return p;
+}
+
+/* Scan and decode the string whose opening quote is at ps->pos. A key, or a string with an
+ * escape, is decoded onto the scratch stack with a NUL after it; any other string is left
+ * where it is in the text. *out and *len give the decoded bytes (*out valid until the next
+ * push). A key may not hold "\u0000". Returns 0 or -1. */
+static int parse_string(parser *ps, bool key, const char **out, size_t *len)
+{
+    const unsigned char *s = ps->s;
+    const size_t start = ps->pos, end = ps->len, mark = ps->used;
+    bool copy = key;               /* decoding onto the scratch stack */
+    size_t p = start + 1, run = p; /* run: first byte of the text not yet copied */
+    for (;;) {
+        p = plain_run(s, p, end);
+        if (p >= end)
+            return fail_at(ps, SA_ERR_INVALID, start, "Unterminated string starting at");
+        unsigned char c = s[p];
+        if (c == '"')
+            break;
+        if (c < 0x20)
+            return fail_at(ps, SA_ERR_INVALID, p, "Invalid control character at");
+        if (c == '\\') {
+            size_t used;
+            unsigned long cp;
+            if (p + 1 >= end)
+                return fail_at(ps, SA_ERR_INVALID, start, "Unterminated string starting at");
+            if (parse_escape(ps, p, &cp, &used) != 0)
+                return -1;
+            /* Security: json-c keys are C strings, so "a\u0000b" and "a\u0000c" would
+             * silently become the same key "a". */
+            if (key && cp == 0)
+                return fail_at(ps, SA_ERR_INVALID, p, "Invalid \\u0000 in property name");
+            copy = true;
+            if (scratch_put(ps, s + run, p - run) != 0 || scratch_put_utf8(ps, cp) != 0)
+                return -1;
+            p = run = p + used;
+            continue;
+        }
+        size_t n = utf8_seq_len(s + p, end - p);
+        if (n == 0)
+            return fail_at(ps, SA_ERR_INVALID, p, "Invalid UTF-8 at");
+        p += n;
+    }
+    if (copy) {
+        if (scratch_put_cstr(ps, s + run, p - run) != 0)
+            return -1;
+        *out = (const char *)ps->buf + mark;
+        *len = ps->used - mark - 1;
+    } else {
+        *out = (const char *)s + start + 1;
+        *len = p - start - 1;
+    }
+    ps->pos = p + 1; /* past the closing quote */
+    return 0;
+}
+
+/* The integer with digits ps->s[digits..end) (negative when neg) as a json-c int64.
+ * Security: json-c clamps out-of-range integers to INT64_MIN/MAX (or UINT64_MAX) without
+ * telling anyone; refuse them so a clamped value is never read. */
+static int make_int(parser *ps, size_t start, size_t digits, size_t end, bool neg,
+                    json_object **out)
+{
+    const unsigned long long limit = neg ? (unsigned long long)INT64_MAX + 1ULL
+                                         : (unsigned long long)INT64_MAX;
+    unsigned long long v = 0;
+    for (size_t i = digits; i < end; i++) {
+        unsigned d = (unsigned)(ps->s[i] - '0');
+        if (v > (limit - d) / 10)
+            return fail_at(ps, SA_ERR_INVALID, start, "Integer out of range");
+        v = v * 10 + d;
+    }
+    int64_t value = !neg ? (int64_t)v : v == limit ? INT64_MIN : -(int64_t)v;
+    *out = json_object_new_int64(value);
+    return *out ? 0 : fail_nomem(ps);
+}
+
+/* The double spelled ps->s[start..end) as json-c's tokener makes it: the value as strtod
+ * reads it (in the "C" locale whatever the process's, as the tokener did), and the text
+ * itself, which json-c writes back unchanged. Returns 0 or -1. */
+static int make_double(parser *ps, size_t start, size_t end, json_object **out)
+{
+    const size_t mark = ps->used;
+    if (scratch_put_cstr(ps, ps->s + start, end - start) != 0)
+        return -1;
+    const char *text = (const char *)ps->buf + mark;
+    /* glibc hands out its built-in "C" locale here without allocating. */
+    locale_t c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+    double d = c_locale ? strtod_l(text, NULL, c_locale) : strtod(text, NULL);
+    if (c_locale)
+        freelocale(c_locale);
+    *out = json_object_new_double_s(d, text);
+    ps->used = mark;
+    return *out ? 0 : fail_nomem(ps);
+}
+
+/* True when ps->s[p] is an ASCII digit. */
+static bool digit_at(const parser *ps, size_t p)
+{
+    return p < ps->len && ps->s[p] >= '0' && ps->s[p] <= '9';
+}
+
+/* The number at ps->pos in Python's grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?,
+ * each optional part taken only when complete (so "1." reads as 1 followed by extra data, as
+ * in Python). Without a fraction or exponent it is an integer. Returns 0 or -1. */
+static int parse_number(parser *ps, json_object **out)
+{
+    size_t start = ps->pos, p = ps->pos;
     bool neg = false, integer = true;
-    if (p < sc->len && sc->s[p] == '-') {
+    if (p < ps->len && ps->s[p] == '-') {
         neg = true;
         p++;
     }
-    if (p >= sc->len || sc->s[p] < '0' || sc->s[p] > '9')
-        return scan_fail(sc, SA_ERR_INVALID, start, "Expecting value");
+    if (!digit_at(ps, p))
+        return fail_at(ps, SA_ERR_INVALID, start, "Expecting value");
     size_t digits = p;
-    if (sc->s[p] == '0') {
+    if (ps->s[p] == '0') {
         p++;
     } else {
-        while (p < sc->len && sc->s[p] >= '0' && sc->s[p] <= '9')
+        while (digit_at(ps, p))
             p++;
     }
     size_t digits_end = p;
-    if (p + 1 < sc->len && sc->s[p] == '.' && sc->s[p + 1] >= '0' && sc->s[p + 1] <= '9') {
+    if (p < ps->len && ps->s[p] == '.' && digit_at(ps, p + 1)) {
         integer = false;
         p += 2;
-        while (p < sc->len && sc->s[p] >= '0' && sc->s[p] <= '9')
+        while (digit_at(ps, p))
             p++;
     }
-    if (p < sc->len && (sc->s[p] == 'e' || sc->s[p] == 'E')) {
+    if (p < ps->len && (ps->s[p] == 'e' || ps->s[p] == 'E')) {
         size_t q = p + 1;
-        if (q < sc->len && (sc->s[q] == '+' || sc->s[q] == '-'))
+        if (q < ps->len && (ps->s[q] == '+' || ps->s[q] == '-'))
             q++;
-        if (q < sc->len && sc->s[q] >= '0' && sc->s[q] <= '9') {
+        if (digit_at(ps, q)) {
             integer = false;
             p = q;
-            while (p < sc->len && sc->s[p] >= '0' && sc->s[p] <= '9')
+            while (digit_at(ps, p))
                 p++;
         }
     }
-    if (integer) {
-        /* Security: json-c clamps out-of-range integers to INT64_MIN/MAX (or UINT64_MAX)
-         * without telling anyone; refuse them here so a clamped value is never read. */
-        const unsigned long long limit = neg ? (unsigned long long)INT64_MAX + 1ULL
-                                             : (unsigned long long)INT64_MAX;
-        unsigned long long v = 0;
-        for (size_t i = digits; i < digits_end; i++) {
-            unsigned d = (unsigned)(sc->s[i] - '0');
-            if (v > (limit - d) / 10)
-                return scan_fail(sc, SA_ERR_INVALID, start, "Integer out of range");
-            v = v * 10 + d;
-        }
-    }
-    sc->pos = p;
-    return 0;
+    int r = integer ? make_int(ps, start, digits, digits_end, neg, out)
+                    : make_double(ps, start, p, out);
+    ps->pos = p;
+    return r;
 }
 
-static bool match(const scanner *sc, const char *word)
+/* Note the key (len bytes, opening quote at pos) when obj already has it, describing it as
+ * Python's messages would show it; only the first duplicate in the text is kept. Returns
+ * whether it is a duplicate.
+ * Security: json-c's object table hashes keys with a random per-process seed, so colliding
+ * keys cannot be prepared in advance, and every key goes into that table anyway: looking it
+ * up first adds no new way of making a parse quadratic. */
+static bool note_duplicate(parser *ps, json_object *obj, const char *key, size_t len,
+                           size_t pos)
 {
-    size_t n = strlen(word);
-    return sc->len - sc->pos >= n && memcmp(sc->s + sc->pos, word, n) == 0;
-}
-
-static int key_cmp(const void *a, const void *b, void *arena)
-{
-    const scan_key *x = a, *y = b;
-    const unsigned char *base = arena;
-    size_t n = x->len < y->len ? x->len : y->len;
-    int c = memcmp(base + x->off, base + y->off, n);
-    if (c != 0)
-        return c;
-    if (x->len != y->len)
-        return x->len < y->len ? -1 : 1;
-    /* Equal keys: order by position so the later one is reported. */
-    return x->pos < y->pos ? -1 : (x->pos > y->pos ? 1 : 0);
-}
-
-/* Note (in sc->dup) the first object whose keys keys[first..nkeys) hold two equal ones.
- * Security: sorting (O(n log n), glibc's merge sort) rather than hashing keeps a crafted
- * body of colliding keys from turning this check into quadratic work. */
-static void check_duplicates(scanner *sc, size_t first)
-{
-    size_t n = sc->nkeys - first;
-    if (n < 2)
-        return;
-    scan_key *k = sc->keys + first;
-    const scan_key *found = NULL;
-    qsort_r(k, n, sizeof *k, key_cmp, sc->arena);
-    for (size_t i = 1; i < n; i++) {
-        if (k[i].len == k[i - 1].len &&
-            memcmp(sc->arena + k[i].off, sc->arena + k[i - 1].off, k[i].len) == 0 &&
-            (!found || k[i].pos < found->pos))
-            found = &k[i]; /* the second of a pair: the one a reader sees as repeated */
-    }
-    /* Report the duplicate that comes first in the text. */
-    if (!found || (sc->dup && sc->dup_pos < found->pos))
-        return;
+    if (json_object_object_length(obj) == 0 || !json_object_object_get_ex(obj, key, NULL))
+        return false;
+    if (ps->dup)
+        return true; /* an earlier one is already noted: keys are met in text order */
     char shown[48];
     size_t m = 0;
     /* At most 40 bytes of the key, control bytes, quotes and backslashes as '?'. */
-    for (size_t j = 0; j < found->len && m < 40; j++) {
-        unsigned char c = sc->arena[found->off + j];
+    for (size_t j = 0; j < len && m < 40; j++) {
+        unsigned char c = (unsigned char)key[j];
         shown[m++] = (c < 0x20 || c == '"' || c == '\\' || c == 0x7F) ? '?' : (char)c;
     }
     /* Do not cut a UTF-8 sequence in half. */
     while (m > 0 && !sa_json_utf8_valid(shown, m))
         m--;
     shown[m] = '\0';
-    sc->dup = true;
-    sc->dup_pos = found->pos;
-    snprintf(sc->dup_reason, sizeof sc->dup_reason, "Duplicate key \"%s%s\"", shown,
-             m < found->len ? "..." : "");
+    ps->dup = true;
+    ps->dup_pos = pos;
+    snprintf(ps->dup_reason, sizeof ps->dup_reason, "Duplicate key \"%s%s\"", shown,
+             m < len ? "..." : "");
+    return true;
 }
 
-static int scan_object(scanner *sc, unsigned depth)
+/* One "key": value member at ps->pos, added to obj (unless the key is a duplicate, which is
+ * noted instead). The key stays on the scratch stack while the value is parsed. */
+static int parse_member(parser *ps, json_object *obj, unsigned depth)
 {
-    size_t first = sc->nkeys, arena_mark = sc->arena_used;
-    sc->pos++; /* '{' */
-    skip_ws(sc);
-    if (sc->pos < sc->len && sc->s[sc->pos] == '}') {
-        sc->pos++;
-        return 0;
+    const size_t key_pos = ps->pos, mark = ps->used;
+    const char *key;
+    size_t key_len;
+    json_object *value;
+    if (!at(ps, '"'))
+        return fail_at(ps, SA_ERR_INVALID, ps->pos,
+                       "Expecting property name enclosed in double quotes");
+    if (parse_string(ps, true, &key, &key_len) != 0)
+        return -1;
+    bool dup = note_duplicate(ps, obj, key, key_len, key_pos);
+    skip_ws(ps);
+    if (!at(ps, ':'))
+        return fail_at(ps, SA_ERR_INVALID, ps->pos, "Expecting ':' delimiter");
+    ps->pos++;
+    skip_ws(ps);
+    if (parse_value(ps, depth, &value) != 0)
+        return -1;
+    key = (const char *)ps->buf + mark; /* the scratch stack may have moved */
+    if (dup) {
+        json_object_put(value);
+    } else if (json_object_object_add_ex(obj, key, value, JSON_C_OBJECT_ADD_KEY_IS_NEW) != 0) {
+        json_object_put(value);
+        return fail_nomem(ps);
     }
-    if (!sc->arena) {
-        sc->arena = malloc(sc->len);
-        if (!sc->arena)
-            return scan_fail(sc, SA_ERR_NOMEM, sc->pos, "Out of memory");
-    }
-    for (;;) {
-        if (sc->pos >= sc->len || sc->s[sc->pos] != '"')
-            return scan_fail(sc, SA_ERR_INVALID, sc->pos,
-                             "Expecting property name enclosed in double quotes");
-        if (sc->nkeys == sc->keys_cap) {
-            size_t cap = sc->keys_cap ? sc->keys_cap * 2 : 16;
-            scan_key *k = realloc(sc->keys, cap * sizeof *k);
-            if (!k)
-                return scan_fail(sc, SA_ERR_NOMEM, sc->pos, "Out of memory");
-            sc->keys = k;
-            sc->keys_cap = cap;
-        }
-        if (scan_string(sc, &sc->keys[sc->nkeys]) != 0)
-            return -1;
-        sc->nkeys++;
-        skip_ws(sc);
-        if (sc->pos >= sc->len || sc->s[sc->pos] != ':')
-            return scan_fail(sc, SA_ERR_INVALID, sc->pos, "Expecting ':' delimiter");
-        sc->pos++;
-        skip_ws(sc);
-        if (scan_value(sc, depth) != 0)
-            return -1;
-        skip_ws(sc);
-        if (sc->pos < sc->len && sc->s[sc->pos] == ',') {
-            sc->pos++;
-            skip_ws(sc);
-            continue;
-        }
-        if (sc->pos < sc->len && sc->s[sc->pos] == '}') {
-            sc->pos++;
-            break;
-        }
-        return scan_fail(sc, SA_ERR_INVALID, sc->pos, "Expecting ',' delimiter");
-    }
-    check_duplicates(sc, first);
-    sc->nkeys = first;
-    sc->arena_used = arena_mark;
+    ps->used = mark;
     return 0;
 }
 
-static int scan_array(scanner *sc, unsigned depth)
+/* The object whose '{' is at ps->pos, at nesting level depth. */
+static int parse_object(parser *ps, unsigned depth, json_object **out)
 {
-    sc->pos++; /* '[' */
-    skip_ws(sc);
-    if (sc->pos < sc->len && sc->s[sc->pos] == ']') {
-        sc->pos++;
+    json_object *obj = json_object_new_object();
+    if (!obj)
+        return fail_nomem(ps);
+    ps->pos++; /* '{' */
+    skip_ws(ps);
+    if (at(ps, '}')) {
+        ps->pos++;
+        *out = obj;
         return 0;
     }
     for (;;) {
-        if (scan_value(sc, depth) != 0)
-            return -1;
-        skip_ws(sc);
-        if (sc->pos < sc->len && sc->s[sc->pos] == ',') {
-            sc->pos++;
-            skip_ws(sc);
+        if (parse_member(ps, obj, depth) != 0)
+            break;
+        skip_ws(ps);
+        if (at(ps, ',')) {
+            ps->pos++;
+            skip_ws(ps);
             continue;
         }
-        if (sc->pos < sc->len && sc->s[sc->pos] == ']') {
-            sc->pos++;
+        if (at(ps, '}')) {
+            ps->pos++;
+            *out = obj;
             return 0;
         }
-        return scan_fail(sc, SA_ERR_INVALID, sc->pos, "Expecting ',' delimiter");
+        fail_at(ps, SA_ERR_INVALID, ps->pos, "Expecting ',' delimiter");
+        break;
     }
+    json_object_put(obj);
+    return -1;
 }
 
-/* One value at sc->pos (whitespace already skipped). Recursion is bounded by depth. */
-static int scan_value(scanner *sc, unsigned depth)
+/* The array whose '[' is at ps->pos, at nesting level depth. */
+static int parse_array(parser *ps, unsigned depth, json_object **out)
 {
-    if (sc->pos >= sc->len)
-        return scan_fail(sc, SA_ERR_INVALID, sc->pos, "Expecting value");
-    unsigned char c = sc->s[sc->pos];
-    switch (c) {
-    case '{':
-    case '[':
-        /* Security: bounded recursion, here and in json-c. */
-        if (depth >= SA_JSON_MAX_DEPTH)
-            return scan_fail(sc, SA_ERR_INVALID, sc->pos, "Nesting too deep");
-        return c == '{' ? scan_object(sc, depth + 1) : scan_array(sc, depth + 1);
-    case '"':
-        return scan_string(sc, NULL);
-    case 't':
-    case 'f':
-    case 'n': {
-        const char *word = c == 't' ? "true" : c == 'f' ? "false" : "null";
-        if (!match(sc, word))
-            return scan_fail(sc, SA_ERR_INVALID, sc->pos, "Expecting value");
-        sc->pos += strlen(word);
+    json_object *arr = json_object_new_array();
+    if (!arr)
+        return fail_nomem(ps);
+    ps->pos++; /* '[' */
+    skip_ws(ps);
+    if (at(ps, ']')) {
+        ps->pos++;
+        *out = arr;
         return 0;
     }
-    case 'N':
-    case 'I':
-    case '-': {
-        /* Python reads these; DRF (STRICT_JSON) then refuses them with this message. */
-        static const char *const consts[] = {"NaN", "Infinity", "-Infinity"};
-        for (size_t i = 0; i < sizeof consts / sizeof consts[0]; i++) {
-            if (match(sc, consts[i])) {
-                char reason[96];
-                snprintf(reason, sizeof reason,
-                         "Out of range float values are not JSON compliant: '%s'", consts[i]);
-                sc->err_no_pos = true;
-                return scan_fail(sc, SA_ERR_INVALID, sc->pos, reason);
-            }
+    for (;;) {
+        json_object *v;
+        if (parse_value(ps, depth, &v) != 0)
+            break;
+        if (json_object_array_add(arr, v) != 0) {
+            json_object_put(v);
+            fail_nomem(ps);
+            break;
         }
-        if (c == '-')
-            return scan_number(sc);
-        return scan_fail(sc, SA_ERR_INVALID, sc->pos, "Expecting value");
+        skip_ws(ps);
+        if (at(ps, ',')) {
+            ps->pos++;
+            skip_ws(ps);
+            continue;
+        }
+        if (at(ps, ']')) {
+            ps->pos++;
+            *out = arr;
+            return 0;
+        }
+        fail_at(ps, SA_ERR_INVALID, ps->pos, "Expecting ',' delimiter");
+        break;
     }
-    default:
-        if (c >= '0' && c <= '9')
-            return scan_number(sc);
-        return scan_fail(sc, SA_ERR_INVALID, sc->pos, "Expecting value");
+    json_object_put(arr);
+    return -1;
+}
+
+/* True when the text at ps->pos starts with word. */
+static bool at_word(const parser *ps, const char *word)
+{
+    size_t n = strlen(word);
+    return ps->len - ps->pos >= n && memcmp(ps->s + ps->pos, word, n) == 0;
+}
+
+/* true, false or null (as NULL, json-c's null) at ps->pos; anything else is no value. */
+static int parse_literal(parser *ps, json_object **out)
+{
+    if (at_word(ps, "null")) {
+        ps->pos += 4;
+        return 0; /* *out stays NULL */
     }
+    bool value = at_word(ps, "true");
+    if (!value && !at_word(ps, "false"))
+        return fail_at(ps, SA_ERR_INVALID, ps->pos, "Expecting value");
+    ps->pos += value ? 4 : 5;
+    *out = json_object_new_boolean(value);
+    return *out ? 0 : fail_nomem(ps);
+}
+
+/* NaN, Infinity or -Infinity at ps->pos: Python reads these, and DRF (STRICT_JSON) then
+ * refuses them with this message. Anything else is no value. Always returns -1. */
+static int refuse_non_finite(parser *ps)
+{
+    static const char *const words[] = {"NaN", "Infinity", "-Infinity"};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+        if (at_word(ps, words[i])) {
+            char reason[96];
+            snprintf(reason, sizeof reason,
+                     "Out of range float values are not JSON compliant: '%s'", words[i]);
+            return fail_no_pos(ps, SA_ERR_INVALID, reason);
+        }
+    }
+    return fail_at(ps, SA_ERR_INVALID, ps->pos, "Expecting value");
+}
+
+/* One value at ps->pos (whitespace already skipped), at nesting level depth, into *out (a new
+ * reference; NULL for null). Returns 0, or -1 with *out NULL and nothing left allocated.
+ * Recursion is bounded by depth. */
+static int parse_value(parser *ps, unsigned depth, json_object **out)
+{
+    *out = NULL;
+    if (ps->pos >= ps->len)
+        return fail_at(ps, SA_ERR_INVALID, ps->pos, "Expecting value");
+    unsigned char c = ps->s[ps->pos];
+    if (c == '{' || c == '[') {
+        /* Security: bounded recursion. */
+        if (depth >= SA_JSON_MAX_DEPTH)
+            return fail_at(ps, SA_ERR_INVALID, ps->pos, "Nesting too deep");
+        return c == '{' ? parse_object(ps, depth + 1, out) : parse_array(ps, depth + 1, out);
+    }
+    if (c == '"') {
+        const size_t mark = ps->used;
+        const char *s;
+        size_t n;
+        if (parse_string(ps, false, &s, &n) != 0)
+            return -1;
+        *out = json_object_new_string_len(s, (int)n); /* n < len < INT_MAX */
+        ps->used = mark;
+        return *out ? 0 : fail_nomem(ps);
+    }
+    if (c == 'N' || c == 'I' || at_word(ps, "-I"))
+        return refuse_non_finite(ps);
+    if (c == '-' || (c >= '0' && c <= '9'))
+        return parse_number(ps, out);
+    return parse_literal(ps, out);
 }
 
 /* Python's "<reason>: line L column C (char P)", positions counted in characters. */
-static void format_reason(const scanner *sc, sa_error *err)
+static void format_reason(const parser *ps, sa_error *err)
 {
-    if (sc->err_no_pos) {
-        SA_FAIL(err, sc->status, "%s", sc->reason);
+    if (ps->err_no_pos) {
+        SA_FAIL(err, ps->status, "%s", ps->reason);
         return;
     }
     size_t chars = 0, line = 1, line_start = 0; /* in characters */
-    for (size_t i = 0; i < sc->err_pos && i < sc->len; i++) {
-        unsigned char c = sc->s[i];
+    for (size_t i = 0; i < ps->err_pos && i < ps->len; i++) {
+        unsigned char c = ps->s[i];
         if ((c & 0xC0) == 0x80)
             continue;
         chars++;
@@ -508,64 +647,42 @@ static void format_reason(const scanner *sc, sa_error *err)
             line_start = chars;
         }
     }
-    SA_FAIL(err, sc->status, "%s: line %zu column %zu (char %zu)", sc->reason, line,
+    SA_FAIL(err, ps->status, "%s: line %zu column %zu (char %zu)", ps->reason, line,
             chars - line_start + 1, chars);
 }
 
 sa_status sa_json_parse(const char *text, size_t len, json_object **out, sa_error *err)
 {
-    scanner sc = {.s = (const unsigned char *)text, .len = len, .status = SA_OK};
-    json_tokener *tok = NULL;
-    json_object *obj = NULL;
-    sa_status st = SA_OK;
+    parser ps = {.s = (const unsigned char *)text, .len = len, .status = SA_OK};
+    json_object *root = NULL;
 
     if (out)
         *out = NULL;
     if (!out || (!text && len > 0))
         return SA_FAIL(err, SA_ERR_INVALID, "Invalid arguments");
-    /* json-c takes an int length. */
+    /* json-c's string lengths are ints. */
     if (len >= INT_MAX)
         return SA_FAIL(err, SA_ERR_TOO_LARGE, "Document too large");
+    ps.buf = ps.small;
+    ps.cap = sizeof ps.small;
 
-    skip_ws(&sc);
-    if (scan_value(&sc, 0) == 0) {
-        skip_ws(&sc);
-        if (sc.pos != sc.len)
-            scan_fail(&sc, SA_ERR_INVALID, sc.pos, "Extra data");
+    skip_ws(&ps);
+    if (parse_value(&ps, 0, &root) == 0) {
+        skip_ws(&ps);
+        if (ps.pos != ps.len)
+            fail_at(&ps, SA_ERR_INVALID, ps.pos, "Extra data");
     }
-    if (sc.status == SA_OK && sc.dup)
-        scan_fail(&sc, SA_ERR_INVALID, sc.dup_pos, sc.dup_reason);
-    if (sc.status != SA_OK) {
-        format_reason(&sc, err);
-        st = sc.status;
-        goto done;
+    if (ps.status == SA_OK && ps.dup)
+        fail_at(&ps, SA_ERR_INVALID, ps.dup_pos, ps.dup_reason);
+    if (ps.buf != ps.small)
+        free(ps.buf);
+    if (ps.status != SA_OK) {
+        json_object_put(root);
+        format_reason(&ps, err);
+        return ps.status;
     }
-
-    /* The text is valid, unique-keyed, bounded JSON: now let json-c build it. */
-    tok = json_tokener_new_ex(SA_JSON_MAX_DEPTH + 1);
-    if (!tok) {
-        st = SA_FAIL(err, SA_ERR_NOMEM, "Out of memory");
-        goto done;
-    }
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-    obj = json_tokener_parse_ex(tok, text, (int)len);
-    if (json_tokener_get_error(tok) == json_tokener_continue)
-        obj = json_tokener_parse_ex(tok, "", 1); /* a top-level number ends at the NUL */
-    if (json_tokener_get_error(tok) != json_tokener_success) {
-        json_object_put(obj);
-        obj = NULL;
-        /* Our scanner accepted what json-c refused: a bug in one of the two. */
-        st = SA_FAIL(err, SA_ERR_INVALID, "Invalid JSON");
-        goto done;
-    }
-    *out = obj;
-
-done:
-    if (tok)
-        json_tokener_free(tok);
-    free(sc.keys);
-    free(sc.arena);
-    return st;
+    *out = root;
+    return SA_OK;
 }
 
 /* Look key up in obj for a value of one type (json_type_null: JSON null, *v NULL). Returns

@@ -12,7 +12,8 @@
  *   'S' "<header JSON>\n<payload JSON>", signed here with the test key and then verified, so
  *       the claim checks behind the signature are reached; the second byte sets the expected
  *       token type (bit 0) and whether aud/iss are configured (bit 1);
- *   'J' a JSON document for sa_json_parse;
+ *   'J' a JSON document for sa_json_parse, whose tree must be the one json-c's own tokener
+ *       builds from the same bytes whenever we accept them;
  *   'B' text for sa_b64url_decode.
  * Any other first byte picks one of the four by its value. Each mode checks invariants and
  * aborts when one breaks, so a logic error shows up like a memory error. */
@@ -126,6 +127,41 @@ static void fuzz_signed(const uint8_t *data, size_t size)
         CHECK(r == SA_JWT_WRONG_TYPE);
 }
 
+/* True when the text may hold a surrogate pair escape ("\\uD8xx" to "\\uDBxx"). */
+static int has_pair_escape(const uint8_t *data, size_t size)
+{
+    for (size_t i = 0; i + 3 < size; i++) {
+        if (data[i] == '\\' && data[i + 1] == 'u' && (data[i + 2] | 0x20) == 'd' &&
+            memchr("89abAB", data[i + 3], 6))
+            return 1;
+    }
+    return 0;
+}
+
+/* Whatever sa_json_parse accepted (as o), json-c's own strict tokener reads as the same tree,
+ * so building the tree ourselves changes nothing a reader of it could see. Except: json-c
+ * 0.16 decodes some surrogate pairs as U+FFFD (code points whose low 16 bits look like a
+ * surrogate, such as U+1DE00; json-c pull request #893), where we decode them right; those
+ * texts are left to test_json.c. */
+static void check_same_as_tokener(const uint8_t *data, size_t size, json_object *o)
+{
+    if (has_pair_escape(data, size))
+        return;
+    json_tokener *tok = json_tokener_new_ex(65); /* our 64 levels */
+    CHECK(tok != NULL);
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+    json_object *t = json_tokener_parse_ex(tok, (const char *)data, (int)size);
+    if (json_tokener_get_error(tok) == json_tokener_continue)
+        t = json_tokener_parse_ex(tok, "", 1); /* a top-level number ends at the NUL */
+    CHECK(json_tokener_get_error(tok) == json_tokener_success);
+    CHECK(json_object_equal(o, t));
+    size_t n = 0, m = 0;
+    const char *s = sa_json_compact(o, &n), *u = sa_json_compact(t, &m);
+    CHECK(n == m && memcmp(s, u, n) == 0);
+    json_object_put(t);
+    json_tokener_free(tok);
+}
+
 static void fuzz_json(const uint8_t *data, size_t size)
 {
     json_object *o = NULL, *o2 = NULL;
@@ -133,10 +169,10 @@ static void fuzz_json(const uint8_t *data, size_t size)
     sa_status st = sa_json_parse((const char *)data, size, &o, &err);
     if (st != SA_OK) {
         CHECK(o == NULL);
-        /* The scanner accepted what json-c refused: the two disagree. */
-        CHECK(strcmp(err.msg, "Invalid JSON") != 0);
+        CHECK(err.msg[0] != '\0');
         return;
     }
+    check_same_as_tokener(data, size, o);
     /* Compact output parses again, to the same text. */
     size_t n = 0;
     const char *s = sa_json_compact(o, &n);

@@ -219,6 +219,142 @@ static void test_parse_many_keys(void **state)
     free(buf);
 }
 
+/* Duplicates however the values and the other keys look. */
+static void test_parse_duplicates_more(void **state)
+{
+    (void)state;
+    /* The first value being null does not hide the key. */
+    expect_error("{\"a\":null,\"a\":1}", "Duplicate key \"a\": line 1 column 11 (char 10)");
+    /* The second of three is named; and the first duplicate when two keys repeat. */
+    expect_error("{\"a\":1,\"a\":2,\"a\":3}", "Duplicate key \"a\": line 1 column 8 (char 7)");
+    expect_error("{\"a\":1,\"b\":2,\"a\":3,\"b\":4}",
+                 "Duplicate key \"a\": line 1 column 14 (char 13)");
+    expect_error("{\"\":1,\"\":2}", "Duplicate key \"\": line 1 column 7 (char 6)");
+    /* Equal keys in different objects are no duplicates. */
+    expect_ok("[{\"a\":1},{\"a\":2,\"b\":{\"a\":3}}]", "[{\"a\":1},{\"a\":2,\"b\":{\"a\":3}}]");
+    /* Key errors read like value errors. */
+    expect_error("{\"a\\x\":1}", "Invalid \\escape: line 1 column 4 (char 3)");
+    expect_error("{\"a\tb\":1}", "Invalid control character at: line 1 column 4 (char 3)");
+    expect_error("{\"ab", "Unterminated string starting at: line 1 column 2 (char 1)");
+    expect_error("\"a\\", "Unterminated string starting at: line 1 column 1 (char 0)");
+    expect_error("{\"\xff\":1}", "Invalid UTF-8 at: line 1 column 3 (char 2)");
+    expect_error("{\"a\":NaN}", "Out of range float values are not JSON compliant: 'NaN'");
+    expect_error("[1,-I]", "Expecting value: line 1 column 4 (char 3)");
+}
+
+/* The tree holds json-c's types and values, members in the order of the text. */
+static void test_parse_values(void **state)
+{
+    (void)state;
+    json_object *o = NULL, *v = NULL;
+    const char *text = "{\"z\":-0,\"min\":-9223372036854775808,\"max\":9223372036854775807,"
+                       "\"d\":-12.25e-3,\"inf\":1e400,\"nz\":-0.0,\"s\":\"a\\u0000b\","
+                       "\"t\":true,\"f\":false,\"n\":null,\"arr\":[null,1,\"x\"]}";
+    assert_int_equal(sa_json_parse(text, strlen(text), &o, NULL), SA_OK);
+    /* Members in order, doubles in their own spelling. */
+    assert_string_equal(sa_json_compact(o, NULL),
+                        "{\"z\":0,\"min\":-9223372036854775808,\"max\":9223372036854775807,"
+                        "\"d\":-12.25e-3,\"inf\":1e400,\"nz\":-0.0,\"s\":\"a\\u0000b\","
+                        "\"t\":true,\"f\":false,\"n\":null,\"arr\":[null,1,\"x\"]}");
+
+    assert_true(json_object_object_get_ex(o, "z", &v));
+    assert_true(json_object_is_type(v, json_type_int));
+    assert_true(json_object_get_int64(v) == 0);
+    assert_true(json_object_object_get_ex(o, "min", &v));
+    assert_true(json_object_get_int64(v) == INT64_MIN);
+    assert_true(json_object_object_get_ex(o, "max", &v));
+    assert_true(json_object_get_int64(v) == INT64_MAX);
+    assert_true(json_object_object_get_ex(o, "d", &v));
+    assert_true(json_object_is_type(v, json_type_double));
+    assert_true(json_object_get_double(v) == -12.25e-3);
+    assert_true(json_object_object_get_ex(o, "inf", &v));
+    assert_true(json_object_is_type(v, json_type_double));
+    assert_true(json_object_get_double(v) > 1e308);
+    assert_true(json_object_object_get_ex(o, "nz", &v));
+    assert_true(json_object_is_type(v, json_type_double));
+    assert_true(json_object_get_double(v) == 0.0);
+    assert_true(json_object_object_get_ex(o, "s", &v));
+    assert_int_equal(json_object_get_string_len(v), 3);
+    assert_memory_equal(json_object_get_string(v), "a\0b", 4);
+    assert_true(json_object_object_get_ex(o, "t", &v));
+    assert_true(json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v));
+    assert_true(json_object_object_get_ex(o, "f", &v));
+    assert_true(json_object_is_type(v, json_type_boolean) && !json_object_get_boolean(v));
+    assert_true(json_object_object_get_ex(o, "n", &v));
+    assert_null(v);
+    assert_true(json_object_object_get_ex(o, "arr", &v));
+    assert_int_equal(json_object_array_length(v), 3);
+    assert_null(json_object_array_get_idx(v, 0));
+    json_object_put(o);
+
+    /* Escapes among plain text, at either end and alone. */
+    expect_ok("[\"ab\\u00e9cd\\tef\",\"\\n\",\"\\\\x\",\"x\\\"\"]",
+              "[\"ab\xc3\xa9" "cd\\tef\",\"\\n\",\"\\\\x\",\"x\\\"\"]");
+}
+
+/* json-c 0.16's own tokener turns some valid surrogate pairs into U+FFFD: those whose code
+ * point's low 16 bits look like a surrogate (U+1D800..U+1DFFF, U+2D800.., ...), so distinct
+ * keys became one. We decode them as Python does. */
+static void test_parse_surrogate_pairs(void **state)
+{
+    (void)state;
+    expect_ok("\"\\ud837\\ude00\"", "\"\xf0\x9d\xb8\x80\"");        /* U+1DE00 */
+    expect_ok("\"\\ud836\\udc00\"", "\"\xf0\x9d\xa0\x80\"");        /* U+1D800 */
+    expect_ok("\"\\uD876\\uDC00\"", "\"\xf0\xad\xa0\x80\"");        /* U+2D800, upper case */
+    expect_ok("{\"\\ud837\\ude00\":1,\"\\ud837\\ude01\":2}",
+              "{\"\xf0\x9d\xb8\x80\":1,\"\xf0\x9d\xb8\x81\":2}");
+    expect_error("{\"\\ud837\\ude00\":1,\"\\ud837\\ude00\":2}",
+                 "Duplicate key \"\xf0\x9d\xb8\x80\": line 1 column 19 (char 18)");
+}
+
+/* Keys, escaped strings and doubles' text longer than the parser's small buffer. */
+static void test_parse_long_text(void **state)
+{
+    (void)state;
+    char ka[301], kb[301], text[4096], want[4096], esc[2101], dec[901], frac[301];
+    memset(ka, 'a', 300);
+    ka[300] = '\0';
+    memset(kb, 'b', 300);
+    kb[300] = '\0';
+    /* A 600-character string spelled with an escape every other character. */
+    size_t e = 0, d = 0;
+    for (int i = 0; i < 300; i++) {
+        e += (size_t)snprintf(esc + e, sizeof esc - e, "x\\u00e9");
+        d += (size_t)snprintf(dec + d, sizeof dec - d, "x\xc3\xa9");
+    }
+    memset(frac, '7', 300);
+    frac[300] = '\0';
+    /* The outer key stays pending while the inner members move the buffer to the heap. */
+    snprintf(text, sizeof text, "{\"%s\":{\"%s\":\"%s\",\"d\":0.%s},\"k\\n\":1}", ka, kb, esc,
+             frac);
+    snprintf(want, sizeof want, "{\"%s\":{\"%s\":\"%s\",\"d\":0.%s},\"k\\n\":1}", ka, kb, dec,
+             frac);
+    expect_ok(text, want);
+
+    /* Duplicates are still found, and named, once the buffer has moved. */
+    snprintf(text, sizeof text, "{\"%s\":{\"%s\":1},\"%s\":2}", ka, kb, ka);
+    snprintf(want, sizeof want,
+             "Duplicate key \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\": "
+             "line 1 column %zu (char %zu)",
+             strlen(ka) + strlen(kb) + 12, strlen(ka) + strlen(kb) + 11);
+    expect_error(text, want);
+
+    /* 64 open objects whose keys together outgrow the small buffer. */
+    size_t p = 0, q = 0;
+    for (int i = 0; i < 64; i++) {
+        p += (size_t)snprintf(text + p, sizeof text - p, "{\"key%06d\":", i);
+        q += (size_t)snprintf(want + q, sizeof want - q, "{\"key%06d\":", i);
+    }
+    p += (size_t)snprintf(text + p, sizeof text - p, "\"v\\/\"");
+    q += (size_t)snprintf(want + q, sizeof want - q, "\"v/\"");
+    for (int i = 0; i < 64; i++) {
+        text[p++] = '}';
+        want[q++] = '}';
+    }
+    text[p] = want[q] = '\0';
+    expect_ok(text, want);
+}
+
 static void test_parse_args(void **state)
 {
     (void)state;
@@ -374,6 +510,10 @@ int main(void)
         cmocka_unit_test(test_parse_stricter_than_python),
         cmocka_unit_test(test_parse_depth),
         cmocka_unit_test(test_parse_many_keys),
+        cmocka_unit_test(test_parse_duplicates_more),
+        cmocka_unit_test(test_parse_values),
+        cmocka_unit_test(test_parse_surrogate_pairs),
+        cmocka_unit_test(test_parse_long_text),
         cmocka_unit_test(test_parse_args),
         cmocka_unit_test(test_getters),
         cmocka_unit_test(test_compact),
