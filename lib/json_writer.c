@@ -61,9 +61,27 @@ void sa_jw_end(sa_jw *w)
 }
 
 /* A JSON string literal of s, escaped as DRF's renderer does (UTF-8 kept, controls escaped). */
+/* True when s needs no escaping at all: printable ASCII without '"' or '\\' (tokens, ids,
+ * times: most of what we write). */
+static bool plain(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+            return false;
+    }
+    return true;
+}
+
 static void put_string(sa_jw *w, const char *s)
 {
     size_t len = strlen(s);
+    if (plain(s, len)) {
+        put(w, "\"", 1);
+        put(w, s, len);
+        put(w, "\"", 1);
+        return;
+    }
     /* Worst case: every byte a \u00XX escape, plus quotes and slack the encoder wants. */
     if (w->failed || len > (SIZE_MAX - 32) / 6 || sa_buf_reserve(w->out, 6 * len + 16) != SA_OK) {
         w->failed = true;
