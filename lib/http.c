@@ -2,8 +2,11 @@
 #include "http.h"
 #include "cors.h"
 
+#include <fastcgi.h>
 #include <fcgi_stdio.h>
 #include <fcgiapp.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,6 +169,34 @@ static void upkeep(sa_ctx *ctx, unsigned long served, bool cgi)
         sa_log("upkeep: %s", err.msg);
 }
 
+/* Before a process exits after a fatal store error: answer every request already queued on
+ * the listen socket with our 503, as the request that met the error was answered. Exiting
+ * with them queued would reset their connections, which lighttpd turns into its own HTML 500
+ * ("response not received"). Never waits for a new connection: the socket is made
+ * non-blocking and polled with timeout 0, so this ends as soon as the backlog is empty. */
+static void drain_backlog(sa_ctx *ctx, sa_buf *out)
+{
+    int fd = FCGI_LISTENSOCK_FILENO;
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
+        return;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    bool first = true;
+    while (poll(&p, 1, 0) == 1 && (p.revents & POLLIN) && FCGI_Accept() >= 0) {
+        if (first) /* inside a request, so that it reaches the web server's error log */
+            sa_log("store: exiting for recovery: answering queued requests with 503");
+        first = false;
+        sa_ctx_reset(ctx);
+        ctx->req.origin = env("HTTP_ORIGIN");
+        sa_respond_store_error(ctx, SA_ERR_UNAVAILABLE, NULL);
+        sa_cors_decorate(ctx);
+        sa_buf_reset(out);
+        if (sa_response_serialize(ctx, out) == SA_OK)
+            FCGI_fwrite(out->data, 1, out->len, FCGI_stdout);
+        FCGI_Finish();
+    }
+}
+
 int sa_serve(const sa_endpoint *ep, int argc, char **argv)
 {
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
@@ -240,6 +271,8 @@ int sa_serve(const sa_endpoint *ep, int argc, char **argv)
         if (ctx.fatal)
             break;
     }
+    if (ctx.fatal && !cgi)
+        drain_backlog(&ctx, &out);
     sa_ctx_reset(&ctx);
     sa_buf_free(&ctx.res.headers);
     sa_buf_free(&ctx.res.body);
