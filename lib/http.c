@@ -226,6 +226,18 @@ int sa_serve(const sa_endpoint *ep, int argc, char **argv)
     unsigned long served = 0;
     bool cgi = FCGX_IsCGI();
 
+    /* A FastCGI process joins the store when it starts, not at its first request: one started
+     * to replace a killed process then runs failchk at once (store.c), which frees what the
+     * dead process held even when no request comes this way. On failure the first request
+     * tries again and logs why. */
+    if (!cgi && config_ok && ep->needs_store) {
+        sa_error serr = {0};
+        if (sa_store_open(&ctx.store, cfg.db_home, SA_STORE_SERVE, &serr) == SA_OK)
+            sa_store_set_sync_rotation(ctx.store, cfg.sync_rotation);
+        else
+            ctx.store = NULL;
+    }
+
     while (FCGI_Accept() >= 0) {
         sa_ctx_reset(&ctx);
         if (startup_error_pending) {

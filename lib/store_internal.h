@@ -10,6 +10,8 @@
 #define SA_STORE_INTERNAL_H
 
 #include <db.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/types.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -20,10 +22,26 @@
 
 #define SA_STORE_TRIES 10
 
-/* How every process joins the environment (DESIGN.md section 3). */
-#define SA_STORE_ENV_FLAGS                                                                \
-    (DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL | DB_REGISTER | \
-     DB_RECOVER)
+/* How every process opens the environment (DESIGN.md section 3; store.c's opening comment
+ * says why there is no DB_REGISTER): recovery is asked for (DB_RECOVER added) only by
+ * sa_store_open(), when store.c's rules say it is needed. */
+#define SA_STORE_ENV_FLAGS \
+    (DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL)
+
+/* Lock db_home/open.lock exclusively (waiting): whoever opens the environment holds it
+ * through DB_ENV->open, so that nobody joins while another process recovers. Returns the
+ * descriptor (close it to unlock) or -1 with errno. */
+int sa_store_open_gate(const char *home);
+
+/* Configure a DB_ENV before DB_ENV->open the way every process must (cache, log size, lock
+ * detection and timeout, and the thread tracking failchk needs: set_thread_count and an
+ * is_alive that asks the kernel). Returns a Berkeley DB error code. */
+int sa_store_env_setup(DB_ENV *env);
+
+/* Look for processes that died with the environment open and clean up after them: abort
+ * their transactions, release their locks (DB_ENV->failchk). SA_OK, or SA_ERR_FATAL when one
+ * died inside the library (the environment is panicked and needs recovery; store->fatal). */
+sa_status sa_store_failchk(sa_store *store, sa_error *err);
 
 struct sa_store {
     DB_ENV *env;
@@ -37,17 +55,32 @@ struct sa_store {
     DB *meta;               /* "format", "google_keys" -> records */
     bool sync_rotation;
     char home[4096];        /* db_home, for the checkpoint child and its lock file */
+    int users_fd;           /* db_home/env.lock, held shared while the environment is open */
+    dev_t region_dev;       /* the primary region file (__db.001) this handle attached to: */
+    ino_t region_ino;       /*   another file there means the environment was recovered */
+    atomic_bool region_known;
+    atomic_llong busy_since_ms; /* monotonic ms since this process entered the library for */
+    atomic_int busy_kind;       /*   what (STORE_BUSY_...), 0 when it is not inside */
+    bool watching;          /* the watchdog thread runs (store.c) */
+    bool watch_stop;
+    pthread_t watchdog;
+    pthread_mutex_t watch_mutex;
+    pthread_cond_t watch_cond;
     pid_t checkpoint_child; /* running background checkpoint, 0 when none */
+    int64_t failchk_at;     /* when upkeep last ran failchk (unix seconds) */
     bool fatal;             /* DB_RUNRECOVERY or a panic was seen: every call fails */
     uint64_t jitter;        /* xorshift state for retry backoff */
     char db_message[160];   /* Berkeley DB's last error message (errcall) */
 };
+
+enum { STORE_BUSY_NONE, STORE_BUSY_TXN, STORE_BUSY_CLEANUP };
 
 typedef struct sa_store_txn {
     sa_store *store;
     DB_TXN *txn;
     uint32_t commit_flags;  /* a transaction function may change it (rotation's sync) */
     bool retry;             /* set by sa_store_db_fail() on a deadlock */
+    bool lock_timeout;      /* a lock wait timed out: its holder may be dead (failchk) */
 } sa_store_txn;
 
 typedef sa_status (*sa_store_txn_fn)(sa_store_txn *t, void *ctx, sa_error *err);
@@ -59,7 +92,8 @@ sa_status sa_store_txn_run(sa_store *store, sa_store_txn_fn fn, void *ctx,
 
 /* Map a Berkeley DB return code to a status and fill err ("store: <what>: <reason>"):
  *   DB_NOTFOUND -> SA_ERR_NOT_FOUND, DB_KEYEXIST -> SA_ERR_EXISTS,
- *   DB_LOCK_DEADLOCK / DB_LOCK_NOTGRANTED -> SA_ERR_UNAVAILABLE with t->retry set,
+ *   DB_LOCK_DEADLOCK / DB_LOCK_NOTGRANTED -> SA_ERR_UNAVAILABLE with t->retry set (and
+ *   t->lock_timeout for DB_LOCK_NOTGRANTED: lock waits time out with it, DB_TIME_NOTGRANTED),
  *   DB_RUNRECOVERY -> SA_ERR_FATAL (and the store stays fatal), anything else ->
  *   SA_ERR_UNAVAILABLE. t may be NULL outside a transaction. */
 sa_status sa_store_db_fail(sa_store *store, sa_store_txn *t, int rc, sa_error *err,

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #define CHECKPOINT_LOCK "checkpoint.lock"
+#define CHECKPOINT_CHILD_SECONDS 300
 
 /* Log bytes written since the last checkpoint, or 0 when unknown. */
 static uint64_t log_since_checkpoint(sa_store *store)
@@ -39,9 +40,18 @@ static uint64_t log_since_checkpoint(sa_store *store)
 static void checkpoint_child(const char *home)
 {
     DB_ENV *env = NULL;
+    /* A child stuck in regions another process recovered meanwhile would hold the
+     * checkpoint lock for ever: the alarm's default action ends it. */
+    alarm(CHECKPOINT_CHILD_SECONDS);
     int rc = db_env_create(&env, 0);
     if (rc == 0)
-        rc = env->open(env, home, SA_STORE_ENV_FLAGS, 0600);
+        rc = sa_store_env_setup(env);
+    /* Joins, never recovers: the parent's shared hold of env.lock came along with fork(). */
+    int gate = rc == 0 ? sa_store_open_gate(home) : -1;
+    if (rc == 0)
+        rc = gate < 0 ? errno : env->open(env, home, SA_STORE_ENV_FLAGS, 0600);
+    if (gate >= 0)
+        close(gate);
     if (rc == 0)
         rc = env->txn_checkpoint(env, 0, 0, 0);
     if (rc == 0)
@@ -51,10 +61,17 @@ static void checkpoint_child(const char *home)
     _exit(rc == 0 ? 0 : 1);
 }
 
-/* Contract: see store.h. */
+/* Contract: see store.h. Also the upkeep that notices dead processes: failchk first (at
+ * most once a second), so a process that died with locks held is cleaned up after even when
+ * no lock wait times out; SA_ERR_FATAL when one died inside the library. */
 sa_status sa_store_checkpoint_background(sa_store *store, int64_t now, int64_t interval,
                                          uint64_t log_bytes, sa_error *err)
 {
+    if (now != store->failchk_at) {
+        store->failchk_at = now;
+        if (sa_store_failchk(store, err) == SA_ERR_FATAL)
+            return SA_ERR_FATAL;
+    }
     if (store->checkpoint_child > 0) {
         int status;
         pid_t r = waitpid(store->checkpoint_child, &status, WNOHANG);

@@ -1142,10 +1142,14 @@ static void test_checkpoint_in_background(void **state)
     assert_string_equal(s.current_jti, jti);
 }
 
-/* DB_REGISTER's known trade-off, pinned down: a process killed while it has the environment
- * open makes the next opener run recovery, after which every process that was already open
- * gets SA_ERR_FATAL (and must exit: Berkeley DB keeps a panicked handle's memory, so such a
- * process exits without sa_store_close); a fresh open then sees all committed data. */
+/* Killed processes (store.c's opening comment). A process that dies outside the library
+ * with the environment open is cleaned up after by failchk when the next process opens it:
+ * no recovery, so a process that held the environment all along keeps working, and every
+ * committed record is there. Recovery happens exactly when needed: after another boot when
+ * nobody else has the environment open, or when the needs-recovery mark says so (then the
+ * processes still attached see their handle panicked). Whether an open recovered is seen in
+ * the primary region file: recovery removes and recreates it (a hard link to the old one
+ * keeps its inode number from being reused). */
 static pid_t fork_opener(const char *home, int mode, int ready_fd, int gate_fd)
 {
     pid_t pid = fork();
@@ -1158,24 +1162,32 @@ static pid_t fork_opener(const char *home, int mode, int ready_fd, int gate_fd)
     int code = 0;
     if (sa_store_open(&s, home, SA_STORE_SERVE, &cerr) != SA_OK)
         _exit(1);
-    if (mode == 0) {          /* dies with the environment open */
+    if (mode == 0) {          /* dies with the environment open, outside the library */
         raise(SIGKILL);
         _exit(2);
     }
-    if (mode == 1) {          /* the respawned process: recovers, then serves */
+    if (mode == 1) {          /* the respawned process: cleans up, then serves */
         if (sa_store_user_get(s, SA_BY_USERNAME, "alice", &cu, &cerr) != SA_OK)
             code = 3;
         sa_user_clear(&cu);
         sa_store_close(s);
         _exit(code);
     }
-    /* mode 2: held the environment across someone else's recovery */
+    /* mode 2: held the environment across someone else's death and the respawn, and keeps
+     * working; mode 3: held it across a recovery, and must stop (exit without closing). */
     if (write(ready_fd, &c, 1) != 1 || read(gate_fd, &c, 1) < 0)
         _exit(4);
-    if (sa_store_ping(s, &cerr) != SA_ERR_FATAL)
+    if (mode == 3)
+        _exit(sa_store_ping(s, &cerr) == SA_ERR_FATAL ? 0 : 8);
+    if (sa_store_ping(s, &cerr) != SA_OK)
         code = 5;
-    else if (sa_store_user_get(s, SA_BY_USERNAME, "alice", &cu, &cerr) != SA_ERR_FATAL)
+    else if (sa_store_user_get(s, SA_BY_USERNAME, "alice", &cu, &cerr) != SA_OK)
         code = 6;
+    else if (snprintf(cu.first_name, sizeof cu.first_name, "Alicia") < 0 ||
+             sa_store_user_update(s, &cu, &cerr) != SA_OK)
+        code = 7;
+    sa_user_clear(&cu);
+    sa_store_close(s);
     _exit(code);
 }
 
@@ -1189,7 +1201,39 @@ static int wait_code(pid_t pid)
     return WEXITSTATUS(status);
 }
 
-static void test_killed_process_recovery(void **state)
+/* Pin the primary region's current file (a hard link in the fixture directory), for
+ * region_replaced() to tell whether an open since recovered. */
+static void region_pin(const fixture *fx)
+{
+    char region[160], pin[160];
+    snprintf(region, sizeof region, "%s/__db.001", fx->home);
+    snprintf(pin, sizeof pin, "%s/region.pin", fx->dir);
+    unlink(pin);
+    assert_int_equal(link(region, pin), 0);
+}
+
+static bool region_replaced(const fixture *fx)
+{
+    char region[160], pin[160];
+    struct stat a, b;
+    snprintf(region, sizeof region, "%s/__db.001", fx->home);
+    snprintf(pin, sizeof pin, "%s/region.pin", fx->dir);
+    assert_int_equal(stat(region, &a), 0);
+    assert_int_equal(stat(pin, &b), 0);
+    return a.st_ino != b.st_ino;
+}
+
+static void write_file(const char *dir, const char *name, const char *text)
+{
+    char path[200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_killed_process_failchk(void **state)
 {
     fixture *fx = *state;
     sa_user u, got = {0};
@@ -1207,18 +1251,82 @@ static void test_killed_process_recovery(void **state)
     pid_t old = fork_opener(fx->home, 2, ready[1], gate[0]);
     assert_true(old > 0);
     assert_int_equal(read(ready[0], &c, 1), 1);
+    region_pin(fx);
     assert_int_equal(wait_code(fork_opener(fx->home, 0, -1, -1)), 100 + SIGKILL);
     assert_int_equal(wait_code(fork_opener(fx->home, 1, -1, -1)), 0);
+    assert_false(region_replaced(fx));   /* failchk, not recovery */
     assert_int_equal(write(gate[1], &c, 1), 1);
-    assert_int_equal(wait_code(old), 0);
+    assert_int_equal(wait_code(old), 0); /* kept serving, wrote */
     close(ready[0]);
     close(ready[1]);
     close(gate[0]);
     close(gate[1]);
 
     assert_int_equal(sa_store_open(&fx->store, fx->home, SA_STORE_SERVE, &err), SA_OK);
+    assert_false(region_replaced(fx));
     assert_int_equal(sa_store_user_get(fx->store, SA_BY_ID, u.id, &got, &err), SA_OK);
-    assert_string_equal(got.username, "alice");
+    assert_string_equal(got.first_name, "Alicia");
+    sa_user_clear(&got);
+}
+
+static void test_recovery_exactly_when_needed(void **state)
+{
+    fixture *fx = *state;
+    sa_user u, got = {0};
+    sa_error err = {0};
+    int ready[2], gate[2];
+    char c, mark[160];
+
+    make_user(&u, "alice", "", "");
+    assert_int_equal(sa_store_user_create(fx->store, &u, &err), SA_OK);
+
+    /* Closed cleanly, reopened: nothing to recover (a CGI process per request costs none). */
+    sa_store_close(fx->store);
+    fx->store = NULL;
+    region_pin(fx);
+    assert_int_equal(sa_store_open(&fx->store, fx->home, SA_STORE_SERVE, &err), SA_OK);
+    assert_false(region_replaced(fx));
+    sa_store_close(fx->store);
+    fx->store = NULL;
+
+    /* The only process dies outside the library: failchk is enough, even alone. */
+    assert_int_equal(wait_code(fork_opener(fx->home, 0, -1, -1)), 100 + SIGKILL);
+    assert_int_equal(sa_store_open(&fx->store, fx->home, SA_STORE_SERVE, &err), SA_OK);
+    assert_false(region_replaced(fx));
+    assert_int_equal(sa_store_user_get(fx->store, SA_BY_ID, u.id, &got, &err), SA_OK);
+    sa_user_clear(&got);
+    sa_store_close(fx->store);
+    fx->store = NULL;
+
+    /* Another boot (env.lock remembers the last one) and nobody else there: recovery. */
+    write_file(fx->home, "env.lock", "some other boot\n");
+    assert_int_equal(sa_store_open(&fx->store, fx->home, SA_STORE_SERVE, &err), SA_OK);
+    assert_true(region_replaced(fx));
+    assert_int_equal(sa_store_user_get(fx->store, SA_BY_ID, u.id, &got, &err), SA_OK);
+    sa_user_clear(&got);
+    sa_store_close(fx->store);
+    fx->store = NULL;
+
+    /* The mark a process stuck on a dead process's mutex leaves: recovery although another
+     * process has the environment open; that one finds its handle panicked. */
+    assert_int_equal(pipe(ready), 0);
+    assert_int_equal(pipe(gate), 0);
+    pid_t old = fork_opener(fx->home, 3, ready[1], gate[0]);
+    assert_true(old > 0);
+    assert_int_equal(read(ready[0], &c, 1), 1);
+    region_pin(fx);
+    write_file(fx->home, "needs-recovery", "");
+    assert_int_equal(sa_store_open(&fx->store, fx->home, SA_STORE_SERVE, &err), SA_OK);
+    assert_true(region_replaced(fx));
+    snprintf(mark, sizeof mark, "%s/needs-recovery", fx->home);
+    assert_int_equal(access(mark, F_OK), -1);
+    assert_int_equal(write(gate[1], &c, 1), 1);
+    assert_int_equal(wait_code(old), 0);
+    close(ready[0]);
+    close(ready[1]);
+    close(gate[0]);
+    close(gate[1]);
+    assert_int_equal(sa_store_user_get(fx->store, SA_BY_ID, u.id, &got, &err), SA_OK);
     sa_user_clear(&got);
 }
 
@@ -1311,7 +1419,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_backup_and_restore, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_removes_logs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_in_background, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_killed_process_recovery, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_killed_process_failchk, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recovery_exactly_when_needed, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
