@@ -178,7 +178,9 @@ sa_status sa_store_checkpoint(sa_store *store, sa_error *err);
  * second on a page another process has pinned): when the last checkpoint of any process is
  * older than `interval` seconds, or `log_bytes` of log were written since, and no other
  * checkpoint is running, a child process takes it. Never blocks; reaps its finished child.
- * Returns SA_OK (started, running or not due) or SA_ERR_UNAVAILABLE when it cannot start. */
+ * Also runs failchk (at most once a second) to clean up after a killed process.
+ * Returns SA_OK (started, running or not due), SA_ERR_UNAVAILABLE when it cannot start, or
+ * SA_ERR_FATAL when failchk says the environment needs recovery (answer, then exit). */
 sa_status sa_store_checkpoint_background(sa_store *store, int64_t now, int64_t interval,
                                          uint64_t log_bytes, sa_error *err);
 /* Hot backup of the environment into dir (created). */
