@@ -350,6 +350,10 @@ int sa_store_env_setup(DB_ENV *env)
     int rc = env->set_cachesize(env, 0, STORE_CACHE_BYTES, 1);
     if (rc == 0)
         rc = env->set_lg_max(env, STORE_LOG_FILE_BYTES);
+    /* Log files are zero-filled when created, so a synced commit's fdatasync writes data
+     * only: the file's size (metadata) does not change on every commit. */
+    if (rc == 0)
+        rc = env->log_set_config(env, DB_LOG_ZERO, 1);
     if (rc == 0)
         rc = env->set_lk_detect(env, DB_LOCK_DEFAULT);
     if (rc == 0)
