@@ -13,22 +13,6 @@
 /* One verifier per process: its curl connection and parsed Google keys outlive requests. */
 static sa_google *google;
 
-/* 400 {"non_field_errors":[message]} with an optional "code". */
-static void non_field_error(sa_ctx *ctx, const char *message, const char *code)
-{
-    sa_jw w;
-    sa_jw_begin(&w, &ctx->res.body);
-    sa_jw_object(&w);
-    sa_jw_key(&w, "non_field_errors");
-    sa_jw_array(&w);
-    sa_jw_string(&w, message);
-    sa_jw_end(&w);
-    if (code)
-        sa_jw_member(&w, "code", code);
-    sa_jw_end(&w);
-    sa_respond_written(ctx, 400, &w);
-}
-
 /* An optional request field; blank counts as absent (dj-rest-auth's allow_blank fields).
  * Returns false after answering 400 when it is not a string. */
 static bool field(sa_ctx *ctx, const char *name, const char **out)
@@ -74,7 +58,8 @@ static bool google_identity(sa_ctx *ctx, sa_google_identity *id)
         r = sa_google_exchange_code(google, code, verifier, redirect_uri, ctx->now, id, &reason,
                                     &err);
     else {
-        non_field_error(ctx, "Incorrect input. access_token or code is required.", NULL);
+        sa_respond_field_error_code(ctx, "non_field_errors",
+                                    "Incorrect input. access_token or code is required.", NULL);
         return false;
     }
 
@@ -83,7 +68,8 @@ static bool google_identity(sa_ctx *ctx, sa_google_identity *id)
         return true;
     case SA_GOOGLE_REJECTED:
         sa_log("google: refused: %s", err.msg);
-        non_field_error(ctx, "Incorrect value", reason ? reason : SA_GOOGLE_R_MALFORMED);
+        sa_respond_field_error_code(ctx, "non_field_errors",
+                                    "Incorrect value", reason ? reason : SA_GOOGLE_R_MALFORMED);
         return false;
     case SA_GOOGLE_UNAVAILABLE:
         sa_log("google: %s", err.msg);
@@ -129,12 +115,14 @@ static void handle(sa_ctx *ctx)
     st = sa_store_google_login(ctx->store, &cand, ctx->cfg->link_verified_email &&
                                id.email_verified, ctx->now, &session, &user, &outcome, &err);
     if (st == SA_ERR_EXISTS && outcome == SA_LOGIN_EMAIL_TAKEN) {
-        non_field_error(ctx, "User is already registered with this e-mail address.", NULL);
+        sa_respond_field_error_code(ctx, "non_field_errors",
+                                    "User is already registered with this e-mail address.", NULL);
         goto done;
     }
     if (st == SA_ERR_INVALID) {
         sa_log("google: account refused by the store: %s", err.msg);
-        non_field_error(ctx, "Incorrect value", SA_GOOGLE_R_MALFORMED);
+        sa_respond_field_error_code(ctx, "non_field_errors",
+                                    "Incorrect value", SA_GOOGLE_R_MALFORMED);
         goto done;
     }
     if (st != SA_OK) {
@@ -142,7 +130,7 @@ static void handle(sa_ctx *ctx)
         goto done;
     }
     if (!user.is_active) {
-        non_field_error(ctx, "User account is disabled.", NULL);
+        sa_respond_field_error_code(ctx, "non_field_errors", "User account is disabled.", NULL);
         goto done;
     }
 

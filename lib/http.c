@@ -66,11 +66,9 @@ static void allow_header(sa_ctx *ctx, int allowed)
 
 static void method_not_allowed(sa_ctx *ctx, int allowed)
 {
-    json_object *o = json_object_new_object();
     char detail[96];
     snprintf(detail, sizeof detail, "Method \"%.32s\" not allowed.", ctx->req.method);
-    json_object_object_add(o, "detail", json_object_new_string(detail));
-    sa_respond_json(ctx, 405, o);
+    sa_respond_detail(ctx, 405, detail, NULL);
     allow_header(ctx, allowed);
 }
 
@@ -80,18 +78,12 @@ static size_t fcgi_read(void *src, char *buf, size_t n)
     return FCGI_fread(buf, 1, n, FCGI_stdin);
 }
 
-static const char *env(const char *name)
-{
-    const char *v = getenv(name);
-    return v ? v : NULL;
-}
-
 /* The request path without its query string, in a buffer owned by the caller. */
 static const char *request_path(char *buf, size_t size)
 {
-    const char *uri = env("REQUEST_URI");
+    const char *uri = getenv("REQUEST_URI");
     if (!uri)
-        uri = env("SCRIPT_NAME");
+        uri = getenv("SCRIPT_NAME");
     if (!uri)
         uri = "";
     size_t n = strcspn(uri, "?");
@@ -120,7 +112,7 @@ static void dispatch(const sa_endpoint *ep, sa_ctx *ctx, bool config_ok)
     int allowed = allowed_methods(ep);
     sa_request *req = &ctx->req;
     if (req->method_bit == SA_OPTIONS) {
-        if (env("HTTP_ACCESS_CONTROL_REQUEST_METHOD"))
+        if (getenv("HTTP_ACCESS_CONTROL_REQUEST_METHOD"))
             sa_cors_preflight(ctx);
         else
             allow_header(ctx, allowed);
@@ -135,7 +127,7 @@ static void dispatch(const sa_endpoint *ep, sa_ctx *ctx, bool config_ok)
         return;
     }
     if (req->method_bit & (SA_POST | SA_PUT | SA_PATCH)) {
-        if (!sa_body_read(ctx, env("CONTENT_LENGTH"), fcgi_read, NULL))
+        if (!sa_body_read(ctx, getenv("CONTENT_LENGTH"), fcgi_read, NULL))
             return;
     } else {
         req->data = json_object_new_object();
@@ -187,7 +179,7 @@ static void drain_backlog(sa_ctx *ctx, sa_buf *out)
             sa_log("store: exiting for recovery: answering queued requests with 503");
         first = false;
         sa_ctx_reset(ctx);
-        ctx->req.origin = env("HTTP_ORIGIN");
+        ctx->req.origin = getenv("HTTP_ORIGIN");
         sa_respond_store_error(ctx, SA_ERR_UNAVAILABLE, NULL);
         sa_cors_decorate(ctx);
         sa_buf_reset(out);
@@ -249,15 +241,15 @@ int sa_serve(const sa_endpoint *ep, int argc, char **argv)
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ctx.now = (int64_t)ts.tv_sec;
-        const char *m = env("REQUEST_METHOD");
+        const char *m = getenv("REQUEST_METHOD");
         ctx.req.method = m ? m : "GET";
         ctx.req.method_bit = method_bit(ctx.req.method);
         ctx.req.path = request_path(path, sizeof path);
-        ctx.req.content_type = env("CONTENT_TYPE");
-        ctx.req.authorization = env("HTTP_AUTHORIZATION");
-        ctx.req.origin = env("HTTP_ORIGIN");
-        ctx.req.referer = env("HTTP_REFERER");
-        ctx.req.cookie = env("HTTP_COOKIE");
+        ctx.req.content_type = getenv("CONTENT_TYPE");
+        ctx.req.authorization = getenv("HTTP_AUTHORIZATION");
+        ctx.req.origin = getenv("HTTP_ORIGIN");
+        ctx.req.referer = getenv("HTTP_REFERER");
+        ctx.req.cookie = getenv("HTTP_COOKIE");
 
         if (config_ok && ep->needs_store && !ctx.store) {
             sa_error serr = {0};

@@ -89,6 +89,9 @@ void sa_respond_raw(sa_ctx *ctx, int status, const char *json, size_t len);
 void sa_respond_detail(sa_ctx *ctx, int status, const char *detail, const char *code);
 /* {"<field>":["<message>"]} (DRF field error), status 400. */
 void sa_respond_field_error(sa_ctx *ctx, const char *field, const char *message);
+/* The same with a machine "code" member after the list (omitted when code is NULL). */
+void sa_respond_field_error_code(sa_ctx *ctx, const char *field, const char *message,
+                                 const char *code);
 /* 503 {"detail":"Service temporarily unavailable.","code":"service_unavailable"}; marks the
  * process for exit when status is SA_ERR_FATAL. Logs err. */
 void sa_respond_store_error(sa_ctx *ctx, sa_status status, const sa_error *err);

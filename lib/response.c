@@ -81,6 +81,12 @@ void sa_respond_detail(sa_ctx *ctx, int status, const char *detail, const char *
 
 void sa_respond_field_error(sa_ctx *ctx, const char *field, const char *message)
 {
+    sa_respond_field_error_code(ctx, field, message, NULL);
+}
+
+void sa_respond_field_error_code(sa_ctx *ctx, const char *field, const char *message,
+                                 const char *code)
+{
     sa_jw w;
     sa_jw_begin(&w, &ctx->res.body);
     sa_jw_object(&w);
@@ -88,6 +94,8 @@ void sa_respond_field_error(sa_ctx *ctx, const char *field, const char *message)
     sa_jw_array(&w);
     sa_jw_string(&w, message);
     sa_jw_end(&w);
+    if (code)
+        sa_jw_member(&w, "code", code);
     sa_jw_end(&w);
     sa_respond_written(ctx, 400, &w);
 }
