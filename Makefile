@@ -14,7 +14,7 @@ OPT     := -O1 -g
 endif
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(HARDEN) -Ilib
 LDFLAGS += -pie -Wl,-z,relro,-z,now
-LDLIBS  := -lfcgi -ljson-c -lcurl -lcrypto -ldb-5.3
+LDLIBS  := -lfcgi -ljson-c -lcurl -lcrypto -ldb-5.3 -lunistring
 
 LIB_SRC   := $(sort $(wildcard lib/*.c))
 LIB_OBJ   := $(LIB_SRC:.c=.o)

@@ -3,6 +3,7 @@
 #include "cookie.h"
 #include "http.h"
 #include "session.h"
+#include "text.h"
 #include "tokens.h"
 
 #include <stdio.h>
@@ -16,8 +17,9 @@ static void handle(sa_ctx *ctx)
     if (st == SA_ERR_INVALID)
         return;
     if (strcmp(scope, "local") && strcmp(scope, "others") && strcmp(scope, "global")) {
-        char msg[96];
-        snprintf(msg, sizeof msg, "\"%.40s\" is not a valid choice.", scope);
+        char shown[SA_ECHO_CHARS * 4 + 1], msg[sizeof shown + 32];
+        sa_text_copy_cut(shown, sizeof shown, scope, SA_ECHO_CHARS);
+        snprintf(msg, sizeof msg, "\"%s\" is not a valid choice.", shown);
         sa_respond_field_error(ctx, "scope", msg);
         return;
     }

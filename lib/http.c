@@ -1,6 +1,7 @@
 /* http.c: the request loop every endpoint runs (see http.h). */
 #include "http.h"
 #include "cors.h"
+#include "text.h"
 
 #include <fastcgi.h>
 #include <fcgi_stdio.h>
@@ -66,8 +67,9 @@ static void allow_header(sa_ctx *ctx, int allowed)
 
 static void method_not_allowed(sa_ctx *ctx, int allowed)
 {
-    char detail[96];
-    snprintf(detail, sizeof detail, "Method \"%.32s\" not allowed.", ctx->req.method);
+    char shown[SA_ECHO_CHARS * 4 + 1], detail[sizeof shown + 32];
+    sa_text_copy_cut(shown, sizeof shown, ctx->req.method, SA_ECHO_CHARS);
+    snprintf(detail, sizeof detail, "Method \"%s\" not allowed.", shown);
     sa_respond_detail(ctx, 405, detail, NULL);
     allow_header(ctx, allowed);
 }
@@ -106,11 +108,36 @@ void sa_ctx_reset(sa_ctx *ctx)
     sa_buf_reset(&ctx->res.body);
 }
 
+/* Issue 9 point 2: the headers we read are valid UTF-8 before any other code sees them
+ * (they cannot hold a NUL: they come as C strings). One that is not gets 400
+ * {"detail":"Malformed <Name> header."}, and an Origin that is not is never echoed. */
+static bool check_headers(sa_ctx *ctx)
+{
+    sa_request *req = &ctx->req;
+    const struct { const char *name, **value; } headers[] = {
+        {"Content-Type", &req->content_type}, {"Authorization", &req->authorization},
+        {"Origin", &req->origin}, {"Referer", &req->referer}, {"Cookie", &req->cookie},
+    };
+    for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++) {
+        const char *v = *headers[i].value;
+        if (v && sa_text_check(v, strlen(v)) != SA_TEXT_OK) {
+            char detail[64];
+            req->origin = NULL;
+            snprintf(detail, sizeof detail, "Malformed %s header.", headers[i].name);
+            sa_respond_detail(ctx, 400, detail, NULL);
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Dispatch one request that has been read into ctx->req. */
 static void dispatch(const sa_endpoint *ep, sa_ctx *ctx, bool config_ok)
 {
     int allowed = allowed_methods(ep);
     sa_request *req = &ctx->req;
+    if (!check_headers(ctx))
+        return;
     if (req->method_bit == SA_OPTIONS) {
         if (getenv("HTTP_ACCESS_CONTROL_REQUEST_METHOD"))
             sa_cors_preflight(ctx);

@@ -13,6 +13,7 @@
 #include "cors.h"
 #include "http.h"
 #include "json_writer.h"
+#include "multipart.h"
 #include "user.h"
 
 typedef struct source {
@@ -174,12 +175,111 @@ static void test_form_bodies(void **state)
     assert_int_equal(sa_form_parse(plus, strlen(plus), &o, &err), SA_OK);
     assert_string_equal(json_object_get_string(json_object_object_get(o, "code")), "a+b c");
     json_object_put(o);
-    static const char *bad[] = {"a=%", "a=%4", "a=%zz", "a=%00b", "=x"};
-    for (size_t i = 0; i < 5; i++)
+    static const char *bad[] = {"a=%", "a=%4", "a=%zz", "%00=b", "=x", "%FF=1", "a%ED%A0%80=1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(sa_form_parse(bad[i], strlen(bad[i]), &o, &err), SA_ERR_INVALID);
     sa_ctx ctx;
     assert_false(read_body(&ctx, "application/x-www-form-urlencoded", "3", "a=%", 0));
     assert_answer(&ctx, 400, "{\"detail\":\"Malformed form data.\"}");
+    ctx_done(&ctx);
+}
+
+/* Issue 9 point 2: every string of every body kind is checked once, before a handler runs. */
+static void test_body_text_checked(void **state)
+{
+    static const struct { const char *type, *body, *answer; } cases[] = {
+        {"application/json", "{\"token\":\"abc\\u0000junk\"}",
+         "{\"token\":[\"Null characters are not allowed.\"]}"},
+        {"application/json", "{\"a\":\"ok\",\"b\":[{\"c\":\"x\\u0000\"}]}",
+         "{\"b\":[\"Null characters are not allowed.\"]}"},
+        {"application/x-www-form-urlencoded", "first_name=%FF",
+         "{\"first_name\":[\"Not a valid string.\"]}"},
+        {"application/x-www-form-urlencoded", "username=x%ED%A0%80",
+         "{\"username\":[\"Not a valid string.\"]}"},
+        {"application/x-www-form-urlencoded", "username=x%C0%AF",
+         "{\"username\":[\"Not a valid string.\"]}"},
+        {"application/x-www-form-urlencoded", "refresh=a%00b",
+         "{\"refresh\":[\"Null characters are not allowed.\"]}"},
+        {"multipart/form-data; boundary=XX",
+         "--XX\r\nContent-Disposition: form-data; name=\"token\"\r\n\r\na\0b\r\n--XX--\r\n",
+         "{\"token\":[\"Null characters are not allowed.\"]}"},
+        {"multipart/form-data; boundary=XX",
+         "--XX\r\nContent-Disposition: form-data; name=\"last_name\"\r\n\r\n\xff\r\n--XX--",
+         "{\"last_name\":[\"Not a valid string.\"]}"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sa_ctx ctx;
+        size_t len = strlen(cases[i].body);
+        if (strstr(cases[i].answer, "Null") && strncmp(cases[i].type, "multi", 5) == 0)
+            len += 1 + strlen(cases[i].body + len + 1); /* the body holds a NUL byte */
+        char cl[24];
+        snprintf(cl, sizeof cl, "%zu", len);
+        ctx_init(&ctx, "POST", SA_POST, cases[i].type);
+        source src = {cases[i].body, len, 0, 0};
+        assert_false(sa_body_read(&ctx, cl, read_source, &src));
+        assert_answer(&ctx, 400, cases[i].answer);
+        ctx_done(&ctx);
+    }
+    /* 9.4: a 415 echoes the media type cut at a character, never inside one */
+    char type[256];
+    memset(type, 'a', 199);
+    memcpy(type + 199, "\xc3\xa9", 3);
+    sa_ctx ctx;
+    assert_false(read_body(&ctx, type, "2", "{}", 0));
+    assert_int_equal(ctx.res.status, 415);
+    assert_non_null(strstr(ctx.res.body.data, "a\xc3\xa9\\\" in request."));
+    ctx_done(&ctx);
+    memset(type, 'a', 250);
+    memcpy(type + 199, "\xc3\xa9", 2);
+    type[250] = '\0';
+    assert_false(read_body(&ctx, type, "2", "{}", 0));
+    assert_int_equal(ctx.res.status, 415);
+    assert_non_null(strstr(ctx.res.body.data, "a\xc3\xa9\\\" in request.")); /* 200 characters */
+    ctx_done(&ctx);
+}
+
+/* Issue 8 point 9: multipart/form-data plain fields, and Django's words for what is refused. */
+static void test_multipart_bodies(void **state)
+{
+    json_object *o;
+    sa_error err = {0};
+    const char *ok = "--b0undary\r\nContent-Disposition: form-data; name=\"refresh\"\r\n\r\n"
+                     "tok\r\nen\r\n--b0undary\r\ncontent-disposition: form-data; name=\"scope\"\r\n"
+                     "Content-Type: text/plain; charset=UTF-8\r\n\r\nlocal\r\n--b0undary\r\n"
+                     "Content-Disposition: form-data; name=\"scope\"\r\n\r\nglobal\r\n--b0undary--\r\n";
+    assert_int_equal(sa_multipart_parse("multipart/form-data; boundary=\"b0undary\"", ok,
+                                        strlen(ok), &o, &err), SA_OK);
+    assert_string_equal(json_object_get_string(json_object_object_get(o, "refresh")), "tok\r\nen");
+    assert_string_equal(json_object_get_string(json_object_object_get(o, "scope")), "global");
+    json_object_put(o);
+    static const struct { const char *type, *body, *reason; } bad[] = {
+        {"multipart/form-data", "--x\r\n", "Invalid boundary in multipart: None"},
+        {"multipart/form-data; boundary=", "--x\r\n", "Invalid boundary in multipart: "},
+        {"multipart/form-data; boundary=a{b", "--x\r\n", "Invalid boundary in multipart: a{b"},
+        {"multipart/form-data; boundary=\"x\xc3\xa9\"", "", "Invalid non-ASCII Content-Type in multipart: multipart/form-data; boundary=\"x\xc3\xa9\""},
+        {"multipart/form-data; boundary=x", "junk--x\r\n", "Missing opening boundary"},
+        {"multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nv", "Missing final boundary"},
+        {"multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"a\"\n\nv\r\n--x--", "Invalid line ending in part header"},
+        {"multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.txt\"\r\n\r\nv\r\n--x--", "File uploads are not supported"},
+        {"multipart/form-data; boundary=x", "--x\r\nContent-Disposition: attachment; name=\"a\"\r\n\r\nv\r\n--x--", "Invalid Content-Disposition"},
+        {"multipart/form-data; boundary=x", "--x\r\nContent-Type: text/plain\r\n\r\nv\r\n--x--", "Missing Content-Disposition"},
+        {"multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"a\"\r\nContent-Type: image/png\r\n\r\nv\r\n--x--", "Unsupported part Content-Type"},
+        {"multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"a\"\r\nX-Other: 1\r\n\r\nv\r\n--x--", "Invalid part header"},
+        {"multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nv\r\n--x--trailing", "Data after the final boundary"},
+        {"multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nv\r\n--xy\r\n", "Malformed boundary line"},
+        {"multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"\"\r\n\r\nv\r\n--x--", "Invalid field name"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        o = NULL;
+        assert_int_equal(sa_multipart_parse(bad[i].type, bad[i].body, strlen(bad[i].body), &o,
+                                            &err), SA_ERR_INVALID);
+        assert_null(o);
+        assert_string_equal(err.msg, bad[i].reason);
+    }
+    sa_ctx ctx;
+    assert_false(read_body(&ctx, "multipart/form-data", "3", "abc", 0));
+    assert_answer(&ctx, 400,
+                  "{\"detail\":\"Multipart form parse error - Invalid boundary in multipart: None\"}");
     ctx_done(&ctx);
 }
 
@@ -348,6 +448,8 @@ int main(void)
         cmocka_unit_test(test_json_errors),
         cmocka_unit_test(test_field_messages),
         cmocka_unit_test(test_form_bodies),
+        cmocka_unit_test(test_body_text_checked),
+        cmocka_unit_test(test_multipart_bodies),
         cmocka_unit_test(test_response_serialisation),
         cmocka_unit_test(test_cors),
         cmocka_unit_test(test_cookies_and_csrf),
