@@ -5,6 +5,7 @@
 #include "session.h"
 #include "json.h"
 #include "store.h"
+#include "text.h"
 #include "tokens.h"
 #include "user.h"
 
@@ -29,6 +30,7 @@ static const char usage_main[] =
     "              [--superuser] [--inactive] [--id ID]\n"
     "  user list                    one JSON object per user\n"
     "  user show ID|EMAIL|USERNAME\n"
+    "  user set ID FIELD VALUE      change username, first_name or last_name\n"
     "  user set-active ID true|false\n"
     "  user delete ID\n"
     "  token mint ID|EMAIL|USERNAME open a session and print {\"access\":...,\"refresh\":...}\n"
@@ -92,8 +94,17 @@ static int with_store(sa_store_mode mode, store_action act, void *ctx)
     return rc;
 }
 
-static void print_user(const sa_user *u)
+/* Print u as one JSON line. A record whose text is not valid UTF-8 (written before issue 9's
+ * checks) cannot be printed: say which user and field on stderr and return 1. */
+static int print_user(const sa_user *u)
 {
+    const char *bad = sa_user_bad_text(u);
+    if (bad) {
+        fprintf(stderr,
+                "socialauth: user %s: %s is not valid UTF-8 (stored by an older version); fix "
+                "it with `socialauth user set %s %s VALUE`\n", u->id, bad, u->id, bad);
+        return 1;
+    }
     sa_buf out = {0};
     sa_jw w;
     sa_jw_begin(&w, &out);
@@ -131,9 +142,15 @@ static void print_user(const sa_user *u)
         sa_jw_null(&w);
     json_object_put(extra);
     sa_jw_end(&w);
-    if (!w.failed)
+    int rc = 0;
+    if (!w.failed) {
         printf("%s\n", out.data);
+    } else {
+        fprintf(stderr, "socialauth: user %s: cannot be written as JSON\n", u->id);
+        rc = 1;
+    }
     sa_buf_free(&out);
+    return rc;
 }
 
 /* Find a user by id, then e-mail, then username. */
@@ -166,10 +183,32 @@ static int create_key_file(const char *path)
     return 0;
 }
 
+/* Users whose usernames differ only in case, which a store made before usernames were unique
+ * ignoring case may hold (store.h): listed on stderr with how to resolve them. */
+static int report_username_variants(sa_store *store)
+{
+    sa_username_variant *v;
+    size_t n;
+    sa_error err = {0};
+    if (sa_store_username_variants(store, &v, &n, &err) != SA_OK)
+        return fail("username variants", &err);
+    for (size_t i = 0; i < n; i++) {
+        if (i == 0 || v[i].group != v[i - 1].group)
+            fprintf(stderr, "socialauth: usernames that differ only in case:");
+        fprintf(stderr, " %s (id %s)%s", v[i].username, v[i].id,
+                i + 1 < n && v[i + 1].group == v[i].group ? "," : "\n");
+    }
+    if (n)
+        fprintf(stderr, "socialauth: all of them keep signing in; rename all but one with "
+                        "`socialauth user set ID username NEW` (see README)\n");
+    free(v);
+    return 0;
+}
+
 static int act_init(sa_config *cfg, sa_store *store, void *ctx)
 {
     fprintf(stderr, "socialauth: store ready in %s\n", cfg->db_home);
-    return 0;
+    return report_username_variants(store);
 }
 
 static int cmd_init(int argc, char **argv)
@@ -212,8 +251,7 @@ static int act_user_create(sa_config *cfg, sa_store *store, void *ctx)
     sa_error err = {0};
     if (sa_store_user_create(store, u, &err) != SA_OK)
         return fail("user create", &err);
-    print_user(u);
-    return 0;
+    return print_user(u);
 }
 
 static int cmd_user_create(int argc, char **argv)
@@ -251,9 +289,11 @@ static int cmd_user_create(int argc, char **argv)
     }
     if (!u.username[0] || !u.email[0])
         return usage_error(usage, "%s", "--username and --email are required");
-    if (!sa_username_valid(u.username))
-        return usage_error(usage, "%s",
-                           "invalid username: use letters, digits and @/./+/-/_ only");
+    char normal[SA_USERNAME_MAX + 1];
+    const char *msgs[2];
+    if (sa_username_check(u.username, strlen(u.username), normal, msgs) > 0)
+        return usage_error(usage, "invalid username: %s", msgs[0]);
+    memcpy(u.username, normal, strlen(normal) + 1);
     if (!strchr(u.email, '@'))
         return usage_error(usage, "invalid e-mail address: %s", u.email);
 
@@ -263,19 +303,25 @@ static int cmd_user_create(int argc, char **argv)
     return rc;
 }
 
+/* Every user is listed; one that cannot be printed is named on stderr and makes the
+ * command fail at the end, never silently left out. */
 static int print_each(const sa_user *u, void *ctx)
 {
-    (void)ctx;
-    print_user(u);
+    int *failed = ctx;
+    if (print_user(u) != 0)
+        (*failed)++;
     return 0;
 }
 
 static int act_user_list(sa_config *cfg, sa_store *store, void *ctx)
 {
     sa_error err = {0};
-    if (sa_store_user_each(store, print_each, NULL, &err) != SA_OK)
+    int failed = 0;
+    if (sa_store_user_each(store, print_each, &failed, &err) != SA_OK)
         return fail("user list", &err);
-    return 0;
+    if (failed)
+        fprintf(stderr, "socialauth: user list: %d user(s) could not be printed\n", failed);
+    return failed ? 1 : 0;
 }
 
 static int cmd_user_list(int argc, char **argv)
@@ -318,8 +364,67 @@ static int with_user(int argc, char **argv, const char *usage, bool needs_arg, u
 
 static int act_show(sa_config *cfg, sa_store *store, sa_user *u, const char *arg)
 {
-    print_user(u);
-    return 0;
+    return print_user(u);
+}
+
+/* `user set ID FIELD VALUE`: username (Django's rules: NFKC, letters, digits, @.+-_, unique
+ * ignoring case), first_name or last_name (150 characters). How an operator renames one of
+ * two users whose usernames differ only in case, or repairs a field an older version stored. */
+static int act_set_field(sa_config *cfg, sa_store *store, sa_user *u, const char *arg)
+{
+    const char *field = arg, *value = arg + strlen(arg) + 1;
+    size_t len = strlen(value);
+    sa_error err = {0};
+    if (sa_text_check(value, len) != SA_TEXT_OK) {
+        fprintf(stderr, "socialauth: user set: the value is not valid UTF-8\n");
+        return 2;
+    }
+    if (strcmp(field, "username") == 0) {
+        const char *msgs[2];
+        char normal[SA_USERNAME_MAX + 1];
+        if (sa_username_check(value, len, normal, msgs) > 0) {
+            fprintf(stderr, "socialauth: user set: %s\n", msgs[0]);
+            return 2;
+        }
+        memcpy(u->username, normal, strlen(normal) + 1);
+    } else if (strcmp(field, "first_name") == 0 || strcmp(field, "last_name") == 0) {
+        if (sa_text_chars(value, len) > SA_NAME_CHARS) {
+            fprintf(stderr, "socialauth: user set: %s\n", SA_MAX_150_MESSAGE);
+            return 2;
+        }
+        memcpy(field[0] == 'f' ? u->first_name : u->last_name, value, len + 1);
+    } else {
+        fprintf(stderr, "socialauth: user set: FIELD is username, first_name or last_name\n");
+        return 2;
+    }
+    sa_status st = sa_store_user_update(store, u, &err);
+    if (st == SA_ERR_EXISTS) {
+        fprintf(stderr, "socialauth: user set: a user with that %s already exists\n", err.msg);
+        return 1;
+    }
+    if (st != SA_OK)
+        return fail("user set", &err);
+    return print_user(u);
+}
+
+static int cmd_user_set(int argc, char **argv)
+{
+    static const char usage[] =
+        "usage: socialauth user set ID|EMAIL|USERNAME FIELD VALUE\n"
+        "Changes username, first_name or last_name, with the rules of PATCH /api/auth/user/.\n";
+    if (wants_help(argc, argv)) { fputs(usage, stdout); return 0; }
+    if (argc != 4)
+        return usage_error(usage, "%s", "wrong number of arguments");
+    size_t fl = strlen(argv[2]), vl = strlen(argv[3]);
+    char *arg = malloc(fl + vl + 2);
+    if (!arg)
+        return 1;
+    memcpy(arg, argv[2], fl + 1);
+    memcpy(arg + fl + 1, argv[3], vl + 1);
+    user_ctx c = {argv[1], arg, act_set_field};
+    int rc = with_store(SA_STORE_SERVE, act_on_user, &c);
+    free(arg);
+    return rc;
 }
 
 static int act_set_active(sa_config *cfg, sa_store *store, sa_user *u, const char *arg)
@@ -333,8 +438,7 @@ static int act_set_active(sa_config *cfg, sa_store *store, sa_user *u, const cha
     sa_error err = {0};
     if (sa_store_user_update(store, u, &err) != SA_OK)
         return fail("user set-active", &err);
-    print_user(u);
-    return 0;
+    return print_user(u);
 }
 
 static int act_delete(sa_config *cfg, sa_store *store, sa_user *u, const char *arg)
@@ -503,6 +607,7 @@ int main(int argc, char **argv)
             if (strcmp(verb, "show") == 0)
                 return with_user(sub_argc, sub, "usage: socialauth user show ID|EMAIL|USERNAME\n"
                                  "Prints the user as JSON.\n", false, act_show);
+            if (strcmp(verb, "set") == 0) return cmd_user_set(sub_argc, sub);
             if (strcmp(verb, "set-active") == 0)
                 return with_user(sub_argc, sub, "usage: socialauth user set-active ID true|false\n"
                                  "Enables or disables sign-in for the user.\n", true,

@@ -56,6 +56,7 @@
 #define STORE_RECOVERY_MARK "needs-recovery"
 #define STORE_BOOT_ID "/proc/sys/kernel/random/boot_id"
 #define STORE_REGION "__db.001"          /* the primary region: recovery recreates it */
+#define STORE_USERNAME_INDEX "users_by_username_ci.db"
 #define STORE_WATCH_EVERY_MS 250
 #define STORE_WATCH_AFTER_MS 1000        /* a transaction this old may wait in old regions */
 #define STORE_STUCK_MS 2000              /* joining or failchk this long: a dead mutex */
@@ -650,7 +651,7 @@ static int store_open_db(sa_store *store, DB_TXN *txn, DB **out, const char *fil
         rc = db->set_flags(db, db_flags);
     if (rc == 0)
         rc = db->open(db, txn, file, NULL, DB_BTREE,
-                      create ? DB_CREATE : DB_AUTO_COMMIT, 0600);
+                      (create ? DB_CREATE : 0) | (txn ? 0 : DB_AUTO_COMMIT), 0600);
     if (rc != 0) {
         db->close(db, 0);
         return rc;
@@ -667,7 +668,9 @@ typedef struct db_spec {
 
 static const db_spec store_dbs[] = {
     {offsetof(sa_store, users), "users.db", 0},
-    {offsetof(sa_store, users_by_username), "users_by_username.db", 0},
+    /* Case-folded usernames, duplicates allowed: stores made before case-insensitive
+     * uniqueness may hold case variants (store_user.c). Replaces users_by_username.db. */
+    {offsetof(sa_store, users_by_username), STORE_USERNAME_INDEX, DB_DUP | DB_DUPSORT},
     {offsetof(sa_store, users_by_email), "users_by_email.db", 0},
     {offsetof(sa_store, users_by_sub), "users_by_sub.db", 0},
     {offsetof(sa_store, sessions), "sessions.db", 0},
@@ -682,23 +685,51 @@ static DB **store_db_slot(sa_store *store, size_t i)
     return (DB **)(void *)((char *)store + store_dbs[i].offset);
 }
 
+static bool store_has_file(const sa_store *store, const char *file)
+{
+    char path[sizeof store->home + 64];
+    snprintf(path, sizeof path, "%s/%s", store->home, file);
+    return access(path, F_OK) == 0;
+}
+
 /* Open every database and associate every index, inside txn when creating. On failure
- * *what names the step. */
+ * *what names the step.
+ * Upgrade in place: a store made before case-insensitive usernames has no
+ * STORE_USERNAME_INDEX; the first process to open it creates that index and fills it from
+ * users.db (DB->associate with DB_CREATE fills an empty secondary), one auto-committed
+ * transaction under db_home/open.lock so that exactly one process builds it. The old exact
+ * index (users_by_username.db) is no longer opened; sa_store_username_variants() reports
+ * the case variants such a store may hold. */
 static int store_open_all(sa_store *store, DB_TXN *txn, bool create, const char **what)
 {
     u_int32_t assoc = create ? DB_CREATE : 0;
-    int rc = 0;
+    bool build = false;
+    int gate = -1, rc = 0;
 
-    for (size_t i = 0; i < STORE_NDBS && rc == 0; i++) {
-        *what = store_dbs[i].file;
-        rc = store_open_db(store, txn, store_db_slot(store, i), store_dbs[i].file,
-                           store_dbs[i].flags, create);
+    if (!create && !store_has_file(store, STORE_USERNAME_INDEX) &&
+        store_has_file(store, "users.db")) {
+        *what = STORE_OPEN_LOCK;
+        gate = sa_store_open_gate(store->home);
+        if (gate < 0)
+            return errno;
+        build = !store_has_file(store, STORE_USERNAME_INDEX);
     }
+    for (size_t i = 0; i < STORE_NDBS && rc == 0; i++) {
+        DB **slot = store_db_slot(store, i);
+        *what = store_dbs[i].file;
+        rc = store_open_db(store, txn, slot, store_dbs[i].file, store_dbs[i].flags,
+                           create || (build && slot == &store->users_by_username));
+    }
+    if (rc == 0) {
+        *what = build ? "build the case-folded username index" : "associate indexes";
+        rc = store->users->associate(store->users, txn, store->users_by_username,
+                                     sa_store_index_username, build ? DB_CREATE : assoc);
+    }
+    if (gate >= 0)
+        close(gate);
     if (rc != 0)
         return rc;
     *what = "associate indexes";
-    rc = store->users->associate(store->users, txn, store->users_by_username,
-                                 sa_store_index_username, assoc);
     if (rc == 0)
         rc = store->users->associate(store->users, txn, store->users_by_email,
                                      sa_store_index_email, assoc);

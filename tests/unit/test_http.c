@@ -379,19 +379,80 @@ static void test_usernames(void **state)
     long_name[150] = '\0';
     assert_true(sa_username_valid(long_name));
 
-    char out[151];
-    sa_username_from_profile("J\xc3\xbcrgen", "M\xc3\xbcller", "j@x.de", out, sizeof out);
-    assert_string_equal(out, "jurgen");
-    sa_username_from_profile("\xc5\x81ukasz", NULL, NULL, out, sizeof out);   /* Łukasz */
-    assert_string_equal(out, "lukasz");
-    sa_username_from_profile("\xe5\xa4\xaa\xe9\x83\x8e", "", "Taro.Y@example.jp", out, sizeof out);
-    assert_string_equal(out, "taro.y");
-    sa_username_from_profile("", "", "", out, sizeof out);
-    assert_string_equal(out, "user");
-    sa_username_from_profile("Stra\xc3\x9f" "e", NULL, NULL, out, sizeof out);  /* Straße */
-    assert_string_equal(out, "strasse");
-    sa_username_from_profile("Anne Marie O'Neil", NULL, NULL, out, sizeof out);
-    assert_string_equal(out, "annemarieoneil");
+    /* Issue 8.3: NFKC first, then \w plus @.+- only, DRF's messages in DRF's order. */
+    static const struct { const char *in, *normal; } ok[] = {
+        {"\xef\xbc\xaa\xef\xbd\x8f\xef\xbd\x88\xef\xbd\x8e", "John"},  /* full-width: NFKC */
+        {"\xd9\xa3\xd9\xa4\xd8\xb9\xd9\x84\xd9\x8a", NULL},   /* Arabic-Indic digits, letters */
+        {"\xe0\xa4\xb0\xe0\xa4\xae\xe0\xa5\xa7", NULL}, /* Devanagari letters, digit one */
+        {"\xe5\xa4\xaa\xe9\x83\x8e_2", NULL},                  /* 太郎_2 */
+        {"x\xe2\x85\xa0", "xI"},                              /* Roman numeral one: NFKC */
+        {"\xc2\xb2" "a", "2a"},                                /* superscript two */
+    };
+    char out[SA_USERNAME_MAX + 1];
+    const char *msgs[2];
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        assert_int_equal(sa_username_check(ok[i].in, strlen(ok[i].in), out, msgs), 0);
+        assert_string_equal(out, ok[i].normal ? ok[i].normal : ok[i].in);
+    }
+    static const char *bad[] = {
+        "alice\xe2\x80\x8b",        /* trailing zero-width space */
+        "ali\xc2\xa0" "ce",          /* no-break space (NFKC makes it a space) */
+        "al\xf0\x9f\x98\x80ice",     /* emoji */
+        "\xe2\x80\xae" "ecila",      /* right-to-left override */
+        "alice\xc2\x85",             /* U+0085 */
+        "a\xe2\x80\x8d" "b",         /* zero-width joiner */
+        "a\xc2\xad" "b",             /* soft hyphen (format) */
+        "a\tb", "a/b", "a$b", "\xe2\x82\xac", /* tab, slash, dollar, euro sign */
+        "x\xed\xa0\x80", "x\xc0\xaf", /* surrogate, overlong: not UTF-8 */
+        /* A spacing vowel sign (Mc) is not \w in Python either: Django refuses "राम". */
+        "\xe0\xa4\xb0\xe0\xa4\xbe\xe0\xa4\xae",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(sa_username_check(bad[i], strlen(bad[i]), out, msgs), 1);
+        assert_string_equal(msgs[0], SA_USERNAME_INVALID_MESSAGE);
+    }
+    /* 150 characters of CJK (450 bytes) are fine; 151 are not; bad and long: both. */
+    char cjk[4 * 152] = "";
+    for (size_t i = 0; i < 150; i++)
+        strcat(cjk, "\xe5\xa4\xaa");
+    assert_int_equal(sa_username_check(cjk, strlen(cjk), out, msgs), 0);
+    strcat(cjk, "\xe5\xa4\xaa");
+    assert_int_equal(sa_username_check(cjk, strlen(cjk), out, msgs), 1);
+    assert_string_equal(msgs[0], SA_MAX_150_MESSAGE);
+    strcat(cjk, " ");
+    assert_int_equal(sa_username_check(cjk, strlen(cjk), out, msgs), 2);
+    assert_string_equal(msgs[0], SA_USERNAME_INVALID_MESSAGE);
+    assert_string_equal(msgs[1], SA_MAX_150_MESSAGE);
+    /* NFKC can grow a short text past 150 characters: U+FDFA is 18 of them. */
+    char grow[4 * 10] = "";
+    for (size_t i = 0; i < 9; i++)
+        strcat(grow, "\xef\xb7\xba");
+    assert_int_equal(sa_username_check(grow, strlen(grow), out, msgs), 2);
+
+    /* Issue 8.5: allauth's folding (NFKD, drop non-ASCII), then the next source. */
+    static const struct { const char *given, *family, *email, *want; } gen[] = {
+        {"Nguy\xe1\xbb\x85n", "Van", NULL, "nguyen"},
+        {"\xc8\x98tefan", NULL, NULL, "stefan"},                 /* S with comma below */
+        {"\xc5\x9e" "tefan", NULL, NULL, "stefan"},               /* S with cedilla */
+        {"\xef\xbc\xaa\xef\xbd\x8f\xef\xbd\x88\xef\xbd\x8e", "Doe", NULL, "john"},
+        {"\xd0\x98\xd0\xb2\xd0\xb0\xd0\xbd", "Petrov", NULL, "petrov"}, /* Иван: next source */
+        {"\xd0\x98\xd0\xb2\xd0\xb0\xd0\xbd", "\xd0\x9f", "ivan.p@example.ru", "ivan.p"},
+        {"J\xc3\xbcrgen", "M\xc3\xbcller", "j@x.de", "jurgen"},
+        {"\xe5\xa4\xaa\xe9\x83\x8e", "", "Taro.Y@example.jp", "taro.y"},
+        {"", "", "", "user"},
+        {"\xf0\x9f\x98\x80", NULL, NULL, "user"},                 /* emoji only */
+        {"Anne Marie O'Neil", NULL, NULL, "anne_marie_oneil"},
+        {"  Jean \t Luc ", NULL, NULL, "jean_luc"},
+        {"Fran\xc3\xa7ois-Xavier", NULL, NULL, "francois-xavier"},
+    };
+    char name[151];
+    for (size_t i = 0; i < sizeof gen / sizeof gen[0]; i++) {
+        sa_username_from_profile(gen[i].given, gen[i].family, gen[i].email, name, sizeof name);
+        assert_string_equal(name, gen[i].want);
+    }
+    /* At most 30 characters before the store's suffix. */
+    sa_username_from_profile("abcdefghijklmnopqrstuvwxyzabcdefghij", NULL, NULL, name, sizeof name);
+    assert_string_equal(name, "abcdefghijklmnopqrstuvwxyzabcd");
 }
 
 
