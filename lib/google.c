@@ -357,9 +357,10 @@ const char *sa_google_check_claims(const sa_config *cfg, json_object *claims,
     if (sa_json_get_int64(claims, "exp", &exp) != SA_OK ||
         sa_json_get_int64(claims, "iat", &iat) != SA_OK)
         return SA_GOOGLE_R_MALFORMED;
-    if (exp <= now - cfg->leeway)
+    /* Servers' clocks drift from Google's: google_leeway (issue 8.10), not our leeway. */
+    if (exp <= now - cfg->google_leeway)
         return SA_GOOGLE_R_EXPIRED;
-    if (iat > now + cfg->leeway)
+    if (iat > now + cfg->google_leeway)
         return SA_GOOGLE_R_IN_FUTURE;
 
     why = google_sub(claims, &s);
@@ -709,7 +710,7 @@ sa_google_result sa_google_verify_access_token(sa_google *g, const char *access_
         }
         exp = now + left;
     }
-    if (exp <= now - g->cfg->leeway) {
+    if (exp <= now - g->cfg->google_leeway) {
         *reason = SA_GOOGLE_R_EXPIRED;
         SA_FAIL(err, SA_ERR_INVALID, "access token expired");
         goto done;
