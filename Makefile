@@ -26,8 +26,12 @@ TOOL_BIN  := $(TOOL_SRC:.c=)
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  := $(UNIT_SRC:.c=)
 HEADERS   := $(wildcard lib/*.h)
+# Fuzz targets (tests/fuzz/fuzz_<name>.c), each also linked with tests/fuzz/standalone.c into
+# tests/fuzz/replay_<name>, which `make test` runs over tests/fuzz/corpus/<name>.
+FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=tests/fuzz/replay_%)
 
-.PHONY: all deps run test unit integration bench clean install help valgrind
+.PHONY: all deps run test unit integration bench clean install help valgrind fuzz-replay
 all: $(LIB) $(CGI_BIN) $(TOOL_BIN)
 
 help:
@@ -60,6 +64,16 @@ bin/%: bin/%.c $(LIB) $(HEADERS)
 tests/unit/test_%: tests/unit/test_%.c tests/unit/*.h $(LIB) $(HEADERS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -Itests/unit -o $@ $< $(LIB) $(LDLIBS) -lcmocka
 
+tests/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/standalone.c $(LIB) $(HEADERS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/standalone.c $(LIB) $(LDLIBS)
+
+# Every fuzz target's seeds, under valgrind when VALGRIND=1.
+fuzz-replay: $(FUZZ_REPLAY)
+	@for r in $(FUZZ_REPLAY); do \
+	    if [ "$${VALGRIND:-0}" = 1 ]; then v="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect"; else v=""; fi; \
+	    $$v $$r tests/fuzz/corpus/$${r#tests/fuzz/replay_} || exit 1; \
+	done
+
 deps:
 	@bin/socialauth-deps $(DEPS_SET)
 
@@ -80,6 +94,7 @@ test:
 	@tests/lint/banned-functions
 	@$(MAKE) --no-print-directory all $(UNIT_BIN)
 	@VALGRIND=1 bin/socialauth-unit $(UNIT_BIN)
+	@VALGRIND=1 $(MAKE) --no-print-directory fuzz-replay
 	@/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
 
 valgrind: $(UNIT_BIN)
@@ -97,4 +112,4 @@ install: all
 	install -m 0644 etc/socialauth.conf.example etc/endpoints etc/apache-fcgid.conf $(DESTDIR)$(PREFIX)/etc/socialauth/
 
 clean:
-	rm -f lib/*.o lib/.build-* $(LIB) $(CGI_BIN) $(TOOL_BIN) $(UNIT_BIN)
+	rm -f lib/*.o lib/.build-* $(LIB) $(CGI_BIN) $(TOOL_BIN) $(UNIT_BIN) $(FUZZ_REPLAY)
