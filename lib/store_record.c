@@ -259,8 +259,17 @@ sa_status sa_record_user_decode(const void *key, size_t key_len, const void *dat
         !reader_str(&r, &last, &last_n, SA_NAME_MAX) || !reader_u8(&r, &flags) ||
         !reader_i64(&r, &joined, NULL) || !reader_i64(&r, &login, NULL) ||
         !reader_str(&r, &sub, &sub_n, SA_SUB_MAX) ||
-        !reader_str(&r, &extra, &extra_n, SA_RECORD_EXTRA_MAX) || r.left != 0)
-        return bad_record(data, len, SA_RECORD_USER, err);
+        !reader_str(&r, &extra, &extra_n, SA_RECORD_EXTRA_MAX) || r.left != 0) {
+        /* Name the record, so that the admin command can say which user it could not read. */
+        sa_status st = bad_record(data, len, SA_RECORD_USER, err);
+        if (err) {
+            char why[sizeof err->msg];
+            memcpy(why, err->msg, sizeof why);
+            SA_FAIL(err, st, "store: user %.*s: %s", (int)key_len, (const char *)key,
+                    why + strlen("store: "));
+        }
+        return st;
+    }
 
     char *extra_copy = NULL;
     if (extra_n) {

@@ -1413,6 +1413,7 @@ static void test_record_format(void **state)
     /* Truncated or trailing bytes: corrupt. Another version: refused. Another kind: refused. */
     assert_int_equal(sa_record_user_decode("id1", 3, rec.data, rec.len - 1, &back, &err),
                      SA_ERR_UNAVAILABLE);
+    assert_string_equal(err.msg, "store: user id1: corrupt U record");   /* names the record */
     rec.data[0] = 2;
     assert_int_equal(sa_record_user_decode("id1", 3, rec.data, rec.len, &back, &err),
                      SA_ERR_UNAVAILABLE);
