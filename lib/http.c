@@ -216,6 +216,34 @@ static void drain_backlog(sa_ctx *ctx, sa_buf *out)
     }
 }
 
+/* Set when this process's open upgraded the store (store.h): the case variants are then
+ * logged inside the next request, whose error stream reaches the web server's error log. */
+static bool upgrade_report_pending;
+
+static void store_opened(sa_ctx *ctx)
+{
+    sa_store_set_sync_rotation(ctx->store, ctx->cfg->sync_rotation);
+    upgrade_report_pending = sa_store_upgraded(ctx->store);
+}
+
+/* Log the users whose usernames differ only in case (README says how to resolve them). */
+static void report_upgrade(sa_ctx *ctx)
+{
+    sa_username_variant *v = NULL;
+    size_t n = 0;
+    sa_error err = {0};
+    upgrade_report_pending = false;
+    if (sa_store_username_variants(ctx->store, &v, &n, &err) != SA_OK) {
+        sa_log("store: upgraded; listing username case variants failed: %s", err.msg);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        sa_log("store: upgraded: username \"%s\" (user %s) differs only in case from another "
+               "user's; rename one: socialauth user set ID username NEW", v[i].username,
+               v[i].id);
+    free(v);
+}
+
 int sa_serve(const sa_endpoint *ep, int argc, char **argv)
 {
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
@@ -252,7 +280,7 @@ int sa_serve(const sa_endpoint *ep, int argc, char **argv)
     if (!cgi && config_ok && ep->needs_store) {
         sa_error serr = {0};
         if (sa_store_open(&ctx.store, cfg.db_home, SA_STORE_SERVE, &serr) == SA_OK)
-            sa_store_set_sync_rotation(ctx.store, cfg.sync_rotation);
+            store_opened(&ctx);
         else
             ctx.store = NULL;
     }
@@ -263,6 +291,8 @@ int sa_serve(const sa_endpoint *ep, int argc, char **argv)
             sa_log("configuration: %s", err.msg);
             startup_error_pending = false;
         }
+        if (upgrade_report_pending && ctx.store)
+            report_upgrade(&ctx);
         /* Not time(NULL): glibc serves it from a coarse clock that can lag a few ms behind,
          * which made a token minted elsewhere in the same second look issued in the future. */
         struct timespec ts;
@@ -284,7 +314,7 @@ int sa_serve(const sa_endpoint *ep, int argc, char **argv)
                 sa_log("store: %s", serr.msg);
                 ctx.store = NULL;
             } else {
-                sa_store_set_sync_rotation(ctx.store, cfg.sync_rotation);
+                store_opened(&ctx);
             }
         }
         if (ep->needs_store && !ctx.store && config_ok && ctx.req.method_bit != SA_OPTIONS)

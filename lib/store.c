@@ -729,6 +729,7 @@ static int store_open_all(sa_store *store, DB_TXN *txn, bool create, const char 
         close(gate);
     if (rc != 0)
         return rc;
+    store->username_index_built = build;
     *what = "associate indexes";
     if (rc == 0)
         rc = store->users->associate(store->users, txn, store->users_by_email,
@@ -877,6 +878,12 @@ void sa_store_close(sa_store *store)
     if (store->users_fd >= 0)
         close(store->users_fd); /* not a user of the environment any more */
     free(store);
+}
+
+/* Contract: see store.h; false for NULL. */
+bool sa_store_upgraded(const sa_store *store)
+{
+    return store && store->username_index_built;
 }
 
 /* Contract: sync false makes later rotation commits DB_TXN_WRITE_NOSYNC; no failure. */

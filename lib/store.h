@@ -102,6 +102,10 @@ typedef struct sa_username_variant {
     size_t group;          /* the variants of one name share a group, numbered from 1 */
 } sa_username_variant;
 
+/* Whether opening this handle upgraded the store (built the case-folded username index), so
+ * that the caller reports sa_store_username_variants() once. */
+bool sa_store_upgraded(const sa_store *store);
+
 /* Every user that has a case variant, grouped (each group's users together, groups in the
  * index's order). Contract: SA_OK with *out a malloc'd array of *count entries (NULL and 0
  * when there are none; the caller frees it); SA_ERR_UNAVAILABLE, SA_ERR_FATAL. */

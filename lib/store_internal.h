@@ -54,6 +54,7 @@ struct sa_store {
     DB *sessions_by_expiry; /* encoded expires_at -> sid (duplicates, sorted) */
     DB *meta;               /* "format", "google_keys" -> records */
     bool sync_rotation;
+    bool username_index_built; /* this open built users_by_username_ci.db (an upgrade) */
     char home[4096];        /* db_home, for the checkpoint child and its lock file */
     int users_fd;           /* db_home/env.lock, held shared while the environment is open */
     dev_t region_dev;       /* the primary region file (__db.001) this handle attached to: */

@@ -134,3 +134,40 @@ def run_upgrade(old_root, tmp_path, monkeypatch, google):
         assert login(server, google, sub_b, "Bob")["user"]["username"] == "bob"
     finally:
         server.stop()
+
+
+def test_upgrade_when_an_endpoint_opens_the_store_first(old_root, tmp_path, monkeypatch):
+    """No `socialauth init` after the upgrade: the first endpoint process builds the index and
+    logs the case variants; lookups and uniqueness work from its first request on."""
+    conf = tmp_path / "socialauth.conf"
+    with monkeypatch.context() as m:
+        m.setattr(sa_server, "ROOT", old_root)
+        old = sa_server.Server.__new__(sa_server.Server)
+        old.conf = str(conf)
+        conf.write_text(f"db_home = {tmp_path}/db\nsigning_key = {sa_server.SIGNING_KEY}\n"
+                        "google_client_ids = test-client.apps.googleusercontent.com\n")
+        old.cli_ok("init")
+        lower = json.loads(old.cli_ok("user", "create", "--username", "ada", "--email", "a@x.org"))
+        upper = json.loads(old.cli_ok("user", "create", "--username", "ADA", "--email", "b@x.org"))
+    real_cli_ok = sa_server.Server.cli_ok
+    monkeypatch.setattr(sa_server.Server, "cli_ok",
+                        lambda self, *args: "" if args == ("init",) else real_cli_ok(self, *args))
+    server = sa_server.Server(tmp_path)
+    try:
+        # whichever endpoint process opened the store first built the index: one request to
+        # each, and that one logs the variants inside its request
+        for path in ["/api/health/", USER, LOGIN, "/api/auth/token/refresh/",
+                     "/api/auth/token/verify/", "/api/auth/logout/", "/api/posts/"]:
+            assert server.get(path).status_code in (200, 401, 405)
+        log = server.log()
+        assert log.count("differs only in case") == 2
+        assert f'username "ada" (user {lower["pk"]}) differs only in case' in log
+        assert f'username "ADA" (user {upper["pk"]}) differs only in case' in log
+        for pk in (lower["pk"], upper["pk"]):
+            tokens = json.loads(real_cli_ok(server, "token", "mint", pk))
+            r = server.get(USER, headers={"Authorization": "Bearer " + tokens["access"]})
+            assert r.status_code == 200 and r.json()["pk"] == pk
+        r = server.cli("user", "create", "--username", "Ada", "--email", "c@x.org")
+        assert r.returncode == 1 and "username" in r.stderr
+    finally:
+        server.stop()
