@@ -102,6 +102,7 @@ void sa_ctx_reset(sa_ctx *ctx)
     memset(&ctx->req, 0, sizeof ctx->req);
     ctx->res.status = 200;
     ctx->res.no_store = false;
+    ctx->before_send = NULL;
     sa_buf_reset(&ctx->res.headers);
     sa_buf_reset(&ctx->res.body);
 }
@@ -265,6 +266,8 @@ int sa_serve(const sa_endpoint *ep, int argc, char **argv)
         else
             dispatch(ep, &ctx, config_ok);
 
+        if (ctx.before_send)
+            ctx.before_send(&ctx);
         sa_cors_decorate(&ctx);
         sa_buf_reset(&out);
         if (sa_response_serialize(&ctx, &out) == SA_OK)
