@@ -1,7 +1,7 @@
 """A real socialauth behind a real lighttpd on a free loopback port, with a fresh store.
 
 Server(tmpdir, **settings) writes a socialauth.conf (settings override the defaults below),
-runs `socialauth init`, renders the lighttpd configuration with bin/socialauth-lighttpd-conf,
+runs `socialauth init` (unless init=False), renders the lighttpd configuration with bin/socialauth-lighttpd-conf,
 starts `lighttpd -D` and waits until /api/health/ answers. stop() ends lighttpd and every
 endpoint process it started.
 """
@@ -26,7 +26,7 @@ def free_port():
 
 
 class Server:
-    def __init__(self, tmpdir, procs=1, extra_lighttpd=None, **settings):
+    def __init__(self, tmpdir, procs=1, extra_lighttpd=None, init=True, **settings):
         self.dir = str(tmpdir)
         self.db_home = os.path.join(self.dir, "db")
         self.conf = os.path.join(self.dir, "socialauth.conf")
@@ -43,7 +43,8 @@ class Server:
         with open(self.conf, "w") as f:
             for k, v in self.settings.items():
                 f.write(f"{k} = {v}\n")
-        self.cli_ok("init")
+        if init:  # init=False: serve a store that is already in db_home, as it is
+            self.cli_ok("init")
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         run = os.path.join(self.dir, "run")
