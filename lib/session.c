@@ -203,53 +203,58 @@ static sa_status adopt(sa_ctx *ctx, const sa_claims *claims, const sa_token *nex
                                   cfg->reuse_grace, s, result, err);
 }
 
+/* The store's part of a refresh with a rotating or sid-less token: with rotation, mint the
+ * successor into *refresh, then rotate the session (or adopt a token without sid). The
+ * successor is minted before the transaction; a token without sid learns its session's sid
+ * from the store, so callers re-mint it from *s. */
+static sa_status rotate_or_adopt(sa_ctx *ctx, const sa_claims *claims, sa_token *refresh,
+                                 sa_session *s, sa_rotate_result *result, sa_error *err)
+{
+    const sa_config *cfg = ctx->cfg;
+    bool rotate = cfg->rotate_refresh_tokens;
+    sa_session next;
+    sa_status st = SA_OK;
+
+    memset(&next, 0, sizeof next);
+    if (rotate && (st = sa_token_issue(cfg, SA_TOKEN_REFRESH, claims->user_id, claims->sid,
+                                       ctx->now, refresh, err)) != SA_OK)
+        return st;
+    if (rotate)
+        describe(&next, &refresh->claims);
+    if (!claims->sid[0])
+        return adopt(ctx, claims, rotate ? refresh : NULL, s, result, err);
+    return sa_store_session_rotate(ctx->store, claims->sid, claims->jti, &next, ctx->now,
+                                   cfg->reuse_grace, s, result, err);
+}
+
 bool sa_session_refresh(sa_ctx *ctx, sa_claims *claims, sa_token *access, sa_token *refresh,
                         bool *has_refresh)
 {
     const sa_config *cfg = ctx->cfg;
-    bool rotate = cfg->rotate_refresh_tokens;
     sa_error err = {0};
     sa_status st = SA_OK;
     sa_session s;
     sa_rotate_result result = SA_ROTATE_KEPT;
-    *has_refresh = rotate;
+    *has_refresh = cfg->rotate_refresh_tokens;
 
-    if (claims->sid[0] && !rotate) {
+    if (claims->sid[0] && !cfg->rotate_refresh_tokens) {
         if (!sa_session_alive(ctx, claims, sa_session_blacklisted))
             return false;
         memcpy(s.sid, claims->sid, sizeof s.sid);
     } else {
-        /* The successor, minted before the transaction; its sid is the session's, which a
-         * token without sid learns from the store: then it is minted again below. */
-        if (rotate)
-            st = sa_token_issue(cfg, SA_TOKEN_REFRESH, claims->user_id, claims->sid, ctx->now,
-                                refresh, &err);
-        sa_session next;
-        memset(&next, 0, sizeof next);
-        if (st == SA_OK && rotate)
-            describe(&next, &refresh->claims);
-        if (st == SA_OK && !claims->sid[0])
-            st = adopt(ctx, claims, rotate ? refresh : NULL, &s, &result, &err);
-        else if (st == SA_OK)
-            st = sa_store_session_rotate(ctx->store, claims->sid, claims->jti, &next, ctx->now,
-                                         cfg->reuse_grace, &s, &result, &err);
-        if (st == SA_ERR_NOT_FOUND) {
-            sa_session_blacklisted(ctx);
-            return false;
-        }
-        if (st != SA_OK) {
-            sa_respond_store_error(ctx, st, &err);
-            return false;
-        }
-        if (result == SA_ROTATE_REUSE || result == SA_ROTATE_REVOKED) {
-            if (result == SA_ROTATE_REUSE)
+        st = rotate_or_adopt(ctx, claims, refresh, &s, &result, &err);
+        bool refused = st == SA_ERR_NOT_FOUND ||
+                       (st == SA_OK && (result == SA_ROTATE_REUSE || result == SA_ROTATE_REVOKED));
+        if (refused) {
+            if (st == SA_OK && result == SA_ROTATE_REUSE)
                 sa_log("refresh token reuse: session %s revoked", s.sid);
             sa_session_blacklisted(ctx);
             return false;
         }
-        /* The grace answer, and a new session's first successor, are the session's current
+        /* The grace answer, and a token without sid's successor, are the session's current
          * token, re-minted from the store. */
-        if (result == SA_ROTATE_GRACE || (rotate && !claims->sid[0]))
+        if (st == SA_OK && (result == SA_ROTATE_GRACE ||
+                            (cfg->rotate_refresh_tokens && !claims->sid[0])))
             st = remint_current(cfg, &s, refresh, &err);
     }
     if (st == SA_OK)
