@@ -14,6 +14,7 @@ import subprocess
 import time
 
 import requests
+import urllib3
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SIGNING_KEY = "test-signing-key-0123456789abcdef0123456789abcdef"
@@ -61,6 +62,12 @@ class Server:
         with open(self.lighttpd_conf, "w") as f:
             subprocess.run(args, check=True, stdout=f)
         self.session = requests.Session()
+        # lighttpd closes a keep-alive connection after 5 s idle; a test that waited longer
+        # (CLI work, sleeps) may send its next request on the closed one. Safe methods are
+        # sent again once then; unsafe ones never (a replayed refresh would be a reuse).
+        retry = urllib3.util.Retry(total=1, connect=1, read=1, status=0, redirect=0,
+                                   allowed_methods=frozenset(["GET", "HEAD", "OPTIONS"]))
+        self.session.mount("http://", requests.adapters.HTTPAdapter(max_retries=retry))
         self.start()
 
     def start(self):
