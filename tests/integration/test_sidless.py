@@ -261,3 +261,37 @@ def test_verify_without_rotation_accepts_every_refresh_of_a_live_session(make_se
     assert verify(s, t["refresh"]).status_code == 200
     assert logout(s, t["refresh"]).status_code == 200
     assert verify(s, t["refresh"]).json() == BLACKLISTED
+
+
+# ---- remembered jtis are purged by traffic, like expired sessions ----
+
+def jti_keys(s):
+    """How many jtis the store remembers (Berkeley DB's own db_stat reads jtis.db)."""
+    r = subprocess.run(["db5.3_stat", "-h", s.db_home, "-d", "jtis.db"], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    line = [x for x in r.stdout.splitlines() if x.endswith("Number of unique keys in the tree")]
+    return int(line[0].split()[0])
+
+
+def test_remembered_jtis_are_purged_by_traffic(make_server):
+    s = make_server()
+    u = s.create_user("purgejtis")
+    for _ in range(5):  # logged out unused: remembered as revoked until their exp
+        assert logout(s, craft("refresh", u["pk"], lifetime=2)).status_code == 200
+    for _ in range(3):  # adopted: remembered with their session until their exp
+        assert refresh(s, craft("refresh", u["pk"], lifetime=2)).status_code == 200
+    long_lived = craft("refresh", u["pk"], lifetime=3600)
+    assert logout(s, long_lived).status_code == 200
+    assert jti_keys(s) == 9
+    time.sleep(3)
+    remembered = None
+    for _ in range(20):
+        for _ in range(64):
+            s.get("/api/health/")
+        remembered = jti_keys(s)
+        if remembered == 1:
+            break
+    assert remembered == 1
+    assert refresh(s, long_lived).json() == BLACKLISTED  # the unexpired one is still refused
+    assert len(sessions_of(s, u)) == 3  # the adopted tokens' sessions live on
