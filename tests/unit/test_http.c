@@ -311,6 +311,62 @@ static void test_csrf_sets_cookies(void **state)
     sa_config_free(&c);
 }
 
+/* Cookie mode (API.md section 8): a blank or null body `refresh` reads the cookie, which
+ * marks the request so that a refusal expires both cookies; other bodies keep DRF's 400. */
+static void test_refresh_token_sources(void **state)
+{
+    static const struct { const char *body; const char *token; int status; } cases[] = {
+        {"{\"refresh\":\"\"}", "from.cookie.x", 200},
+        {"{\"refresh\":null}", "from.cookie.x", 200},
+        {"{}", "from.cookie.x", 200},
+        {"{\"refresh\":\"from.body.x\"}", "from.body.x", 200},
+        {"{\"refresh\":7}", NULL, 400},
+    };
+    sa_config c;
+    sa_config_defaults(&c);
+    const char *text = "cors_allowed_origins = https://app.example\ncookie_mode = true\n"
+                       "cookie_domain = app.example\n";
+    assert_int_equal(sa_config_parse(&c, text, strlen(text), "t", NULL), SA_OK);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sa_ctx ctx;
+        const char *token = NULL;
+        ctx_init(&ctx, "POST", SA_POST, NULL);
+        ctx.cfg = &c;
+        ctx.req.origin = "https://app.example";
+        ctx.req.cookie = "sa-refresh=from.cookie.x";
+        ctx.req.data = json_tokener_parse(cases[i].body);
+        bool ok = sa_refresh_token_of_request(&ctx, &token);
+        assert_int_equal(ok, cases[i].status == 200);
+        if (ok)
+            assert_string_equal(token, cases[i].token);
+        bool from_cookie = ok && strcmp(cases[i].token, "from.cookie.x") == 0;
+        assert_int_equal(ctx.before_send != NULL, from_cookie);
+        if (from_cookie) {   /* refused: both cookies expire, with their Path and Domain */
+            sa_respond_detail(&ctx, 401, "Token is blacklisted", "token_not_valid");
+            ctx.before_send(&ctx);
+            assert_non_null(strstr(ctx.res.headers.data, "Set-Cookie: sa-access=; Path=/; "
+                                                         "Max-Age=0;"));
+            assert_non_null(strstr(ctx.res.headers.data, "Set-Cookie: sa-refresh=; "
+                                                         "Path=/api/auth/; Max-Age=0;"));
+            assert_non_null(strstr(ctx.res.headers.data, "Domain=app.example"));
+        }
+        ctx_done(&ctx);
+    }
+    /* Served, a cookie request expires nothing. */
+    sa_ctx ctx;
+    const char *token;
+    ctx_init(&ctx, "POST", SA_POST, NULL);
+    ctx.cfg = &c;
+    ctx.req.origin = "https://app.example";
+    ctx.req.cookie = "sa-refresh=from.cookie.x";
+    ctx.req.data = json_object_new_object();
+    assert_true(sa_refresh_token_of_request(&ctx, &token));
+    ctx.before_send(&ctx);
+    assert_null(ctx.res.headers.data ? strstr(ctx.res.headers.data, "Set-Cookie") : NULL);
+    ctx_done(&ctx);
+    sa_config_free(&c);
+}
+
 static void test_usernames(void **state)
 {
     assert_true(sa_username_valid("alice.b+c-d_e@x"));
@@ -399,6 +455,7 @@ int main(void)
         cmocka_unit_test(test_cors),
         cmocka_unit_test(test_cookies_and_csrf),
         cmocka_unit_test(test_csrf_sets_cookies),
+        cmocka_unit_test(test_refresh_token_sources),
         cmocka_unit_test(test_usernames),
         cmocka_unit_test(test_json_writer),
     };
