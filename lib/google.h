@@ -195,7 +195,8 @@ sa_status sa_google_keys_install(sa_google *g, const char *doc, size_t len, int6
 
 /* The public key for kid at time now, following the cache rules above. Returns SA_OK with
  * *pkey (owned by g, valid until the next call), SA_ERR_NOT_FOUND (no such kid in fresh keys,
- * or a forced refetch was not allowed / did not bring it), SA_ERR_UNAVAILABLE (no usable keys
+ * or a forced refetch was not allowed / did not bring it, or the cached document's key under
+ * that kid was refused: then at once, fresh or stale, without a refetch), SA_ERR_UNAVAILABLE (no usable keys
  * and Google unreachable), SA_ERR_NOMEM, SA_ERR_FATAL (store needs recovery). */
 sa_status sa_google_key_for(sa_google *g, const char *kid, int64_t now, EVP_PKEY **pkey,
                             sa_error *err);

@@ -503,6 +503,20 @@ static bool google_claim_refetch(sa_google *g, int64_t now)
     return true;
 }
 
+/* Whether the cached document's key under kid was refused (err then says why): such a kid is
+ * judged at once, since no refetch makes that key acceptable. */
+static bool google_kid_refused(const sa_google *g, const char *kid, sa_error *err)
+{
+    for (size_t i = 0; i < g->keys.n_rejected; i++) {
+        if (strcmp(g->keys.rejected[i].kid, kid) == 0) {
+            SA_FAIL(err, SA_ERR_NOT_FOUND, "kid names a key we refused (%s)",
+                    g->keys.rejected[i].reason);
+            return true;
+        }
+    }
+    return false;
+}
+
 sa_status sa_google_key_for(sa_google *g, const char *kid, int64_t now, EVP_PKEY **pkey,
                             sa_error *err)
 {
@@ -520,11 +534,8 @@ sa_status sa_google_key_for(sa_google *g, const char *kid, int64_t now, EVP_PKEY
     if (g->keys.n && now < g->keys.expires_at) {
         if ((*pkey = sa_google_keyset_find(&g->keys, kid)))
             return SA_OK;
-        /* A kid whose key we refused is judged: no refetch will make that key acceptable. */
-        for (size_t i = 0; i < g->keys.n_rejected; i++)
-            if (strcmp(g->keys.rejected[i].kid, kid) == 0)
-                return SA_FAIL(err, SA_ERR_NOT_FOUND, "kid names a key we refused (%s)",
-                               g->keys.rejected[i].reason);
+        if (google_kid_refused(g, kid, err))
+            return SA_ERR_NOT_FOUND;
         /* 3. Fresh keys, unknown kid: Google may have just rotated. */
         if (!google_claim_refetch(g, now))
             return SA_FAIL(err, SA_ERR_NOT_FOUND, "unknown kid; refetch not due yet");
@@ -552,6 +563,8 @@ sa_status sa_google_key_for(sa_google *g, const char *kid, int64_t now, EVP_PKEY
      * cannot be judged until Google answers again. */
     if ((*pkey = sa_google_keyset_find(&g->keys, kid)))
         return SA_OK;
+    if (google_kid_refused(g, kid, err))
+        return SA_ERR_NOT_FOUND;
     /* The cause of the last failed fetch is kept: an operator needs "certificate problem" or
      * "redirect refused", not only that Google could not be had. */
     if (g->keys.n)

@@ -511,6 +511,16 @@ static void test_jwks_e1_forgery(void **state)
     expect_rejected(g, token, NULL, NOW, SA_GOOGLE_R_UNKNOWN_KEY);
     assert_int_equal(verify(g, T_GOOD, NULL, NOW, &(const char *){ NULL }), SA_GOOGLE_OK);
     sa_google_free(g);
+
+    /* Stale keys and Google down: the refused kid is still judged, not "cannot tell" (503). */
+    g = sa_google_new(&cfg, NULL, &err);
+    assert_non_null(g);
+    assert_int_equal(sa_google_keys_install(g, doc, strlen(doc), NOW - 100, NOW - 1, &err),
+                     SA_OK);
+    expect_rejected(g, token, NULL, NOW, SA_GOOGLE_R_UNKNOWN_KEY);
+    assert_int_equal(verify(g, T_UNKNOWN_KID, NULL, NOW, &(const char *){ NULL }),
+                     SA_GOOGLE_UNAVAILABLE);
+    sa_google_free(g);
     free(doc);
 }
 
