@@ -419,10 +419,11 @@ static bool url_allowed(const char *url)
 }
 
 /* Read the secret file named by setting `name` into dst (size bytes; trailing newlines
- * dropped, *len set). SA_ERR_CONFIG when unreadable, readable by others, too long for dst, or
- * holding a NUL. */
+ * dropped, *len set). SA_ERR_CONFIG when unreadable, readable by others, too long for dst, or,
+ * for a secret used as C text (text true), holding a NUL; the signing key is raw bytes. */
 static sa_status load_secret_file(const sa_config *cfg, const char *name, const char *path,
-                                  unsigned char *dst, size_t size, size_t *len, sa_error *err)
+                                  bool text_secret, unsigned char *dst, size_t size,
+                                  size_t *len, sa_error *err)
 {
     char *text;
     size_t n;
@@ -435,12 +436,13 @@ static sa_status load_secret_file(const sa_config *cfg, const char *name, const 
     while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
         n--;
     st = SA_OK;
-    if (n > size || memchr(text, '\0', n))
-        st = SA_FAIL(err, SA_ERR_CONFIG, "%s: `%s` (%s) holds more than %zu bytes or a NUL",
-                     cfg->path, name, path, size);
-    else
+    if (n > size || (text_secret && memchr(text, '\0', n)))
+        st = SA_FAIL(err, SA_ERR_CONFIG, "%s: `%s` (%s) holds more than %zu bytes%s", cfg->path,
+                     name, path, size, text_secret ? " or a NUL" : "");
+    else {
         memcpy(dst, text, n);
-    *len = n;
+        *len = n;
+    }
     OPENSSL_clear_free(text, alloc);
     return st;
 }
@@ -458,14 +460,15 @@ static sa_status load_secrets(sa_config *cfg, sa_error *err)
                        "%s: `google_client_secret` and `google_client_secret_file` are both set: "
                        "keep one", cfg->path);
     if (cfg->signing_key_file[0]) {
-        st = load_secret_file(cfg, "signing_key_file", cfg->signing_key_file, cfg->signing_key,
-                              sizeof cfg->signing_key, &cfg->signing_key_len, err);
+        st = load_secret_file(cfg, "signing_key_file", cfg->signing_key_file, false,
+                              cfg->signing_key, sizeof cfg->signing_key, &cfg->signing_key_len,
+                              err);
         if (st != SA_OK)
             return st;
     }
     if (cfg->google_client_secret_file[0]) {
         st = load_secret_file(cfg, "google_client_secret_file", cfg->google_client_secret_file,
-                              (unsigned char *)cfg->google_client_secret,
+                              true, (unsigned char *)cfg->google_client_secret,
                               sizeof cfg->google_client_secret - 1, &len, err);
         if (st != SA_OK)
             return st;

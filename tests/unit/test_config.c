@@ -179,6 +179,16 @@ static void test_key_file_permissions(void **state)
     assert_int_equal(cfg.signing_key_len, 36); /* newline dropped */
     assert_memory_equal(cfg.signing_key, "0123456789abcdef0123456789abcdef0123", 36);
     sa_config_free(&cfg);
+
+    /* The key is raw bytes: a NUL inside is part of it. */
+    FILE *f = fopen(key, "w");
+    assert_non_null(f);
+    fwrite("0123456789abcdef\0" "0123456789abcdef", 1, 33, f);
+    fclose(f);
+    assert_int_equal(sa_config_load(&cfg, path, &err), SA_OK);
+    assert_int_equal(cfg.signing_key_len, 33);
+    assert_memory_equal(cfg.signing_key, "0123456789abcdef\0" "0123456789abcdef", 33);
+    sa_config_free(&cfg);
 }
 
 /* Issue 9 point 5: every file that holds a secret is private, every secret has a file form,
