@@ -73,6 +73,8 @@ static bool accept_token(sa_ctx *ctx, const char *token, size_t len, sa_user *us
 
 bool sa_auth_require(sa_ctx *ctx, sa_user *user, sa_claims *claims)
 {
+    /* Every answer from here on, 401s included, depends on the credentials. */
+    sa_respond_private(ctx);
     const char *header = ctx->req.authorization;
     const char *part[2] = {NULL, NULL};
     size_t len[2] = {0, 0};

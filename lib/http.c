@@ -7,6 +7,7 @@
 #include <fcgi_stdio.h>
 #include <fcgiapp.h>
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -98,6 +99,9 @@ static const char *request_path(char *buf, size_t size)
 
 void sa_ctx_reset(sa_ctx *ctx)
 {
+    /* Security: the body held the request's tokens. */
+    if (ctx->req.body)
+        OPENSSL_cleanse(ctx->req.body, ctx->req.body_len);
     free(ctx->req.body);
     if (ctx->req.data)
         json_object_put(ctx->req.data);
@@ -105,6 +109,7 @@ void sa_ctx_reset(sa_ctx *ctx)
     ctx->res.status = 200;
     ctx->res.no_store = false;
     ctx->before_send = NULL;
+    ctx->res.vary = 0;
     sa_buf_reset(&ctx->res.headers);
     sa_buf_reset(&ctx->res.body);
 }
@@ -328,6 +333,10 @@ int sa_serve(const sa_endpoint *ep, int argc, char **argv)
 
         if (ctx.before_send)
             ctx.before_send(&ctx);
+        /* Security: an answer to a request that carries credentials may be personal, whatever
+         * the endpoint made of them. */
+        if (ctx.req.authorization || (cfg.cookie_mode && ctx.req.cookie))
+            sa_respond_private(&ctx);
         sa_cors_decorate(&ctx);
         sa_buf_reset(&out);
         if (sa_response_serialize(&ctx, &out) == SA_OK)

@@ -41,7 +41,8 @@ class Server:
         self.settings.update({k: str(v) for k, v in settings.items() if v is not None})
         for k in [k for k, v in settings.items() if v is None]:
             self.settings.pop(k, None)
-        with open(self.conf, "w") as f:
+        # It holds the signing key inline, so it must be private (config.h).
+        with open(os.open(self.conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
             for k, v in self.settings.items():
                 f.write(f"{k} = {v}\n")
         if init:  # init=False: serve a store that is already in db_home, as it is

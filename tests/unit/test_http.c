@@ -326,8 +326,58 @@ static void test_cors(void **state)
     assert_int_equal(ctx.res.status, 200);
     assert_non_null(strstr(ctx.res.headers.data, "Access-Control-Allow-Origin: http://localhost:3000\r\n"));
     assert_non_null(strstr(ctx.res.headers.data, "Access-Control-Max-Age: 86400\r\n"));
-    assert_non_null(strstr(ctx.res.headers.data, "Vary: Origin\r\n"));
+    assert_int_equal(ctx.res.vary, SA_VARY_ORIGIN);
     assert_null(strstr(ctx.res.headers.data, "Credentials"));
+    ctx_done(&ctx);
+
+    /* A refused origin gets no CORS headers, but the answer still varies with Origin. */
+    ctx_init(&ctx, "GET", SA_GET, NULL);
+    ctx.cfg = &c;
+    ctx.req.origin = "https://evil.example";
+    sa_cors_decorate(&ctx);
+    assert_int_equal(ctx.res.vary, SA_VARY_ORIGIN);
+    assert_true(ctx.res.headers.len == 0 ||
+                !strstr(ctx.res.headers.data, "Access-Control-Allow-Origin"));
+    ctx_done(&ctx);
+    sa_config_free(&c);
+
+    /* Without CORS configured, no Vary: Origin. */
+    sa_config_defaults(&c);
+    ctx_init(&ctx, "GET", SA_GET, NULL);
+    ctx.cfg = &c;
+    ctx.req.origin = "https://app.example";
+    sa_cors_decorate(&ctx);
+    assert_int_equal(ctx.res.vary, 0);
+    ctx_done(&ctx);
+}
+
+/* Issue 9 point 6: answers that depend on credentials are neither stored nor shared. */
+static void test_private_answers(void **state)
+{
+    sa_config c;
+    sa_config_defaults(&c);
+    const char *text = "cors_allowed_origins = https://app.example\ncookie_mode = true\n";
+    assert_int_equal(sa_config_parse(&c, text, strlen(text), "t", NULL), SA_OK);
+    sa_ctx ctx;
+    ctx_init(&ctx, "GET", SA_GET, NULL);
+    ctx.cfg = &c;
+    sa_respond_private(&ctx);
+    sa_respond_raw(&ctx, 200, "{}", 2);
+    sa_cors_decorate(&ctx);
+    sa_buf out = {0};
+    assert_int_equal(sa_response_serialize(&ctx, &out), SA_OK);
+    assert_non_null(strstr(out.data, "\r\nCache-Control: no-store\r\n"
+                                     "Vary: Origin, Authorization, Cookie\r\n"));
+    sa_buf_free(&out);
+    ctx_done(&ctx);
+
+    c.cookie_mode = false;
+    ctx_init(&ctx, "GET", SA_GET, NULL);
+    ctx.cfg = &c;
+    sa_respond_private(&ctx);
+    assert_int_equal(sa_response_serialize(&ctx, &out), SA_OK);
+    assert_non_null(strstr(out.data, "\r\nCache-Control: no-store\r\nVary: Authorization\r\n"));
+    sa_buf_free(&out);
     ctx_done(&ctx);
     sa_config_free(&c);
 }
@@ -616,6 +666,7 @@ int main(void)
         cmocka_unit_test(test_multipart_bodies),
         cmocka_unit_test(test_response_serialisation),
         cmocka_unit_test(test_cors),
+        cmocka_unit_test(test_private_answers),
         cmocka_unit_test(test_cookies_and_csrf),
         cmocka_unit_test(test_csrf_sets_cookies),
         cmocka_unit_test(test_refresh_token_sources),
