@@ -3,6 +3,7 @@
 #include "cors.h"
 
 #include <fastcgi.h>
+#include <unistd.h>
 #include <fcgi_stdio.h>
 #include <fcgiapp.h>
 #include <fcntl.h>
@@ -192,13 +193,24 @@ static void drain_backlog(sa_ctx *ctx, sa_buf *out)
 int sa_serve(const sa_endpoint *ep, int argc, char **argv)
 {
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        printf("usage: %s\n"
-               "The socialauth `%s` endpoint: a FastCGI responder started by the web server\n"
+        /* Answered before anything else: no configuration read, no FastCGI socket touched.
+         * Written with write(2): fcgi_stdio's printf writes nothing before FCGI_Accept. */
+        char self[4096];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        self[n > 0 ? n : 0] = '\0';
+        const char *conf = getenv("SOCIALAUTH_CONF");
+        sa_buf help = {0};
+        sa_buf_printf(&help, "usage: %s [--help]\n"
+               "socialauth's `%s` endpoint: a FastCGI responder started by the web server\n"
                "(lighttpd bin-path, Apache mod_fcgid, spawn-fcgi), or a CGI program when its\n"
-               "standard input is not a FastCGI socket.\n"
-               "Settings come from $SOCIALAUTH_CONF (default %s).\n",
-               argv[0], ep->name, "etc/socialauth.conf");
-        return 0;
+               "standard input is not a FastCGI socket. Not meant to be run by hand.\n"
+               "program:  %s\n"
+               "settings: the file named by $SOCIALAUTH_CONF (%s%s)\n",
+               argv[0], ep->name, self[0] ? self : argv[0],
+               conf && *conf ? "now " : "unset: the default ", sa_config_default_path());
+        bool written = help.data && write(STDOUT_FILENO, help.data, help.len) == (ssize_t)help.len;
+        sa_buf_free(&help);
+        return written ? 0 : 1;
     }
     log_name = ep->name;
     sa_config cfg;
