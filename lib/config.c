@@ -1,5 +1,6 @@
 /* config.c: reading socialauth.conf (see config.h for the syntax). */
 #include "config.h"
+#include "keyring.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -56,6 +57,11 @@ static void strlist_free(sa_strlist *list)
 
 void sa_config_free(sa_config *cfg)
 {
+    if (cfg->keys) {
+        sa_keyring_clear(cfg->keys);
+        free(cfg->keys);
+        cfg->keys = NULL;
+    }
     strlist_free(&cfg->google_client_ids);
     strlist_free(&cfg->google_issuers);
     strlist_free(&cfg->cors_allowed_origins);
@@ -235,6 +241,15 @@ static sa_status set_key(sa_config *cfg, const unsigned char *key, size_t len)
 #define EXPECT_SIZE "a size like 65536, 64k or 1m"
 #define EXPECT_PATH "a path shorter than 1024 bytes"
 
+/* value as a path: as it is when absolute (or without a directory), else relative to dir,
+ * the settings file's directory. SA_ERR_INVALID when it does not fit. */
+static sa_status resolve_path(char *dst, size_t size, const char *value, const char *dir)
+{
+    int n = value[0] == '/' || !dir ? snprintf(dst, size, "%s", value)
+                                    : snprintf(dst, size, "%s/%s", dir, value);
+    return n > 0 && (size_t)n < size ? SA_OK : SA_ERR_INVALID;
+}
+
 /* What a bad value was expected to look like (the message names the key and, when it is not
  * a secret, the value). */
 typedef struct expectation {
@@ -269,10 +284,7 @@ static sa_status apply(sa_config *cfg, const char *key, const char *value, const
 
     if (strcmp(key, "db_home") == 0) {
         EXPECT(EXPECT_PATH);
-        if (value[0] == '/' || !dir)
-            return copy_string(cfg->db_home, sizeof cfg->db_home, value);
-        int n = snprintf(cfg->db_home, sizeof cfg->db_home, "%s/%s", dir, value);
-        return n > 0 && (size_t)n < sizeof cfg->db_home ? SA_OK : SA_ERR_INVALID;
+        return resolve_path(cfg->db_home, sizeof cfg->db_home, value, dir);
     }
     if (strcmp(key, "signing_key") == 0) {
         EXPECT("a key of at most %d bytes", SA_SIGNING_KEY_MAX);
@@ -282,11 +294,11 @@ static sa_status apply(sa_config *cfg, const char *key, const char *value, const
     if (strcmp(key, "signing_key_file") == 0) {
         EXPECT(EXPECT_PATH);
         /* Read by check(), so that `socialauth init` can create it first. */
-        int n = value[0] == '/' || !dir
-                    ? snprintf(cfg->signing_key_file, sizeof cfg->signing_key_file, "%s", value)
-                    : snprintf(cfg->signing_key_file, sizeof cfg->signing_key_file, "%s/%s", dir,
-                               value);
-        return n > 0 && (size_t)n < sizeof cfg->signing_key_file ? SA_OK : SA_ERR_INVALID;
+        return resolve_path(cfg->signing_key_file, sizeof cfg->signing_key_file, value, dir);
+    }
+    if (strcmp(key, "signing_key_dir") == 0) {
+        EXPECT(EXPECT_PATH);
+        return resolve_path(cfg->signing_key_dir, sizeof cfg->signing_key_dir, value, dir);
     }
     DURATION(access_token_lifetime)
     DURATION(refresh_token_lifetime)
@@ -458,6 +470,14 @@ static sa_status check(sa_config *cfg, sa_error *err)
     }
     if (!cfg->db_home[0])
         return SA_FAIL(err, SA_ERR_CONFIG, "%s: `db_home` is required", f);
+    if (cfg->signing_key_dir[0]) {
+        sa_error why = {0};
+        cfg->keys = calloc(1, sizeof *cfg->keys);
+        if (!cfg->keys)
+            return SA_FAIL(err, SA_ERR_NOMEM, "out of memory");
+        if (sa_keyring_load(cfg->keys, cfg->signing_key_dir, &why) != SA_OK)
+            return SA_FAIL(err, SA_ERR_CONFIG, "%s: `signing_key_dir`: %s", f, why.msg);
+    }
     if (cfg->signing_key_len == 0)
         return SA_FAIL(err, SA_ERR_CONFIG,
                        "%s: no signing key: set `signing_key_file = PATH` (a file of at least %d "

@@ -17,6 +17,8 @@
 #define SA_SIGNING_KEY_MIN 32
 #define SA_SIGNING_KEY_MAX 512
 
+typedef struct sa_keyring sa_keyring;   /* keyring.h */
+
 /* A bounded list of strings split from a comma/space separated value. */
 typedef struct sa_strlist {
     size_t n;
@@ -30,6 +32,9 @@ typedef struct sa_config {
     unsigned char signing_key[SA_SIGNING_KEY_MAX]; /* HS256 key, raw bytes (required) */
     size_t signing_key_len;
     char signing_key_file[1024];     /* where the key came from, "" when inline */
+    char signing_key_dir[1024];      /* our kid-named keys (keyring.h), "" when none */
+    sa_keyring *keys;                /* loaded from signing_key_dir by sa_config_load; owned,
+                                        NULL when none; refreshed by the request loop */
     char jwt_audience[256];          /* optional `aud`, then required on verify */
     char jwt_issuer[256];            /* optional `iss`, then required on verify */
 
@@ -75,13 +80,15 @@ sa_status sa_config_parse(sa_config *cfg, const char *text, size_t len, const ch
 
 /* Defaults, then the file at `path`, then required keys and cross-checks
  * (key length, `*` origins with cookie mode, http:// Google URLs only for loopback).
- * signing_key_file is read here; it must not be group or world readable. */
+ * signing_key_file is read here; it must not be group or world readable. signing_key_dir,
+ * when set, is loaded into cfg->keys (sa_keyring_load's errors). */
 sa_status sa_config_load(sa_config *cfg, const char *path, sa_error *err);
 
 /* The path named by SOCIALAUTH_CONF, else the built-in default. */
 const char *sa_config_default_path(void);
 
-/* Free the strings held by lists. Safe on a zeroed or defaulted config. */
+/* Free the strings held by lists and the keyring (cleansed). Safe on a zeroed or defaulted
+ * config. */
 void sa_config_free(sa_config *cfg);
 
 /* True when s is in list (exact, constant in nothing: lists are not secret). */

@@ -1,6 +1,7 @@
 /* http.c: the request loop every endpoint runs (see http.h). */
 #include "http.h"
 #include "cors.h"
+#include "keyring.h"
 
 #include <fastcgi.h>
 #include <unistd.h>
@@ -190,6 +191,20 @@ static void drain_backlog(sa_ctx *ctx, sa_buf *out)
     }
 }
 
+/* Pick up key directory changes (keyring.h: at most one stat a second). A directory that
+ * fails to load keeps the keys already in use; the reason is logged. */
+static void refresh_keys(sa_config *cfg)
+{
+    if (!cfg->keys)
+        return;
+    struct timespec mono;
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    sa_error err = {0};
+    if (sa_keyring_refresh(cfg->keys, (int64_t)mono.tv_sec * 1000 + mono.tv_nsec / 1000000,
+                           &err) != SA_OK)
+        sa_log("signing keys: %s (keeping the keys already loaded)", err.msg);
+}
+
 int sa_serve(const sa_endpoint *ep, int argc, char **argv)
 {
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
@@ -253,6 +268,7 @@ int sa_serve(const sa_endpoint *ep, int argc, char **argv)
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ctx.now = (int64_t)ts.tv_sec;
+        refresh_keys(&cfg);
         const char *m = getenv("REQUEST_METHOD");
         ctx.req.method = m ? m : "GET";
         ctx.req.method_bit = method_bit(ctx.req.method);

@@ -75,6 +75,9 @@ bool cli_take_flag(int *argc, char **argv, const char *flag);
 
 /* Load the settings (exit 4 on failure, after printing why). */
 int cli_load_config(sa_config *cfg);
+/* Read the settings file without the checks or reading any key (for commands that create
+ * what the checks need: init, key); exit 4 on failure. Free with sa_config_free. */
+int cli_parse_config(sa_config *cfg);
 
 /* What a command does once the store is open; returns the exit status. */
 typedef int (*cli_store_action)(sa_config *cfg, sa_store *store, void *ctx);
@@ -128,6 +131,7 @@ int cli_createsuperuser(int argc, char **argv);
 int cli_token(int argc, char **argv);
 int cli_session(int argc, char **argv);
 int cli_config(int argc, char **argv);
+int cli_key(int argc, char **argv);
 int cli_init(int argc, char **argv);
 int cli_backup(int argc, char **argv);
 int cli_restore(int argc, char **argv);

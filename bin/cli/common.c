@@ -8,6 +8,7 @@
 #include "user.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,6 +119,26 @@ int cli_load_config(sa_config *cfg)
     if (sa_config_load(cfg, cli_conf_path, &err) != SA_OK) {
         fprintf(stderr, "socialauth: configuration: %s\n", err.msg);
         return CLI_EXIT_CONFIG;
+    }
+    return CLI_EXIT_OK;
+}
+
+int cli_parse_config(sa_config *cfg)
+{
+    sa_error err = {0};
+    sa_config_defaults(cfg);
+    FILE *f = fopen(cli_conf_path, "r");
+    if (!f) {
+        fprintf(stderr, "socialauth: configuration: cannot open %s: %s\n", cli_conf_path,
+                strerror(errno));
+        return CLI_EXIT_CONFIG;
+    }
+    char text[65536];
+    size_t n = fread(text, 1, sizeof text, f);
+    fclose(f);
+    if (sa_config_parse(cfg, text, n, cli_conf_path, &err) != SA_OK) {
+        sa_config_free(cfg);
+        return cli_fail("configuration", &err);
     }
     return CLI_EXIT_OK;
 }

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -38,29 +39,23 @@ int cli_init(int argc, char **argv)
     static const char usage[] =
         "usage: socialauth init\n"
         "Creates the Berkeley DB environment named by `db_home` and, when `signing_key_file`\n"
-        "names a file that does not exist, a new random signing key there (mode 0600).\n"
+        "names a file that does not exist, a new random signing key there (mode 0600), and\n"
+        "the directory `signing_key_dir` names (mode 0700) when it does not exist.\n"
         "Safe to run again: what exists is kept.\n";
     int rc = cli_start(&argc, argv, usage, NULL, 0, NULL);
     if (rc != CLI_GO_ON)
         return rc;
 
-    /* Read the file once without the checks, to learn where the key should be. */
+    /* Read the file once without the checks, to learn where the keys should be. */
     sa_config probe;
-    sa_config_defaults(&probe);
-    sa_error err = {0};
-    FILE *f = fopen(cli_conf_path, "r");
-    if (!f) {
-        fprintf(stderr, "socialauth: cannot open %s: %s\n", cli_conf_path, strerror(errno));
-        return CLI_EXIT_CONFIG;
-    }
-    char text[65536];
-    size_t n = fread(text, 1, sizeof text, f);
-    fclose(f);
-    if (sa_config_parse(&probe, text, n, cli_conf_path, &err) != SA_OK)
-        return cli_fail("configuration", &err);
-    rc = CLI_EXIT_OK;
+    rc = cli_parse_config(&probe);
+    if (rc != CLI_EXIT_OK)
+        return rc;
     if (probe.signing_key_file[0] && access(probe.signing_key_file, F_OK) != 0)
         rc = create_key_file(probe.signing_key_file);
+    if (rc == CLI_EXIT_OK && probe.signing_key_dir[0] && mkdir(probe.signing_key_dir, 0700) == 0)
+        fprintf(stderr, "socialauth: created key directory %s (`socialauth key rotate` adds "
+                        "a key)\n", probe.signing_key_dir);
     sa_config_free(&probe);
     if (rc != CLI_EXIT_OK)
         return rc;

@@ -14,6 +14,7 @@ static const char usage_main[] =
     "  user                 list | show | create | update | set-active | set-staff | delete\n"
     "  token                mint: open a session for a user and print its tokens\n"
     "  session              list | revoke | count\n"
+    "  key                  list | rotate | add | retire: signing keys with a kid\n"
     "  config               check | show: the settings the endpoints use\n"
     "  backup DIR           hot, consistent backup of the store into DIR\n"
     "  restore DIR          copy a backup into an empty db_home, then verify it\n"
@@ -32,7 +33,7 @@ int main(int argc, char **argv)
     static const cli_command commands[] = {
         {"init", "", cli_init}, {"createsuperuser", "", cli_createsuperuser},
         {"user", "", cli_user}, {"token", "", cli_token}, {"session", "", cli_session},
-        {"config", "", cli_config}, {"backup", "", cli_backup}, {"restore", "", cli_restore},
+        {"config", "", cli_config}, {"key", "", cli_key}, {"backup", "", cli_backup}, {"restore", "", cli_restore},
         {"verify", "", cli_verify}, {"stats", "", cli_stats},
         {"checkpoint", "", cli_checkpoint}, {"purge", "", cli_purge},
         {"export", "", cli_export},

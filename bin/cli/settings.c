@@ -19,6 +19,7 @@ typedef struct setting {
 #define S(name, kind) {#name, kind, offsetof(sa_config, name)}
 static const setting settings[] = {
     S(db_home, K_STRING), {"signing_key", K_KEY, 0}, S(signing_key_file, K_STRING),
+    S(signing_key_dir, K_STRING),
     S(jwt_audience, K_STRING), S(jwt_issuer, K_STRING),
     S(access_token_lifetime, K_DURATION), S(refresh_token_lifetime, K_DURATION),
     S(rotate_refresh_tokens, K_BOOL), S(reuse_grace, K_DURATION), S(leeway, K_DURATION),

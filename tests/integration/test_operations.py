@@ -319,3 +319,11 @@ def test_errors_as_an_unprivileged_user(open_dir, tmp_path):
     r = run(conf, "backup", str(tmp_path / "elsewhere"), user="nobody")
     assert r.returncode == 4
     assert run(conf, "config", "check").returncode == 0  # the service user (root here) is fine
+    # the key directory: only its owner may open it
+    conf.write_text(f"db_home = {db}\nsigning_key = {SIGNING_KEY}\nsigning_key_dir = {top}/keys\n")
+    assert run(conf, "init").returncode == 0
+    assert run(conf, "key", "rotate").returncode == 0
+    r = run(conf, "key", "list", user="nobody")
+    assert r.returncode == 4 and f"cannot read {top}/keys: Permission denied" in r.stderr
+    r = run(conf, "config", "check", user="nobody")
+    assert r.returncode == 4 and "`signing_key_dir`" in r.stderr
