@@ -25,6 +25,7 @@
 #define SA_EMAIL_MAX 254
 #define SA_NAME_MAX 150
 #define SA_SUB_MAX 255
+#define SA_PASSWORD_MAX 128              /* Django's password field: max_length=128 */
 
 typedef struct sa_store sa_store;
 
@@ -41,6 +42,9 @@ typedef struct sa_user {
     int64_t last_login;                  /* unix seconds, 0 = never */
     char google_sub[SA_SUB_MAX + 1];     /* unique when non-empty: the social account link */
     char *google_extra;                  /* JSON text of Google's claims, or NULL; owned */
+    char password[SA_PASSWORD_MAX + 1];  /* Django's password hash as imported (e.g.
+                                            "pbkdf2_sha256$..."), "" for users we create.
+                                            Security: never shown, exported or logged. */
 } sa_user;
 
 /* Frees what a user record owns (google_extra); the struct itself is the caller's. */
@@ -78,6 +82,18 @@ sa_status sa_store_user_create(sa_store *store, sa_user *user, sa_error *err);
 
 /* Replace the record with id user->id (must exist), indexes kept consistent. */
 sa_status sa_store_user_update(sa_store *store, const sa_user *user, sa_error *err);
+
+/* Import one user (`socialauth import-django`) in one transaction: create it, or when its id
+ * exists replace its fields, keeping its Google link (google_sub, google_extra) unless user
+ * carries one. *created says which. Committed without a synchronous flush (one fsync per
+ * user would take hours for a million): call sa_store_flush() after the last one.
+ * Returns as sa_store_user_create / sa_store_user_update do. */
+sa_status sa_store_user_import(sa_store *store, const sa_user *user, bool *created,
+                               sa_error *err);
+
+/* Flush the log to disk: every transaction committed before is durable. SA_OK or
+ * SA_ERR_UNAVAILABLE / SA_ERR_FATAL. */
+sa_status sa_store_flush(sa_store *store, sa_error *err);
 
 /* Delete a user, its indexes and its sessions. */
 sa_status sa_store_user_delete(sa_store *store, const char *id, sa_error *err);

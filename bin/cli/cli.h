@@ -22,14 +22,15 @@ enum {
     CLI_EXIT_NOT_FOUND = 3,  /* no such user, session or backup */
     CLI_EXIT_CONFIG = 4,     /* the settings file or a key cannot be read or is wrong */
     CLI_EXIT_STORE = 5,      /* the store cannot be opened (missing, no permission, in use) */
-    CLI_EXIT_PROBLEMS = 6    /* verify found problems (each one printed) */
+    CLI_EXIT_PROBLEMS = 6    /* verify found problems, or import skipped records (each named) */
 };
 
 #define CLI_EXIT_TABLE \
     "exit status:\n" \
     "  0  success                          4  settings or key file unreadable or wrong\n" \
     "  1  failed (refused, store error)    5  store cannot be opened (missing, permission)\n" \
-    "  2  bad command line                 6  verify found problems\n" \
+    "  2  bad command line                 6  verify found problems, import skipped\n" \
+    "                                         records (each one named)\n" \
     "  3  no such user, session or backup\n"
 
 /* The settings file named by --config, $SOCIALAUTH_CONF or the default (main.c sets it). */
@@ -88,6 +89,10 @@ int cli_with_store(sa_store_mode mode, cli_store_action act, void *ctx);
 /* Find a user by id, then e-mail, then username; SA_ERR_NOT_FOUND names the key. */
 sa_status cli_find_user(sa_store *store, const char *key, sa_user *out, sa_error *err);
 
+/* The value of u's unique field named as the store names it in SA_ERR_EXISTS ("username",
+ * "email", "id", "google_sub"). */
+const char *cli_user_field(const sa_user *u, const char *field);
+
 /* A user as one JSON object line (password-free: the store keeps none to show). */
 void cli_print_user_json(const sa_user *u);
 
@@ -140,5 +145,6 @@ int cli_stats(int argc, char **argv);
 int cli_checkpoint(int argc, char **argv);
 int cli_purge(int argc, char **argv);
 int cli_export(int argc, char **argv);
+int cli_import_django(int argc, char **argv);
 
 #endif

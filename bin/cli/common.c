@@ -173,6 +173,14 @@ sa_status cli_find_user(sa_store *store, const char *key, sa_user *out, sa_error
     return st;
 }
 
+const char *cli_user_field(const sa_user *u, const char *field)
+{
+    return strcmp(field, "username") == 0 ? u->username
+           : strcmp(field, "email") == 0  ? u->email
+           : strcmp(field, "id") == 0     ? u->id
+                                          : u->google_sub;
+}
+
 void cli_print_user_json(const sa_user *u)
 {
     sa_buf out = {0};

@@ -23,6 +23,7 @@ static const char usage_main[] =
     "  checkpoint           flush the store and remove log files no longer needed\n"
     "  purge                delete expired sessions\n"
     "  export               every user and Google link as JSON lines\n"
+    "  import-django FILE   users and Google links from Django's dumpdata JSON\n"
     "\n"
     "Results go to stdout: a table on a terminal, JSON lines in a pipe or with --json.\n"
     "Settings come from --config, else $SOCIALAUTH_CONF, else etc/socialauth.conf.\n"
@@ -36,7 +37,7 @@ int main(int argc, char **argv)
         {"config", "", cli_config}, {"key", "", cli_key}, {"backup", "", cli_backup}, {"restore", "", cli_restore},
         {"verify", "", cli_verify}, {"stats", "", cli_stats},
         {"checkpoint", "", cli_checkpoint}, {"purge", "", cli_purge},
-        {"export", "", cli_export},
+        {"export", "", cli_export}, {"import-django", "", cli_import_django},
     };
     cli_conf_path = sa_config_default_path();
     int i = 1;

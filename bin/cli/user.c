@@ -106,12 +106,8 @@ static int fail_write(const char *what, const sa_user *u, const sa_error *err)
 {
     if (err->status != SA_ERR_EXISTS)
         return cli_fail(what, err);
-    const char *value = strcmp(err->msg, "username") == 0 ? u->username
-                        : strcmp(err->msg, "email") == 0  ? u->email
-                        : strcmp(err->msg, "id") == 0     ? u->id
-                                                          : u->google_sub;
     fprintf(stderr, "socialauth: %s: another user already has %s \"%s\"\n", what, err->msg,
-            value);
+            cli_user_field(u, err->msg));
     return CLI_EXIT_FAILED;
 }
 
