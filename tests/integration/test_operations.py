@@ -327,3 +327,31 @@ def test_errors_as_an_unprivileged_user(open_dir, tmp_path):
     assert r.returncode == 4 and f"cannot read {top}/keys: Permission denied" in r.stderr
     r = run(conf, "config", "check", user="nobody")
     assert r.returncode == 4 and "`signing_key_dir`" in r.stderr
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path):
+    """import-django draws its bar on stderr when stderr is a terminal (a pty here)."""
+    conf, _ = bare_store(tmp_path)
+    dump = tmp_path / "d.json"
+    dump.write_text(json.dumps([{"model": "auth.user", "pk": i, "fields": {
+        "username": f"p{i}", "email": f"p{i}@x.org", "password": ""}} for i in range(1, 3001)]))
+    master, slave = os.openpty()
+    try:
+        r = subprocess.run([CLI, "--config", str(conf), "import-django", str(dump)],
+                           stdout=subprocess.DEVNULL, stderr=slave, timeout=120)
+        os.close(slave)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(master)
+    assert r.returncode == 0
+    assert b"\rimport [" in seen and b"3000 users (3000 new" in seen
+    piped = run(conf, "import-django", str(dump))
+    assert piped.returncode == 0 and "\r" not in piped.stderr
