@@ -2,17 +2,70 @@
  * export. */
 #include "cli.h"
 
+#include <dirent.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 /* ---- backup / restore ---- */
 
+/* Bytes of the database and log files in dir (what a backup copies). */
+static uint64_t store_bytes(const char *dir)
+{
+    uint64_t total = 0;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        if (!((n > 3 && strcmp(e->d_name + n - 3, ".db") == 0) ||
+              strncmp(e->d_name, "log.", 4) == 0))
+            continue;
+        struct stat st;
+        if (fstatat(dirfd(d), e->d_name, &st, 0) == 0)
+            total += (uint64_t)st.st_size;
+    }
+    if (d)
+        closedir(d);
+    return total;
+}
+
+/* The backup's progress on a terminal: a thread compares the bytes already in the target
+ * with the store's, ten times a second, while Berkeley DB copies. */
+typedef struct backup_watch {
+    const char *target;
+    cli_progress bar;
+    atomic_bool done;
+} backup_watch;
+
+static void *watch_backup(void *arg)
+{
+    backup_watch *w = arg;
+    while (!atomic_load(&w->done)) {
+        cli_progress_update(&w->bar, store_bytes(w->target));
+        struct timespec tick = {0, 100 * 1000 * 1000};
+        nanosleep(&tick, NULL);
+    }
+    return NULL;
+}
+
 static int act_backup(sa_config *cfg, sa_store *store, void *ctx)
 {
     sa_error err = {0};
-    if (sa_store_backup(store, ctx, &err) != SA_OK)
+    backup_watch w = {.target = ctx};
+    pthread_t watcher;
+    cli_progress_begin(&w.bar, "backup (bytes)", store_bytes(cfg->db_home));
+    atomic_init(&w.done, false);
+    bool watching = w.bar.on && pthread_create(&watcher, NULL, watch_backup, &w) == 0;
+    sa_status st = sa_store_backup(store, ctx, &err);
+    atomic_store(&w.done, true);
+    if (watching)
+        pthread_join(watcher, NULL);
+    cli_progress_end(&w.bar);
+    if (st != SA_OK)
         return cli_fail("backup", &err);
     fprintf(stderr, "socialauth: backup of %s written to %s\n", cfg->db_home, (char *)ctx);
     return CLI_EXIT_OK;

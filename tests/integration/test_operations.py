@@ -329,16 +329,12 @@ def test_errors_as_an_unprivileged_user(open_dir, tmp_path):
     assert r.returncode == 4 and "`signing_key_dir`" in r.stderr
 
 
-def test_progress_bar_only_on_a_terminal(tmp_path):
-    """import-django draws its bar on stderr when stderr is a terminal (a pty here)."""
-    conf, _ = bare_store(tmp_path)
-    dump = tmp_path / "d.json"
-    dump.write_text(json.dumps([{"model": "auth.user", "pk": i, "fields": {
-        "username": f"p{i}", "email": f"p{i}@x.org", "password": ""}} for i in range(1, 3001)]))
+def on_terminal(conf, *args):
+    """Run the CLI with stderr on a pseudo-terminal; (status, what it wrote there)."""
     master, slave = os.openpty()
     try:
-        r = subprocess.run([CLI, "--config", str(conf), "import-django", str(dump)],
-                           stdout=subprocess.DEVNULL, stderr=slave, timeout=120)
+        r = subprocess.run([CLI, "--config", str(conf), *args], stdout=subprocess.DEVNULL,
+                           stderr=slave, timeout=120)
         os.close(slave)
         seen = b""
         while True:
@@ -351,7 +347,22 @@ def test_progress_bar_only_on_a_terminal(tmp_path):
             seen += chunk
     finally:
         os.close(master)
-    assert r.returncode == 0
+    return r.returncode, seen
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path):
+    """Long commands draw their bar on stderr when it is a terminal (a pty here), and stay
+    quiet in a pipe."""
+    conf, _ = bare_store(tmp_path)
+    dump = tmp_path / "d.json"
+    dump.write_text(json.dumps([{"model": "auth.user", "pk": i, "fields": {
+        "username": f"p{i}", "email": f"p{i}@x.org", "password": ""}} for i in range(1, 3001)]))
+    rc, seen = on_terminal(conf, "import-django", str(dump))
+    assert rc == 0
     assert b"\rimport [" in seen and b"3000 users (3000 new" in seen
     piped = run(conf, "import-django", str(dump))
+    assert piped.returncode == 0 and "\r" not in piped.stderr
+    rc, seen = on_terminal(conf, "backup", str(tmp_path / "b"))
+    assert rc == 0 and b"\rbackup (bytes) [" in seen
+    piped = run(conf, "backup", str(tmp_path / "b2"))
     assert piped.returncode == 0 and "\r" not in piped.stderr
