@@ -157,7 +157,9 @@ int cli_verify(int argc, char **argv)
         "Checks the whole store: every record decodes; every user and session is in its\n"
         "indexes and every index entry points back at its record (so no two users share a\n"
         "username, e-mail or Google sub); every session's user exists. Prints one line per\n"
-        "problem and exits 6 when there is any. Runs beside the serving endpoints.\n";
+        "problem and exits 6 when there is any. Runs beside the serving endpoints; it\n"
+        "reads without a snapshot, so a user deleted during the walk can show as a problem:\n"
+        "run it again to confirm one.\n";
     int rc = cli_start(&argc, argv, usage, NULL, 0, NULL);
     return rc != CLI_GO_ON ? rc : cli_with_store(SA_STORE_SERVE, act_verify, "verify");
 }
