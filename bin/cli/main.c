@@ -34,7 +34,8 @@ int main(int argc, char **argv)
     static const cli_command commands[] = {
         {"init", "", cli_init}, {"createsuperuser", "", cli_createsuperuser},
         {"user", "", cli_user}, {"token", "", cli_token}, {"session", "", cli_session},
-        {"config", "", cli_config}, {"key", "", cli_key}, {"backup", "", cli_backup}, {"restore", "", cli_restore},
+        {"config", "", cli_config}, {"key", "", cli_key}, {"backup", "", cli_backup},
+        {"restore", "", cli_restore},
         {"verify", "", cli_verify}, {"stats", "", cli_stats},
         {"checkpoint", "", cli_checkpoint}, {"purge", "", cli_purge},
         {"export", "", cli_export}, {"import-django", "", cli_import_django},

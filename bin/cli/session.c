@@ -69,7 +69,7 @@ static int act_revoke_all(sa_config *cfg, sa_store *store, void *ctx)
     sa_error err = {0};
     int rc = CLI_EXIT_OK;
     if (cli_find_user(store, c->key, &u, &err) != SA_OK ||
-        sa_store_session_revoke_user(store, u.id, NULL, &err) != SA_OK)
+        sa_store_session_revoke_all(store, u.id, (int64_t)time(NULL), &err) != SA_OK)
         rc = cli_fail("session revoke", &err);
     else
         fprintf(stderr, "socialauth: revoked every session of user %s\n", u.id);
@@ -95,7 +95,8 @@ static int session_revoke(int argc, char **argv)
         "usage: socialauth session revoke SID\n"
         "       socialauth session revoke --all ID|EMAIL|USERNAME\n"
         "Revokes one session, or every session of a user: their refresh and access tokens\n"
-        "stop working at once.\n";
+        "stop working at once. --all also refuses the user's tokens without sid (minted by\n"
+        "a Django service sharing the key) issued until now.\n";
     int rc = cli_start(&argc, argv, usage, NULL, -1, NULL);
     if (rc != CLI_GO_ON)
         return rc;
