@@ -22,7 +22,9 @@ LIB       := lib/libsocialauth.a
 CGI_SRC   := $(sort $(wildcard cgi-bin/*.c))
 CGI_BIN   := $(CGI_SRC:.c=)
 TOOL_SRC  := $(sort $(wildcard bin/*.c))
-TOOL_BIN  := $(TOOL_SRC:.c=)
+TOOL_BIN  := $(TOOL_SRC:.c=) bin/socialauth
+# The admin command: one file per command family (bin/cli/cli.h).
+CLI_SRC   := $(sort $(wildcard bin/cli/*.c))
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  := $(UNIT_SRC:.c=)
 HEADERS   := $(wildcard lib/*.h)
@@ -53,6 +55,9 @@ $(LIB): $(LIB_OBJ)
 
 cgi-bin/%: cgi-bin/%.c $(LIB) $(HEADERS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+bin/socialauth: $(CLI_SRC) bin/cli/cli.h $(LIB) $(HEADERS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -Ibin/cli -o $@ $(CLI_SRC) $(LIB) $(LDLIBS)
 
 bin/%: bin/%.c $(LIB) $(HEADERS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
