@@ -51,9 +51,15 @@ async function signIn(page) {
   return signedIn(page);
 }
 
-// The jti shown after Reload differs from `before`: a new access token was used.
-async function reloadedWithNewToken(page, before) {
-  await page.getByTestId("reload").click();
+// The jti shown after Reload differs from `before`: a new access token was used. With `at`
+// (ms since the epoch), the page clicks Reload itself at that instant (tabs racing).
+async function reloadedWithNewToken(page, before, at) {
+  if (at) {
+    await page.evaluate((t) => setTimeout(() => document.querySelector('[data-testid="reload"]').click(),
+                                          t - Date.now()), at);
+  } else {
+    await page.getByTestId("reload").click();
+  }
   await page.waitForFunction(([b]) => {
     const el = document.querySelector('[data-testid="jti"]');
     return el && el.textContent && el.textContent !== b;
@@ -90,7 +96,8 @@ async function bearerFlow(context) {
   await sleep(LIFETIME + 1000);
   const before = logLines(/socialauth refresh: 200/);
   const jti2 = await text(tab2, "jti");
-  await Promise.all([reloadedWithNewToken(page, jti), reloadedWithNewToken(tab2, jti2)]);
+  const at = Date.now() + 300;   // both tabs ask for the session in the same millisecond
+  await Promise.all([reloadedWithNewToken(page, jti, at), reloadedWithNewToken(tab2, jti2, at)]);
   const raced = logLines(/socialauth refresh: 200/) - before;
   assert.ok(raced >= 2, `expected two racing refreshes, saw ${raced}`);
   assert.equal(logLines(/socialauth refresh: 4/), 0, "a refresh was refused");

@@ -32,10 +32,18 @@ export class Api {
   get access() { return this.mode === "bearer" ? this.session?.access : this.last; }
   private last?: string;
 
+  // One renewal at a time per page: calls made together wait for the same one.
+  private renewing?: Promise<unknown>;
+  private once(renew: () => Promise<unknown>) {
+    this.renewing ??= renew().finally(() => { this.renewing = undefined; });
+    return this.renewing;
+  }
+
   // Bearer: the session's access token, fresh. Null when the session ended (sign in again).
   private async bearer(): Promise<string | null> {
-    let s = this.session;
-    if (s?.refreshAt && Date.now() >= s.refreshAt) this.session = s = await getSession();
+    if (this.session?.refreshAt && Date.now() >= this.session.refreshAt)
+      await this.once(async () => { this.session = await getSession(); });
+    const s = this.session;
     return s && !s.error && s.access ? s.access : null;
   }
 
@@ -76,7 +84,7 @@ export class Api {
       return answer(await fetch(`${this.base}${path}`, { ...init, headers }));
     }
     const expires = Number(localStorage.getItem(EXPIRES_KEY) || 0);
-    if (expires && Date.now() > expires - 2_000) await this.refresh();
+    if (expires && Date.now() > expires - 2_000) await this.once(() => this.refresh());
     return answer(await fetch(`${this.base}${path}`, { ...init, headers, credentials: "include" }));
   }
 
