@@ -92,7 +92,9 @@ static void handle(sa_ctx *ctx)
     sa_error err = {0};
     sa_status st;
 
-    if (!google_identity(ctx, &id))
+    /* Security: in cookie mode a sign-in sets our cookies: a hostile page must not sign the
+     * visitor's browser into another account (login CSRF). */
+    if (!sa_csrf_check(ctx, SA_CSRF_SETS_COOKIES) || !google_identity(ctx, &id))
         goto done;
     if ((st = sa_session_begin(ctx->cfg, ctx->now, &session, &err)) != SA_OK) {
         sa_respond_store_error(ctx, st, &err);

@@ -66,6 +66,10 @@ typedef struct sa_ctx {
     sa_response res;
     int64_t now;                /* request time, unix seconds */
     bool fatal;                 /* set when the store needs recovery: exit after answering */
+    /* Called by the request loop once the handler answered, before CORS headers and the
+     * answer go out; NULL by default and again for every request. The library sets it to
+     * adjust an answer after the fact (cookie.c: expire refused token cookies). */
+    void (*before_send)(struct sa_ctx *ctx);
 } sa_ctx;
 
 typedef struct sa_endpoint {

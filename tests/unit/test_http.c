@@ -251,15 +251,118 @@ static void test_cookies_and_csrf(void **state)
     sa_config_parse(&c, text, strlen(text), "t", NULL);
     ctx.cfg = &c;
     ctx.req.origin = "https://app.example";
-    assert_true(sa_csrf_check(&ctx));
+    assert_true(sa_csrf_check(&ctx, SA_CSRF_USES_COOKIES));
     ctx.req.origin = NULL;
     ctx.req.referer = "https://app.example/page?x=1";
-    assert_true(sa_csrf_check(&ctx));
+    assert_true(sa_csrf_check(&ctx, SA_CSRF_USES_COOKIES));
     ctx.req.referer = "https://app.example.evil/page";
-    assert_false(sa_csrf_check(&ctx));
+    assert_false(sa_csrf_check(&ctx, SA_CSRF_USES_COOKIES));
     assert_answer(&ctx, 403, "{\"detail\":\"CSRF Failed: Origin checking failed.\"}");
+    ctx.req.referer = NULL; /* neither header: refused when cookies authenticate */
+    assert_false(sa_csrf_check(&ctx, SA_CSRF_USES_COOKIES));
+    /* Outside cookie mode nothing sets cookies: no login CSRF check at all. */
+    ctx.req.origin = "https://evil.example";
+    assert_true(sa_csrf_check(&ctx, SA_CSRF_SETS_COOKIES));
     ctx.req.method_bit = SA_GET;
-    assert_true(sa_csrf_check(&ctx));
+    assert_true(sa_csrf_check(&ctx, SA_CSRF_USES_COOKIES));
+    ctx_done(&ctx);
+    sa_config_free(&c);
+}
+
+/* Login CSRF (API.md section 8): in cookie mode a request that would set our cookies is
+ * refused for a hostile or `null` Origin (or, without Origin, a hostile Referer), and served
+ * with neither header. */
+static void test_csrf_sets_cookies(void **state)
+{
+    static const struct { const char *origin, *referer; bool pass; } cases[] = {
+        {NULL, NULL, true},
+        {"", "", true},
+        {"https://app.example", NULL, true},
+        {"https://app.example", "https://evil.example/x", true},   /* Origin decides */
+        {NULL, "https://app.example/login?next=/", true},
+        {"https://evil.example", NULL, false},
+        {"null", NULL, false},
+        {"https://app.example.evil", NULL, false},
+        {"http://app.example", NULL, false},                         /* another scheme */
+        {"https://evil.example", "https://app.example/", false},
+        {NULL, "https://evil.example/page", false},
+        {NULL, "not a url", false},
+        {"null", "https://app.example/", false},
+    };
+    sa_config c;
+    sa_config_defaults(&c);
+    /* `null` listed by mistake is still never trusted. */
+    const char *text = "cors_allowed_origins = https://app.example null\ncookie_mode = true\n";
+    assert_int_equal(sa_config_parse(&c, text, strlen(text), "t", NULL), SA_OK);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sa_ctx ctx;
+        ctx_init(&ctx, "POST", SA_POST, NULL);
+        ctx.cfg = &c;
+        ctx.req.origin = cases[i].origin;
+        ctx.req.referer = cases[i].referer;
+        bool pass = sa_csrf_check(&ctx, SA_CSRF_SETS_COOKIES);
+        if (pass != cases[i].pass)
+            fail_msg("case %zu: origin %s referer %s", i, cases[i].origin ? cases[i].origin : "-",
+                     cases[i].referer ? cases[i].referer : "-");
+        if (!pass)
+            assert_answer(&ctx, 403, "{\"detail\":\"CSRF Failed: Origin checking failed.\"}");
+        ctx_done(&ctx);
+    }
+    sa_config_free(&c);
+}
+
+/* Cookie mode (API.md section 8): a blank or null body `refresh` reads the cookie, which
+ * marks the request so that a refusal expires both cookies; other bodies keep DRF's 400. */
+static void test_refresh_token_sources(void **state)
+{
+    static const struct { const char *body; const char *token; int status; } cases[] = {
+        {"{\"refresh\":\"\"}", "from.cookie.x", 200},
+        {"{\"refresh\":null}", "from.cookie.x", 200},
+        {"{}", "from.cookie.x", 200},
+        {"{\"refresh\":\"from.body.x\"}", "from.body.x", 200},
+        {"{\"refresh\":7}", NULL, 400},
+    };
+    sa_config c;
+    sa_config_defaults(&c);
+    const char *text = "cors_allowed_origins = https://app.example\ncookie_mode = true\n"
+                       "cookie_domain = app.example\n";
+    assert_int_equal(sa_config_parse(&c, text, strlen(text), "t", NULL), SA_OK);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sa_ctx ctx;
+        const char *token = NULL;
+        ctx_init(&ctx, "POST", SA_POST, NULL);
+        ctx.cfg = &c;
+        ctx.req.origin = "https://app.example";
+        ctx.req.cookie = "sa-refresh=from.cookie.x";
+        ctx.req.data = json_tokener_parse(cases[i].body);
+        bool ok = sa_refresh_token_of_request(&ctx, &token);
+        assert_int_equal(ok, cases[i].status == 200);
+        if (ok)
+            assert_string_equal(token, cases[i].token);
+        bool from_cookie = ok && strcmp(cases[i].token, "from.cookie.x") == 0;
+        assert_int_equal(ctx.before_send != NULL, from_cookie);
+        if (from_cookie) {   /* refused: both cookies expire, with their Path and Domain */
+            sa_respond_detail(&ctx, 401, "Token is blacklisted", "token_not_valid");
+            ctx.before_send(&ctx);
+            assert_non_null(strstr(ctx.res.headers.data, "Set-Cookie: sa-access=; Path=/; "
+                                                         "Max-Age=0;"));
+            assert_non_null(strstr(ctx.res.headers.data, "Set-Cookie: sa-refresh=; "
+                                                         "Path=/api/auth/; Max-Age=0;"));
+            assert_non_null(strstr(ctx.res.headers.data, "Domain=app.example"));
+        }
+        ctx_done(&ctx);
+    }
+    /* Served, a cookie request expires nothing. */
+    sa_ctx ctx;
+    const char *token;
+    ctx_init(&ctx, "POST", SA_POST, NULL);
+    ctx.cfg = &c;
+    ctx.req.origin = "https://app.example";
+    ctx.req.cookie = "sa-refresh=from.cookie.x";
+    ctx.req.data = json_object_new_object();
+    assert_true(sa_refresh_token_of_request(&ctx, &token));
+    ctx.before_send(&ctx);
+    assert_null(ctx.res.headers.data ? strstr(ctx.res.headers.data, "Set-Cookie") : NULL);
     ctx_done(&ctx);
     sa_config_free(&c);
 }
@@ -351,6 +454,8 @@ int main(void)
         cmocka_unit_test(test_response_serialisation),
         cmocka_unit_test(test_cors),
         cmocka_unit_test(test_cookies_and_csrf),
+        cmocka_unit_test(test_csrf_sets_cookies),
+        cmocka_unit_test(test_refresh_token_sources),
         cmocka_unit_test(test_usernames),
         cmocka_unit_test(test_json_writer),
     };
