@@ -29,13 +29,14 @@ UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  := $(UNIT_SRC:.c=)
 HEADERS   := $(wildcard lib/*.h)
 
-.PHONY: all deps run test unit integration bench clean install help valgrind
+.PHONY: all deps run test unit integration e2e bench clean install help valgrind
 all: $(LIB) $(CGI_BIN) $(TOOL_BIN)
 
 help:
 	@echo "make            build the library, the endpoints (cgi-bin/) and bin/socialauth"
 	@echo "make run        install missing packages, build, init the store, serve on 127.0.0.1:\$${PORT:-8000}"
 	@echo "make test       install missing packages, build, run unit and integration tests"
+	@echo "make e2e        the Next-Auth example (examples/nextjs) signing in through socialauth in Chromium"
 	@echo "make bench      measure throughput against a hello-world FastCGI floor (BENCH=short|long)"
 	@echo "make deps       install the Debian packages (as root) or print the apt-get line"
 	@echo "make install    copy programs and configuration under PREFIX ($(PREFIX))"
@@ -86,6 +87,13 @@ test:
 	@$(MAKE) --no-print-directory all $(UNIT_BIN)
 	@VALGRIND=1 bin/socialauth-unit $(UNIT_BIN)
 	@/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
+
+# The Next-Auth example end to end in headless Chromium (npm ci, next build, both modes); the
+# test stops everything it starts; `timeout` bounds the whole run (SIGTERM unwinds the test).
+e2e:
+	@bin/socialauth-deps e2e
+	@$(MAKE) --no-print-directory all
+	@timeout -k 20 900 /usr/bin/python3 -m pytest -q -rA -p no:cacheprovider tests/e2e
 
 valgrind: $(UNIT_BIN)
 	@VALGRIND=1 bin/socialauth-unit $(UNIT_BIN)
