@@ -7,7 +7,7 @@ and stores a first_name that is not UTF-8 (form body first_name=%FF). Then this 
 - rebuilds the username index in place when a program first opens the store (user list);
 - `user list` / `user show` name the broken record and exit 1 instead of leaving it out;
 - `init` reports the case variants; both users keep signing in with Google (by sub);
-- usernames are unique ignoring case from now on, and `user set` resolves both problems."""
+- usernames are unique ignoring case from now on, and `user update` resolves both problems."""
 import json
 import os
 import subprocess
@@ -128,13 +128,13 @@ def run_upgrade(old_root, tmp_path, monkeypatch, google):
         assert (r.status_code, r.json()) == (400, {"username": [
             "A user with that username already exists."]})
         # the broken record answers 503 until repaired, then works
-        r = server.cli("user", "set", c["user"]["pk"], "first_name", "Carol")
+        r = server.cli("user", "update", c["user"]["pk"], "--first-name", "Carol")
         assert r.returncode == 0, r.stderr
         assert server.cli("user", "list").returncode == 0
         # the operator resolves the variants as the README says
-        r = server.cli("user", "set", b["user"]["pk"], "username", "alice")
-        assert r.returncode == 1 and "already exists" in r.stderr
-        server.cli_ok("user", "set", b["user"]["pk"], "username", "bob")
+        r = server.cli("user", "update", b["user"]["pk"], "--username", "alice")
+        assert r.returncode == 1 and 'another user already has username "alice"' in r.stderr
+        server.cli_ok("user", "update", b["user"]["pk"], "--username", "bob")
         r = server.cli("init")
         assert r.returncode == 0 and "differ only in case" not in r.stderr
         assert login(server, google, sub_b, "Bob")["user"]["username"] == "bob"
