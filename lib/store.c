@@ -56,7 +56,6 @@
 #define STORE_RECOVERY_MARK "needs-recovery"
 #define STORE_BOOT_ID "/proc/sys/kernel/random/boot_id"
 #define STORE_REGION "__db.001"          /* the primary region: recovery recreates it */
-#define STORE_USERNAME_INDEX "users_by_username_ci.db"
 #define STORE_WATCH_EVERY_MS 250
 #define STORE_WATCH_AFTER_MS 1000        /* a transaction this old may wait in old regions */
 #define STORE_STUCK_MS 2000              /* joining or failchk this long: a dead mutex */

@@ -181,6 +181,9 @@ sa_status sa_store_not_before_raise(sa_store_txn *t, const char *user_id, int64_
 /* Delete every session of user_id inside t (used by user deletion). */
 sa_status sa_store_session_delete_user(sa_store_txn *t, const char *user_id, sa_error *err);
 
+/* The case-folded username index (store.c builds it in place for older stores). */
+#define STORE_USERNAME_INDEX "users_by_username_ci.db"
+
 #define SA_META_FORMAT_KEY "format"
 #define SA_META_KEYS_KEY "google_keys"
 

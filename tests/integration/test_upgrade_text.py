@@ -105,6 +105,13 @@ def run_upgrade(old_root, tmp_path, monkeypatch, google):
     assert json.loads(new.cli_ok("user", "show", "alice"))["pk"] == a["pk"]
     assert json.loads(new.cli_ok("user", "show", "ALICE"))["pk"] == b["user"]["pk"]
 
+    # verify (issue 14) reports both kinds of problem
+    r = new.cli("verify")
+    assert r.returncode == 6, r.stdout + r.stderr
+    assert f'user "{c["user"]["pk"]}": first_name is not valid UTF-8' in r.stdout
+    assert f'user "{a["pk"]}": username "alice" differs only in case' in r.stdout
+    assert f'user "{b["user"]["pk"]}": username "ALICE" differs only in case' in r.stdout
+
     r = new.cli("init")
     assert r.returncode == 0, r.stderr
     assert "usernames that differ only in case:" in r.stderr
@@ -137,6 +144,8 @@ def run_upgrade(old_root, tmp_path, monkeypatch, google):
         server.cli_ok("user", "update", b["user"]["pk"], "--username", "bob")
         r = server.cli("init")
         assert r.returncode == 0 and "differ only in case" not in r.stderr
+        r = server.cli("verify")
+        assert r.returncode == 0, r.stdout + r.stderr
         assert login(server, google, sub_b, "Bob")["user"]["username"] == "bob"
     finally:
         server.stop()
