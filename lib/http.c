@@ -187,9 +187,11 @@ static void upkeep(sa_ctx *ctx, unsigned long served, bool cgi)
         return;
     size_t purged = 0;
     sa_error err = {0};
-    sa_status st = sa_store_session_purge(ctx->store, ctx->now, SA_PURGE_BATCH, &purged, &err);
+    int64_t leeway = ctx->cfg->leeway;
+    sa_status st = sa_store_session_purge(ctx->store, ctx->now, leeway, SA_PURGE_BATCH, &purged,
+                                          &err);
     if (st == SA_OK)
-        st = sa_store_jti_purge(ctx->store, ctx->now, SA_PURGE_BATCH, &purged, &err);
+        st = sa_store_jti_purge(ctx->store, ctx->now, leeway, SA_PURGE_BATCH, &purged, &err);
     if (st == SA_OK)
         st = sa_store_checkpoint_background(ctx->store, ctx->now, SA_CHECKPOINT_EVERY,
                                             SA_CHECKPOINT_LOG, &err);

@@ -208,9 +208,12 @@ sa_status sa_store_cursor_close(sa_store_txn *t, DBC *cur, sa_status st, sa_erro
 }
 
 /* Contract: see store_internal.h. */
-sa_status sa_store_purge_expired(sa_store_txn *t, DB *by_expiry, int64_t now, size_t limit,
-                                 size_t *purged, sa_error *err)
+sa_status sa_store_purge_expired(sa_store_txn *t, DB *by_expiry, int64_t now, int64_t leeway,
+                                 size_t limit, size_t *purged, sa_error *err)
 {
+    /* Security: records live until exp + leeway, while sa_jwt_verify still accepts the
+     * token; forgetting a revoked or adopted jti earlier would make its token new again. */
+    int64_t cutoff = leeway <= 0 ? now : now < INT64_MIN + leeway ? INT64_MIN : now - leeway;
     sa_store *store = t->store;
     DBC *cur = NULL;
     DBT k, data;
@@ -229,7 +232,7 @@ sa_status sa_store_purge_expired(sa_store_txn *t, DB *by_expiry, int64_t now, si
     sa_store_dbt(&data, NULL, 0);
     data.flags = DB_DBT_PARTIAL;
     rc = cur->get(cur, &k, &data, DB_FIRST);
-    bool expired = rc == 0 && k.size == SA_RECORD_I64_SIZE && sa_record_i64_get(k.data) < now;
+    bool expired = rc == 0 && k.size == SA_RECORD_I64_SIZE && sa_record_i64_get(k.data) < cutoff;
     if (rc != 0 && rc != DB_NOTFOUND)
         st = sa_store_db_fail(store, t, rc, err, "purge expired");
     st = sa_store_cursor_close(t, cur, st, err);
@@ -240,7 +243,7 @@ sa_status sa_store_purge_expired(sa_store_txn *t, DB *by_expiry, int64_t now, si
     if (st != SA_OK)
         return st;
     rc = cur->get(cur, &k, &data, DB_FIRST | DB_RMW);
-    while (rc == 0 && k.size == SA_RECORD_I64_SIZE && sa_record_i64_get(k.data) < now) {
+    while (rc == 0 && k.size == SA_RECORD_I64_SIZE && sa_record_i64_get(k.data) < cutoff) {
         rc = cur->del(cur, 0);   /* through the index: the primary and every index entry */
         if (rc != 0 || ++*purged >= limit)
             break;

@@ -204,9 +204,11 @@ typedef int (*sa_session_visit_fn)(const sa_session *session, void *ctx);
 sa_status sa_store_session_each_of_user(sa_store *store, const char *user_id,
                                         sa_session_visit_fn fn, void *ctx, sa_error *err);
 
-/* Delete at most `limit` sessions whose expires_at < now; *purged says how many. */
-sa_status sa_store_session_purge(sa_store *store, int64_t now, size_t limit, size_t *purged,
-                                 sa_error *err);
+/* Delete at most `limit` sessions whose expires_at + leeway < now (times and leeway in
+ * seconds; leeway is the config's, as sa_jwt_verify accepts a token until exp + leeway);
+ * *purged says how many. */
+sa_status sa_store_session_purge(sa_store *store, int64_t now, int64_t leeway, size_t limit,
+                                 size_t *purged, sa_error *err);
 sa_status sa_store_session_count(sa_store *store, size_t *count, sa_error *err);
 
 /* ---- refresh tokens without sid (API.md section 2; store_sidless.c) ----
@@ -254,10 +256,11 @@ sa_status sa_store_jti_revoke(sa_store *store, const char *jti, int64_t exp, sa_
 sa_status sa_store_not_before_get(sa_store *store, const char *user_id, int64_t *out,
                                   sa_error *err);
 
-/* Delete at most `limit` remembered jtis whose token expired (expires_at < now), oldest
- * first, in one transaction; *purged says how many. Contract as sa_store_session_purge. */
-sa_status sa_store_jti_purge(sa_store *store, int64_t now, size_t limit, size_t *purged,
-                             sa_error *err);
+/* Delete at most `limit` remembered jtis whose token can no longer be accepted
+ * (expires_at + leeway < now), oldest first, in one transaction; *purged says how many.
+ * Contract as sa_store_session_purge. */
+sa_status sa_store_jti_purge(sa_store *store, int64_t now, int64_t leeway, size_t limit,
+                             size_t *purged, sa_error *err);
 sa_status sa_store_jti_count(sa_store *store, size_t *count, sa_error *err);
 
 /* ---- Google's signing keys (shared cache of the JWKS document) ---- */

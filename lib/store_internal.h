@@ -145,11 +145,13 @@ int sa_store_index_session_expiry(DB *sdb, const DBT *key, const DBT *data, DBT 
 int sa_store_index_jti_expiry(DB *sdb, const DBT *key, const DBT *data, DBT *result);
 
 /* Delete, inside t, at most limit primary records whose key in by_expiry (an index of
- * order-preserving i64 times, sa_record_i64_put) is < now, oldest first; *purged says how
- * many. The common case, nothing expired, is one read whose lock is released at once.
+ * order-preserving i64 times, sa_record_i64_put: a token's exp) is < now - leeway (seconds;
+ * negative counts as 0), oldest first; *purged says how many. A token is accepted until
+ * exp + leeway (API.md section 2), so what the store remembers about it outlives that.
+ * The common case, nothing expired, is one read whose lock is released at once.
  * Contract: SA_OK; sa_store_db_fail()'s status when a cursor call fails. */
-sa_status sa_store_purge_expired(sa_store_txn *t, DB *by_expiry, int64_t now, size_t limit,
-                                 size_t *purged, sa_error *err);
+sa_status sa_store_purge_expired(sa_store_txn *t, DB *by_expiry, int64_t now, int64_t leeway,
+                                 size_t limit, size_t *purged, sa_error *err);
 
 /* How many keys db holds (a walk of the whole database: admin and tests only). */
 sa_status sa_store_count_keys(sa_store_txn *t, DB *db, size_t *count, sa_error *err);

@@ -454,6 +454,7 @@ sa_status sa_store_session_each_of_user(sa_store *store, const char *user_id,
 
 typedef struct purge_ctx {
     int64_t now;
+    int64_t leeway;
     size_t limit;
     size_t purged;
 } purge_ctx;
@@ -461,17 +462,17 @@ typedef struct purge_ctx {
 static sa_status session_purge_txn(sa_store_txn *t, void *ctx, sa_error *err)
 {
     purge_ctx *c = ctx;
-    return sa_store_purge_expired(t, t->store->sessions_by_expiry, c->now, c->limit,
+    return sa_store_purge_expired(t, t->store->sessions_by_expiry, c->now, c->leeway, c->limit,
                                   &c->purged, err);
 }
 
-/* Contract: SA_OK with *purged (<= limit) sessions whose expires_at < now deleted, oldest
- * first, in one transaction; SA_ERR_UNAVAILABLE, SA_ERR_FATAL (*purged is then 0). Work is
- * bounded by limit, so callers can purge a little on normal requests. */
-sa_status sa_store_session_purge(sa_store *store, int64_t now, size_t limit, size_t *purged,
-                                 sa_error *err)
+/* Contract: SA_OK with *purged (<= limit) sessions whose expires_at + leeway < now deleted,
+ * oldest first, in one transaction; SA_ERR_UNAVAILABLE, SA_ERR_FATAL (*purged is then 0).
+ * Work is bounded by limit, so callers can purge a little on normal requests. */
+sa_status sa_store_session_purge(sa_store *store, int64_t now, int64_t leeway, size_t limit,
+                                 size_t *purged, sa_error *err)
 {
-    purge_ctx c = {now, limit, 0};
+    purge_ctx c = {now, leeway, limit, 0};
     sa_status st = SA_OK;
 
     if (limit > 0)

@@ -261,6 +261,7 @@ sa_status sa_store_not_before_get(sa_store *store, const char *user_id, int64_t 
 
 typedef struct purge_ctx {
     int64_t now;
+    int64_t leeway;
     size_t limit;
     size_t purged;
 } purge_ctx;
@@ -268,15 +269,15 @@ typedef struct purge_ctx {
 static sa_status jti_purge_txn(sa_store_txn *t, void *ctx, sa_error *err)
 {
     purge_ctx *c = ctx;
-    return sa_store_purge_expired(t, t->store->jtis_by_expiry, c->now, c->limit, &c->purged,
+    return sa_store_purge_expired(t, t->store->jtis_by_expiry, c->now, c->leeway, c->limit, &c->purged,
                                   err);
 }
 
 /* Contract: see store.h. */
-sa_status sa_store_jti_purge(sa_store *store, int64_t now, size_t limit, size_t *purged,
-                             sa_error *err)
+sa_status sa_store_jti_purge(sa_store *store, int64_t now, int64_t leeway, size_t limit,
+                             size_t *purged, sa_error *err)
 {
-    purge_ctx c = {now, limit, 0};
+    purge_ctx c = {now, leeway, limit, 0};
     sa_status st = sa_store_txn_run(store, jti_purge_txn, &c, 0, err);
     *purged = st == SA_OK ? c.purged : 0;
     return st;

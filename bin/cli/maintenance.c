@@ -232,9 +232,13 @@ static int act_purge(sa_config *cfg, sa_store *store, void *ctx)
     size_t purged, total = 0;
     int64_t now = (int64_t)time(NULL);
     do {
-        if (sa_store_session_purge(store, now, 1000, &purged, &err) != SA_OK)
+        if (sa_store_session_purge(store, now, cfg->leeway, 1000, &purged, &err) != SA_OK)
             return cli_fail("purge", &err);
         total += purged;
+    } while (purged == 1000);
+    do {   /* jtis of tokens without sid: not counted, as before they existed */
+        if (sa_store_jti_purge(store, now, cfg->leeway, 1000, &purged, &err) != SA_OK)
+            return cli_fail("purge", &err);
     } while (purged == 1000);
     printf("%zu\n", total);
     return CLI_EXIT_OK;

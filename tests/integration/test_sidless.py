@@ -295,3 +295,28 @@ def test_remembered_jtis_are_purged_by_traffic(make_server):
     assert remembered == 1
     assert refresh(s, long_lived).json() == BLACKLISTED  # the unexpired one is still refused
     assert len(sessions_of(s, u)) == 3  # the adopted tokens' sessions live on
+
+
+def test_jtis_and_sessions_outlive_exp_by_the_leeway(make_server):
+    """Review F1: with leeway a token is accepted until exp + leeway, so its remembered jti
+    (revoked or adopted) and a session ending at exp must not be purged before then, or a
+    logged-out token refreshes again and an adopted one opens a second session."""
+    s = make_server(leeway="60s", reuse_grace="1s")
+    u = s.create_user("leeway")
+    logged_out = craft("refresh", u["pk"], lifetime=2)
+    assert logout(s, logged_out).status_code == 200
+    adopted = craft("refresh", u["pk"], lifetime=2)
+    assert refresh(s, adopted).status_code == 200
+    ours = s.mint(u["pk"])["refresh"]
+    assert logout(s, ours).status_code == 200
+    assert jti_keys(s) == 2
+    time.sleep(3.5)  # past exp, well inside the leeway
+    for _ in range(64):  # traffic runs the purge
+        s.get("/api/health/")
+    assert jti_keys(s) == 2
+    assert refresh(s, logged_out).json() == BLACKLISTED
+    assert verify(s, logged_out).json() == BLACKLISTED
+    r = refresh(s, adopted)  # past its grace: reuse, never a second adoption
+    assert r.json() == BLACKLISTED
+    assert len(sessions_of(s, u)) == 2
+    assert all(x["revoked"] for x in sessions_of(s, u))

@@ -171,7 +171,7 @@ static void test_adopt_then_grace_then_reuse(void **state)
 
     /* A purged session leaves its jti spent. */
     size_t purged = 0;
-    assert_int_equal(sa_store_session_purge(fx->store, 100000, 10, &purged, &err), SA_OK);
+    assert_int_equal(sa_store_session_purge(fx->store, 100000, 0, 10, &purged, &err), SA_OK);
     assert_int_equal(purged, 1);
     assert_int_equal(sa_store_session_adopt(fx->store, &first, &next, 240, 30, &out, &result,
                                             &err), SA_OK);
@@ -328,17 +328,21 @@ static void test_jti_revoke(void **state)
     assert_int_equal(sa_store_jti_revoke(fx->store, "middle", 20, &err), SA_OK);
     assert_int_equal(jti_count(fx->store), 4);
     size_t purged = 0;
-    assert_int_equal(sa_store_jti_purge(fx->store, 25, 1, &purged, &err), SA_OK);
+    assert_int_equal(sa_store_jti_purge(fx->store, 25, 0, 1, &purged, &err), SA_OK);
     assert_int_equal(purged, 1);
     assert_int_equal(sa_store_jti_get(fx->store, "early", &known, &err), SA_ERR_NOT_FOUND);
-    assert_int_equal(sa_store_jti_purge(fx->store, 25, 10, &purged, &err), SA_OK);
+    assert_int_equal(sa_store_jti_purge(fx->store, 25, 0, 10, &purged, &err), SA_OK);
     assert_int_equal(purged, 1);
-    assert_int_equal(sa_store_jti_purge(fx->store, 25, 10, &purged, &err), SA_OK);
+    assert_int_equal(sa_store_jti_purge(fx->store, 25, 0, 10, &purged, &err), SA_OK);
     assert_int_equal(purged, 0);
-    assert_int_equal(sa_store_jti_purge(fx->store, 5000, 10, &purged, &err), SA_OK);
+    assert_int_equal(sa_store_jti_purge(fx->store, 5000, 0, 10, &purged, &err), SA_OK);
     assert_int_equal(purged, 0);   /* strictly before now */
     assert_int_equal(jti_count(fx->store), 2);
-    assert_int_equal(sa_store_jti_purge(fx->store, 5001, 10, &purged, &err), SA_OK);
+    /* With leeway the token is accepted until exp + leeway: its jti is kept until then. */
+    assert_int_equal(sa_store_jti_purge(fx->store, 5060, 60, 10, &purged, &err), SA_OK);
+    assert_int_equal(purged, 0);
+    assert_int_equal(sa_store_jti_get(fx->store, JTI, &known, &err), SA_OK);
+    assert_int_equal(sa_store_jti_purge(fx->store, 5061, 60, 10, &purged, &err), SA_OK);
     assert_int_equal(purged, 2);
     assert_int_equal(jti_count(fx->store), 0);
 }

@@ -946,7 +946,7 @@ static void test_session_purge(void **state)
     assert_int_equal(count, 13);
 
     /* Bounded: oldest first. */
-    assert_int_equal(sa_store_session_purge(fx->store, 105, 3, &purged, &err), SA_OK);
+    assert_int_equal(sa_store_session_purge(fx->store, 105, 0, 3, &purged, &err), SA_OK);
     assert_int_equal(purged, 3);
     assert_int_equal(sa_store_session_get(fx->store, "neg", &s, &err), SA_ERR_NOT_FOUND);
     assert_int_equal(sa_store_session_get(fx->store, "e0", &s, &err), SA_ERR_NOT_FOUND);
@@ -955,13 +955,24 @@ static void test_session_purge(void **state)
     assert_int_equal(sa_store_session_count(fx->store, &count, &err), SA_OK);
     assert_int_equal(count, 10);
 
-    /* Strictly before now: e5 (expires 105) stays. */
-    assert_int_equal(sa_store_session_purge(fx->store, 105, 100, &purged, &err), SA_OK);
-    assert_int_equal(purged, 3);
-    assert_int_equal(sa_store_session_get(fx->store, "e5", &s, &err), SA_OK);
-    assert_int_equal(sa_store_session_purge(fx->store, 105, 100, &purged, &err), SA_OK);
+    /* With leeway, a session lives until expires_at + leeway (its token is accepted until
+     * then): at 106 with leeway 3 only e2 (expires 102) goes. */
+    assert_int_equal(sa_store_session_purge(fx->store, 106, 3, 100, &purged, &err), SA_OK);
+    assert_int_equal(purged, 1);
+    assert_int_equal(sa_store_session_get(fx->store, "e2", &s, &err), SA_ERR_NOT_FOUND);
+    assert_int_equal(sa_store_session_get(fx->store, "e3", &s, &err), SA_OK);
+    /* A huge leeway saturates instead of wrapping around. */
+    assert_int_equal(sa_store_session_purge(fx->store, 106, INT64_MAX, 100, &purged, &err),
+                     SA_OK);
     assert_int_equal(purged, 0);
-    assert_int_equal(sa_store_session_purge(fx->store, 1000000, 0, &purged, &err), SA_OK);
+
+    /* Strictly before now: e5 (expires 105) stays. */
+    assert_int_equal(sa_store_session_purge(fx->store, 105, 0, 100, &purged, &err), SA_OK);
+    assert_int_equal(purged, 2);
+    assert_int_equal(sa_store_session_get(fx->store, "e5", &s, &err), SA_OK);
+    assert_int_equal(sa_store_session_purge(fx->store, 105, 0, 100, &purged, &err), SA_OK);
+    assert_int_equal(purged, 0);
+    assert_int_equal(sa_store_session_purge(fx->store, 1000000, 0, 0, &purged, &err), SA_OK);
     assert_int_equal(purged, 0);
 
     /* Index stays consistent after a rotation moved expires_at. */
@@ -971,7 +982,7 @@ static void test_session_purge(void **state)
     assert_int_equal(sa_store_session_rotate(fx->store, "e9", "jti-e9", &next, 4000, 30, &out,
                                              &result, &err), SA_OK);
     assert_int_equal(result, SA_ROTATE_ROTATED);
-    assert_int_equal(sa_store_session_purge(fx->store, 4500, 100, &purged, &err), SA_OK);
+    assert_int_equal(sa_store_session_purge(fx->store, 4500, 0, 100, &purged, &err), SA_OK);
     assert_int_equal(purged, 4);   /* e5 e6 e7 e8 */
     assert_int_equal(sa_store_session_get(fx->store, "e9", &s, &err), SA_OK);
     assert_int_equal(sa_store_session_count(fx->store, &count, &err), SA_OK);
