@@ -175,19 +175,15 @@ sa_status sa_session_end(sa_store *store, const sa_claims *claims, sa_logout_sco
 
 /* The session a refresh token without sid belongs to, adopting it at its first use; *result
  * and *s as sa_store_session_adopt() gives them. Refused (REVOKED) when issued at or before
- * the user's not-before time. */
+ * the user's not-before time, which the store reads in the adopting transaction. */
 static sa_status adopt(sa_ctx *ctx, const sa_claims *claims, const sa_token *next_refresh,
                        sa_session *s, sa_rotate_result *result, sa_error *err)
 {
     const sa_config *cfg = ctx->cfg;
-    sa_claims copy = *claims;
-    sa_standing standing;
     sa_session first, next;
-    sa_status st = sidless_standing(ctx->store, &copy, &standing, err);
+    sa_status st;
 
     *result = SA_ROTATE_REVOKED;
-    if (st != SA_OK || standing == SA_STANDING_REVOKED)
-        return st;
     if ((st = sa_session_begin(cfg, ctx->now, &first, err)) != SA_OK)
         return st;
     describe(&first, claims);

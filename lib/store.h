@@ -236,8 +236,10 @@ sa_status sa_store_jti_get(sa_store *store, const char *jti, sa_jti_record *out,
  * sa_store_session_rotate() does (SA_ROTATE_ROTATED), or else SA_ROTATE_KEPT. If jti was
  * adopted before, its session (which must belong to first->user_id) goes through rotation
  * with jti as the presented token (GRACE, REUSE, REVOKED, ROTATED; without next: KEPT or
- * REVOKED). A jti revoked unused, or whose session is gone, gives SA_ROTATE_REVOKED.
- * *out is the session after the call. Contract: SA_OK with *result and *out; SA_ERR_INVALID
+ * REVOKED). A jti revoked unused, or whose session is gone, gives SA_ROTATE_REVOKED, and so
+ * does a token issued at or before its user's not-before time (first->current_iat <= it,
+ * read in the same transaction, so a concurrent global logout never leaves a session alive;
+ * API.md section 2); nothing is written then. *out is the session after the call. Contract: SA_OK with *result and *out; SA_ERR_INVALID
  * (first or next malformed: empty or over-long sid, user_id or jti); SA_ERR_UNAVAILABLE,
  * SA_ERR_FATAL. Commits are flushed as rotations are (sa_store_set_sync_rotation), except
  * a reuse's revocation, which always is. */

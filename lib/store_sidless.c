@@ -75,6 +75,20 @@ sa_status sa_store_jti_get(sa_store *store, const char *jti, sa_jti_record *out,
     return sa_store_txn_run(store, jti_get_txn, &c, 0, err);
 }
 
+static sa_status not_before_read(sa_store_txn *t, const char *user_id, u_int32_t flags,
+                                 int64_t *out, sa_error *err)
+{
+    DBT data;
+    *out = 0;
+    sa_status st = sa_store_record_get(t, t->store->not_before, user_id, flags, &data,
+                                       "store: no not-before time", "read not-before", err);
+    if (st == SA_ERR_NOT_FOUND)
+        return SA_OK;
+    if (st != SA_OK)
+        return st;
+    return sa_record_not_before_decode(data.data, data.size, out, err);
+}
+
 /* ---- adoption ---- */
 
 typedef struct adopt_ctx {
@@ -119,11 +133,22 @@ static sa_status adopt_txn(sa_store_txn *t, void *ctx, sa_error *err)
     const char *jti = c->first->current_jti;
     sa_jti_record known;
     sa_session s = *c->first;
+    int64_t not_before;
 
+    /* Security: the user's not-before time is read in the transaction that inserts the
+     * session, and its read lock is held to commit: a global logout (which walks the user's
+     * sessions, then raises not-before) either commits first and this token is refused, or
+     * waits for this session and revokes it. A token without iat counts as issued at 0. */
+    sa_status st = not_before_read(t, s.user_id, 0, &not_before, err);
+    if (st != SA_OK)
+        return st;
+    c->result = SA_ROTATE_REVOKED;
+    if (not_before && s.current_iat <= not_before)
+        return SA_OK;
     /* Security: the write lock on the jti (its page, even when absent) makes concurrent
      * adoptions of one token wait for each other: the second one finds the first's session
      * and gets its grace answer. */
-    sa_status st = jti_read(t, jti, DB_RMW, &known, err);
+    st = jti_read(t, jti, DB_RMW, &known, err);
     if (st == SA_OK)
         return adopt_known(t, c, &known, err);
     if (st != SA_ERR_NOT_FOUND)
@@ -204,20 +229,6 @@ sa_status sa_store_jti_revoke(sa_store *store, const char *jti, int64_t exp, sa_
 }
 
 /* ---- not-before ---- */
-
-static sa_status not_before_read(sa_store_txn *t, const char *user_id, u_int32_t flags,
-                                 int64_t *out, sa_error *err)
-{
-    DBT data;
-    *out = 0;
-    sa_status st = sa_store_record_get(t, t->store->not_before, user_id, flags, &data,
-                                       "store: no not-before time", "read not-before", err);
-    if (st == SA_ERR_NOT_FOUND)
-        return SA_OK;
-    if (st != SA_OK)
-        return st;
-    return sa_record_not_before_decode(data.data, data.size, out, err);
-}
 
 /* Contract: see store_internal.h. */
 sa_status sa_store_not_before_raise(sa_store_txn *t, const char *user_id, int64_t now,

@@ -7,6 +7,7 @@ import concurrent.futures
 import json
 import os
 import subprocess
+import threading
 import time
 
 import pytest
@@ -320,3 +321,38 @@ def test_jtis_and_sessions_outlive_exp_by_the_leeway(make_server):
     assert r.json() == BLACKLISTED
     assert len(sessions_of(s, u)) == 2
     assert all(x["revoked"] for x in sessions_of(s, u))
+
+
+def test_first_refreshes_racing_a_global_logout_leave_no_session_alive(make_server):
+    """Review F2: first refreshes of tokens without sid (issued before the logout) race a
+    global logout. Whatever the order, once the logout answered 200 none of the user's
+    sessions is alive and no adopted successor refreshes. Bounded: 30 rounds or 40 s."""
+    s = make_server(procs=4)
+    deadline = time.monotonic() + 40
+    rounds = adopted = 0
+    with concurrent.futures.ThreadPoolExecutor(5) as pool:
+        while rounds < 30 and time.monotonic() < deadline:
+            rounds += 1
+            u = s.create_user(f"racer{rounds}")
+            ours = s.mint(u["pk"])["refresh"]
+            tokens = [craft("refresh", u["pk"], lifetime=3600) for _ in range(4)]
+            barrier = threading.Barrier(5)
+
+            def post(path, body):
+                barrier.wait(10)
+                return requests.post(s.url(path), json=body, timeout=30)
+
+            gone = pool.submit(post, LOGOUT, {"refresh": ours, "scope": "global"})
+            firsts = [pool.submit(post, REFRESH, {"refresh": t}) for t in tokens]
+            assert gone.result().status_code == 200, gone.result().text
+            for f in firsts:
+                r = f.result()
+                assert r.status_code in (200, 401), r.text
+                if r.status_code == 200:
+                    adopted += 1
+                    assert refresh(s, r.json()["refresh"]).json() == BLACKLISTED
+                else:
+                    assert r.json() == BLACKLISTED
+            alive = [x for x in sessions_of(s, u) if not x["revoked"]]
+            assert alive == [], f"round {rounds}: {alive}"
+    assert rounds >= 10

@@ -347,6 +347,46 @@ static void test_jti_revoke(void **state)
     assert_int_equal(jti_count(fx->store), 0);
 }
 
+/* Review F2: adoption reads the not-before time in its own transaction, so a global logout
+ * that committed between a caller's check and the adoption still refuses the token. */
+static void test_adopt_refused_after_global_logout(void **state)
+{
+    fixture *fx = *state;
+    sa_session first, next, out;
+    sa_rotate_result result = SA_ROTATE_ROTATED;
+    sa_error err = {0};
+
+    assert_int_equal(sa_store_session_revoke_all(fx->store, "u1", 150, &err), SA_OK);
+    next_token(&next, "n1", 200);
+    first_session(&first, "s1", "u1", "before", 149, 5000);
+    assert_int_equal(sa_store_session_adopt(fx->store, &first, &next, 200, 30, &out, &result,
+                                            &err), SA_OK);
+    assert_int_equal(result, SA_ROTATE_REVOKED);
+    first_session(&first, "s2", "u1", "same-second", 150, 5000);
+    result = SA_ROTATE_ROTATED;
+    assert_int_equal(sa_store_session_adopt(fx->store, &first, NULL, 200, 30, &out, &result,
+                                            &err), SA_OK);
+    assert_int_equal(result, SA_ROTATE_REVOKED);
+    first_session(&first, "s3", "u1", "no-iat", 0, 5000);
+    assert_int_equal(sa_store_session_adopt(fx->store, &first, &next, 200, 30, &out, &result,
+                                            &err), SA_OK);
+    assert_int_equal(result, SA_ROTATE_REVOKED);
+    assert_int_equal(session_count(fx->store), 0);   /* nothing written */
+    assert_int_equal(jti_count(fx->store), 0);
+
+    /* Issued after it: adopted; another user's not-before does not matter. */
+    first_session(&first, "s4", "u1", "after", 151, 5000);
+    assert_int_equal(sa_store_session_adopt(fx->store, &first, &next, 200, 30, &out, &result,
+                                            &err), SA_OK);
+    assert_int_equal(result, SA_ROTATE_ROTATED);
+    first_session(&first, "s5", "u2", "other-user", 100, 5000);
+    next_token(&next, "n2", 200);
+    assert_int_equal(sa_store_session_adopt(fx->store, &first, &next, 200, 30, &out, &result,
+                                            &err), SA_OK);
+    assert_int_equal(result, SA_ROTATE_ROTATED);
+    assert_int_equal(session_count(fx->store), 2);
+}
+
 static void test_revoke_all_sets_not_before(void **state)
 {
     fixture *fx = *state;
@@ -482,6 +522,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_adopt_invalid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_adopt_concurrent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jti_revoke, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_adopt_refused_after_global_logout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revoke_all_sets_not_before, setup, teardown),
         cmocka_unit_test_setup_teardown(test_standing, setup, teardown),
     };
