@@ -1,5 +1,7 @@
 /* logout: POST /api/auth/logout/ (API.md section 9). Revokes this session (`local`), the
- * user's other sessions (`others`) or all of them (`global`). A refused logout writes nothing. */
+ * user's other sessions (`others`) or all of them (`global`). A refused logout writes nothing:
+ * its token is checked as a refresh checks it (API.md section 4: the user must exist and be
+ * active), so no jti or not-before row is written for a user that cannot act. */
 #include "cookie.h"
 #include "http.h"
 #include "session.h"
@@ -38,6 +40,7 @@ static void handle(sa_ctx *ctx)
     sa_claims claims;
     if (!scope_of_request(ctx, &scope) || !sa_refresh_token_of_request(ctx, &presented) ||
         !sa_token_check(ctx, presented, SA_TOKEN_REFRESH, &claims) ||
+        !sa_token_user_may_act(ctx, &claims) ||
         !sa_session_alive(ctx, &claims, sa_session_blacklisted))
         return;
 

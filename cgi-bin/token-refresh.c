@@ -10,12 +10,10 @@ static void handle(sa_ctx *ctx)
 {
     const char *presented;
     sa_claims claims;
-    sa_user user = {0};
     if (!sa_refresh_token_of_request(ctx, &presented) ||
         !sa_token_check(ctx, presented, SA_TOKEN_REFRESH, &claims) ||
-        !sa_token_user(ctx, &claims, &user))
+        !sa_token_user_may_act(ctx, &claims))
         return;
-    sa_user_clear(&user);
 
     sa_token access, refresh;
     bool has_refresh;

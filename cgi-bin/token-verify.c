@@ -1,6 +1,7 @@
 /* token-verify: POST /api/auth/token/verify/ (API.md section 6).
  * 200 {} for any valid token of ours, access or refresh, whose session is not revoked; a
- * refresh token answers what a refresh would (one that rotation retired is blacklisted).
+ * refresh token answers what a refresh would (one that rotation retired is blacklisted, one
+ * whose user is gone or inactive gets user_not_found / user_inactive).
  * Verify only reports: it never revokes or rotates anything. */
 #include "http.h"
 #include "session.h"
@@ -25,6 +26,9 @@ static void handle(sa_ctx *ctx)
         sa_respond_detail(ctx, 401, "Token is invalid or expired", "token_not_valid");
         return;
     }
+    /* A refresh token answers what a refresh would, user check included (API.md 4, 6). */
+    if (claims.token_type == SA_TOKEN_REFRESH && !sa_token_user_may_act(ctx, &claims))
+        return;
     sa_standing standing;
     sa_status st = sa_session_standing(ctx->cfg, ctx->store, &claims, ctx->now, true, &standing,
                                        &err);

@@ -65,6 +65,15 @@ bool sa_token_check(sa_ctx *ctx, const char *token, sa_token_type type, sa_claim
     return true;
 }
 
+bool sa_token_user_may_act(sa_ctx *ctx, const sa_claims *claims)
+{
+    sa_user user = {0};
+    if (!sa_token_user(ctx, claims, &user))
+        return false;
+    sa_user_clear(&user);
+    return true;
+}
+
 bool sa_token_user(sa_ctx *ctx, const sa_claims *claims, sa_user *out)
 {
     sa_error err = {0};

@@ -38,4 +38,9 @@ bool sa_token_check(sa_ctx *ctx, const char *token, sa_token_type type, sa_claim
  * trouble) and returning false when it cannot act. */
 bool sa_token_user(sa_ctx *ctx, const sa_claims *claims, sa_user *out);
 
+/* sa_token_user() for endpoints that only need to know the user may act (refresh, logout,
+ * verify of a refresh token: API.md sections 4, 6, 9): the user is loaded and cleared again.
+ * Returns true, or false after answering 401 user_not_found / user_inactive or 503. */
+bool sa_token_user_may_act(sa_ctx *ctx, const sa_claims *claims);
+
 #endif

@@ -356,3 +356,64 @@ def test_first_refreshes_racing_a_global_logout_leave_no_session_alive(make_serv
             alive = [x for x in sessions_of(s, u) if not x["revoked"]]
             assert alive == [], f"round {rounds}: {alive}"
     assert rounds >= 10
+
+
+def dump_store(s):
+    """Every database of the store, as Berkeley DB's own db_dump prints it."""
+    out = {}
+    for f in sorted(os.listdir(s.db_home)):
+        if f.endswith(".db"):
+            r = subprocess.run(["db5.3_dump", "-p", "-h", s.db_home, f], capture_output=True,
+                               text=True, timeout=30)
+            assert r.returncode == 0, r.stderr
+            out[f] = r.stdout
+    return out
+
+
+NOT_FOUND = {"detail": "User not found", "code": "user_not_found"}
+INACTIVE = {"detail": "User is inactive", "code": "user_inactive"}
+
+
+def test_logout_of_a_user_that_cannot_act_is_refused_and_writes_nothing(make_server):
+    """Review F6 (API.md sections 4 and 9): logout checks the user as refresh does; a refused
+    logout writes no jti and no not-before row, for tokens with and without sid."""
+    s = make_server()
+    sleepy = s.create_user("logoutsleepy")
+    ours = s.mint(sleepy["pk"])["refresh"]
+    sidless = craft("refresh", sleepy["pk"], lifetime=3600)
+    s.cli_ok("user", "set-active", sleepy["pk"], "false")
+    cases = [(craft("refresh", "ghost-user", lifetime=3600), NOT_FOUND),
+             (craft("refresh", 987654, lifetime=3600), NOT_FOUND),
+             (sidless, INACTIVE), (ours, INACTIVE)]
+    for token, answer in cases:
+        for scope in ("local", "others", "global"):
+            before = dump_store(s)
+            r = logout(s, token, scope)
+            assert (r.status_code, r.json()) == (401, answer), (scope, r.text)
+            assert r.headers["WWW-Authenticate"] == 'Bearer realm="api"'
+            assert dump_store(s) == before, scope
+            assert refresh(s, token).json() == answer
+    s.cli_ok("user", "set-active", sleepy["pk"], "true")
+    assert refresh(s, sidless).status_code == 200  # neither revoked nor refused by not-before
+    assert refresh(s, ours).status_code == 200
+
+
+def test_verify_of_a_refresh_token_checks_its_user_as_refresh_does(make_server):
+    """Review F5 (API.md section 6: a refresh token answers what a refresh would)."""
+    s = make_server()
+    sleepy = s.create_user("verifysleepy")
+    gone = s.create_user("verifygone")
+    ours, gone_ours = s.mint(sleepy["pk"])["refresh"], s.mint(gone["pk"])["refresh"]
+    sidless = craft("refresh", sleepy["pk"], lifetime=3600)
+    s.cli_ok("user", "set-active", sleepy["pk"], "false")
+    s.cli_ok("user", "delete", gone["pk"])
+    for token, answer in ((ours, INACTIVE), (sidless, INACTIVE), (gone_ours, NOT_FOUND),
+                          (craft("refresh", gone["pk"], lifetime=3600), NOT_FOUND),
+                          (craft("refresh", "ghost-user", lifetime=3600), NOT_FOUND)):
+        before = dump_store(s)
+        v, r = verify(s, token), refresh(s, token)
+        assert (v.status_code, v.json()) == (401, answer), v.text
+        assert (r.status_code, r.json()) == (401, answer), r.text
+        assert dump_store(s) == before
+    s.cli_ok("user", "set-active", sleepy["pk"], "true")
+    assert verify(s, ours).json() == {} and verify(s, sidless).json() == {}
