@@ -243,7 +243,24 @@ def test_blank_body_refresh_without_cookie_keeps_drf_messages(cs, server):
 def test_non_string_body_refresh_is_not_blank(cs):
     u = cs.create_user("blanktyped")
     t = cs.mint(u["pk"])
-    for value in (0, False, [], {}):
+    for value in (False, [], {}):
         r = cs.post(REFRESH, json={"refresh": value},
                     headers={"Origin": ORIGIN, **cookie_header(refresh=t["refresh"])})
         assert (r.status_code, r.json()) == (400, {"refresh": ["Not a valid string."]}), value
+    # a number is a string to DRF's CharField ("0"): a body token, and an invalid one
+    r = cs.post(REFRESH, json={"refresh": 0},
+                headers={"Origin": ORIGIN, **cookie_header(refresh=t["refresh"])})
+    assert (r.status_code, r.json()) == (401, INVALID), r.text
+    assert set_cookies(r) == []  # the cookie was not the refused credential
+
+
+@pytest.mark.parametrize("blank", ["  ", "\t\n", "\u3000"])
+def test_whitespace_body_refresh_uses_cookie(cs, blank):
+    """Blank after CharField's trim is blank: cookie mode falls back to the cookie."""
+    u = cs.create_user("blankspace%d" % ord(blank[-1]))
+    t = cs.mint(u["pk"])
+    r = cs.post(REFRESH, json={"refresh": blank},
+                headers={"Origin": ORIGIN, **cookie_header(refresh=t["refresh"])})
+    assert r.status_code == 200, r.text
+    r = cs.post(REFRESH, json={"refresh": blank}, headers={"Origin": ORIGIN})
+    assert (r.status_code, r.json()) == (400, {"refresh": ["This field may not be blank."]})

@@ -51,12 +51,48 @@ def test_refresh_without_rotation_omits_refresh(make_server):
     ({}, {"refresh": ["This field is required."]}),
     ({"refresh": ""}, {"refresh": ["This field may not be blank."]}),
     ({"refresh": None}, {"refresh": ["This field may not be null."]}),
-    ({"refresh": 12}, {"refresh": ["Not a valid string."]}),
+    ({"refresh": True}, {"refresh": ["Not a valid string."]}),
+    ({"refresh": []}, {"refresh": ["Not a valid string."]}),
+    ({"refresh": "  "}, {"refresh": ["This field may not be blank."]}),
+    ({"refresh": "\t\n\r\x0b\x0c\x1c\x85\xa0\u1680\u2000\u200a\u2028\u2029\u202f\u205f\u3000 "},
+     {"refresh": ["This field may not be blank."]}),
 ])
 def test_refresh_field_errors(server, body, expected):
     r = refresh(server, body)
     assert r.status_code == 400
     assert r.json() == expected
+
+
+# ---- the token fields are read as DRF's CharField(trim_whitespace=True) reads them ----
+# (checked against Debian's python3-djangorestframework: "  " is blank, " x " is "x", 123 is
+# "123", True is "Not a valid string.")
+
+TOKEN_FIELDS = [("/api/auth/token/refresh/", "refresh"), ("/api/auth/token/verify/", "token")]
+
+
+@pytest.mark.parametrize("path,field", TOKEN_FIELDS)
+def test_token_field_whitespace_is_trimmed(server, alice, path, field):
+    for pad_left, pad_right in ((" ", " "), ("\t\n", "\r\n"), ("\xa0", "\u3000"),
+                                ("\u2028", "\x85")):
+        t = server.mint(alice["user"]["pk"])["refresh"]
+        r = server.post(path, json={field: pad_left + t + pad_right})
+        assert r.status_code == 200, (repr(pad_left), r.text)
+        blank = server.post(path, json={field: pad_left + pad_right})
+        assert (blank.status_code, blank.json()) == (400, {field: ["This field may not be blank."]})
+    # a zero-width space is no whitespace to Python: the token is then invalid
+    t = server.mint(alice["user"]["pk"])["refresh"]
+    assert_401(server.post(path, json={field: t + "\u200b"}), INVALID)
+    # form bodies are read the same way
+    t = server.mint(alice["user"]["pk"])["refresh"]
+    assert server.post(path, data={field: " " + t + " "}).status_code == 200
+
+
+@pytest.mark.parametrize("path,field", TOKEN_FIELDS)
+def test_token_field_number_is_an_invalid_token(server, path, field):
+    for value in (123, -1, 1.5, 0, 2 ** 62):
+        assert_401(server.post(path, json={field: value}), INVALID)
+    r = server.post(path, json={field: False})
+    assert (r.status_code, r.json()) == (400, {field: ["Not a valid string."]})
 
 
 def assert_401(r, body):

@@ -470,7 +470,12 @@ static void test_refresh_token_sources(void **state)
         {"{\"refresh\":null}", "from.cookie.x", 200},
         {"{}", "from.cookie.x", 200},
         {"{\"refresh\":\"from.body.x\"}", "from.body.x", 200},
-        {"{\"refresh\":7}", NULL, 400},
+        /* DRF's CharField: whitespace trimmed (then blank: the cookie), numbers are strings */
+        {"{\"refresh\":\" \\t\\u3000\"}", "from.cookie.x", 200},
+        {"{\"refresh\":\"\\u00a0from.body.x\\n\"}", "from.body.x", 200},
+        {"{\"refresh\":7}", "7", 200},
+        {"{\"refresh\":true}", NULL, 400},
+        {"{\"refresh\":[]}", NULL, 400},
     };
     sa_config c;
     sa_config_defaults(&c);
