@@ -85,6 +85,18 @@ static bool origin_of_url(const char *url, char *out, size_t size)
     return true;
 }
 
+/* Whether origin is the request's own scheme://Host, as Django's CsrfViewMiddleware accepts
+ * it (compared exactly). Security: a browser's cross-site request carries the attacker's
+ * Origin with our Host, so it never matches; a client that forges Host can forge Origin too
+ * and is no browser victim of CSRF. */
+static bool own_origin(const sa_ctx *ctx, const char *origin)
+{
+    const char *host = ctx->req.host;
+    const char *scheme = ctx->req.https ? "https://" : "http://";
+    size_t n = strlen(scheme);
+    return host && *host && strncmp(origin, scheme, n) == 0 && strcmp(origin + n, host) == 0;
+}
+
 bool sa_csrf_check(sa_ctx *ctx, sa_csrf_kind kind)
 {
     if (ctx->req.method_bit & (SA_GET | SA_HEAD | SA_OPTIONS))
@@ -101,8 +113,10 @@ bool sa_csrf_check(sa_ctx *ctx, sa_csrf_kind kind)
         origin = has_referer && origin_of_url(referer, from_referer, sizeof from_referer)
                      ? from_referer : NULL;
     /* Security: `null` is the origin of sandboxed frames, data: URLs and redirects across
-     * origins, whoever wrote them: never trusted, even if listed. */
-    if (origin && strcmp(origin, "null") != 0 && sa_cors_origin_allowed(ctx->cfg, origin))
+     * origins, whoever wrote them: never trusted, even if listed. The API's own origin is
+     * friendly without being listed (same-origin deployments behind one proxy). */
+    if (origin && strcmp(origin, "null") != 0 &&
+        (sa_cors_origin_allowed(ctx->cfg, origin) || own_origin(ctx, origin)))
         return true;
     sa_respond_detail(ctx, 403, "CSRF Failed: Origin checking failed.", NULL);
     return false;

@@ -35,7 +35,9 @@ void sa_cookie_credential(sa_ctx *ctx);
  *   victim's browser into the attacker's account). A hostile or `null` Origin (or, without
  *   Origin, a hostile Referer) is refused; a request with neither header is not a browser's
  *   cross-site request (Next-Auth's server-side callback) and passes. Outside cookie mode
- *   nothing is set, and everything passes. */
+ *   nothing is set, and everything passes.
+ * In both, "allowed" means listed in cors_allowed_origins or equal to the request's own
+ * scheme://Host (same origin, as Django's CSRF check accepts it); `null` never is. */
 typedef enum sa_csrf_kind { SA_CSRF_USES_COOKIES, SA_CSRF_SETS_COOKIES } sa_csrf_kind;
 
 /* Security: the one Origin/Referer check (API.md section 8). Returns true when the request

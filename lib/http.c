@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 static const char *log_name = "socialauth";
@@ -346,6 +347,10 @@ int sa_serve(const sa_endpoint *ep, int argc, char **argv)
         ctx.req.origin = getenv("HTTP_ORIGIN");
         ctx.req.referer = getenv("HTTP_REFERER");
         ctx.req.cookie = getenv("HTTP_COOKIE");
+        ctx.req.host = getenv("HTTP_HOST");
+        const char *https = getenv("HTTPS"), *scheme = getenv("REQUEST_SCHEME");
+        ctx.req.https = (https && strcasecmp(https, "on") == 0) ||
+                        (scheme && strcmp(scheme, "https") == 0);
 
         if (config_ok && ep->needs_store && !ctx.store) {
             sa_error serr = {0};

@@ -44,6 +44,8 @@ typedef struct sa_request {
     const char *origin;         /* HTTP_ORIGIN, may be NULL */
     const char *referer;        /* HTTP_REFERER, may be NULL */
     const char *cookie;         /* HTTP_COOKIE, may be NULL */
+    const char *host;           /* HTTP_HOST as the client sent it, may be NULL */
+    bool https;                 /* served over TLS: HTTPS is "on" or REQUEST_SCHEME "https" */
     char *body;                 /* NUL-terminated copy of the body, body_len bytes */
     size_t body_len;
     json_object *data;          /* parsed body (JSON object, or form or multipart fields as

@@ -248,7 +248,8 @@ int cli_purge(int argc, char **argv)
 {
     static const char usage[] =
         "usage: socialauth purge\n"
-        "Deletes every expired session (1000 per transaction) and prints how many.\n";
+        "Deletes every expired session and remembered jti (past exp + leeway, 1000 per\n"
+        "transaction) and prints how many sessions it deleted.\n";
     int rc = cli_start(&argc, argv, usage, NULL, 0, NULL);
     return rc != CLI_GO_ON ? rc : cli_with_store(SA_STORE_SERVE, act_purge, NULL);
 }

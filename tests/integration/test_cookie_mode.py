@@ -264,3 +264,30 @@ def test_whitespace_body_refresh_uses_cookie(cs, blank):
     assert r.status_code == 200, r.text
     r = cs.post(REFRESH, json={"refresh": blank}, headers={"Origin": ORIGIN})
     assert (r.status_code, r.json()) == (400, {"refresh": ["This field may not be blank."]})
+
+
+# ---- review F4: the API's own origin is friendly without being listed ----
+
+def test_same_origin_requests_are_friendly(fake_google, make_server):
+    """Origin (or Referer) equal to the request's own scheme://Host passes, as with Django's
+    CsrfViewMiddleware; near misses and a cross-site Origin with our Host do not."""
+    s = make_server(cookie_mode="true", cookie_secure="false", **fake_google.settings())
+    own = s.base  # http://127.0.0.1:PORT, and requests sends Host: 127.0.0.1:PORT
+    for i, headers in enumerate(({"Origin": own}, {"Referer": own + "/signin"},
+                                 {"Origin": own, "Referer": "https://evil.example/"})):
+        r = s.post(LOGIN, json={"id_token": fake_google.mint_id_token(sub=str(7000 + i))},
+                   headers=headers)
+        assert r.status_code == 200, (headers, r.text)
+        t = s.mint(r.json()["user"]["pk"])
+        r = s.post(REFRESH, json={}, headers={**headers, **cookie_header(refresh=t["refresh"])})
+        assert r.status_code == 200, (headers, r.text)
+    host = own.split("://")[1]
+    for headers in ({"Origin": "https://" + host}, {"Origin": own + "/"},
+                    {"Origin": own.upper()}, {"Origin": "http://evil.example", "Host": "evil.example:1"},
+                    {"Origin": "https://evil.example"}, {"Referer": "https://evil.example/x"},
+                    {"Origin": "null"}, {"Origin": "http://"}):
+        r = s.post(LOGIN, json={"id_token": fake_google.mint_id_token(sub="7999")},
+                   headers=headers)
+        assert (r.status_code, r.json()) == (403, CSRF), headers
+        assert set_cookies(r) == []
+    assert "7999" not in s.cli_ok("user", "list")

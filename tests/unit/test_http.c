@@ -419,6 +419,44 @@ static void test_cookies_and_csrf(void **state)
     sa_config_free(&c);
 }
 
+/* The API's own origin (scheme://Host, as Django accepts it) is friendly unlisted, for both
+ * kinds of check; the scheme is https only when the web server says so. */
+static void test_csrf_same_origin(void **state)
+{
+    static const struct { const char *origin, *referer, *host; bool https, pass; } cases[] = {
+        {"https://api.example", NULL, "api.example", true, true},
+        {"http://api.example:8080", NULL, "api.example:8080", false, true},
+        {NULL, "https://api.example/signin", "api.example", true, true},
+        {"http://api.example", NULL, "api.example", true, false},    /* scheme differs */
+        {"https://api.example", NULL, "api.example", false, false},
+        {"https://api.example/", NULL, "api.example", true, false},
+        {"https://API.example", NULL, "api.example", true, false},   /* exact, as Django */
+        {"https://evil.example", NULL, "api.example", true, false},
+        {"https://", NULL, "", true, false},
+        {"https://api.example", NULL, NULL, true, false},
+        {"null", NULL, "null", true, false},
+    };
+    sa_config c;
+    sa_config_defaults(&c);
+    const char *text = "cors_allowed_origins = https://app.example\ncookie_mode = true\n";
+    assert_int_equal(sa_config_parse(&c, text, strlen(text), "t", NULL), SA_OK);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        for (int kind = SA_CSRF_USES_COOKIES; kind <= SA_CSRF_SETS_COOKIES; kind++) {
+            sa_ctx ctx;
+            ctx_init(&ctx, "POST", SA_POST, NULL);
+            ctx.cfg = &c;
+            ctx.req.origin = cases[i].origin;
+            ctx.req.referer = cases[i].referer;
+            ctx.req.host = cases[i].host;
+            ctx.req.https = cases[i].https;
+            if (sa_csrf_check(&ctx, (sa_csrf_kind)kind) != cases[i].pass)
+                fail_msg("case %zu kind %d", i, kind);
+            ctx_done(&ctx);
+        }
+    }
+    sa_config_free(&c);
+}
+
 /* Login CSRF (API.md section 8): in cookie mode a request that would set our cookies is
  * refused for a hostile or `null` Origin (or, without Origin, a hostile Referer), and served
  * with neither header. */
@@ -674,6 +712,7 @@ int main(void)
         cmocka_unit_test(test_private_answers),
         cmocka_unit_test(test_cookies_and_csrf),
         cmocka_unit_test(test_csrf_sets_cookies),
+        cmocka_unit_test(test_csrf_same_origin),
         cmocka_unit_test(test_refresh_token_sources),
         cmocka_unit_test(test_usernames),
         cmocka_unit_test(test_json_writer),
