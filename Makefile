@@ -27,13 +27,14 @@ UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  := $(UNIT_SRC:.c=)
 HEADERS   := $(wildcard lib/*.h)
 
-.PHONY: all deps run test unit integration bench clean install help valgrind
+.PHONY: all deps run test unit integration bench clean install help valgrind test-cluster
 all: $(LIB) $(CGI_BIN) $(TOOL_BIN)
 
 help:
 	@echo "make            build the library, the endpoints (cgi-bin/) and bin/socialauth"
 	@echo "make run        install missing packages, build, init the store, serve on 127.0.0.1:\$${PORT:-8000}"
 	@echo "make test       install missing packages, build, run unit and integration tests"
+	@echo "make test-cluster  three replicating nodes on loopback: read-your-writes, failover"
 	@echo "make bench      measure throughput against a hello-world FastCGI floor (BENCH=short|long)"
 	@echo "make deps       install the Debian packages (as root) or print the apt-get line"
 	@echo "make install    copy programs and configuration under PREFIX ($(PREFIX))"
@@ -81,6 +82,10 @@ test:
 	@$(MAKE) --no-print-directory all $(UNIT_BIN)
 	@VALGRIND=1 bin/socialauth-unit $(UNIT_BIN)
 	@/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
+
+# Several nodes (README "Several nodes"): three replicating nodes per scenario, bounded.
+test-cluster: all
+	@/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/cluster
 
 valgrind: $(UNIT_BIN)
 	@VALGRIND=1 bin/socialauth-unit $(UNIT_BIN)

@@ -4,6 +4,7 @@
 #include "jwt.h"
 #include "session.h"
 #include "json.h"
+#include "node.h"
 #include "store.h"
 #include "tokens.h"
 #include "user.h"
@@ -82,7 +83,7 @@ static int with_store(sa_store_mode mode, store_action act, void *ctx)
 
     if (sa_config_load(&cfg, conf_path, &err) != SA_OK)
         return fail("configuration", &err);
-    if (sa_store_open(&store, cfg.db_home, mode, &err) != SA_OK) {
+    if (sa_store_open_config(&store, &cfg, mode, &err) != SA_OK) {
         rc = fail("store", &err);
     } else {
         rc = act(&cfg, store, ctx);
@@ -468,6 +469,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "init") == 0)
         return cmd_init(sub_argc, sub);
+    if (strcmp(cmd, "node") == 0) return sa_node_main(sub_argc, sub, conf_path);
+    if (strcmp(cmd, "cluster") == 0) return sa_cluster_main(sub_argc, sub, conf_path);
     if (strcmp(cmd, "backup") == 0)
         return cmd_backup(sub_argc, sub);
     if (strcmp(cmd, "session") == 0 && sub_argc >= 2) {

@@ -28,6 +28,7 @@ void sa_config_defaults(sa_config *cfg)
     cfg->reuse_grace = 30;
     cfg->leeway = 0;
     cfg->sync_rotation = true;
+    cfg->rep_priority = 100;
     cfg->google_timeout = 5;
     cfg->cookie_secure = true;
     snprintf(cfg->cookie_samesite, sizeof cfg->cookie_samesite, "Lax");
@@ -59,6 +60,7 @@ void sa_config_free(sa_config *cfg)
     strlist_free(&cfg->google_client_ids);
     strlist_free(&cfg->google_issuers);
     strlist_free(&cfg->cors_allowed_origins);
+    strlist_free(&cfg->rep_sites);
 }
 
 bool sa_strlist_contains(const sa_strlist *list, const char *s)
@@ -293,6 +295,26 @@ static sa_status apply(sa_config *cfg, const char *key, const char *value, const
             *p = (char)tolower((unsigned char)*p);
         return SA_OK;
     }
+    STRING(rep_local)
+    LIST(rep_sites)
+    if (strcmp(key, "store_backend") == 0) {
+        if (strcmp(value, "embedded") && strcmp(value, "node"))
+            return SA_ERR_INVALID;
+        cfg->store_node = strcmp(value, "node") == 0;
+        return SA_OK;
+    }
+    if (strcmp(key, "node_socket") == 0) {
+        int n = value[0] == '/' || !dir
+                    ? snprintf(cfg->node_socket, sizeof cfg->node_socket, "%s", value)
+                    : snprintf(cfg->node_socket, sizeof cfg->node_socket, "%s/%s", dir, value);
+        return n > 0 && (size_t)n < sizeof cfg->node_socket ? SA_OK : SA_ERR_INVALID;
+    }
+    if (strcmp(key, "rep_priority") == 0) {
+        sa_status st = sa_parse_int(value, 0, 1000000, &i);
+        if (st == SA_OK)
+            cfg->rep_priority = (int)i;
+        return st;
+    }
     if (strcmp(key, "max_body") == 0)
         return sa_parse_size(value, &cfg->max_body);
     if (strcmp(key, "max_procs") == 0) {
@@ -417,6 +439,13 @@ static sa_status check(sa_config *cfg, sa_error *err)
     }
     if (!cfg->db_home[0])
         return SA_FAIL(err, SA_ERR_CONFIG, "%s: `db_home` is required", f);
+    if (!cfg->node_socket[0]) {
+        int n = snprintf(cfg->node_socket, sizeof cfg->node_socket, "%s/node.sock",
+                         cfg->db_home);
+        if (n < 0 || (size_t)n >= sizeof cfg->node_socket)
+            return SA_FAIL(err, SA_ERR_CONFIG,
+                           "%s: `db_home` is too long for the default `node_socket`: set it", f);
+    }
     if (cfg->signing_key_len < SA_SIGNING_KEY_MIN)
         return SA_FAIL(err, SA_ERR_CONFIG,
                        "%s: `signing_key` (or `signing_key_file`) must be at least %d bytes", f,

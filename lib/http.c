@@ -224,9 +224,7 @@ int sa_serve(const sa_endpoint *ep, int argc, char **argv)
      * tries again and logs why. */
     if (!cgi && config_ok && ep->needs_store) {
         sa_error serr = {0};
-        if (sa_store_open(&ctx.store, cfg.db_home, SA_STORE_SERVE, &serr) == SA_OK)
-            sa_store_set_sync_rotation(ctx.store, cfg.sync_rotation);
-        else
+        if (sa_store_open_config(&ctx.store, &cfg, SA_STORE_SERVE, &serr) != SA_OK)
             ctx.store = NULL;
     }
 
@@ -253,11 +251,9 @@ int sa_serve(const sa_endpoint *ep, int argc, char **argv)
 
         if (config_ok && ep->needs_store && !ctx.store) {
             sa_error serr = {0};
-            if (sa_store_open(&ctx.store, cfg.db_home, SA_STORE_SERVE, &serr) != SA_OK) {
+            if (sa_store_open_config(&ctx.store, &cfg, SA_STORE_SERVE, &serr) != SA_OK) {
                 sa_log("store: %s", serr.msg);
                 ctx.store = NULL;
-            } else {
-                sa_store_set_sync_rotation(ctx.store, cfg.sync_rotation);
             }
         }
         if (ep->needs_store && !ctx.store && config_ok && ctx.req.method_bit != SA_OPTIONS)

@@ -26,7 +26,7 @@ def free_port():
 
 
 class Server:
-    def __init__(self, tmpdir, procs=1, extra_lighttpd=None, **settings):
+    def __init__(self, tmpdir, procs=1, extra_lighttpd=None, init=True, **settings):
         self.dir = str(tmpdir)
         self.db_home = os.path.join(self.dir, "db")
         self.conf = os.path.join(self.dir, "socialauth.conf")
@@ -43,7 +43,8 @@ class Server:
         with open(self.conf, "w") as f:
             for k, v in self.settings.items():
                 f.write(f"{k} = {v}\n")
-        self.cli_ok("init")
+        if init:   # a cluster node's store is `socialauth node`'s (tests/cluster)
+            self.cli_ok("init")
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         run = os.path.join(self.dir, "run")
