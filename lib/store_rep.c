@@ -31,6 +31,7 @@
 #define REP_HEARTBEAT_MONITOR_US 2000000u
 #define REP_RETRY_US 1000000u
 #define REP_FORWARD_TIMEOUT_US 8000000u   /* a forwarded write: commit + acks + a slow host */
+#define REP_STATUS_TIMEOUT_US 500000u    /* the master's log position, for `cluster status` */
 #define REP_THREADS 4                      /* message threads: a write waits for acks in one */
 #define REP_CHECKPOINT_EVERY 30
 #define REP_PURGE_BATCH 256
@@ -151,14 +152,22 @@ static void rep_exec_local(sa_store *store, const unsigned char *req, size_t len
     }
     if (op == SA_OP_STATUS)
         return rep_status(store, answer);
-    if (atomic_load(&store->handles_dead) || !atomic_load(&r->open))
-        rep_reopen(store);
-    pthread_rwlock_rdlock(&r->lock);
-    if (!atomic_load(&r->open) || atomic_load(&r->closing))
-        rep_answer_error(answer, SA_ERR_UNAVAILABLE, "node: the store is not open yet");
-    else
-        sa_store_exec(store, req, len, answer);
-    pthread_rwlock_unlock(&r->lock);
+    /* A rollback (this site rejoining after a partition) kills the handles: the request
+     * that meets DB_REP_HANDLE_DEAD failed as a whole (its transaction aborted), so it runs
+     * once more on fresh handles. */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (atomic_load(&store->handles_dead) || !atomic_load(&r->open))
+            rep_reopen(store);
+        sa_wire_free(answer);
+        pthread_rwlock_rdlock(&r->lock);
+        if (!atomic_load(&r->open) || atomic_load(&r->closing))
+            rep_answer_error(answer, SA_ERR_UNAVAILABLE, "node: the store is not open yet");
+        else
+            sa_store_exec(store, req, len, answer);
+        pthread_rwlock_unlock(&r->lock);
+        if (!atomic_load(&store->handles_dead))
+            break;
+    }
     if (answer->oom)
         rep_answer_error(answer, SA_ERR_UNAVAILABLE, "node: out of memory");
 }
@@ -186,7 +195,8 @@ static void rep_dispatch(DB_ENV *env, DB_CHANNEL *ch, DBT *request, u_int32_t nr
 
 /* Send the request to the master's node and put its answer in *answer. False when no
  * master answered (answer then says unavailable). */
-static bool rep_forward(sa_store *store, const unsigned char *req, size_t len, sa_wire *answer)
+static bool rep_forward(sa_store *store, const unsigned char *req, size_t len, sa_wire *answer,
+                        db_timeout_t timeout_us)
 {
     struct sa_store_rep *r = store->rep;
     DBT msg, resp;
@@ -203,7 +213,7 @@ static bool rep_forward(sa_store *store, const unsigned char *req, size_t len, s
     DB_CHANNEL *chan = r->chan;
     pthread_mutex_unlock(&r->chan_lock);
     if (rc == 0)
-        rc = chan->send_request(chan, &msg, 1, &resp, REP_FORWARD_TIMEOUT_US, 0);
+        rc = chan->send_request(chan, &msg, 1, &resp, timeout_us, 0);
     if (rc == 0 && resp.size > 0) {
         sa_wire_free(answer);
         sa_wire_raw(answer, resp.data, resp.size);
@@ -226,7 +236,7 @@ void sa_store_rep_handle(sa_store *store, const unsigned char *req, size_t len,
 {
     unsigned op = len ? req[0] : 0;
     if (sa_wire_op_writes(op) && !atomic_load(&store->rep->master)) {
-        rep_forward(store, req, len, answer);
+        rep_forward(store, req, len, answer, REP_FORWARD_TIMEOUT_US);
         return;
     }
     rep_exec_local(store, req, len, answer);
@@ -234,7 +244,7 @@ void sa_store_rep_handle(sa_store *store, const unsigned char *req, size_t len,
     if ((op == SA_OP_USER_GET || op == SA_OP_SESSION_GET) && !atomic_load(&store->rep->master) &&
         answer->len > 0 && answer->data[0] == SA_ERR_NOT_FOUND) {
         sa_wire there = {0};
-        if (rep_forward(store, req, len, &there)) {
+        if (rep_forward(store, req, len, &there, REP_FORWARD_TIMEOUT_US)) {
             sa_wire_free(answer);
             *answer = there;
         } else {
@@ -282,7 +292,7 @@ static void rep_status(sa_store *store, sa_wire *answer)
         unsigned char req = SA_OP_LSN;
         sa_wire there = {0};
         snprintf(lag, sizeof lag, "unknown");
-        if (rep_forward(store, &req, 1, &there) && there.data[0] == SA_OK) {
+        if (rep_forward(store, &req, 1, &there, REP_STATUS_TIMEOUT_US) && there.data[0] == SA_OK) {
             sa_wire_in in = {there.data + 2 + SA_WIRE_TOKEN, there.len - 2 - SA_WIRE_TOKEN, 0};
             char skip[8];
             sa_wire_get_str(&in, skip, sizeof skip);

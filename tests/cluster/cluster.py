@@ -1,9 +1,16 @@
-"""Three socialauth nodes on loopback: each a `socialauth node` (replication site) and a
-lighttpd with the endpoints using store_backend = node. Processes are stopped by the PIDs
-recorded here (a node's lighttpd runs in its own session: its FastCGI children go with it).
+"""Three socialauth nodes: each a `socialauth node` (replication site) and a lighttpd with the
+endpoints using store_backend = node. Processes are stopped by the PIDs recorded here (a
+node's lighttpd runs in its own session: its FastCGI children go with it).
+
+With netns=True each `socialauth node` runs in a network namespace of its own, made here
+(veth pairs on a bridge, 10.216.T.0/24), so that a link can be taken down: a partition of
+replication traffic. lighttpd and the programs stay on loopback (they reach their node over
+its UNIX socket), so the test still reaches the minority side, as a load balancer would.
+The namespaces and the bridge are removed by stop(), also after a failure.
 """
 
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -16,18 +23,23 @@ from sa_server import ROOT, Server, free_port  # noqa: E402
 SOCIALAUTH = os.path.join(ROOT, "bin", "socialauth")
 
 
+def ip(*args):
+    subprocess.run(["ip", *args], check=True, capture_output=True, timeout=30)
+
+
 class Node:
-    def __init__(self, tmpdir, name, rep_port, peer_ports, settings):
+    def __init__(self, tmpdir, name, rep, peers, settings, netns=None):
         self.name = name
         self.dir = os.path.join(str(tmpdir), name)
         os.makedirs(self.dir, exist_ok=True)
-        self.rep = f"127.0.0.1:{rep_port}"
+        self.rep = rep
+        self.netns = netns
         self.settings = dict(settings)
         self.settings.update({
             "db_home": os.path.join(self.dir, "db"),
             "store_backend": "node",
             "rep_local": self.rep,
-            "rep_sites": " ".join(f"127.0.0.1:{p}" for p in peer_ports),
+            "rep_sites": " ".join(peers),
             "node_socket": os.path.join(self.dir, "node.sock"),
         })
         self.node = None
@@ -40,8 +52,10 @@ class Node:
             for k, v in self.settings.items():
                 f.write(f"{k} = {v}\n")
         f = open(os.path.join(self.dir, "node.log"), "ab")
-        self.node = subprocess.Popen([SOCIALAUTH, "--config", self.conf, "node"], stdout=f,
-                                     stderr=f, start_new_session=True)
+        cmd = [SOCIALAUTH, "--config", self.conf, "node"]
+        if self.netns:   # `ip netns exec` execs the node: the PID stays the node's
+            cmd = ["ip", "netns", "exec", self.netns] + cmd
+        self.node = subprocess.Popen(cmd, stdout=f, stderr=f, start_new_session=True)
 
     def start_web(self):
         if self.web is None:
@@ -76,10 +90,24 @@ class Node:
 
 
 class Cluster:
-    def __init__(self, tmpdir, settings, n=3):
-        ports = [free_port() for _ in range(n)]
-        self.nodes = [Node(tmpdir, f"n{i}", ports[i], ports[:i] + ports[i + 1:], settings)
-                      for i in range(n)]
+    def __init__(self, tmpdir, settings, n=3, netns=False):
+        self.links = []
+        self.namespaces = []
+        self.bridge = None
+        try:
+            if netns:
+                tag = f"{os.getpid() % 1000}{random.randrange(100)}"
+                net = f"10.216.{random.randrange(1, 250)}"
+                addrs = [f"{net}.{i + 1}:7016" for i in range(n)]
+                self._make_namespaces(tag, net, n)
+            else:
+                addrs = [f"127.0.0.1:{free_port()}" for _ in range(n)]
+            self.nodes = [Node(tmpdir, f"n{i}", addrs[i], addrs[:i] + addrs[i + 1:], settings,
+                               self.namespaces[i] if netns else None)
+                          for i in range(n)]
+        except BaseException:
+            self.remove_namespaces()
+            raise
         try:
             for node in self.nodes:
                 node.start_node()
@@ -106,6 +134,38 @@ class Cluster:
     def master(self):
         return self.wait_roles(60)
 
+    def _make_namespaces(self, tag, net, n):
+        self.bridge = f"s16b{tag}"
+        ip("link", "add", self.bridge, "type", "bridge")
+        ip("link", "set", self.bridge, "up")
+        for i in range(n):
+            ns, host, peer = f"s16n{tag}{i}", f"s16v{tag}{i}", f"s16p{tag}{i}"
+            ip("netns", "add", ns)
+            self.namespaces.append(ns)
+            ip("link", "add", host, "type", "veth", "peer", "name", peer)
+            self.links.append(host)
+            ip("link", "set", peer, "netns", ns)
+            ip("-n", ns, "addr", "add", f"{net}.{i + 1}/24", "dev", peer)
+            ip("-n", ns, "link", "set", peer, "up")
+            ip("-n", ns, "link", "set", "lo", "up")
+            ip("link", "set", host, "master", self.bridge, "up")
+
+    def link(self, node, up):
+        """Take node's link to the others down (a partition) or up again."""
+        ip("link", "set", self.links[self.nodes.index(node)], "up" if up else "down")
+
+    def remove_namespaces(self):
+        for ns in self.namespaces:
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)
+        for link in self.links:
+            subprocess.run(["ip", "link", "del", link], capture_output=True, timeout=30)
+        if self.bridge:
+            subprocess.run(["ip", "link", "del", self.bridge], capture_output=True, timeout=30)
+        self.namespaces, self.links, self.bridge = [], [], None
+
     def stop(self):
-        for node in self.nodes:
-            node.stop()
+        try:
+            for node in getattr(self, "nodes", []):
+                node.stop()
+        finally:
+            self.remove_namespaces()

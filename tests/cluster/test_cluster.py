@@ -1,11 +1,14 @@
 """Several nodes (README "Several nodes"): three `socialauth node`s replicating one store,
 each with its own lighttpd and endpoints, on loopback."""
 
+import os
+import signal
 import time
 
 LOGIN = "/api/social/login/google/"
 REFRESH = "/api/auth/token/refresh/"
 ME = "/api/auth/user/"
+UNAVAILABLE = {"detail": "Service temporarily unavailable.", "code": "service_unavailable"}
 
 
 def login(google, node, sub):
@@ -42,3 +45,190 @@ def test_status_shows_roles_master_and_sites(cluster):
         assert st["master"] == master.rep
         assert st["sites"].count("connected") == 2 and "disconnected" not in st["sites"]
         assert st["role"] == ("master" if n is master else "replica")
+
+
+def users_of(node):
+    """Every user the node's own store holds (`socialauth user list` reads locally)."""
+    import json
+    r = node.web.cli("user", "list")
+    assert r.returncode == 0, r.stderr
+    return [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+
+
+def test_master_killed_whole_and_restarted(cluster):
+    """Mixed traffic on every node while the master node is SIGKILLed (node, lighttpd,
+    programs) and later restarted: nothing answered is lost, nothing is duplicated."""
+    import random
+    google, c = cluster
+    rnd = random.Random(16)
+    victim = c.master()
+    alive = list(c.nodes)
+    clients = {}        # sub -> {"refresh", "pk", "pending": refresh token sent, got 503}
+    answered = set()    # subs whose login answered 200
+    counts = {"login": 0, "refresh": 0, "503": 0}
+    retried_after_503 = 0
+    t0 = time.time()
+    killed_at = restarted_at = None
+    failover = None
+    n = 0
+    while time.time() - t0 < 25:
+        now = time.time() - t0
+        if killed_at is None and now > 4:
+            victim.kill()
+            alive = [x for x in c.nodes if x is not victim]
+            killed_at = time.time()
+        if killed_at and restarted_at is None and now > 15:
+            victim.start_node()
+            victim.start_web()
+            alive = list(c.nodes)
+            restarted_at = time.time()
+        node = rnd.choice(alive)
+        n += 1
+        if not clients or rnd.random() < 0.4:
+            sub = f"k{n}"
+            r = login(google, node, sub)
+            assert r.status_code in (200, 503), r.text
+            if r.status_code == 200:
+                counts["login"] += 1
+                answered.add(sub)
+                clients[sub] = {"refresh": r.json()["refresh"], "pk": r.json()["user"]["pk"]}
+                if killed_at and failover is None and node is not victim:
+                    failover = time.time() - killed_at
+            else:
+                counts["503"] += 1
+            continue
+        sub = rnd.choice(sorted(clients))
+        cl = clients[sub]
+        r = node.web.post(REFRESH, json={"refresh": cl["refresh"]}, timeout=30)
+        # A retry after a 503 gets the successor (grace) or rotates: never a 401.
+        assert r.status_code in (200, 503), (r.status_code, r.text, cl.get("pending"))
+        if r.status_code == 200:
+            counts["refresh"] += 1
+            retried_after_503 += bool(cl.pop("pending", False))
+            cl["refresh"] = r.json()["refresh"]
+        else:
+            counts["503"] += 1
+            cl["pending"] = True
+    assert killed_at and restarted_at and failover is not None, counts
+    c.wait_roles(60)
+    # Converged: every node holds every answered user, once.
+    deadline = time.time() + 30
+    while True:
+        lists = [users_of(x) for x in c.nodes]
+        if all(len(l) == len(lists[0]) for l in lists) or time.time() > deadline:
+            break
+        time.sleep(0.5)
+    for l in lists:
+        pks = {u["pk"] for u in l}
+        for sub in answered:
+            assert clients[sub]["pk"] in pks
+        for field in ("pk", "username", "email"):
+            values = [u[field] for u in l]
+            assert len(values) == len(set(values)), field
+    assert [sorted(u["pk"] for u in l) for l in lists[1:]] == [sorted(u["pk"] for u in lists[0])] * 2
+    # Every client's last answered refresh token works on any node.
+    for sub, cl in clients.items():
+        r = rnd.choice(c.nodes).web.post(REFRESH, json={"refresh": cl["refresh"]}, timeout=30)
+        assert r.status_code == 200, (sub, r.text)
+    print(f"\nfailover: first answered sign-in {failover:.2f} s after the kill; {counts}, "
+          f"retried after 503: {retried_after_503}")
+
+
+def test_partitioned_master_answers_503_never_a_lost_200(netns_cluster):
+    """The master's replication link goes down while its web side stays reachable: its
+    writes answer 503 (no quorum), the majority elects a master and answers 200; after the
+    link is back nothing that was answered 200 anywhere is missing, and a client whose
+    rotation got a 503 retries with its old refresh token and gets 200."""
+    google, c = netns_cluster
+    old = c.master()
+    others = [n for n in c.nodes if n is not old]
+    clients = {}
+    for i, node in enumerate(c.nodes * 2):
+        r = login(google, node, f"p{i}")
+        assert r.status_code == 200, r.text
+        clients[f"p{i}"] = {"refresh": r.json()["refresh"], "pk": r.json()["user"]["pk"]}
+    answered = set(clients)
+    minority = {"200": 0, "503": 0}
+    t_cut = time.time()
+    c.link(old, False)
+    c.wait_roles(30, others)   # one of the majority is master; bounded
+    election = time.time() - t_cut
+    failover = None
+    n = 0
+    while time.time() - t_cut < election + 10:
+        n += 1
+        # The minority side: a first sign-in and a rotation.
+        sub = f"m{n}"
+        r = login(google, old, sub)
+        assert r.status_code in (200, 503), r.text
+        minority[str(r.status_code)] += 1
+        if r.status_code == 200:   # must survive the partition: checked below
+            answered.add(sub)
+            clients[sub] = {"refresh": r.json()["refresh"], "pk": r.json()["user"]["pk"]}
+        victim = clients[f"p{n % 6}"]
+        r = old.web.post(REFRESH, json={"refresh": victim["refresh"]}, timeout=30)
+        assert r.status_code in (200, 503), r.text
+        minority[str(r.status_code)] += 1
+        if r.status_code == 200:
+            victim["refresh"] = r.json()["refresh"]
+        else:
+            victim["pending"] = True
+        # The majority side.
+        node = others[n % 2]
+        r = login(google, node, f"M{n}")
+        assert r.status_code in (200, 503), r.text
+        if r.status_code == 200:
+            answered.add(f"M{n}")
+            clients[f"M{n}"] = {"refresh": r.json()["refresh"], "pk": r.json()["user"]["pk"]}
+            if failover is None:
+                failover = time.time() - t_cut
+    assert minority["503"] > 0, minority
+    assert failover is not None, "the majority never answered a sign-in"
+    # Retries of rotations that got 503, on the majority, within reuse_grace (30 s).
+    for cl in clients.values():
+        if cl.pop("pending", False):
+            r = others[0].web.post(REFRESH, json={"refresh": cl["refresh"]}, timeout=30)
+            assert r.status_code == 200, r.text
+            cl["refresh"] = r.json()["refresh"]
+    c.link(old, True)
+    c.wait_roles(60)
+    deadline = time.time() + 30
+    while True:
+        lists = [users_of(x) for x in c.nodes]
+        pks = [sorted(u["pk"] for u in l) for l in lists]
+        if pks[0] == pks[1] == pks[2] or time.time() > deadline:
+            break
+        time.sleep(0.5)
+    assert pks[0] == pks[1] == pks[2]
+    for sub in answered:
+        assert clients[sub]["pk"] in pks[0], sub
+    for sub, cl in clients.items():
+        r = c.nodes[hash(sub) % 3].web.post(REFRESH, json={"refresh": cl["refresh"]}, timeout=30)
+        assert r.status_code == 200, (sub, r.text)
+    print(f"\npartition: a majority node master {election:.2f} s after the cut; "
+          f"minority answers {minority}")
+
+
+def test_node_down_gives_503_until_it_is_back(cluster):
+    """A node's programs answer 503 while its `socialauth node` is down (killed), and 200
+    again once it was restarted (with recovery) and rejoined."""
+    google, c = cluster
+    master = c.master()
+    replica = next(n for n in c.nodes if n is not master)
+    r = login(google, replica, "down-1")
+    assert r.status_code == 200, r.text
+    access = r.json()["access"]
+    os.killpg(replica.node.pid, signal.SIGKILL)
+    replica.node.wait()
+    me = replica.web.get(ME, headers=bearer(access))
+    assert me.status_code == 503 and me.json() == UNAVAILABLE, me.text
+    r = login(google, replica, "down-2")
+    assert r.status_code == 503, r.text
+    assert r.json() == UNAVAILABLE
+    assert login(google, master, "down-3").status_code == 200   # the others go on
+    replica.start_node()
+    deadline = time.time() + 60
+    while replica.web.get(ME, headers=bearer(access)).status_code != 200:
+        assert time.time() < deadline, "the node did not come back"
+        time.sleep(0.2)
+    assert login(google, replica, "down-2").status_code == 200
