@@ -27,13 +27,14 @@ UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  := $(UNIT_SRC:.c=)
 HEADERS   := $(wildcard lib/*.h)
 
-.PHONY: all deps run test unit integration bench clean install help valgrind test-cluster
+.PHONY: all deps run test unit integration bench clean install help valgrind test-cluster cluster
 all: $(LIB) $(CGI_BIN) $(TOOL_BIN)
 
 help:
 	@echo "make            build the library, the endpoints (cgi-bin/) and bin/socialauth"
 	@echo "make run        install missing packages, build, init the store, serve on 127.0.0.1:\$${PORT:-8000}"
 	@echo "make test       install missing packages, build, run unit and integration tests"
+	@echo "make cluster    three replicating nodes behind HAProxy on 127.0.0.1:\$${PORT:-8000} (root)"
 	@echo "make test-cluster  three replicating nodes on loopback: read-your-writes, failover"
 	@echo "make bench      measure throughput against a hello-world FastCGI floor (BENCH=short|long)"
 	@echo "make deps       install the Debian packages (as root) or print the apt-get line"
@@ -83,8 +84,15 @@ test:
 	@VALGRIND=1 bin/socialauth-unit $(UNIT_BIN)
 	@/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
 
+cluster:
+	@bin/socialauth-deps cluster
+	@$(MAKE) --no-print-directory all
+	@bin/socialauth-cluster
+
 # Several nodes (README "Several nodes"): three replicating nodes per scenario, bounded.
-test-cluster: all
+test-cluster:
+	@bin/socialauth-deps cluster
+	@$(MAKE) --no-print-directory all
 	@/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/cluster
 
 valgrind: $(UNIT_BIN)
