@@ -21,6 +21,13 @@
  *   KEYS_CLAIM           i64 now, i64 interval -> -
  *   CHECKPOINT           -> -
  *   BACKUP               str dir -> -
+ *   SESSION_REVOKE_ALL   str user_id, i64 now -> -
+ *   JTI_GET              str jti -> str sid, i64 expires_at, u8 revoked
+ *   SESSION_ADOPT        session first, u8 has_next[, session next], i64 now, i64 grace
+ *                        -> when SA_OK: u8 result, session
+ *   JTI_REVOKE           str jti, i64 exp -> -
+ *   NOT_BEFORE_GET       str user_id -> i64 not_before
+ *   JTI_COUNT            -> i64 count
  * STATUS is the node's own (node.c). */
 #include "store_exec.h"
 #include "store_internal.h"
@@ -56,7 +63,9 @@ static int exec_visit_session(const sa_session *s, void *ctx)
 static sa_status exec_op(sa_store *store, unsigned op, sa_wire_in *in, sa_wire *out,
                          sa_error *err)
 {
-    char a[SA_ID_MAX + 1], b[SA_ID_MAX + 1], dir[PATH_MAX];
+    /* Larger than any valid id, sid or jti: the store itself judges their lengths, so that an
+     * over-long one gets the store's own answer (not found, invalid) as when embedded. */
+    char a[1024], b[1024], dir[PATH_MAX];
     sa_user user = {0}, got = {0};
     sa_session s = {0}, s2 = {0};
     sa_google_keys keys = {0};
@@ -198,6 +207,66 @@ static sa_status exec_op(sa_store *store, unsigned op, sa_wire_in *in, sa_wire *
         if (in->bad)
             break;
         return sa_store_backup(store, dir, err);
+    case SA_OP_SESSION_REVOKE_ALL: {
+        sa_wire_get_str(in, a, sizeof a);
+        int64_t now = sa_wire_get_i64(in);
+        if (in->bad)
+            break;
+        return sa_store_session_revoke_all(store, a, now, err);
+    }
+    case SA_OP_JTI_GET: {
+        sa_jti_record j;
+        sa_wire_get_str(in, a, sizeof a);
+        if (in->bad)
+            break;
+        st = sa_store_jti_get(store, a, &j, err);
+        if (st == SA_OK) {
+            sa_wire_str(out, j.sid);
+            sa_wire_i64(out, j.expires_at);
+            sa_wire_u8(out, j.revoked);
+        }
+        return st;
+    }
+    case SA_OP_SESSION_ADOPT: {
+        sa_session next = {0};
+        if (sa_wire_get_session(in, &s, err) != SA_OK)
+            break;
+        bool has_next = sa_wire_get_u8(in) != 0;
+        if (has_next && sa_wire_get_session(in, &next, err) != SA_OK)
+            break;
+        int64_t now = sa_wire_get_i64(in), grace = sa_wire_get_i64(in);
+        if (in->bad)
+            break;
+        sa_rotate_result result = SA_ROTATE_REVOKED;
+        st = sa_store_session_adopt(store, &s, has_next ? &next : NULL, now, grace, &s2,
+                                    &result, err);
+        if (st != SA_OK)
+            return st;
+        sa_wire_u8(out, result);
+        return sa_wire_session(out, &s2, err);
+    }
+    case SA_OP_JTI_REVOKE: {
+        sa_wire_get_str(in, a, sizeof a);
+        int64_t exp = sa_wire_get_i64(in);
+        if (in->bad)
+            break;
+        return sa_store_jti_revoke(store, a, exp, err);
+    }
+    case SA_OP_NOT_BEFORE_GET: {
+        int64_t nb = 0;
+        sa_wire_get_str(in, a, sizeof a);
+        if (in->bad)
+            break;
+        st = sa_store_not_before_get(store, a, &nb, err);
+        sa_wire_i64(out, nb);
+        return st;
+    }
+    case SA_OP_JTI_COUNT: {
+        size_t count = 0;
+        st = sa_store_jti_count(store, &count, err);
+        sa_wire_i64(out, (int64_t)count);
+        return st;
+    }
     default:
         return SA_FAIL(err, SA_ERR_INVALID, "node: unknown operation %u", op);
     }

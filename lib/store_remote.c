@@ -357,18 +357,123 @@ sa_status sa_store_remote_session_each_of_user(sa_store *store, const char *user
     return st;
 }
 
+/* An op whose result is one i64 (*out untouched unless SA_OK). */
+static sa_status remote_i64(sa_store *store, sa_wire *req, int64_t *out, sa_error *err)
+{
+    unsigned char *buf;
+    sa_wire_in in;
+    sa_status st = remote_call(store, req, &buf, &in, err);
+    if (st == SA_OK) {
+        int64_t n = sa_wire_get_i64(&in);
+        if (in.bad)
+            return remote_bad(buf, err);
+        *out = n;
+    }
+    free(buf);
+    return st;
+}
+
+/* COUNT ops: a non-negative i64 into *count. */
+static sa_status remote_count(sa_store *store, unsigned op, size_t *count, sa_error *err)
+{
+    sa_wire req = {0};
+    int64_t n = 0;
+    sa_wire_u8(&req, op);
+    sa_status st = remote_i64(store, &req, &n, err);
+    if (st == SA_OK && n < 0)
+        return SA_FAIL(err, SA_ERR_UNAVAILABLE, "store: node answered a malformed message");
+    if (st == SA_OK)
+        *count = (size_t)n;
+    return st;
+}
+
 sa_status sa_store_remote_session_count(sa_store *store, size_t *count, sa_error *err)
+{
+    return remote_count(store, SA_OP_SESSION_COUNT, count, err);
+}
+
+sa_status sa_store_remote_jti_count(sa_store *store, size_t *count, sa_error *err)
+{
+    return remote_count(store, SA_OP_JTI_COUNT, count, err);
+}
+
+sa_status sa_store_remote_not_before_get(sa_store *store, const char *user_id, int64_t *out,
+                                         sa_error *err)
+{
+    sa_wire req = {0};
+    *out = 0;
+    sa_wire_u8(&req, SA_OP_NOT_BEFORE_GET);
+    sa_wire_str(&req, user_id);
+    return remote_i64(store, &req, out, err);
+}
+
+sa_status sa_store_remote_session_revoke_all(sa_store *store, const char *user_id, int64_t now,
+                                             sa_error *err)
+{
+    sa_wire req = {0};
+    sa_wire_u8(&req, SA_OP_SESSION_REVOKE_ALL);
+    sa_wire_str(&req, user_id);
+    sa_wire_i64(&req, now);
+    return remote_simple(store, &req, err);
+}
+
+sa_status sa_store_remote_jti_revoke(sa_store *store, const char *jti, int64_t exp,
+                                     sa_error *err)
+{
+    sa_wire req = {0};
+    sa_wire_u8(&req, SA_OP_JTI_REVOKE);
+    sa_wire_str(&req, jti);
+    sa_wire_i64(&req, exp);
+    return remote_simple(store, &req, err);
+}
+
+sa_status sa_store_remote_jti_get(sa_store *store, const char *jti, sa_jti_record *out,
+                                  sa_error *err)
 {
     sa_wire req = {0};
     unsigned char *buf;
     sa_wire_in in;
-    sa_wire_u8(&req, SA_OP_SESSION_COUNT);
+    sa_wire_u8(&req, SA_OP_JTI_GET);
+    sa_wire_str(&req, jti);
     sa_status st = remote_call(store, &req, &buf, &in, err);
     if (st == SA_OK) {
-        int64_t n = sa_wire_get_i64(&in);
-        if (in.bad || n < 0)
+        sa_jti_record j;
+        sa_wire_get_str(&in, j.sid, sizeof j.sid);
+        j.expires_at = sa_wire_get_i64(&in);
+        j.revoked = sa_wire_get_u8(&in) != 0;
+        if (in.bad)
             return remote_bad(buf, err);
-        *count = (size_t)n;
+        *out = j;
+    }
+    free(buf);
+    return st;
+}
+
+sa_status sa_store_remote_session_adopt(sa_store *store, const sa_session *first,
+                                        const sa_session *next, int64_t now, int64_t grace,
+                                        sa_session *out, sa_rotate_result *result,
+                                        sa_error *err)
+{
+    sa_wire req = {0};
+    unsigned char *buf;
+    sa_wire_in in;
+    sa_wire_u8(&req, SA_OP_SESSION_ADOPT);
+    sa_status st = sa_wire_session(&req, first, err);
+    sa_wire_u8(&req, next != NULL);
+    if (st == SA_OK && next)
+        st = sa_wire_session(&req, next, err);
+    sa_wire_i64(&req, now);
+    sa_wire_i64(&req, grace);
+    if (st != SA_OK) {
+        sa_wire_free(&req);
+        return st;
+    }
+    st = remote_call(store, &req, &buf, &in, err);
+    if (st == SA_OK) {
+        unsigned res = sa_wire_get_u8(&in);
+        if (res > SA_ROTATE_KEPT || sa_wire_get_session(&in, out, err) != SA_OK)
+            return remote_bad(buf, err);
+        *result = (sa_rotate_result)res;
     }
     free(buf);
     return st;

@@ -4,7 +4,7 @@
  * `remote_`, with these differences: a node that cannot be reached, or that closed the
  * connection, gives SA_ERR_UNAVAILABLE (the next call connects again), as does a write the
  * group could not make durable; purge and background checkpoints are the node's own work
- * (here they do nothing and return SA_OK); set_sync_rotation is the node's setting. */
+ * (session and jti purges here do nothing and return SA_OK); set_sync_rotation is the node's setting. */
 #ifndef SA_STORE_REMOTE_H
 #define SA_STORE_REMOTE_H
 
@@ -49,6 +49,20 @@ sa_status sa_store_remote_google_keys_claim_refetch(sa_store *store, int64_t now
                                                     int64_t interval, sa_error *err);
 sa_status sa_store_remote_checkpoint(sa_store *store, sa_error *err);
 sa_status sa_store_remote_backup(sa_store *store, const char *dir, sa_error *err);
+
+sa_status sa_store_remote_session_revoke_all(sa_store *store, const char *user_id, int64_t now,
+                                             sa_error *err);
+sa_status sa_store_remote_jti_get(sa_store *store, const char *jti, sa_jti_record *out,
+                                  sa_error *err);
+sa_status sa_store_remote_session_adopt(sa_store *store, const sa_session *first,
+                                        const sa_session *next, int64_t now, int64_t grace,
+                                        sa_session *out, sa_rotate_result *result,
+                                        sa_error *err);
+sa_status sa_store_remote_jti_revoke(sa_store *store, const char *jti, int64_t exp,
+                                     sa_error *err);
+sa_status sa_store_remote_not_before_get(sa_store *store, const char *user_id, int64_t *out,
+                                         sa_error *err);
+sa_status sa_store_remote_jti_count(sa_store *store, size_t *count, sa_error *err);
 
 /* The node's STATUS text (node.c writes it), malloc'd into *text. */
 sa_status sa_store_remote_status(sa_store *store, char **text, sa_error *err);

@@ -241,7 +241,8 @@ void sa_store_rep_handle(sa_store *store, const unsigned char *req, size_t len,
     }
     rep_exec_local(store, req, len, answer);
     /* Read-your-writes: a miss on a replica may be a write not yet applied here. */
-    if ((op == SA_OP_USER_GET || op == SA_OP_SESSION_GET) && !atomic_load(&store->rep->master) &&
+    if ((op == SA_OP_USER_GET || op == SA_OP_SESSION_GET || op == SA_OP_JTI_GET) &&
+        !atomic_load(&store->rep->master) &&
         answer->len > 0 && answer->data[0] == SA_ERR_NOT_FOUND) {
         sa_wire there = {0};
         if (rep_forward(store, req, len, &there, REP_FORWARD_TIMEOUT_US)) {
@@ -513,6 +514,8 @@ sa_status sa_store_rep_upkeep(sa_store *store, int64_t now, sa_error *err)
         memset(&sa_store_commit_note, 0, sizeof sa_store_commit_note);
         if (atomic_load(&r->master))
             st = sa_store_session_purge(store, now, REP_PURGE_BATCH, &purged, err);
+        if (st == SA_OK && atomic_load(&r->master))
+            st = sa_store_jti_purge(store, now, REP_PURGE_BATCH, &purged, err);
         if (st == SA_OK && now - r->checkpoint_at >= REP_CHECKPOINT_EVERY) {
             r->checkpoint_at = now;
             st = sa_store_checkpoint(store, err);

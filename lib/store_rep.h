@@ -25,13 +25,14 @@ sa_status sa_store_rep_open(sa_store **out, const sa_config *cfg, volatile int *
                             sa_error *err);
 
 /* Answer one protocol request (store_wire.h): runs it here, or on the master when it writes
- * and this site is a replica; a user or session not found on a replica is asked of the master
+ * and this site is a replica; a user, session or jti not found on a replica is asked of the master
  * too (read-your-writes, README "Several nodes"). A master that cannot be reached within the
  * channel timeout gives SA_ERR_UNAVAILABLE. Thread-safe. */
 void sa_store_rep_handle(sa_store *store, const unsigned char *req, size_t len,
                          sa_wire *answer);
 
-/* The node's periodic work, once a second: on the master, purge expired sessions (bounded);
+/* The node's periodic work, once a second: on the master, purge expired sessions and
+ * remembered jtis (bounded);
  * every 30 s a checkpoint and removal of logs no longer needed. SA_OK or the store's error. */
 sa_status sa_store_rep_upkeep(sa_store *store, int64_t now, sa_error *err);
 

@@ -14,7 +14,8 @@ bool sa_wire_op_writes(unsigned op)
     case SA_OP_USER_CREATE: case SA_OP_USER_UPDATE: case SA_OP_USER_DELETE:
     case SA_OP_GOOGLE_LOGIN: case SA_OP_SESSION_CREATE: case SA_OP_SESSION_ROTATE:
     case SA_OP_SESSION_REVOKE: case SA_OP_SESSION_REVOKE_USER: case SA_OP_KEYS_PUT:
-    case SA_OP_KEYS_CLAIM:
+    case SA_OP_KEYS_CLAIM: case SA_OP_SESSION_REVOKE_ALL: case SA_OP_SESSION_ADOPT:
+    case SA_OP_JTI_REVOKE:
         return true;
     default:
         return false;

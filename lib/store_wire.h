@@ -47,6 +47,12 @@ typedef enum sa_wire_op {
     SA_OP_BACKUP,          /* this node only: str dir on the node's machine */
     SA_OP_STATUS,          /* the node's view of the group (answer: str text) */
     SA_OP_LSN,             /* the node's log position (answer: i64 file, i64 offset) */
+    SA_OP_SESSION_REVOKE_ALL,
+    SA_OP_JTI_GET,
+    SA_OP_SESSION_ADOPT,
+    SA_OP_JTI_REVOKE,
+    SA_OP_NOT_BEFORE_GET,
+    SA_OP_JTI_COUNT,
     SA_OP_LAST
 } sa_wire_op;
 

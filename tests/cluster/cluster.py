@@ -48,7 +48,8 @@ class Node:
 
     def start_node(self):
         self.conf = os.path.join(self.dir, "socialauth.conf")
-        with open(self.conf, "w") as f:
+        # It holds the signing key inline, so it must be private (config.h).
+        with open(os.open(self.conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
             for k, v in self.settings.items():
                 f.write(f"{k} = {v}\n")
         f = open(os.path.join(self.dir, "node.log"), "ab")

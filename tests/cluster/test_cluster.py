@@ -254,3 +254,36 @@ def test_forwarded_write_cost(cluster):
     med = {k: statistics.median(v) * 1000 for k, v in times.items()}
     print(f"\nsign-in of an existing user, median of 40: on the master {med['master']:.1f} ms, "
           f"on a replica (forwarded) {med['replica']:.1f} ms")
+
+
+def test_sidless_tokens_through_the_nodes(cluster):
+    """Issue 8's store calls work through the node backend: a refresh token without sid
+    (minted by a Django service sharing the key) is adopted on one replica and gets its
+    grace answer on another; a global logout there refuses older sid-less tokens everywhere,
+    a sid-less logout revokes an unused token everywhere."""
+    from tokens_util import craft
+    google, c = cluster
+    master = c.master()
+    a, b = [n for n in c.nodes if n is not master]
+    r = login(google, a, "sidless")
+    assert r.status_code == 200, r.text
+    pk = r.json()["user"]["pk"]
+    old = craft("refresh", pk, lifetime=86400)
+    first = b.web.post(REFRESH, json={"refresh": old})
+    assert first.status_code == 200, first.text
+    again = a.web.post(REFRESH, json={"refresh": old})
+    assert again.status_code == 200, again.text   # grace: the same successor
+    assert again.json()["refresh"] == first.json()["refresh"]
+    unused = craft("refresh", pk, lifetime=86400)
+    assert a.web.post("/api/auth/logout/", json={"refresh": unused}).status_code == 200
+    assert b.web.post(REFRESH, json={"refresh": unused}).status_code == 401
+    access = craft("access", pk)
+    assert master.web.get(ME, headers=bearer(access)).status_code == 200
+    time.sleep(1.1)   # not-before is in whole seconds
+    assert b.web.post("/api/auth/logout/", json={"refresh": first.json()["refresh"],
+                                                  "scope": "global"}).status_code == 200
+    for n in c.nodes:
+        deadline = time.time() + 10   # a replica applies the logout within milliseconds
+        while n.web.get(ME, headers=bearer(access)).status_code != 401:
+            assert time.time() < deadline, n.name
+            time.sleep(0.1)
