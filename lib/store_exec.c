@@ -28,6 +28,8 @@
  *   JTI_REVOKE           str jti, i64 exp -> -
  *   NOT_BEFORE_GET       str user_id -> i64 not_before
  *   JTI_COUNT            -> i64 count
+ *   VERIFY               -> (u8 1, str problem)* u8 0, i64 problems
+ *   STATS                -> i64 users, google_links, sessions, user_bytes, session_bytes
  * STATUS is the node's own (node.c). */
 #include "store_exec.h"
 #include "store_internal.h"
@@ -49,6 +51,13 @@ static int exec_visit_user(const sa_user *user, void *ctx)
     sa_wire_u8(o->w, 1);
     o->st = sa_wire_user(o->w, user, o->err);
     return o->st != SA_OK;
+}
+
+static void exec_problem(const char *message, void *ctx)
+{
+    exec_out *o = ctx;
+    sa_wire_u8(o->w, 1);
+    sa_wire_str(o->w, message);
 }
 
 static int exec_visit_session(const sa_session *s, void *ctx)
@@ -259,6 +268,23 @@ static sa_status exec_op(sa_store *store, unsigned op, sa_wire_in *in, sa_wire *
             break;
         st = sa_store_not_before_get(store, a, &nb, err);
         sa_wire_i64(out, nb);
+        return st;
+    }
+    case SA_OP_VERIFY: {
+        size_t problems = 0;
+        st = sa_store_verify(store, exec_problem, NULL, &visit, &problems, err);
+        sa_wire_u8(out, 0);
+        sa_wire_i64(out, (int64_t)problems);
+        return st;
+    }
+    case SA_OP_STATS: {
+        sa_store_stats stats = {0};
+        st = sa_store_stats_get(store, &stats, err);
+        sa_wire_i64(out, (int64_t)stats.users);
+        sa_wire_i64(out, (int64_t)stats.google_links);
+        sa_wire_i64(out, (int64_t)stats.sessions);
+        sa_wire_i64(out, (int64_t)stats.user_bytes);
+        sa_wire_i64(out, (int64_t)stats.session_bytes);
         return st;
     }
     case SA_OP_JTI_COUNT: {

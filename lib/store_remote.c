@@ -119,6 +119,19 @@ static sa_status remote_call(sa_store *store, sa_wire *req, unsigned char **buf,
 }
 
 /* A call whose results are nothing. */
+static sa_status remote_simple(sa_store *store, sa_wire *req, sa_error *err);
+
+/* remote_simple() once building req went well (encoded is SA_OK), else that failure. */
+static sa_status remote_simple_if(sa_store *store, sa_wire *req, sa_status encoded,
+                                  sa_error *err)
+{
+    if (encoded != SA_OK) {
+        sa_wire_free(req);
+        return encoded;
+    }
+    return remote_simple(store, req, err);
+}
+
 static sa_status remote_simple(sa_store *store, sa_wire *req, sa_error *err)
 {
     unsigned char *buf;
@@ -265,12 +278,7 @@ sa_status sa_store_remote_session_create(sa_store *store, const sa_session *sess
 {
     sa_wire req = {0};
     sa_wire_u8(&req, SA_OP_SESSION_CREATE);
-    sa_status st = sa_wire_session(&req, session, err);
-    if (st != SA_OK) {
-        sa_wire_free(&req);
-        return st;
-    }
-    return remote_simple(store, &req, err);
+    return remote_simple_if(store, &req, sa_wire_session(&req, session, err), err);
 }
 
 sa_status sa_store_remote_session_get(sa_store *store, const char *sid, sa_session *out,
@@ -497,12 +505,7 @@ sa_status sa_store_remote_google_keys_put(sa_store *store, const sa_google_keys 
 {
     sa_wire req = {0};
     sa_wire_u8(&req, SA_OP_KEYS_PUT);
-    sa_status st = sa_wire_keys(&req, keys, err);
-    if (st != SA_OK) {
-        sa_wire_free(&req);
-        return st;
-    }
-    return remote_simple(store, &req, err);
+    return remote_simple_if(store, &req, sa_wire_keys(&req, keys, err), err);
 }
 
 sa_status sa_store_remote_google_keys_claim_refetch(sa_store *store, int64_t now,
@@ -545,4 +548,58 @@ sa_status sa_store_remote_status(sa_store *store, char **text, sa_error *err)
     (*text)[len] = '\0';
     free(buf);
     return SA_OK;
+}
+
+sa_status sa_store_remote_unsupported(const char *what, sa_error *err)
+{
+    return SA_FAIL(err, SA_ERR_UNAVAILABLE,
+                   "store: %s is not available through `socialauth node` (store_backend = node)",
+                   what);
+}
+
+sa_status sa_store_remote_verify(sa_store *store, sa_store_problem_fn report, void *ctx,
+                                 size_t *problems, sa_error *err)
+{
+    sa_wire req = {0};
+    unsigned char *buf;
+    sa_wire_in in;
+    char line[1024];
+    *problems = 0;
+    sa_wire_u8(&req, SA_OP_VERIFY);
+    sa_status st = remote_call(store, &req, &buf, &in, err);
+    if (st != SA_OK) {
+        free(buf);
+        return st;
+    }
+    while (sa_wire_get_u8(&in) == 1) {
+        sa_wire_get_str(&in, line, sizeof line);
+        if (in.bad)
+            return remote_bad(buf, err);
+        report(line, ctx);
+    }
+    int64_t n = sa_wire_get_i64(&in);
+    if (in.bad || n < 0)
+        return remote_bad(buf, err);
+    *problems = (size_t)n;
+    free(buf);
+    return SA_OK;
+}
+
+sa_status sa_store_remote_stats_get(sa_store *store, sa_store_stats *out, sa_error *err)
+{
+    sa_wire req = {0};
+    unsigned char *buf;
+    sa_wire_in in;
+    sa_wire_u8(&req, SA_OP_STATS);
+    sa_status st = remote_call(store, &req, &buf, &in, err);
+    if (st == SA_OK) {
+        uint64_t *fields[] = {&out->users, &out->google_links, &out->sessions,
+                              &out->user_bytes, &out->session_bytes};
+        for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+            *fields[i] = (uint64_t)sa_wire_get_i64(&in);
+        if (in.bad)
+            return remote_bad(buf, err);
+    }
+    free(buf);
+    return st;
 }

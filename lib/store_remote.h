@@ -64,6 +64,16 @@ sa_status sa_store_remote_not_before_get(sa_store *store, const char *user_id, i
                                          sa_error *err);
 sa_status sa_store_remote_jti_count(sa_store *store, size_t *count, sa_error *err);
 
+/* The node verifies its own copy; progress is not reported through the node. */
+sa_status sa_store_remote_verify(sa_store *store, sa_store_problem_fn report, void *ctx,
+                                 size_t *problems, sa_error *err);
+
+sa_status sa_store_remote_stats_get(sa_store *store, sa_store_stats *out, sa_error *err);
+
+/* What the node protocol does not carry (yet): SA_ERR_UNAVAILABLE, err->msg naming the call
+ * and saying to run it where the store is embedded (README "Several nodes"). */
+sa_status sa_store_remote_unsupported(const char *what, sa_error *err);
+
 /* The node's STATUS text (node.c writes it), malloc'd into *text. */
 sa_status sa_store_remote_status(sa_store *store, char **text, sa_error *err);
 

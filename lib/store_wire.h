@@ -53,6 +53,8 @@ typedef enum sa_wire_op {
     SA_OP_JTI_REVOKE,
     SA_OP_NOT_BEFORE_GET,
     SA_OP_JTI_COUNT,
+    SA_OP_VERIFY,          /* this node's copy */
+    SA_OP_STATS,           /* this node's copy */
     SA_OP_LAST
 } sa_wire_op;
 
