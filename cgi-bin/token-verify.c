@@ -12,7 +12,7 @@
 static void handle(sa_ctx *ctx)
 {
     const char *token;
-    sa_token_field_normalize(ctx, "token");
+    sa_charfield_normalize(ctx, "token");
     if (!sa_require_string(ctx, "token", &token))
         return;
     sa_claims claims;

@@ -3,6 +3,7 @@
 #include "auth.h"
 #include "http.h"
 #include "text.h"
+#include "tokens.h"
 #include "user.h"
 
 #include <string.h>
@@ -87,6 +88,11 @@ static void update(sa_ctx *ctx, sa_user *user)
 {
     json_object *errors = json_object_new_object();
     bool put = ctx->req.method_bit == SA_PUT;
+    /* DRF's serializer fields trim surrounding whitespace before validating: "  Ada " is Ada,
+     * "  " is blank. Usernames are not trimmed: API.md section 7 refuses every space and
+     * invisible character in them (" alice" is a 400 here, stricter than DRF). */
+    sa_charfield_normalize(ctx, "first_name");
+    sa_charfield_normalize(ctx, "last_name");
     take_username(ctx, errors, put, user);
     take_name(ctx, errors, "first_name", user->first_name);
     take_name(ctx, errors, "last_name", user->last_name);

@@ -134,7 +134,7 @@ static bool body_refresh_blank(const sa_ctx *ctx)
 bool sa_refresh_token_of_request(sa_ctx *ctx, const char **token)
 {
     static char cookie_value[SA_JWT_MAX_LEN + 1];
-    sa_token_field_normalize(ctx, "refresh");
+    sa_charfield_normalize(ctx, "refresh");
     if (ctx->cfg->cookie_mode && body_refresh_blank(ctx) &&
         sa_cookie_get(ctx, ctx->cfg->cookie_refresh_name, cookie_value, sizeof cookie_value)) {
         if (!sa_csrf_check(ctx, SA_CSRF_USES_COOKIES))

@@ -27,7 +27,7 @@ static size_t space_len(const unsigned char *p, size_t n)
     return 0;
 }
 
-void sa_token_field_normalize(sa_ctx *ctx, const char *field)
+void sa_charfield_normalize(sa_ctx *ctx, const char *field)
 {
     json_object *v;
     if (!ctx->req.data || !json_object_object_get_ex(ctx->req.data, field, &v) || !v)

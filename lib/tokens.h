@@ -34,12 +34,11 @@ void sa_token_fields(sa_ctx *ctx, sa_jw *w, const sa_token *access, const sa_tok
  * false when it is bad, of the wrong type, or of a revoked session. */
 bool sa_token_check(sa_ctx *ctx, const char *token, sa_token_type type, sa_claims *out);
 
-/* Read the body's token field (`refresh`, `token`) as DRF's CharField(trim_whitespace=True)
- * does, before the usual field checks: a string loses leading and trailing whitespace (what
+/* Read a body field (the token fields `refresh`, `token`; user-me's `first_name`, `last_name`) as DRF's CharField(trim_whitespace=True) does, before the usual field checks: a string loses leading and trailing whitespace (what
  * Python's str.strip() removes), so "  " becomes blank; a number (not a boolean) becomes a
  * string, so it is an invalid token rather than "Not a valid string.". Replaces the value in
  * ctx->req.data (which owns it); absent, null and other types are left alone. */
-void sa_token_field_normalize(sa_ctx *ctx, const char *field);
+void sa_charfield_normalize(sa_ctx *ctx, const char *field);
 
 /* Load the token's user, answering 401 user_not_found / user_inactive (or 503 on store
  * trouble) and returning false when it cannot act. */

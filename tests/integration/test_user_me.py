@@ -117,3 +117,29 @@ def test_put_and_username_rules(server):
     assert r.status_code == 400 and r.json() == {
         "last_name": ["Ensure this field has no more than 150 characters."]}
     assert server.get("/api/auth/user/", headers=auth(token)).json()["username"] == "erin"
+
+
+@pytest.mark.parametrize("body,want", [
+    ({"first_name": "  Ada  ", "last_name": "\tLovelace\n"}, {"first_name": "Ada", "last_name": "Lovelace"}),
+    ({"first_name": "\u00a0Ada\u3000"}, {"first_name": "Ada"}),
+    ({"last_name": "   "}, {"last_name": ""}),
+    ({"first_name": 42}, {"first_name": "42"}),
+])
+def test_fields_are_trimmed_as_drf_does(server, body, want):
+    """DRF's CharField trims surrounding whitespace (str.strip()) and takes numbers as their
+    string before validating. Usernames are not trimmed (API.md section 7: no spaces)."""
+    u = server.create_user("trim" + str(abs(hash(str(body))) % 100000))
+    token = server.mint(u["pk"])["access"]
+    r = server.request("PATCH", "/api/auth/user/", headers=auth(token), json=body)
+    assert r.status_code == 200, r.text
+    got = server.get("/api/auth/user/", headers=auth(token)).json()
+    assert {k: got[k] for k in want} == want
+
+
+def test_username_with_surrounding_space_is_refused(server):
+    u = server.create_user("trimblank")
+    token = server.mint(u["pk"])["access"]
+    r = server.request("PATCH", "/api/auth/user/", headers=auth(token), json={"username": " ada "})
+    assert r.status_code == 400 and r.json() == {"username": [
+        "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters."]}
+    assert server.get("/api/auth/user/", headers=auth(token)).json()["username"] == "trimblank"
