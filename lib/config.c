@@ -294,16 +294,18 @@ static sa_status read_file(const char *path, const char *secret, char **out, siz
         rc = SA_FAIL(err, SA_ERR_CONFIG, "%s is too large", path);
         goto fail;
     }
-    buf = malloc(SA_CONFIG_FILE_MAX + 2);
+    /* One byte more than fstat said, to see a file that grew meanwhile. */
+    size_t cap = (size_t)st->st_size + 1;
+    buf = malloc(cap + 1);
     if (!buf) {
         rc = SA_FAIL(err, SA_ERR_NOMEM, "out of memory reading %s", path);
         goto fail;
     }
-    /* Read to the end, not st_size bytes: the file may change meanwhile; never more than
-     * the bound. */
+    /* Read to the end, never more than fstat's size: the bound holds whatever the file
+     * does meanwhile. */
     size_t got = 0;
     for (;;) {
-        ssize_t r = read(fd, buf + got, SA_CONFIG_FILE_MAX + 1 - got);
+        ssize_t r = read(fd, buf + got, cap - got);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
@@ -313,8 +315,8 @@ static sa_status read_file(const char *path, const char *secret, char **out, siz
         if (r == 0)
             break;
         got += (size_t)r;
-        if (got > SA_CONFIG_FILE_MAX) {
-            rc = SA_FAIL(err, SA_ERR_CONFIG, "%s is too large", path);
+        if (got == cap) {
+            rc = SA_FAIL(err, SA_ERR_CONFIG, "%s changed while being read", path);
             goto fail;
         }
     }
@@ -324,7 +326,8 @@ static sa_status read_file(const char *path, const char *secret, char **out, siz
     close(fd);
     return SA_OK;
 fail:
-    OPENSSL_clear_free(buf, buf ? SA_CONFIG_FILE_MAX + 2 : 0);
+    if (buf)
+        OPENSSL_clear_free(buf, (size_t)st->st_size + 2);
     close(fd);
     return rc;
 }
@@ -572,7 +575,7 @@ static sa_status load_secret_file(const sa_config *cfg, const char *name, const 
     if (st != SA_OK)
         return SA_FAIL(err, st == SA_ERR_NOMEM ? st : SA_ERR_CONFIG, "%s: `%s`: %s", cfg->path,
                        name, why.msg);
-    size_t alloc = SA_CONFIG_FILE_MAX + 2;
+    size_t alloc = n + 1;
     const char *from = text;
     if (text_secret) {
         /* The same whitespace the inline form loses (sa_config_parse trims both ends). */
@@ -702,7 +705,7 @@ sa_status sa_config_load(sa_config *cfg, const char *path, sa_error *err)
     if (st != SA_OK)
         return st;
     st = sa_config_parse(cfg, text, len, path, err);
-    OPENSSL_clear_free(text, SA_CONFIG_FILE_MAX + 2); /* it may hold secrets */
+    OPENSSL_clear_free(text, len + 1); /* it may hold secrets */
     /* Security: the file that holds a secret inline is a secret file. */
     if (st == SA_OK && (cfg->signing_key_inline || cfg->google_client_secret_inline))
         st = secret_file_check(err, path,
