@@ -151,7 +151,7 @@ int cli_with_store(sa_store_mode mode, cli_store_action act, void *ctx)
     int rc = cli_load_config(&cfg);
     if (rc != CLI_EXIT_OK)
         return rc;
-    if (sa_store_open(&store, cfg.db_home, mode, &err) != SA_OK) {
+    if (sa_store_open_config(&store, &cfg, mode, &err) != SA_OK) {
         cli_fail("store", &err);
         rc = CLI_EXIT_STORE;
     } else {
