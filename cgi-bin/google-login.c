@@ -168,7 +168,7 @@ done:
 
 int main(int argc, char **argv)
 {
-    static const sa_endpoint endpoint = {"google-login", SA_POST, true, handle};
+    static const sa_endpoint endpoint = {"google-login", SA_POST, true, handle, true};
     int rc = sa_serve(&endpoint, argc, argv);
     sa_google_free(google);
     return rc;

@@ -15,6 +15,6 @@ static void handle(sa_ctx *ctx)
 
 int main(int argc, char **argv)
 {
-    static const sa_endpoint endpoint = {"health", SA_GET, true, handle};
+    static const sa_endpoint endpoint = {"health", SA_GET, true, handle, false};
     return sa_serve(&endpoint, argc, argv);
 }

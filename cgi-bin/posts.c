@@ -18,6 +18,6 @@ static void handle(sa_ctx *ctx)
 
 int main(int argc, char **argv)
 {
-    static const sa_endpoint endpoint = {"posts", SA_GET, true, handle};
+    static const sa_endpoint endpoint = {"posts", SA_GET, true, handle, false};
     return sa_serve(&endpoint, argc, argv);
 }

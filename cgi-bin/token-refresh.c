@@ -31,6 +31,6 @@ static void handle(sa_ctx *ctx)
 
 int main(int argc, char **argv)
 {
-    static const sa_endpoint endpoint = {"token-refresh", SA_POST, true, handle};
+    static const sa_endpoint endpoint = {"token-refresh", SA_POST, true, handle, true};
     return sa_serve(&endpoint, argc, argv);
 }

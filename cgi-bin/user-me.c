@@ -128,6 +128,7 @@ static void handle(sa_ctx *ctx)
 
 int main(int argc, char **argv)
 {
-    static const sa_endpoint endpoint = {"user-me", SA_GET | SA_PUT | SA_PATCH, true, handle};
+    static const sa_endpoint endpoint = {"user-me", SA_GET | SA_PUT | SA_PATCH, true, handle,
+                                          false};
     return sa_serve(&endpoint, argc, argv);
 }

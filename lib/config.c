@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,55 +185,142 @@ static sa_status copy_string(char *dst, size_t size, const char *value)
     return SA_OK;
 }
 
-/* The fix for a secret file others can read (st_mode in mode), as a message. */
-static sa_status secret_mode_error(sa_error *err, const char *path, const char *what,
-                                   unsigned mode)
+/* "user" for uid, or its number when it has no name (for messages). */
+static void user_name(uid_t uid, char *out, size_t size)
 {
-    return SA_FAIL(err, SA_ERR_CONFIG,
-                   "%s holds %s but is readable by group or others (mode %04o): "
-                   "run `chmod 600 %s`", path, what, mode & 07777, path);
+    struct passwd pw, *res = NULL;
+    char buf[1024];
+    if (getpwuid_r(uid, &pw, buf, sizeof buf, &res) == 0 && res && res->pw_name[0])
+        snprintf(out, size, "%s", res->pw_name);
+    else
+        snprintf(out, size, "%lu", (unsigned long)uid);
 }
 
-/* Read a whole small file (NUL-terminated copy in *out, free with OPENSSL_clear_free);
- * *mode gets its permission bits. When secret names what the file holds, refuse modes
- * that let group or others read it.
- * Security: a signing key others can read is a key others can mint tokens with. */
-static sa_status read_file(const char *path, const char *secret, char **out, size_t *len,
-                           unsigned *mode, sa_error *err)
+/* "readable and writable" for the r/w/x bits in rwx (0..7), "" for none. */
+static void rwx_words(unsigned rwx, char *out, size_t size)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    static const char *words[] = {"executable", "writable", "readable"};
+    size_t n = 0;
+    out[0] = '\0';
+    for (int b = 2; b >= 0; b--) {
+        if (!(rwx & (1u << b)))
+            continue;
+        int w = snprintf(out + n, size - n, "%s%s", n ? " and " : "", words[b]);
+        if (w < 0 || (size_t)w >= size - n)
+            return;
+        n += (size_t)w;
+    }
+}
+
+/* The group and other permission bits of mode (some set) in words, e.g. "readable by group
+ * and others" or "readable by group, writable by others". */
+static void extra_bits(unsigned mode, char *out, size_t size)
+{
+    char g[64], o[64];
+    rwx_words((mode >> 3) & 7, g, sizeof g);
+    rwx_words(mode & 7, o, sizeof o);
+    if (strcmp(g, o) == 0)
+        snprintf(out, size, "%s by group and others", g);
+    else if (!g[0])
+        snprintf(out, size, "%s by others", o);
+    else if (!o[0])
+        snprintf(out, size, "%s by group", g);
+    else
+        snprintf(out, size, "%s by group, %s by others", g, o);
+}
+
+/* Refuse a file holding a secret (what names it) that someone other than us or root could
+ * read or change: owned by another user (st_uid neither the effective uid nor 0), any group
+ * or other bit in its mode, or a parent directory others may write without the sticky bit
+ * (they could swap the file). The message names the fix (chown and/or chmod).
+ * Security: a signing key others can read or write is a key others can mint tokens with;
+ * the rule is OpenSSH's StrictModes. */
+static sa_status secret_file_check(sa_error *err, const char *path, const char *what,
+                                   const struct stat *st)
+{
+    char me[64], owner[64], dir[1024];
+    uid_t euid = geteuid();
+    user_name(euid, me, sizeof me);
+    if (st->st_uid != euid && st->st_uid != 0) {
+        user_name(st->st_uid, owner, sizeof owner);
+        return SA_FAIL(err, SA_ERR_CONFIG,
+                       "%s holds %s but is owned by %s, not by %s (the user this runs as) or "
+                       "root: run `chown %s %s`", path, what, owner, me, me, path);
+    }
+    if (st->st_mode & 077) {
+        char bits[160];
+        extra_bits((unsigned)st->st_mode, bits, sizeof bits);
+        if (st->st_uid != euid)
+            return SA_FAIL(err, SA_ERR_CONFIG,
+                           "%s holds %s but is %s (mode %04o): run `chown %s %s` and "
+                           "`chmod 600 %s`", path, what, bits,
+                           (unsigned)st->st_mode & 07777, me, path, path);
+        return SA_FAIL(err, SA_ERR_CONFIG, "%s holds %s but is %s (mode %04o): run `chmod 600 %s`",
+                       path, what, bits, (unsigned)st->st_mode & 07777, path);
+    }
+    const char *slash = strrchr(path, '/');
+    int n = slash ? snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path)
+                  : snprintf(dir, sizeof dir, ".");
+    if (n == 0)
+        snprintf(dir, sizeof dir, "/");
+    struct stat dst;
+    if (n >= 0 && (size_t)n < sizeof dir && stat(dir, &dst) == 0 &&
+        (dst.st_mode & S_IWOTH) && !(dst.st_mode & S_ISVTX))
+        return SA_FAIL(err, SA_ERR_CONFIG,
+                       "%s holds %s but its directory %s is writable by others (mode %04o), so "
+                       "anyone may replace it: move it, or run `chmod o-w %s`", path, what, dir,
+                       (unsigned)dst.st_mode & 07777, dir);
+    return SA_OK;
+}
+
+/* Read a whole small file (at most SA_CONFIG_FILE_MAX bytes; NUL-terminated copy in *out,
+ * free with OPENSSL_clear_free); *st gets its status. Anything but a regular file (a FIFO, a
+ * device, a directory) is refused without blocking ("not a regular file"). When secret names
+ * what the file holds, it must also pass secret_file_check. */
+static sa_status read_file(const char *path, const char *secret, char **out, size_t *len,
+                           struct stat *st, sa_error *err)
+{
+    /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0)
         return SA_FAIL(err, SA_ERR_CONFIG, "cannot open %s: %s", path, strerror(errno));
-    struct stat st;
     sa_status rc = SA_OK;
     char *buf = NULL;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
         rc = SA_FAIL(err, SA_ERR_CONFIG, "%s is not a regular file", path);
         goto fail;
     }
-    if (secret && (st.st_mode & 077)) {
-        rc = secret_mode_error(err, path, secret, (unsigned)st.st_mode);
+    if (secret && (rc = secret_file_check(err, path, secret, st)) != SA_OK)
         goto fail;
-    }
-    if (mode)
-        *mode = (unsigned)st.st_mode;
-    if (st.st_size > SA_CONFIG_FILE_MAX) {
+    if (st->st_size > SA_CONFIG_FILE_MAX) {
         rc = SA_FAIL(err, SA_ERR_CONFIG, "%s is too large", path);
         goto fail;
     }
-    buf = malloc((size_t)st.st_size + 1);
+    /* One byte more than fstat said, to see a file that grew meanwhile. */
+    size_t cap = (size_t)st->st_size + 1;
+    buf = malloc(cap + 1);
     if (!buf) {
         rc = SA_FAIL(err, SA_ERR_NOMEM, "out of memory reading %s", path);
         goto fail;
     }
+    /* Read to the end, never more than fstat's size: the bound holds whatever the file
+     * does meanwhile. */
     size_t got = 0;
-    while (got < (size_t)st.st_size) {
-        ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-        if (r <= 0) {
-            rc = SA_FAIL(err, SA_ERR_CONFIG, "cannot read %s", path);
+    for (;;) {
+        ssize_t r = read(fd, buf + got, cap - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            rc = SA_FAIL(err, SA_ERR_CONFIG, "cannot read %s: %s", path, strerror(errno));
             goto fail;
         }
+        if (r == 0)
+            break;
         got += (size_t)r;
+        if (got == cap) {
+            rc = SA_FAIL(err, SA_ERR_CONFIG, "%s changed while being read", path);
+            goto fail;
+        }
     }
     buf[got] = '\0';
     *out = buf;
@@ -240,7 +328,8 @@ static sa_status read_file(const char *path, const char *secret, char **out, siz
     close(fd);
     return SA_OK;
 fail:
-    free(buf);
+    if (buf)
+        OPENSSL_clear_free(buf, (size_t)st->st_size + 2);
     close(fd);
     return rc;
 }
@@ -329,7 +418,8 @@ static sa_status apply(sa_config *cfg, const char *key, const char *value, const
     if (strcmp(key, "google_client_secret") == 0) {
         EXPECT("a value of at most %zu bytes", sizeof cfg->google_client_secret - 1);
         want->show_value = false;
-        cfg->google_client_secret_inline = true;
+        /* A blank line (the example's, uncommented) sets nothing. */
+        cfg->google_client_secret_inline = value[0] != '\0';
         return copy_string(cfg->google_client_secret, sizeof cfg->google_client_secret, value);
     }
     DURATION(access_token_lifetime)
@@ -502,19 +592,31 @@ static sa_status load_secret_file(const sa_config *cfg, const char *name, const 
     char *text;
     size_t n;
     sa_error why = {0};
-    sa_status st = read_file(path, "a secret", &text, &n, NULL, &why);
+    struct stat fst;
+    sa_status st = read_file(path, "a secret", &text, &n, &fst, &why);
     if (st != SA_OK)
         return SA_FAIL(err, st == SA_ERR_NOMEM ? st : SA_ERR_CONFIG, "%s: `%s`: %s", cfg->path,
                        name, why.msg);
     size_t alloc = n + 1;
-    while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
-        n--;
+    const char *from = text;
+    if (text_secret) {
+        /* The same whitespace the inline form loses (sa_config_parse trims both ends). */
+        while (n > 0 && isspace((unsigned char)*from)) {
+            from++;
+            n--;
+        }
+        while (n > 0 && isspace((unsigned char)from[n - 1]))
+            n--;
+    } else {
+        while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+            n--;
+    }
     st = SA_OK;
-    if (n > size || (text_secret && memchr(text, '\0', n)))
+    if (n > size || (text_secret && memchr(from, '\0', n)))
         st = SA_FAIL(err, SA_ERR_CONFIG, "%s: `%s` (%s) holds more than %zu bytes%s", cfg->path,
                      name, path, size, text_secret ? " or a NUL" : "");
     else {
-        memcpy(dst, text, n);
+        memcpy(dst, from, n);
         *len = n;
     }
     OPENSSL_clear_free(text, alloc);
@@ -627,18 +729,17 @@ sa_status sa_config_load(sa_config *cfg, const char *path, sa_error *err)
         return SA_FAIL(err, SA_ERR_CONFIG, "configuration path too long");
     char *text;
     size_t len;
-    unsigned mode = 0;
-    sa_status st = read_file(path, NULL, &text, &len, &mode, err);
+    struct stat fst;
+    sa_status st = read_file(path, NULL, &text, &len, &fst, err);
     if (st != SA_OK)
         return st;
     st = sa_config_parse(cfg, text, len, path, err);
     OPENSSL_clear_free(text, len + 1); /* it may hold secrets */
     /* Security: the file that holds a secret inline is a secret file. */
-    if (st == SA_OK && (mode & 077) &&
-        (cfg->signing_key_inline || cfg->google_client_secret_inline))
-        st = secret_mode_error(err, path,
+    if (st == SA_OK && (cfg->signing_key_inline || cfg->google_client_secret_inline))
+        st = secret_file_check(err, path,
                                cfg->signing_key_inline ? "`signing_key`" : "`google_client_secret`",
-                               mode);
+                               &fst);
     if (st == SA_OK)
         st = check(cfg, err);
     if (st != SA_OK)

@@ -115,8 +115,9 @@ static bool google_json_time(json_object *obj, const char *key, int64_t *out)
 bool sa_google_tokeninfo_exp(json_object *info, int64_t now, int64_t *exp)
 {
     int64_t left;
-    if (google_json_time(info, "exp", exp))
-        return true;
+    /* A present exp is judged alone: an unusable one never falls back to expires_in. */
+    if (json_object_object_get_ex(info, "exp", NULL))
+        return google_json_time(info, "exp", exp);
     if (!google_json_time(info, "expires_in", &left))
         return false;
     /* Security: saturate, never overflow: 2^63-1 seconds left is "not expired". */
@@ -595,13 +596,16 @@ static sa_google_result google_judge_status(const sa_google_response *res, const
 static sa_google_result google_answer_json(const sa_google_response *res, const char *what,
                                            json_object **out, sa_error *err)
 {
+    sa_error why = { 0 };
     *out = NULL;
-    if (sa_json_parse(res->body, res->body_len, out, NULL) != SA_OK ||
+    if (sa_json_parse(res->body, res->body_len, out, &why) != SA_OK ||
         !json_object_is_type(*out, json_type_object)) {
         json_object_put(*out);
         *out = NULL;
-        SA_FAIL(err, SA_ERR_UNAVAILABLE, "Google's %s sent something that is not a JSON object",
-                what);
+        /* The parser's reason names a position, never the text: safe to log, and it tells
+         * an operator why (e.g. "Integer out of range": every integer must fit int64). */
+        SA_FAIL(err, SA_ERR_UNAVAILABLE, "Google's %s sent something that is not a JSON object "
+                "(%.120s)", what, why.msg[0] ? why.msg : "not an object");
         return SA_GOOGLE_UNAVAILABLE;
     }
     return SA_GOOGLE_OK;

@@ -43,7 +43,14 @@
                                             before trying again (it serves stale keys meanwhile) */
 #define SA_GOOGLE_DEFAULT_MAX_AGE 300    /* JWKS freshness when Google sends no max-age */
 #define SA_GOOGLE_MAX_MAX_AGE 86400      /* never trust a cached JWKS document longer */
-#define SA_GOOGLE_MAX_KEYS 32            /* keys taken from one JWKS document */
+#define SA_GOOGLE_MAX_KEYS 32            /* entries in one JWKS document; more: refused */
+#define SA_GOOGLE_CHECKED_KEYS 16        /* RS256 keys judged per document; later ones are
+                                            refused unjudged (Google publishes 2 or 3) */
+#define SA_GOOGLE_CHECK_BITS 32768       /* modulus bits per document handed to OpenSSL's
+                                            check (16 keys of 2048 bits, 4 of 8192): bounds
+                                            the CPU one document costs */
+#define SA_GOOGLE_MIN_MAX_AGE 60         /* JWKS freshness for no-store, no-cache, max-age=0
+                                            or an exhausted Age: the refetch floor */
 #define SA_GOOGLE_KID_MAX 128
 #define SA_GOOGLE_PICTURE_MAX 2048
 
@@ -147,7 +154,9 @@ typedef struct sa_google_key {
 /* A key of a JWKS document that was refused, and why (for the log). */
 typedef struct sa_google_rejected_key {
     char kid[SA_GOOGLE_KID_MAX + 1]; /* printable ASCII ('?' for any other byte), cut to
-                                        SA_GOOGLE_KID_MAX; "" when the key had none */
+                                        SA_GOOGLE_KID_MAX; "" when the key had none: for logs */
+    char *raw_kid;                   /* the kid as the document spelled it (any length), owned
+                                        by the keyset; NULL when none: for comparisons */
     const char *reason;              /* a fixed text, e.g. "exponent under 65537" */
 } sa_google_rejected_key;
 
@@ -171,7 +180,10 @@ void sa_google_keyset_clear(sa_google_keyset *set);
  * unparsed. An RS256 key is refused, and listed in out->rejected with its kid and the reason,
  * unless it has a kid of at most SA_GOOGLE_KID_MAX bytes, base64url n and e, a modulus of
  * 2048 to 8192 bits that is odd, an odd exponent of at least 65537 (at most 64 bits), and
- * passes OpenSSL's EVP_PKEY_public_check. A duplicate kid, more than SA_GOOGLE_MAX_KEYS keys,
+ * passes OpenSSL's EVP_PKEY_public_check. Only the first SA_GOOGLE_CHECKED_KEYS RS256 keys,
+ * and only up to SA_GOOGLE_CHECK_BITS modulus bits in all, are judged; later keys are refused
+ * unjudged. Kids are compared as sent (raw bytes). A duplicate kid, more than
+ * SA_GOOGLE_MAX_KEYS keys,
  * a member of the wrong type, or no usable key at all (err->msg then names the first refused
  * kid and why) make the whole document SA_ERR_INVALID. SA_ERR_NOMEM on allocation failure.
  * On SA_OK *out owns the keys and a copy of the text. */
@@ -218,12 +230,14 @@ const char *sa_google_check_claims(const sa_config *cfg, json_object *claims,
 /* When the access token tokeninfo describes expires (unix seconds): its exp, else now +
  * expires_in, saturating at INT64_MAX; each a non-negative decimal as a JSON integer or a
  * string of at most 15 digits. now must be non-negative. Returns false, *exp unspecified,
- * when neither is usable (absent, negative, another type): the token is then refused. */
+ * when neither is usable (absent, negative, another type), or when exp is present but not
+ * usable (no fallback to expires_in): the token is then refused. */
 bool sa_google_tokeninfo_exp(json_object *info, int64_t now, int64_t *exp);
 
 /* Max-age (seconds) from a Cache-Control header value and an Age header value (either may be
- * NULL): SA_GOOGLE_DEFAULT_MAX_AGE when there is none, 0 for no-cache/no-store, at most
- * SA_GOOGLE_MAX_MAX_AGE. */
+ * NULL): SA_GOOGLE_DEFAULT_MAX_AGE when there is none, SA_GOOGLE_MIN_MAX_AGE for
+ * no-cache/no-store/max-age=0 or when Age has used it all up (a source that forbids caching
+ * must not make every login a fetch), else max-age minus Age, at most SA_GOOGLE_MAX_MAX_AGE. */
 int64_t sa_google_max_age(const char *cache_control, const char *age);
 
 /* One HTTP exchange with Google. */
@@ -262,6 +276,10 @@ struct sa_google {
     int64_t retry_after;             /* no JWKS fetch before this after a failure */
     int64_t forced_at;               /* last forced refetch seen (the store's, or ours) */
     char fetch_error[160];           /* why the last JWKS fetch failed, "" after a success */
+    unsigned char refused_sha256[32]; /* SHA-256 of the last fetched document we refused: the
+                                         same text again is refused without parsing */
+    bool refused_known;
+    char refused_why[160];              /* why that document was refused */
 };
 
 #endif

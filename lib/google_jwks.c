@@ -18,6 +18,7 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/param_build.h>
+#include <openssl/sha.h>
 
 #include "json.h"
 #include "jwt.h"
@@ -34,6 +35,8 @@ void sa_google_keyset_clear(sa_google_keyset *set)
         return;
     for (size_t i = 0; i < set->n; i++)
         EVP_PKEY_free(set->keys[i].pkey);
+    for (size_t i = 0; i < set->n_rejected; i++)
+        free(set->rejected[i].raw_kid);
     free(set->keys);
     free(set->doc);
     memset(set, 0, sizeof *set);
@@ -94,12 +97,14 @@ static BIGNUM *google_b64url_bn(const char *s, unsigned char *buf, size_t max)
 
 /* Judge the n and e of an RSA JWK (RFC 7518 section 6.3.1). Returns NULL with *pkey (owned by
  * the caller) when the key is usable, else why not (a fixed text) with *pkey NULL, or "" when
- * out of memory. n_buf holds JWKS_N_MAX bytes.
+ * out of memory. n_buf holds JWKS_N_MAX bytes. A key passing our rules spends its modulus bits
+ * from *bits_left (the document's budget for OpenSSL's check); one that does not fit is
+ * refused unchecked.
  * Security: our rules come before OpenSSL's check, so each refusal names its reason: e = 1
  * makes any padded hash a valid "signature", small or even e and short or even moduli make
  * forgery or factoring easy; over 8192 bits only costs CPU per verification. */
 static const char *google_rsa_key(const char *n, const char *e, unsigned char *n_buf,
-                                  EVP_PKEY **pkey)
+                                  int *bits_left, EVP_PKEY **pkey)
 {
     unsigned char e_buf[JWKS_E_MAX];
     const char *why = NULL;
@@ -132,8 +137,11 @@ static const char *google_rsa_key(const char *n, const char *e, unsigned char *n
         why = "exponent under 65537";
     else if (!BN_is_odd(bn_e))
         why = "exponent is even";
+    else if (BN_num_bits(bn_n) > *bits_left)
+        why = "over the document's budget of modulus bits to check";
     if (why)
         goto done;
+    *bits_left -= BN_num_bits(bn_n);
     *pkey = google_rsa_from_ne(bn_n, bn_e);
     if (!*pkey)
         why = "OpenSSL cannot build it";
@@ -164,29 +172,39 @@ static bool jwks_opt_string(json_object *obj, const char *key, const char **out)
     return st == SA_OK && strlen(*out) == len;
 }
 
-/* Remember a refused key: its kid as printable ASCII (anything else becomes '?', so the log
- * line it ends up in cannot be split or forged), cut to SA_GOOGLE_KID_MAX bytes. */
-static void jwks_reject(sa_google_keyset *set, const char *kid, const char *why)
+/* Remember a refused key: its kid as sent (for comparisons) and as printable ASCII (anything
+ * else becomes '?', so the log line it ends up in cannot be split or forged), cut to
+ * SA_GOOGLE_KID_MAX bytes. false when out of memory. */
+static bool jwks_reject(sa_google_keyset *set, const char *kid, const char *why)
 {
     if (set->n_rejected >= SA_GOOGLE_MAX_KEYS)
-        return;
-    sa_google_rejected_key *r = &set->rejected[set->n_rejected++];
+        return true;
+    sa_google_rejected_key *r = &set->rejected[set->n_rejected];
+    r->raw_kid = NULL;
+    if (kid && !(r->raw_kid = strdup(kid)))
+        return false;
+    set->n_rejected++;
     size_t i = 0;
     for (; kid && kid[i] && i < SA_GOOGLE_KID_MAX; i++)
         r->kid[i] = (kid[i] >= 0x20 && kid[i] < 0x7F) ? kid[i] : '?';
     r->kid[i] = '\0';
     r->reason = why;
+    return true;
+}
+
+/* The refused key of set whose kid is exactly kid (raw bytes), or NULL. */
+static const sa_google_rejected_key *jwks_refused(const sa_google_keyset *set, const char *kid)
+{
+    for (size_t i = 0; i < set->n_rejected; i++)
+        if (set->rejected[i].raw_kid && strcmp(set->rejected[i].raw_kid, kid) == 0)
+            return &set->rejected[i];
+    return NULL;
 }
 
 /* Whether kid names a key already taken or refused in this document. */
 static bool jwks_kid_seen(const sa_google_keyset *set, const char *kid)
 {
-    if (sa_google_keyset_find(set, kid))
-        return true;
-    for (size_t i = 0; i < set->n_rejected; i++)
-        if (strcmp(set->rejected[i].kid, kid) == 0)
-            return true;
-    return false;
+    return sa_google_keyset_find(set, kid) || jwks_refused(set, kid);
 }
 
 /* Contract: returns SA_OK (*out owns keys and a copy of doc), SA_ERR_INVALID (the document is
@@ -198,6 +216,8 @@ sa_status sa_google_jwks_parse(const char *doc, size_t len, sa_google_keyset *ou
     json_object *root = NULL, *keys = NULL;
     sa_google_keyset set = { 0 };
     unsigned char *n_buf = NULL;
+    size_t judged = 0;
+    int bits_left = SA_GOOGLE_CHECK_BITS;
 
     if (len > SA_GOOGLE_RESPONSE_MAX) {
         st = SA_FAIL(err, SA_ERR_INVALID, "JWKS document over %d bytes", SA_GOOGLE_RESPONSE_MAX);
@@ -249,7 +269,8 @@ sa_status sa_google_jwks_parse(const char *doc, size_t len, sa_google_keyset *ou
             (alg && strcmp(alg, "RS256") != 0))
             continue;
         if (!kid || !kid[0]) {
-            jwks_reject(&set, kid, "no kid");
+            if (!jwks_reject(&set, kid, "no kid"))
+                goto nomem;
             continue;
         }
         if (jwks_kid_seen(&set, kid)) {
@@ -257,19 +278,20 @@ sa_status sa_google_jwks_parse(const char *doc, size_t len, sa_google_keyset *ou
             st = SA_FAIL(err, SA_ERR_INVALID, "JWKS document repeats a kid");
             goto fail;
         }
-        if (strlen(kid) > SA_GOOGLE_KID_MAX) {
-            jwks_reject(&set, kid, "kid over 128 bytes");
-            continue;
-        }
         EVP_PKEY *pkey = NULL;
-        why = google_rsa_key(n, e, n_buf, &pkey);
-        if (why && !why[0]) {
-            st = SA_FAIL(err, SA_ERR_NOMEM, "out of memory");
-            goto fail;
-        }
+        if (strlen(kid) > SA_GOOGLE_KID_MAX)
+            why = "kid over 128 bytes";
+        /* Security: bounded work per document, whatever its source serves. */
+        else if (judged++ >= SA_GOOGLE_CHECKED_KEYS)
+            why = "over 16 RS256 keys in the document";
+        else
+            why = google_rsa_key(n, e, n_buf, &bits_left, &pkey);
+        if (why && !why[0])
+            goto nomem;
         if (why) {
             /* Security: a token naming this kid will find no key (unknown_key). */
-            jwks_reject(&set, kid, why);
+            if (!jwks_reject(&set, kid, why))
+                goto nomem;
             continue;
         }
         memcpy(set.keys[set.n].kid, kid, strlen(kid) + 1);
@@ -287,7 +309,9 @@ sa_status sa_google_jwks_parse(const char *doc, size_t len, sa_google_keyset *ou
     }
     *out = set;
     memset(&set, 0, sizeof set);
-
+    goto fail;
+nomem:
+    st = SA_FAIL(err, SA_ERR_NOMEM, "out of memory");
 fail:
     sa_google_keyset_clear(&set);
     free(n_buf);
@@ -314,7 +338,7 @@ int64_t sa_google_max_age(const char *cache_control, const char *age)
                 tlen--;
             if ((tlen == 8 && strncasecmp(tok, "no-store", 8) == 0) ||
                 (tlen == 8 && strncasecmp(tok, "no-cache", 8) == 0))
-                return 0;
+                return SA_GOOGLE_MIN_MAX_AGE;
             if (!found && tlen > 8 && strncasecmp(tok, "max-age=", 8) == 0) {
                 int64_t v = 0;
                 size_t i = 8;
@@ -339,7 +363,9 @@ int64_t sa_google_max_age(const char *cache_control, const char *age)
     if (max_age > SA_GOOGLE_MAX_MAX_AGE)
         max_age = SA_GOOGLE_MAX_MAX_AGE;
     max_age -= age_s;
-    return max_age < 0 ? 0 : max_age;
+    /* Security: "do not cache" (or a copy already as old as its max-age) still keeps the keys
+     * a minute: otherwise every login would be a fetch, and its parse, paid by the caller. */
+    return max_age <= 0 ? SA_GOOGLE_MIN_MAX_AGE : max_age;
 }
 
 size_t sa_google_rejected_keys(sa_google *g, const sa_google_rejected_key **keys)
@@ -463,14 +489,37 @@ static sa_status google_keys_fetch(sa_google *g, int64_t now, sa_error *err)
         st = SA_FAIL(err, SA_ERR_UNAVAILABLE, "Google's JWKS answered HTTP %ld", res.status);
         goto done;
     }
+    int64_t expires_at = now + sa_google_max_age(res.cache_control, res.age);
+    /* Security: a document already judged in this process is not judged again (its key checks
+     * cost CPU the source controls): the same text as our keys only renews their freshness,
+     * the same text as the last document we refused is refused again at once. */
+    if (g->keys.doc && g->keys.doc_len == res.body_len &&
+        memcmp(g->keys.doc, res.body, res.body_len) == 0) {
+        g->fetch_error[0] = '\0';
+        g->keys.fetched_at = now;
+        g->keys.expires_at = expires_at;
+        st = google_keys_share(g, g->forced_at, err);
+        goto done;
+    }
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)res.body, res.body_len, digest);
+    if (g->refused_known && memcmp(digest, g->refused_sha256, sizeof digest) == 0) {
+        st = SA_FAIL(err, SA_ERR_UNAVAILABLE, "%s (unchanged, not parsed again)",
+                     g->refused_why);
+        goto done;
+    }
     st = sa_google_jwks_parse(res.body, res.body_len, &set, err);
-    if (st == SA_ERR_INVALID)
+    if (st == SA_ERR_INVALID) {
         st = SA_ERR_UNAVAILABLE; /* err->msg says what was wrong with it */
+        memcpy(g->refused_sha256, digest, sizeof digest);
+        g->refused_known = true;
+        snprintf(g->refused_why, sizeof g->refused_why, "%.150s", err ? err->msg : "refused");
+    }
     if (st != SA_OK)
         goto done;
     g->fetch_error[0] = '\0';
     set.fetched_at = now;
-    set.expires_at = now + sa_google_max_age(res.cache_control, res.age);
+    set.expires_at = expires_at;
     google_keys_replace(g, &set);
     st = google_keys_share(g, g->forced_at, err);
 done:
@@ -507,14 +556,10 @@ static bool google_claim_refetch(sa_google *g, int64_t now)
  * judged at once, since no refetch makes that key acceptable. */
 static bool google_kid_refused(const sa_google *g, const char *kid, sa_error *err)
 {
-    for (size_t i = 0; i < g->keys.n_rejected; i++) {
-        if (strcmp(g->keys.rejected[i].kid, kid) == 0) {
-            SA_FAIL(err, SA_ERR_NOT_FOUND, "kid names a key we refused (%s)",
-                    g->keys.rejected[i].reason);
-            return true;
-        }
-    }
-    return false;
+    const sa_google_rejected_key *r = jwks_refused(&g->keys, kid);
+    if (r)
+        SA_FAIL(err, SA_ERR_NOT_FOUND, "kid names a key we refused (%s)", r->reason);
+    return r != NULL;
 }
 
 sa_status sa_google_key_for(sa_google *g, const char *kid, int64_t now, EVP_PKEY **pkey,

@@ -372,6 +372,10 @@ int sa_serve(const sa_endpoint *ep, int argc, char **argv)
          * the endpoint made of them. */
         if (ctx.req.authorization || (cfg.cookie_mode && ctx.req.cookie))
             sa_respond_private(&ctx);
+        /* Security: an answer to a token endpoint may hold, or depend on, the credential its
+         * request sent in the body; no cache keeps it. */
+        if (ep->credential_body)
+            ctx.res.no_store = true;
         sa_cors_decorate(&ctx);
         sa_buf_reset(&out);
         if (sa_response_serialize(&ctx, &out) == SA_OK)

@@ -84,6 +84,9 @@ typedef struct sa_endpoint {
     int methods;                /* allowed methods, OPTIONS implied */
     bool needs_store;           /* open the store at start-up */
     void (*handle)(sa_ctx *ctx);
+    bool credential_body;       /* requests carry a credential (token, code) in the body:
+                                   every answer gets Cache-Control: no-store (API.md
+                                   section 10), whatever its status */
 } sa_endpoint;
 
 /* Run the endpoint: FastCGI loop, or one CGI request when not started by a FastCGI server.

@@ -95,3 +95,31 @@ def test_cookie_mode_personal_answer_varies_with_cookie(make_server):
     assert r.status_code == 200, r.text
     assert r.headers["Cache-Control"] == "no-store"
     assert "Cookie" in vary(r)
+
+
+# Review of issue 9, F7: the token endpoints take a credential in the body (a token, a refresh
+# token, a Google code), so every answer of theirs is no-store, whatever its status and
+# whether or not an Authorization header or cookie came along.
+TOKEN_POSTS = [
+    ("/api/auth/token/verify/", lambda p: {"token": p["access"]}),
+    ("/api/auth/token/verify/", lambda p: {"token": "x"}),
+    ("/api/auth/token/refresh/", lambda p: {"refresh": p["refresh"]}),
+    ("/api/auth/token/refresh/", lambda p: {"refresh": "bad"}),
+    ("/api/auth/logout/", lambda p: {"refresh": p["refresh"]}),
+    ("/api/social/login/google/", lambda p: {"access_token": "ya29.bad"}),
+    ("/api/social/login/google/", lambda p: {}),
+]
+
+
+@pytest.mark.parametrize("mode", ["bearer", "cookie"])
+def test_token_endpoint_answers_are_no_store(make_server, mode):
+    extra = {"cookie_mode": "true", "cookie_secure": "false"} if mode == "cookie" else {}
+    s = make_server(**extra)
+    u = s.create_user("bodycred-" + mode)
+    for path, body in TOKEN_POSTS:
+        r = s.post(path, json=body(s.mint(u["pk"])))
+        assert r.status_code != 500, (path, r.text)
+        assert r.headers.get("Cache-Control") == "no-store", (path, r.status_code, r.headers)
+    # A method the endpoint refuses is still an answer of that endpoint.
+    r = s.get("/api/auth/token/verify/")
+    assert r.status_code == 405 and r.headers.get("Cache-Control") == "no-store"

@@ -399,6 +399,39 @@ def test_jwks_refreshed_after_max_age(g_and_s):
     assert google.calls()["certs"] == 1
 
 
+
+def test_jwks_no_cache_answer_has_a_floor(g_and_s):
+    """Review of issue 9, F2: a JWKS answer that forbids caching (max-age=0) still keeps the
+    keys SA_GOOGLE_MIN_MAX_AGE (60 s): logins do not each fetch the keys again."""
+    google, server = g_and_s
+    google.configure(max_age=0)
+    google.reset_calls()
+    for _ in range(4):
+        assert login(server, id_token=google.mint_id_token()).status_code == 200
+    assert google.calls()["certs"] == 1
+
+
+def test_tokeninfo_exp_present_but_unusable_is_malformed(g_and_s):
+    """Review of issue 9, F6: an unusable exp is not replaced by expires_in."""
+    google, server = g_and_s
+    for bad in (-1, "", None, "12x"):
+        at = google.register_access_token(info_overrides={"exp": bad, "expires_in": 3600})
+        assert_incorrect(login(server, access_token=at["access_token"]), "malformed")
+
+
+def test_tokeninfo_integer_over_int64_is_503_with_the_cause_logged(g_and_s):
+    """Review of issue 9, F6: Google's answer with an integer no int64 holds cannot be read
+    (every integer we read must fit int64): 503, and the log says why."""
+    google, server = g_and_s
+    at = google.register_access_token(info_overrides={"expires_in": 18446744073709551615})
+    r = login(server, access_token=at["access_token"])
+    assert r.status_code == 503 and r.json() == UNAVAILABLE
+    want = "Google's tokeninfo sent something that is not a JSON object (Integer out of range"
+    deadline = time.time() + 3
+    while want not in server.log() and time.time() < deadline:
+        time.sleep(0.05)
+    assert want in server.log()
+
 # ---- Google down ----
 
 @pytest.mark.parametrize("mode", ["500", "close", "stall", "bad_json"])

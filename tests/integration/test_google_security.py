@@ -241,7 +241,7 @@ def test_config_with_inline_secret_must_be_private(make_server):
     s.restart()
     r = s.get("/api/health/")
     assert r.status_code == 503
-    want = ("%s holds `signing_key` but is readable by group or others (mode 0644): "
+    want = ("%s holds `signing_key` but is readable by group and others (mode 0644): "
             "run `chmod 600 %s`" % (s.conf, s.conf))
     assert want in wait_for_log(s, want)
     cli = subprocess.run([os.path.join(ROOT, "bin", "socialauth"), "--config", s.conf, "user",
@@ -269,3 +269,26 @@ def test_client_secret_from_a_file(gs, tmp_path):
     assert server.get("/api/health/").status_code == 503
     assert "both `google_client_secret` and `google_client_secret_file` are set" in wait_for_log(
         server, "keep one")
+
+
+def test_fifo_key_file_is_refused_not_waited_on(make_server):
+    """Review of issue 9, F1: a FIFO as the signing key file makes the endpoints answer 503
+    and log why at once (open no longer waits for a writer), and the CLI exit with 4."""
+    import subprocess
+    from sa_server import ROOT
+    s = make_server()
+    fifo = os.path.join(os.path.dirname(s.conf), "key.fifo")
+    os.mkfifo(fifo, 0o600)
+    text = open(s.conf).read().replace("signing_key = ", "signing_key_file = %s\n#" % fifo)
+    with open(s.conf, "w") as f:
+        f.write(text)
+    s.restart()
+    for path in ("/api/health/", "/api/auth/user/"):
+        r = s.get(path, timeout=5)
+        assert r.status_code == 503, (path, r.text)
+    want = "%s is not a regular file" % fifo
+    log = wait_for_log(s, want)
+    assert want in log
+    cli = subprocess.run([os.path.join(ROOT, "bin", "socialauth"), "--config", s.conf, "user",
+                          "list"], capture_output=True, text=True, timeout=10)
+    assert cli.returncode == 4 and want in cli.stderr, cli.stderr

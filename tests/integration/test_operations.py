@@ -332,9 +332,11 @@ def test_errors_as_an_unprivileged_user(open_dir, tmp_path):
     assert r.returncode == 4
     assert run(conf, "config", "check").returncode == 0  # the service user (root here) is fine
     # the key directory: only its owner may open it
-    conf.write_text(f"db_home = {db}\nsigning_key_file = {own_key}\nsigning_key_dir = {top}/keys\n")
+    # (root refuses a key file another user owns: the review of issue 9, F5)
+    conf.write_text(f"db_home = {db}\nsigning_key_file = {key}\nsigning_key_dir = {top}/keys\n")
     assert run(conf, "init").returncode == 0
     assert run(conf, "key", "rotate").returncode == 0
+    conf.write_text(f"db_home = {db}\nsigning_key_file = {own_key}\nsigning_key_dir = {top}/keys\n")
     r = run(conf, "key", "list", user="nobody")
     assert r.returncode == 4 and f"cannot read {top}/keys: Permission denied" in r.stderr
     r = run(conf, "config", "check", user="nobody")

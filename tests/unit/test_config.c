@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -208,7 +210,7 @@ static void test_key_file_permissions(void **state)
     snprintf(text, sizeof text, "db_home = /tmp/db\nsigning_key_file = %s\n", key);
     const char *path = write_file("keyfile.conf", text, 0644);
     assert_int_equal(sa_config_load(&cfg, path, &err), SA_ERR_CONFIG);
-    assert_non_null(strstr(err.msg, "group or others"));
+    assert_non_null(strstr(err.msg, "readable by group and others"));
     chmod(key, 0600);
     assert_int_equal(sa_config_load(&cfg, path, &err), SA_OK);
     assert_int_equal(cfg.signing_key_len, 36); /* newline dropped */
@@ -238,7 +240,7 @@ static void test_secret_files(void **state)
     snprintf(text, sizeof text, "db_home = /tmp/db\nsigning_key = %s\n", KEY);
     const char *path = write_file("inline-key.conf", text, 0644);
     assert_int_equal(sa_config_load(&cfg, path, &err), SA_ERR_CONFIG);
-    snprintf(want, sizeof want, "%s holds `signing_key` but is readable by group or others "
+    snprintf(want, sizeof want, "%s holds `signing_key` but is readable by group and others "
              "(mode 0644): run `chmod 600 %s`", path, path);
     assert_string_equal(err.msg, want);
     chmod(path, 0600);
@@ -307,6 +309,148 @@ static void test_secret_files(void **state)
                                     "`google_client_secret_file` are set"));
 }
 
+/* Review of issue 9, F1: a FIFO as the configuration or a secret file is refused at once
+ * ("not a regular file"), never waited on; alarm() fails the test instead of hanging. */
+static void test_fifo_is_refused_without_blocking(void **state)
+{
+    sa_config cfg;
+    sa_error err = {0};
+    char fifo[256], text[512], want[512];
+    snprintf(fifo, sizeof fifo, "/tmp/sa-config-test-%d-fifo", (int)getpid());
+    unlink(fifo);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    alarm(10);
+    assert_int_equal(sa_config_load(&cfg, fifo, &err), SA_ERR_CONFIG);
+    snprintf(want, sizeof want, "%s is not a regular file", fifo);
+    assert_string_equal(err.msg, want);
+
+    const char *key = write_file("fifo-k", "0123456789abcdef0123456789abcdef\n", 0600);
+    snprintf(text, sizeof text, "db_home = /tmp/db\nsigning_key_file = %s\n", fifo);
+    const char *path = write_file("fifo-key.conf", text, 0600);
+    assert_int_equal(sa_config_load(&cfg, path, &err), SA_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "`signing_key_file`"));
+    assert_non_null(strstr(err.msg, want));
+    snprintf(text, sizeof text, "db_home = /tmp/db\nsigning_key_file = %s\n"
+             "google_client_secret_file = %s\n", key, fifo);
+    path = write_file("fifo-secret.conf", text, 0600);
+    assert_int_equal(sa_config_load(&cfg, path, &err), SA_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "`google_client_secret_file`"));
+    assert_non_null(strstr(err.msg, want));
+    alarm(0);
+    unlink(fifo);
+}
+
+/* Review of issue 9, F5 and F8.4: a secret file must belong to us or root, its directory must
+ * not let others swap it, and the message names the bits that are wrong and the whole fix. */
+static void test_secret_file_owner_dir_and_message(void **state)
+{
+    sa_config cfg;
+    sa_error err = {0};
+    char text[512], key[256], want[1024], dir[256];
+    if (geteuid() != 0)
+        skip(); /* chown and seteuid need root; CI runs these as root */
+    snprintf(key, sizeof key, "%s", write_file("own-k", "0123456789abcdef0123456789abcdef\n", 0600));
+    snprintf(text, sizeof text, "db_home = /tmp/db\nsigning_key_file = %s\n", key);
+    char conf[256];
+    snprintf(conf, sizeof conf, "%s", write_file("own.conf", text, 0600));
+
+    /* Owned by another user: refused even though its mode is right. */
+    assert_int_equal(chown(key, 65534, 65534), 0);
+    assert_int_equal(sa_config_load(&cfg, conf, &err), SA_ERR_CONFIG);
+    snprintf(want, sizeof want, "%s holds a secret but is owned by nobody, not by root (the user "
+             "this runs as) or root: run `chown root %s`", key, key);
+    if (!strstr(err.msg, want))
+        fail_msg("%s", err.msg);
+    assert_int_equal(chown(key, 0, 0), 0);
+    assert_int_equal(sa_config_load(&cfg, conf, &err), SA_OK);
+    sa_config_free(&cfg);
+
+    /* The same for a configuration file holding a secret inline. */
+    snprintf(text, sizeof text, "db_home = /tmp/db\nsigning_key = %s\n", KEY);
+    const char *inl = write_file("own-inline.conf", text, 0600);
+    assert_int_equal(chown(inl, 65534, 65534), 0);
+    assert_int_equal(sa_config_load(&cfg, inl, &err), SA_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "holds `signing_key` but is owned by nobody"));
+
+    /* Write or execute bits are named as such. */
+    const struct { mode_t mode; const char *words; } modes[] = {
+        {0602, "writable by others"}, {0620, "writable by group"},
+        {0610, "executable by group"}, {0601, "executable by others"},
+        {0640, "readable by group"}, {0666, "readable and writable by group and others"},
+        {0642, "readable by group, writable by others"},
+    };
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        chmod(key, modes[i].mode);
+        assert_int_equal(sa_config_load(&cfg, conf, &err), SA_ERR_CONFIG);
+        snprintf(want, sizeof want, "%s holds a secret but is %s (mode %04o): run `chmod 600 %s`",
+                 key, modes[i].words, (unsigned)modes[i].mode, key);
+        if (!strstr(err.msg, want))
+            fail_msg("%s\nwant: %s", err.msg, want);
+    }
+
+    /* Root's file, group-readable, read by the service user: chmod alone would lock it out. */
+    chmod(key, 0604);
+    chmod(conf, 0644); /* no secret inline: the service user may read it */
+    assert_int_equal(setegid(65534), 0);
+    assert_int_equal(seteuid(65534), 0);
+    sa_status st = sa_config_load(&cfg, conf, &err);
+    assert_int_equal(seteuid(0), 0);
+    assert_int_equal(setegid(0), 0);
+    assert_int_equal(st, SA_ERR_CONFIG);
+    snprintf(want, sizeof want, "%s holds a secret but is readable by others (mode 0604): run "
+             "`chown nobody %s` and `chmod 600 %s`", key, key, key);
+    if (!strstr(err.msg, want))
+        fail_msg("%s\nwant: %s", err.msg, want);
+    chmod(key, 0600);
+
+    /* A directory others may write without the sticky bit: anyone could swap the key. */
+    snprintf(dir, sizeof dir, "/tmp/sa-config-test-%d-opendir", (int)getpid());
+    mkdir(dir, 0700);
+    chmod(dir, 0777);
+    char dkey[300];
+    snprintf(dkey, sizeof dkey, "%s/key", dir);
+    int fd = open(dkey, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, KEY, strlen(KEY)), (ssize_t)strlen(KEY));
+    close(fd);
+    snprintf(text, sizeof text, "db_home = /tmp/db\nsigning_key_file = %s\n", dkey);
+    const char *dconf = write_file("opendir.conf", text, 0600);
+    assert_int_equal(sa_config_load(&cfg, dconf, &err), SA_ERR_CONFIG);
+    snprintf(want, sizeof want, "its directory %s is writable by others (mode 0777)", dir);
+    if (!strstr(err.msg, want))
+        fail_msg("%s", err.msg);
+    chmod(dir, 01777); /* sticky, like /tmp: others cannot replace our file */
+    assert_int_equal(sa_config_load(&cfg, dconf, &err), SA_OK);
+    sa_config_free(&cfg);
+    unlink(dkey);
+    rmdir(dir);
+}
+
+/* Review of issue 9, F8.5 and F8.6: a blank inline client secret sets nothing, and the file
+ * form loses the same surrounding whitespace as the inline form. */
+static void test_client_secret_blank_and_whitespace(void **state)
+{
+    sa_config cfg;
+    sa_error err = {0};
+    char text[512], key[256];
+    snprintf(key, sizeof key, "%s", write_file("ws-k", "0123456789abcdef0123456789abcdef\n", 0600));
+    snprintf(text, sizeof text, "db_home = /tmp/db\nsigning_key_file = %s\n"
+             "google_client_secret =   \n", key);
+    const char *path = write_file("blank.conf", text, 0644);
+    assert_int_equal(sa_config_load(&cfg, path, &err), SA_OK); /* no secret: 0644 is fine */
+    assert_false(cfg.google_client_secret_inline);
+    assert_string_equal(cfg.google_client_secret, "");
+    sa_config_free(&cfg);
+
+    const char *secret = write_file("ws-s", " \tGOCSPX-spaced \t\r\n\n", 0600);
+    snprintf(text, sizeof text, "db_home = /tmp/db\nsigning_key_file = %s\n"
+             "google_client_secret_file = %s\ngoogle_client_secret =\n", key, secret);
+    path = write_file("ws.conf", text, 0644);
+    assert_int_equal(sa_config_load(&cfg, path, &err), SA_OK); /* blank: not "both set" */
+    assert_string_equal(cfg.google_client_secret, "GOCSPX-spaced");
+    sa_config_free(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -318,6 +462,9 @@ int main(void)
         cmocka_unit_test(test_load_required_and_checks),
         cmocka_unit_test(test_key_file_permissions),
         cmocka_unit_test(test_secret_files),
+        cmocka_unit_test(test_fifo_is_refused_without_blocking),
+        cmocka_unit_test(test_secret_file_owner_dir_and_message),
+        cmocka_unit_test(test_client_secret_blank_and_whitespace),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

@@ -442,6 +442,116 @@ static void test_jwks_key_rules(void **state)
     assert_non_null(strstr(err.msg, "kid lonely: modulus under 2048 bits"));
 }
 
+/* A JWKS document of count RS256 keys, each with kid kids[i] (JSON text), modulus ns[i] and
+ * exponent es[i]. */
+static char *jwks_of(size_t count, const char **kids, const char **ns, const char **es)
+{
+    size_t size = 32;
+    for (size_t i = 0; i < count; i++)
+        size += strlen(kids[i]) + strlen(ns[i]) + strlen(es[i]) + 96;
+    char *doc = malloc(size);
+    assert_non_null(doc);
+    size_t at = (size_t)snprintf(doc, size, "{\"keys\":[");
+    for (size_t i = 0; i < count; i++)
+        at += (size_t)snprintf(doc + at, size - at,
+                               "%s{\"kty\":\"RSA\",\"alg\":\"RS256\",\"kid\":\"%s\",\"n\":\"%s\","
+                               "\"e\":\"%s\"}", i ? "," : "", kids[i], ns[i], es[i]);
+    snprintf(doc + at, size - at, "]}");
+    return doc;
+}
+
+/* Review of issue 9, F3 and F4: kids are compared as sent, not as the log-safe copy; and
+ * F2: the work one document costs is bounded (keys judged, modulus bits checked). */
+static void test_jwks_raw_kids_and_bounds(void **state)
+{
+    char good[512], big[1500];
+    jwks_n_of(JWKS, "unit-kid-1", good, sizeof good);
+    sa_google_keyset set = { 0 };
+    sa_error err = { 0 };
+
+    /* The same control-character kid twice, the first refused: still a repeat. */
+    const char *dup_kids[] = { "a\\u0001", "a\\u0001" }, *ns[] = { good, good },
+               *bad_good_e[] = { "AQ", "AQAB" };
+    char *doc = jwks_of(2, dup_kids, ns, bad_good_e);
+    assert_int_equal(sa_google_jwks_parse(doc, strlen(doc), &set, &err), SA_ERR_INVALID);
+    assert_string_equal(err.msg, "JWKS document repeats a kid");
+    free(doc);
+
+    /* Two kids that differ only where the log copy has '?': no repeat, the good key is
+     * taken under its own kid. */
+    const char *near_kids[] = { "a\\u0001", "a?" };
+    doc = jwks_of(2, near_kids, ns, bad_good_e);
+    assert_int_equal(sa_google_jwks_parse(doc, strlen(doc), &set, &err), SA_OK);
+    assert_int_equal(set.n, 1);
+    assert_non_null(sa_google_keyset_find(&set, "a?"));
+    assert_int_equal(set.n_rejected, 1);
+    assert_string_equal(set.rejected[0].kid, "a?");
+    assert_string_equal(set.rejected[0].raw_kid, "a\x01");
+    sa_google_keyset_clear(&set);
+    free(doc);
+
+    /* The same 200-byte kid twice: each is too long, and the pair is a repeat. */
+    char long_kid[201];
+    memset(long_kid, 'k', 200);
+    long_kid[200] = '\0';
+    const char *long_kids[] = { "unit-kid-1", long_kid, long_kid }, *ns3[] = { good, good, good },
+               *es3[] = { "AQAB", "AQAB", "AQAB" };
+    doc = jwks_of(3, long_kids, ns3, es3);
+    assert_int_equal(sa_google_jwks_parse(doc, strlen(doc), &set, &err), SA_ERR_INVALID);
+    assert_string_equal(err.msg, "JWKS document repeats a kid");
+    free(doc);
+
+    /* A refused non-ASCII kid is known as refused: no refetch is claimed, the log says why. */
+    const char *cafe_kids[] = { "unit-kid-1", "caf\xc3\xa9-bad" };
+    doc = jwks_of(2, cafe_kids, ns, (const char *[]){ "AQAB", "AQ" });
+    sa_google *g = sa_google_new(&cfg, NULL, &err);
+    assert_non_null(g);
+    assert_int_equal(sa_google_keys_install(g, doc, strlen(doc), NOW - 100, NOW + 3600, &err),
+                     SA_OK);
+    EVP_PKEY *pkey = NULL;
+    assert_int_equal(sa_google_key_for(g, "caf\xc3\xa9-bad", NOW, &pkey, &err),
+                     SA_ERR_NOT_FOUND);
+    assert_string_equal(err.msg, "kid names a key we refused (exponent under 65537)");
+    assert_int_equal(g->forced_at, 0);
+    sa_google_free(g);
+    free(doc);
+
+    /* 18 good keys: the first 16 are judged and taken, the rest refused unjudged. */
+    const char *many_kids[18], *many_n[18], *many_e[18];
+    char names[18][8];
+    for (int i = 0; i < 18; i++) {
+        snprintf(names[i], sizeof names[i], "k%d", i);
+        many_kids[i] = names[i];
+        many_n[i] = good;
+        many_e[i] = "AQAB";
+    }
+    doc = jwks_of(18, many_kids, many_n, many_e);
+    assert_int_equal(sa_google_jwks_parse(doc, strlen(doc), &set, &err), SA_OK);
+    assert_int_equal(set.n, SA_GOOGLE_CHECKED_KEYS);
+    assert_int_equal(set.n_rejected, 2);
+    assert_string_equal(set.rejected[1].kid, "k17");
+    assert_string_equal(set.rejected[1].reason, "over 16 RS256 keys in the document");
+    sa_google_keyset_clear(&set);
+    free(doc);
+
+    /* 8192-bit moduli: OpenSSL checks at most SA_GOOGLE_CHECK_BITS bits of them in all. */
+    modulus_b64(0, 0xFF, 1024, big, sizeof big);
+    const char *big_kids[] = { "unit-kid-1", "b1", "b2", "b3", "b4", "b5" },
+               *big_n[] = { good, big, big, big, big, big },
+               *big_e[] = { "AQAB", "AQAB", "AQAB", "AQAB", "AQAB", "AQAB" };
+    doc = jwks_of(6, big_kids, big_n, big_e);
+    assert_int_equal(sa_google_jwks_parse(doc, strlen(doc), &set, &err), SA_OK);
+    assert_int_equal(set.n, 1);
+    assert_int_equal(set.n_rejected, 5);
+    for (size_t i = 0; i < 3; i++) /* 2048 + 3 x 8192 bits fit in 32768 */
+        assert_string_equal(set.rejected[i].reason, "fails OpenSSL's public key check");
+    for (size_t i = 3; i < 5; i++)
+        assert_string_equal(set.rejected[i].reason,
+                            "over the document's budget of modulus bits to check");
+    sa_google_keyset_clear(&set);
+    free(doc);
+}
+
 /* The attack of issue 9 point 1: with e = 1, RSA "verification" of s is s itself, so the
  * PKCS#1 v1.5 padding of SHA-256(header.payload) is a valid signature made without any
  * private key. The key must be refused, so the token names an unknown key. */
@@ -531,15 +641,15 @@ static void test_max_age(void **state)
     assert_int_equal(sa_google_max_age("public, max-age=19964, must-revalidate, no-transform",
                                        NULL), 19964);
     assert_int_equal(sa_google_max_age("public, max-age=19964", "964"), 19000);
-    assert_int_equal(sa_google_max_age("public, max-age=10", "964"), 0);
+    assert_int_equal(sa_google_max_age("public, max-age=10", "964"), SA_GOOGLE_MIN_MAX_AGE);
     assert_int_equal(sa_google_max_age(NULL, NULL), SA_GOOGLE_DEFAULT_MAX_AGE);
     assert_int_equal(sa_google_max_age("", ""), SA_GOOGLE_DEFAULT_MAX_AGE);
     assert_int_equal(sa_google_max_age("public", NULL), SA_GOOGLE_DEFAULT_MAX_AGE);
     assert_int_equal(sa_google_max_age("max-age=12x", NULL), SA_GOOGLE_DEFAULT_MAX_AGE);
-    assert_int_equal(sa_google_max_age("no-cache, max-age=100", NULL), 0);
-    assert_int_equal(sa_google_max_age("No-Store", NULL), 0);
+    assert_int_equal(sa_google_max_age("no-cache, max-age=100", NULL), SA_GOOGLE_MIN_MAX_AGE);
+    assert_int_equal(sa_google_max_age("No-Store", NULL), SA_GOOGLE_MIN_MAX_AGE);
     assert_int_equal(sa_google_max_age("MAX-AGE=60", NULL), 60);
-    assert_int_equal(sa_google_max_age("max-age=0", NULL), 0);
+    assert_int_equal(sa_google_max_age("max-age=0", NULL), SA_GOOGLE_MIN_MAX_AGE);
     assert_int_equal(sa_google_max_age("max-age=99999999999999999999999", NULL),
                      SA_GOOGLE_MAX_MAX_AGE);
     assert_int_equal(sa_google_max_age("max-age=100", "-5"), 100);
@@ -803,6 +913,9 @@ static void test_tokeninfo_times(void **state)
         "{\"expires_in\":9223372036854775808}", "{\"expires_in\":1e300}",
         "{\"expires_in\":3599.5}", "{\"expires_in\":true}", "{\"expires_in\":\"\"}",
         "{\"expires_in\":\" 5\"}", "{}",
+        /* Review of issue 9, F6: a present but unusable exp does not fall back. */
+        "{\"exp\":-1,\"expires_in\":3600}", "{\"exp\":\"\",\"expires_in\":3600}",
+        "{\"exp\":null,\"expires_in\":3600}", "{\"exp\":1.5,\"expires_in\":3600}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         json_object *info = NULL;
@@ -826,8 +939,8 @@ static void test_tokeninfo_times(void **state)
     /* Cache-Control and Age at and past the int64 limits saturate. */
     assert_int_equal(sa_google_max_age("max-age=9223372036854775807", NULL),
                      SA_GOOGLE_MAX_MAX_AGE);
-    assert_int_equal(sa_google_max_age("max-age=9223372036854775808", "9223372036854775808"), 0);
-    assert_int_equal(sa_google_max_age("max-age=100", "99999999999999999999999999"), 0);
+    assert_int_equal(sa_google_max_age("max-age=9223372036854775808", "9223372036854775808"), SA_GOOGLE_MIN_MAX_AGE);
+    assert_int_equal(sa_google_max_age("max-age=100", "99999999999999999999999999"), SA_GOOGLE_MIN_MAX_AGE);
     assert_int_equal(sa_google_max_age("max-age=-100", NULL), SA_GOOGLE_DEFAULT_MAX_AGE);
 }
 
@@ -943,6 +1056,7 @@ int main(void)
         cmocka_unit_test(test_jwks_parse_refusals),
         cmocka_unit_test(test_jwks_key_rules),
         cmocka_unit_test(test_jwks_e1_forgery),
+        cmocka_unit_test(test_jwks_raw_kids_and_bounds),
         cmocka_unit_test(test_max_age),
         cmocka_unit_test(test_rs256),
         cmocka_unit_test(test_at_hash),
