@@ -180,6 +180,43 @@ def test_restore_refuses_a_used_store_and_a_missing_backup(tmp_path):
     assert json.loads(ok(conf, "user", "show", "kept"))["username"] == "kept"
 
 
+def test_restore_of_a_damaged_backup_leaves_db_home_as_it_was(tmp_path):
+    conf, db = bare_store(tmp_path)
+    ok(conf, "user", "create", "--username", "kept", "--email", "k@x.org")
+    ok(conf, "token", "mint", "kept")
+    ok(conf, "backup", str(tmp_path / "good"))
+    target_conf = tmp_path / "target.conf"
+    target = tmp_path / "target-db"
+    target_conf.write_text(open(conf).read().replace(str(db), str(target)))
+    target_conf.chmod(0o600)
+
+    garbage = tmp_path / "garbage"
+    shutil.copytree(tmp_path / "good", garbage)
+    (garbage / "sessions.db").write_bytes(os.urandom(8192))
+    # an index problem in the backup itself (verify would say 6)
+    db_load(db, "users_by_sub.db", [("sub-9", b"ghost")])
+    ok(conf, "backup", str(tmp_path / "dangling"))
+
+    for backup, empty_dir in [("garbage", False), ("garbage", True), ("dangling", False)]:
+        if empty_dir:
+            target.mkdir()
+        r = run(target_conf, "restore", str(tmp_path / backup))
+        assert r.returncode == 6, (backup, r.stderr)
+        assert "restored" not in r.stderr.replace("nothing restored", "")
+        assert f"nothing restored; {target} is as it was" in r.stderr
+        if empty_dir:
+            assert os.listdir(target) == []
+            target.rmdir()
+        assert not target.exists()
+        assert [p for p in os.listdir(tmp_path) if ".restore-" in p] == []  # no leftovers
+    r = run(target_conf, "restore", str(tmp_path / "dangling"))
+    assert 'index of google_sub: "sub-9" points at user "ghost"' in r.stdout
+    r = run(target_conf, "restore", str(tmp_path / "good"))
+    assert r.returncode == 0 and f"restored {tmp_path / 'good'} into {target}" in r.stderr
+    assert json.loads(ok(target_conf, "user", "show", "kept"))["username"] == "kept"
+    assert os.stat(target).st_mode & 0o777 == 0o700
+
+
 # ---- users ----
 
 def test_delete_ends_sessions_and_google_link(fake_google, make_server):
