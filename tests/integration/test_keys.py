@@ -12,7 +12,7 @@ import time
 import jwt
 
 from sa_server import SIGNING_KEY
-from tokens_util import craft
+from tokens_util import craft, sign_raw
 
 ME = "/api/auth/user/"
 REFRESH = "/api/auth/token/refresh/"
@@ -165,6 +165,42 @@ def test_key_directory_write_failure_is_a_key_directory_error(make_server, tmp_p
     os.chmod(src, 0o600)
     r = s.cli("key", "add", "blocked", str(src))
     assert r.returncode == 4 and "cannot write" in r.stderr and ".blocked.key.tmp" in r.stderr
+
+
+def test_kid_tokens_in_any_header_member_order(make_server):
+    """PyJWT writes the header's members sorted ({"alg","kid","typ"}); the kid still selects
+    the directory key, and the header is read strictly (API.md section 2)."""
+    s = make_server(signing_key_dir="keys")
+    u = s.create_user("pyjwt")
+    k1 = s.cli_ok("key", "rotate").strip()
+    k2 = s.cli_ok("key", "rotate").strip()
+    time.sleep(PICKUP)
+    ours = s.post(REFRESH, json={"refresh": s.mint(u["pk"])["refresh"]}).json()["access"]
+    assert header(ours)["kid"] == k2 and status(s, ours) == 200
+    claims = jwt.decode(ours, key_bytes(s, k2), algorithms=["HS256"])
+    for kid in (k1, k2):
+        token = jwt.encode(claims, key_bytes(s, kid), algorithm="HS256", headers={"kid": kid})
+        assert token.split(".")[0] == base64.urlsafe_b64encode(
+            json.dumps({"alg": "HS256", "kid": kid, "typ": "JWT"}, separators=(",", ":")).encode()
+        ).decode().rstrip("=")  # PyJWT's order, not ours
+        assert status(s, token) == 200, kid
+    payload = json.dumps(claims, separators=(",", ":"))
+    refused = [
+        jwt.encode(claims, key_bytes(s, k1), algorithm="HS256", headers={"kid": k2}),  # wrong key
+        jwt.encode(claims, SIGNING_KEY, algorithm="HS256", headers={"kid": k1}),  # Django key
+        sign_raw('{"kid":"%s","alg":"HS256","kid":"%s"}' % (k2, k1), payload, key_bytes(s, k1).decode()),
+        sign_raw('{"kid":"%s","alg":"HS256","crit":["exp"],"exp":1}' % k1, payload, key_bytes(s, k1).decode()),
+        sign_raw('{"kid":"%s","alg":"HS512"}' % k1, payload, key_bytes(s, k1).decode()),
+        sign_raw('{"kid":"%s","alg":"none"}' % k1, payload, key_bytes(s, k1).decode()),
+        sign_raw('{"kid":1,"alg":"HS256"}', payload, key_bytes(s, k1).decode()),
+    ]
+    for token in refused:
+        assert status(s, token) == 401, token
+    # a retired key's tokens stop verifying in PyJWT's order too
+    k1_token = jwt.encode(claims, key_bytes(s, k1), algorithm="HS256", headers={"kid": k1})
+    s.cli_ok("key", "retire", k1)
+    time.sleep(PICKUP)
+    assert status(s, k1_token) == 401
 
 
 def test_without_a_key_directory_no_kid(server):
