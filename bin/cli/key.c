@@ -139,7 +139,7 @@ static int key_add(int argc, char **argv)
     if (rc != CLI_GO_ON || (rc = key_dir(dir, sizeof dir)) != CLI_EXIT_OK)
         return rc;
     if (!sa_kid_valid(argv[1]))
-        return cli_usage_error(usage, "key add: kid \"%.64s\": expected 1 to %d letters, "
+        return cli_usage_error(usage, "kid \"%.64s\": expected 1 to %d letters, "
                                       "digits, '-' or '_'", argv[1], SA_KID_MAX);
     if ((rc = key_dir_loads("add", dir, NULL, false, true)) != CLI_EXIT_OK)
         return rc;

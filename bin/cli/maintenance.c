@@ -56,8 +56,78 @@ static void *watch_backup(void *arg)
     return NULL;
 }
 
+typedef enum dir_state {
+    DIR_ABSENT, DIR_EMPTY, DIR_BACKUP, DIR_OTHER, DIR_NOT_DIR, DIR_UNREADABLE
+} dir_state;
+
+/* What path is: absent, an empty directory, one holding a backup (users.db), one holding
+ * other files, not a directory, or unreadable (*errno_out says why). */
+static dir_state dir_state_of(const char *path, int *errno_out)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        *errno_out = errno;
+        return errno == ENOENT ? DIR_ABSENT : DIR_UNREADABLE;
+    }
+    if (!S_ISDIR(st.st_mode))
+        return DIR_NOT_DIR;
+    DIR *d = opendir(path);
+    if (!d) {
+        *errno_out = errno;
+        return DIR_UNREADABLE;
+    }
+    dir_state state = DIR_EMPTY;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (strcmp(e->d_name, "users.db") == 0) {
+            state = DIR_BACKUP;
+            break;
+        }
+        state = DIR_OTHER;
+    }
+    closedir(d);
+    return state;
+}
+
+/* A backup goes into a new directory, an empty one (made 0700), or one holding a backup
+ * (which sa_store_backup refuses, naming it); never among other files. CLI_EXIT_OK or the
+ * exit status after printing why. */
+static int backup_target_ok(const char *target)
+{
+    int errno_seen = 0;
+    switch (dir_state_of(target, &errno_seen)) {
+    case DIR_NOT_DIR:
+        fprintf(stderr, "socialauth: backup: %s exists and is not a directory\n", target);
+        return CLI_EXIT_FAILED;
+    case DIR_OTHER:   /* never mix a store into a directory of other files */
+        fprintf(stderr, "socialauth: backup: %s holds other files: back up into a new or "
+                        "empty directory\n", target);
+        return CLI_EXIT_FAILED;
+    case DIR_UNREADABLE:
+        fprintf(stderr, "socialauth: backup: cannot use %s: %s\n", target,
+                strerror(errno_seen));
+        return CLI_EXIT_FAILED;
+    case DIR_EMPTY:   /* the copy is as secret as the store: only its owner may open it */
+        if (chmod(target, 0700) != 0) {
+            fprintf(stderr, "socialauth: backup: cannot chmod 700 %s: %s\n", target,
+                    strerror(errno));
+            return CLI_EXIT_FAILED;
+        }
+        break;
+    case DIR_ABSENT:
+    case DIR_BACKUP:  /* refused by sa_store_backup, which says so */
+        break;
+    }
+    return CLI_EXIT_OK;
+}
+
 static int act_backup(sa_config *cfg, sa_store *store, void *ctx)
 {
+    int rc = backup_target_ok(ctx);
+    if (rc != CLI_EXIT_OK)
+        return rc;
     sa_error err = {0};
     backup_watch w = {.target = ctx};
     pthread_t watcher;
@@ -79,7 +149,8 @@ int cli_backup(int argc, char **argv)
 {
     static const char usage[] =
         "usage: socialauth backup DIR\n"
-        "Copies the store into DIR (created, mode 0700; it must not hold a backup already)\n"
+        "Copies the store into DIR (created, mode 0700; an existing DIR must be empty, and\n"
+        "is then made 0700)\n"
         "while the endpoints keep serving. The copy is consistent: every transaction\n"
         "committed before the copy ended is in it, none half. Restore it with\n"
         "`socialauth restore DIR`.\n";
@@ -148,20 +219,15 @@ static void remove_tree(const char *dir)
 /* 0 when dir does not exist or is an empty directory, else prints why and returns the exit. */
 static int restore_target_free(const char *dir)
 {
-    DIR *d = opendir(dir);
-    if (!d && errno == ENOENT)
+    int errno_seen = 0;
+    dir_state state = dir_state_of(dir, &errno_seen);
+    if (state == DIR_ABSENT || state == DIR_EMPTY)
         return CLI_EXIT_OK;
-    if (!d) {
-        fprintf(stderr, "socialauth: restore: cannot use db_home %s: %s\n", dir, strerror(errno));
-        return errno == EACCES ? CLI_EXIT_STORE : CLI_EXIT_FAILED;
+    if (state == DIR_UNREADABLE) {
+        fprintf(stderr, "socialauth: restore: cannot use db_home %s: %s\n", dir,
+                strerror(errno_seen));
+        return errno_seen == EACCES ? CLI_EXIT_STORE : CLI_EXIT_FAILED;
     }
-    struct dirent *e;
-    bool empty = true;
-    while (empty && (e = readdir(d)) != NULL)
-        empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
-    closedir(d);
-    if (empty)
-        return CLI_EXIT_OK;
     fprintf(stderr, "socialauth: restore: %s is not empty: restore only into a new or empty "
                     "directory (move the old store away first)\n", dir);
     return CLI_EXIT_FAILED;
