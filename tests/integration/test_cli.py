@@ -151,3 +151,13 @@ def test_hot_backup_restores(make_server, tmp_path):
     r = restored.get("/api/auth/user/", headers={"Authorization": "Bearer " + tokens["access"]})
     assert r.status_code == 200 and r.json()["pk"] == u["pk"]
     assert restored.post("/api/auth/token/refresh/", json={"refresh": tokens["refresh"]}).status_code == 200
+
+
+def test_token_mint_refuses_an_inactive_user(server):
+    u = server.create_user("dozing")
+    server.cli_ok("user", "set-active", u["pk"], "false")
+    before = server.cli_ok("session", "count")
+    r = server.cli("token", "mint", u["pk"])
+    assert r.returncode == 1 and r.stdout == ""
+    assert f"socialauth: token mint: user {u['pk']} is inactive" in r.stderr
+    assert server.cli_ok("session", "count") == before
