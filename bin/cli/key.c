@@ -96,11 +96,17 @@ static int key_list(int argc, char **argv)
                                                (int)i == ring.signing ? "signing" : "verifying",
                                                created});
     }
+    size_t n = ring.n;
     sa_keyring_clear(&ring);
     if (out.json)
         cli_table_print_json(&t);
     else
         cli_table_print(&t);
+    fprintf(stderr, "socialauth: key list: %s; tokens without a kid are checked against the "
+                    "Django key (signing_key / signing_key_file)\n",
+            n ? "keys of the key directory" : "no key in the key directory yet (`socialauth "
+                                              "key rotate` makes one): tokens are signed with "
+                                              "the Django key");
     return CLI_EXIT_OK;
 }
 

@@ -39,6 +39,8 @@ def test_rotation_with_tokens_of_both_keys_in_flight(make_server):
     django = s.mint(u["pk"])  # no key in the directory yet: the Django key, no kid
     assert "kid" not in header(django["access"])
     assert json.loads(s.cli_ok("key", "list", "--json") or "[]") == []
+    r = s.cli("key", "list")
+    assert "no key in the key directory yet" in r.stderr and "Django key" in r.stderr
 
     k1 = s.cli_ok("key", "rotate").strip()
     time.sleep(PICKUP)
