@@ -883,7 +883,8 @@ static sa_status store_check_home(const char *db_home, sa_store_mode mode, sa_er
  * SA_ERR_UNAVAILABLE (directory missing in SERVE mode, a database missing, permissions,
  * an unknown format version, any other open failure; err->msg says which); SA_ERR_FATAL
  * (recovery failed); SA_ERR_UNAVAILABLE. On failure nothing stays open. */
-sa_status sa_store_open(sa_store **out, const char *db_home, sa_store_mode mode, sa_error *err)
+static sa_status store_open_once(sa_store **out, const char *db_home, sa_store_mode mode,
+                                 sa_error *err)
 {
     sa_store *store = NULL;
     DB_TXN *txn = NULL;
@@ -945,6 +946,19 @@ fail:
     if (txn)
         txn->abort(txn);
     sa_store_close(store);
+    return st;
+}
+
+/* Contract: see store.h. A first attempt that finds the environment in need of recovery
+ * (a process was killed inside Berkeley DB, and failchk or the recovery mark says so) leaves
+ * the mark behind and fails with SA_ERR_FATAL; the second attempt, being the next opener, runs
+ * the recovery. So a fresh process (the admin command, a respawned endpoint) recovers at once
+ * instead of telling its caller to start it again. */
+sa_status sa_store_open(sa_store **out, const char *db_home, sa_store_mode mode, sa_error *err)
+{
+    sa_status st = store_open_once(out, db_home, mode, err);
+    if (st == SA_ERR_FATAL)
+        st = store_open_once(out, db_home, mode, err);
     return st;
 }
 
