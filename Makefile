@@ -33,7 +33,8 @@ HEADERS   := $(wildcard lib/*.h)
 FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=tests/fuzz/replay_%)
 
-.PHONY: all deps run test unit integration e2e bench clean install help valgrind fuzz-replay
+.PHONY: all deps run test unit integration e2e bench clean install help valgrind fuzz-replay \
+        test-cluster cluster
 all: $(LIB) $(CGI_BIN) $(TOOL_BIN)
 
 help:
@@ -41,6 +42,8 @@ help:
 	@echo "make run        install missing packages, build, init the store, serve on 127.0.0.1:\$${PORT:-8000}"
 	@echo "make test       install missing packages, build, run unit and integration tests"
 	@echo "make e2e        the Next-Auth example (examples/nextjs) signing in through socialauth in Chromium"
+	@echo "make cluster    three replicating nodes behind HAProxy on 127.0.0.1:\$${PORT:-8000} (root)"
+	@echo "make test-cluster  three replicating nodes on loopback: read-your-writes, failover"
 	@echo "make bench      measure throughput against a hello-world FastCGI floor (BENCH=short|long)"
 	@echo "make deps       install the Debian packages (as root) or print the apt-get line"
 	@echo "make install    copy programs and configuration under PREFIX ($(PREFIX))"
@@ -109,6 +112,17 @@ e2e:
 	@bin/socialauth-deps e2e
 	@$(MAKE) --no-print-directory all
 	@timeout -k 20 900 /usr/bin/python3 -m pytest -q -rA -p no:cacheprovider tests/e2e
+
+cluster:
+	@bin/socialauth-deps cluster
+	@$(MAKE) --no-print-directory all
+	@bin/socialauth-cluster
+
+# Several nodes (README "Several nodes"): three replicating nodes per scenario, bounded.
+test-cluster:
+	@bin/socialauth-deps cluster
+	@$(MAKE) --no-print-directory all
+	@/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/cluster
 
 valgrind: $(UNIT_BIN)
 	@VALGRIND=1 bin/socialauth-unit $(UNIT_BIN)

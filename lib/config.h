@@ -72,6 +72,15 @@ typedef struct sa_config {
 
     size_t max_body;                 /* bytes, default 64 KiB */
     int max_procs;                   /* processes per endpoint for the web server, default 2 */
+
+    /* Several nodes (README "Several nodes"): */
+    bool store_node;                 /* store_backend = node: the store is `socialauth node`'s,
+                                        reached over node_socket; default embedded (false) */
+    char node_socket[108];           /* UNIX socket path (sun_path bound), default
+                                        db_home/node.sock */
+    char rep_local[256];             /* this node's replication address, host:port */
+    sa_strlist rep_sites;            /* the other nodes' replication addresses, host:port */
+    int rep_priority;                /* election priority, 0 = never master; default 100 */
 } sa_config;
 
 /* Fill cfg with the defaults above (no db_home, no key). Never fails. */

@@ -315,7 +315,7 @@ int sa_serve(const sa_endpoint *ep, int argc, char **argv)
      * tries again and logs why. */
     if (!cgi && config_ok && ep->needs_store) {
         sa_error serr = {0};
-        if (sa_store_open(&ctx.store, cfg.db_home, SA_STORE_SERVE, &serr) == SA_OK)
+        if (sa_store_open_config(&ctx.store, &cfg, SA_STORE_SERVE, &serr) == SA_OK)
             store_opened(&ctx);
         else
             ctx.store = NULL;
@@ -347,7 +347,7 @@ int sa_serve(const sa_endpoint *ep, int argc, char **argv)
 
         if (config_ok && ep->needs_store && !ctx.store) {
             sa_error serr = {0};
-            if (sa_store_open(&ctx.store, cfg.db_home, SA_STORE_SERVE, &serr) != SA_OK) {
+            if (sa_store_open_config(&ctx.store, &cfg, SA_STORE_SERVE, &serr) != SA_OK) {
                 sa_log("store: %s", serr.msg);
                 ctx.store = NULL;
             } else {

@@ -31,6 +31,7 @@
  * sessions committed meanwhile. */
 #include "store.h"
 #include "store_internal.h"
+#include "store_remote.h"
 #include "store_record.h"
 
 #include <errno.h>
@@ -63,7 +64,7 @@
 
 /* ---- errors ---- */
 
-static void store_errcall(const DB_ENV *env, const char *prefix, const char *msg)
+void sa_store_errcall(const DB_ENV *env, const char *prefix, const char *msg)
 {
     sa_store *store = env->app_private;
     (void)prefix;
@@ -77,7 +78,7 @@ static void store_errcall(const DB_ENV *env, const char *prefix, const char *msg
 
 /* Berkeley DB's informational messages (failchk's "Freeing ..." notes) would go to stdout,
  * which is not ours to write to: dropped. */
-static void store_msgcall(const DB_ENV *env, const char *msg)
+void sa_store_msgcall(const DB_ENV *env, const char *msg)
 {
     (void)env;
     (void)msg;
@@ -110,6 +111,12 @@ sa_status sa_store_db_fail(sa_store *store, sa_store_txn *t, int rc, sa_error *e
             t->lock_timeout = t->lock_timeout || rc == DB_LOCK_NOTGRANTED;
         }
         return SA_FAIL(err, SA_ERR_UNAVAILABLE, "store: %s: %s", what, db_strerror(rc));
+    case DB_REP_HANDLE_DEAD:
+        /* A replica rolled back a commit these handles saw: store_rep.c reopens them. */
+        if (store)
+            atomic_store(&store->handles_dead, true);
+        st = SA_FAIL(err, SA_ERR_UNAVAILABLE, "store: %s: %s", what, db_strerror(rc));
+        break;
     case DB_RUNRECOVERY:
         if (store)
             store->fatal = true;
@@ -131,6 +138,53 @@ void sa_store_dbt(DBT *dbt, const void *data, size_t len)
     memset(dbt, 0, sizeof *dbt);
     dbt->data = (void *)data;
     dbt->size = (u_int32_t)len;
+}
+
+/* ---- free-threaded reads ---- */
+
+#define STORE_TDBT_SLOTS 32
+static _Thread_local struct { const void *db; int role; void *buf; } store_tdbt[STORE_TDBT_SLOTS];
+
+static void **store_tdbt_slot(const void *db, int role)
+{
+    for (size_t i = 0; i < STORE_TDBT_SLOTS; i++) {
+        if (store_tdbt[i].db == db && store_tdbt[i].role == role)
+            return &store_tdbt[i].buf;
+        if (!store_tdbt[i].db) {
+            store_tdbt[i].db = db;
+            store_tdbt[i].role = role;
+            return &store_tdbt[i].buf;
+        }
+    }
+    return NULL;
+}
+
+/* Contract: see store_internal.h. */
+void sa_store_tdbt(const sa_store *store, const void *db, int role, DBT *dbt)
+{
+    if (!store->rep)
+        return;
+    void **slot = store_tdbt_slot(db, role);
+    dbt->flags = (dbt->flags & DB_DBT_PARTIAL) | (slot ? DB_DBT_REALLOC : DB_DBT_MALLOC);
+    dbt->data = slot ? *slot : NULL;
+}
+
+void sa_store_tdbt_keep(const sa_store *store, const void *db, int role, const DBT *dbt)
+{
+    if (!store->rep)
+        return;
+    void **slot = store_tdbt_slot(db, role);
+    if (slot)
+        *slot = dbt->data;
+}
+
+void sa_store_thread_end(void)
+{
+    for (size_t i = 0; i < STORE_TDBT_SLOTS; i++) {
+        free(store_tdbt[i].buf);
+        store_tdbt[i].db = NULL;
+        store_tdbt[i].buf = NULL;
+    }
 }
 
 /* ---- records ---- */
@@ -157,7 +211,9 @@ sa_status sa_store_record_get(sa_store_txn *t, DB *db, const char *key, u_int32_
 
     sa_store_dbt(&k, key, strlen(key));
     sa_store_dbt(data, NULL, 0);
+    sa_store_tdbt(t->store, db, 0, data);
     rc = db->get(db, t->txn, &k, data, flags);
+    sa_store_tdbt_keep(t->store, db, 0, data);
     if (rc == DB_NOTFOUND)
         return SA_FAIL(err, SA_ERR_NOT_FOUND, "%s", missing);
     if (rc != 0)
@@ -266,6 +322,8 @@ sa_status sa_store_count_keys(sa_store_txn *t, DB *db, size_t *count, sa_error *
 
 /* ---- transactions ---- */
 
+_Thread_local sa_store_commit sa_store_commit_note;
+
 static void store_backoff(sa_store *store, int attempt)
 {
     /* xorshift64: only spreads the retries of competing processes apart. */
@@ -330,6 +388,10 @@ static sa_status store_txn_attempts(sa_store *store, sa_store_txn_fn fn, void *c
         } else {
             st = fn(&t, ctx, err);
             if (st == SA_OK) {
+                /* On a replica this is EINVAL (no token there): only a master's counts. */
+                if (store->rep)
+                    sa_store_commit_note.token_set =
+                        t.txn->set_commit_token(t.txn, &sa_store_commit_note.token) == 0;
                 rc = t.txn->commit(t.txn, t.commit_flags);
                 if (rc == 0)
                     return SA_OK;
@@ -403,7 +465,7 @@ static int store_is_alive(DB_ENV *env, pid_t pid, db_threadid_t tid, u_int32_t f
 /* Contract: see store_internal.h. */
 int sa_store_env_setup(DB_ENV *env)
 {
-    env->set_msgcall(env, store_msgcall);
+    env->set_msgcall(env, sa_store_msgcall);
     int rc = env->set_cachesize(env, 0, STORE_CACHE_BYTES, 1);
     if (rc == 0)
         rc = env->set_lg_max(env, STORE_LOG_FILE_BYTES);
@@ -483,7 +545,7 @@ static int store_env_new(sa_store *store)
         return rc;
     }
     store->env->app_private = store;
-    store->env->set_errcall(store->env, store_errcall);
+    store->env->set_errcall(store->env, sa_store_errcall);
     rc = store->env->set_event_notify(store->env, store_event);
     if (rc == 0)
         rc = sa_store_env_setup(store->env);
@@ -782,7 +844,7 @@ static int store_create_added(sa_store *store, size_t i, bool gate_held)
  * transaction under db_home/open.lock so that exactly one process builds it. The old exact
  * index (users_by_username.db) is no longer opened; sa_store_username_variants() reports
  * the case variants such a store may hold. */
-static int store_open_all(sa_store *store, DB_TXN *txn, bool create, const char **what)
+int sa_store_open_all(sa_store *store, DB_TXN *txn, bool create, const char **what)
 {
     u_int32_t assoc = create ? DB_CREATE : 0;
     bool build = false;
@@ -835,7 +897,7 @@ static int store_open_all(sa_store *store, DB_TXN *txn, bool create, const char 
 }
 
 /* Write the format record when absent, check it when present. */
-static sa_status store_meta_format(sa_store_txn *t, void *ctx, sa_error *err)
+sa_status sa_store_meta_format(sa_store_txn *t, void *ctx, sa_error *err)
 {
     bool create = *(bool *)ctx;
     unsigned char buf[2];
@@ -920,7 +982,7 @@ static sa_status store_open_once(sa_store **out, const char *db_home, sa_store_m
         if (rc != 0)
             goto fail_db;
     }
-    rc = store_open_all(store, txn, create, &what);
+    rc = sa_store_open_all(store, txn, create, &what);
     if (rc != 0)
         goto fail_db;
     if (txn) {
@@ -930,7 +992,7 @@ static sa_status store_open_once(sa_store **out, const char *db_home, sa_store_m
         if (rc != 0)
             goto fail_db;
     }
-    st = sa_store_txn_run(store, store_meta_format, &create, 0, err);
+    st = sa_store_txn_run(store, sa_store_meta_format, &create, 0, err);
     if (st != SA_OK)
         goto fail;
     *out = store;
@@ -962,18 +1024,28 @@ sa_status sa_store_open(sa_store **out, const char *db_home, sa_store_mode mode,
     return st;
 }
 
-/* Contract: closes every database (indexes first) and the environment; store may be NULL. */
-void sa_store_close(sa_store *store)
+/* Contract: see store_internal.h. */
+void sa_store_close_dbs(sa_store *store)
 {
-    if (!store)
-        return;
-    store_watch_stop(store);
     for (size_t i = STORE_NDBS; i-- > 0;) {
         DB **slot = store_db_slot(store, i);
         if (*slot && (*slot)->close(*slot, 0) == DB_RUNRECOVERY)
             store->fatal = true;
         *slot = NULL;
     }
+}
+
+/* Contract: closes every database (indexes first) and the environment; store may be NULL. */
+void sa_store_close(sa_store *store)
+{
+    if (!store)
+        return;
+    if (store->remote) {
+        sa_store_remote_close(store);
+        return;
+    }
+    store_watch_stop(store);
+    sa_store_close_dbs(store);
     if (store->env)
         store->env->close(store->env, 0);
     if (store->users_fd >= 0)
@@ -1000,13 +1072,15 @@ static sa_status store_ping_txn(sa_store_txn *t, void *ctx, sa_error *err)
 {
     bool create = false;
     (void)ctx;
-    return store_meta_format(t, &create, err);
+    return sa_store_meta_format(t, &create, err);
 }
 
 /* Contract: SA_OK after reading the format record in a transaction; SA_ERR_UNAVAILABLE or
  * SA_ERR_FATAL when the store cannot answer. */
 sa_status sa_store_ping(sa_store *store, sa_error *err)
 {
+    if (store->remote)
+        return sa_store_remote_ping(store, err);
     return sa_store_txn_run(store, store_ping_txn, NULL, 0, err);
 }
 
@@ -1030,6 +1104,8 @@ static sa_status store_checkpoint_env(sa_store *store, DB_ENV *env, u_int32_t kb
  * checkpoint: the dirty pages of the 2 MiB cache are written and each touched file fsynced. */
 sa_status sa_store_checkpoint(sa_store *store, sa_error *err)
 {
+    if (store->remote)
+        return sa_store_remote_checkpoint(store, err);
     if (store->fatal)
         return fatal_status(err);
     return store_checkpoint_env(store, store->env, STORE_CHECKPOINT_KBYTE, 0, err);
@@ -1038,6 +1114,8 @@ sa_status sa_store_checkpoint(sa_store *store, sa_error *err)
 /* Contract in store.h. */
 sa_status sa_store_flush(sa_store *store, sa_error *err)
 {
+    if (store->remote)
+        return sa_store_remote_unsupported("flush", err);
     if (store->fatal)
         return fatal_status(err);
     int rc = store->env->log_flush(store->env, NULL);
@@ -1076,6 +1154,8 @@ static sa_status store_recover_copy(const char *dir, sa_error *err)
  * processes keep serving. */
 sa_status sa_store_backup(sa_store *store, const char *dir, sa_error *err)
 {
+    if (store->remote)
+        return sa_store_remote_backup(store, dir, err);
     sa_status st;
     int rc;
 

@@ -65,6 +65,15 @@ typedef enum sa_store_mode {
 sa_status sa_store_open(sa_store **out, const char *db_home, sa_store_mode mode, sa_error *err);
 void sa_store_close(sa_store *store);
 
+/* Open the store the configuration names (README "Several nodes"): with store_backend = node
+ * and mode SA_STORE_SERVE, a client of `socialauth node` at cfg->node_socket (connected at
+ * the first call: SA_OK even while the node is down; calls then give SA_ERR_UNAVAILABLE);
+ * otherwise sa_store_open(cfg->db_home, mode) with cfg->sync_rotation applied. Statuses as
+ * sa_store_open, or SA_ERR_INVALID for a node_socket path too long. */
+struct sa_config;
+sa_status sa_store_open_config(sa_store **out, const struct sa_config *cfg, sa_store_mode mode,
+                               sa_error *err);
+
 /* Whether session writes (rotations, and sessions opened by sign-ins of existing users) are
  * flushed to disk before answering (default true). Without, they are written to the OS but
  * not flushed: they survive a process crash, not a machine crash. */

@@ -9,6 +9,7 @@
  * retried) and then sees the committed value. */
 #include "store.h"
 #include "store_internal.h"
+#include "store_remote.h"
 #include "store_record.h"
 #include "text.h"
 
@@ -251,13 +252,19 @@ static sa_status user_read(sa_store_txn *t, sa_user_key by, const char *key, u_i
     sa_store_dbt(&pk, NULL, 0);
     sa_store_dbt(&data, NULL, 0);
     if (by == SA_BY_ID) {
+        sa_store_tdbt(store, store->users, 0, &data);
         rc = store->users->get(store->users, t->txn, &k, &data, flags);
+        sa_store_tdbt_keep(store, store->users, 0, &data);
         pk = k;
     } else {
         DB *index = user_index(store, by);
         if (!index)
             return SA_FAIL(err, SA_ERR_NOT_FOUND, "store: unknown user key");
+        sa_store_tdbt(store, index, 1, &pk);
+        sa_store_tdbt(store, index, 2, &data);
         rc = index->pget(index, t->txn, &k, &pk, &data, flags);
+        sa_store_tdbt_keep(store, index, 1, &pk);
+        sa_store_tdbt_keep(store, index, 2, &data);
     }
     if (rc == DB_NOTFOUND)
         return SA_FAIL(err, SA_ERR_NOT_FOUND, "store: no user with that %s",
@@ -312,7 +319,11 @@ static sa_status user_check_free(sa_store_txn *t, sa_user_key by, const char *va
     sa_store_dbt(&pk, NULL, 0);
     sa_store_dbt(&data, NULL, 0);
     data.flags = DB_DBT_PARTIAL;   /* only the owner's id is needed */
+    sa_store_tdbt(store, index, 3, &pk);
+    sa_store_tdbt(store, index, 4, &data);
     rc = index->pget(index, t->txn, &k, &pk, &data, DB_RMW);
+    sa_store_tdbt_keep(store, index, 3, &pk);
+    sa_store_tdbt_keep(store, index, 4, &data);
     if (rc == DB_NOTFOUND)
         return SA_OK;
     if (rc != 0)
@@ -384,6 +395,8 @@ static sa_status user_get_txn(sa_store_txn *t, void *ctx, sa_error *err)
 sa_status sa_store_user_get(sa_store *store, sa_user_key by, const char *key, sa_user *out,
                             sa_error *err)
 {
+    if (store->remote)
+        return sa_store_remote_user_get(store, by, key, out, err);
     get_ctx c = {by, key ? key : "", out};
     sa_status st = sa_store_txn_run(store, user_get_txn, &c, 0, err);
     if (st != SA_OK) {
@@ -411,6 +424,8 @@ static sa_status user_create_txn(sa_store_txn *t, void *ctx, sa_error *err)
  * as it was. */
 sa_status sa_store_user_create(sa_store *store, sa_user *user, sa_error *err)
 {
+    if (store->remote)
+        return sa_store_remote_user_create(store, user, err);
     char saved_id[SA_ID_MAX + 1];
     int64_t saved_joined = user->date_joined;
     sa_status st;
@@ -453,6 +468,8 @@ static sa_status user_update_txn(sa_store_txn *t, void *ctx, sa_error *err)
  * SA_ERR_FATAL. */
 sa_status sa_store_user_update(sa_store *store, const sa_user *user, sa_error *err)
 {
+    if (store->remote)
+        return sa_store_remote_user_update(store, user, err);
     sa_status st = user_validate(user, err);
     if (st != SA_OK)
         return st;
@@ -490,6 +507,8 @@ static sa_status user_import_txn(sa_store_txn *t, void *ctx, sa_error *err)
 sa_status sa_store_user_import(sa_store *store, const sa_user *user, bool *created,
                                sa_error *err)
 {
+    if (store->remote)
+        return sa_store_remote_unsupported("user_import", err);
     import_ctx c;
     memset(&c, 0, sizeof c);
     c.user = user;
@@ -523,6 +542,8 @@ static sa_status user_delete_txn(sa_store_txn *t, void *ctx, sa_error *err)
  * SA_ERR_NOT_FOUND (no such id); SA_ERR_UNAVAILABLE, SA_ERR_FATAL. */
 sa_status sa_store_user_delete(sa_store *store, const char *id, sa_error *err)
 {
+    if (store->remote)
+        return sa_store_remote_user_delete(store, id, err);
     size_t len = id ? strnlen(id, SA_ID_MAX + 1) : 0;
     if (len == 0 || len > SA_ID_MAX)
         return SA_FAIL(err, SA_ERR_NOT_FOUND, "store: no user with that id");
@@ -577,6 +598,8 @@ static sa_status user_next_txn(sa_store_txn *t, void *ctx, sa_error *err)
  * may or may not be seen). */
 sa_status sa_store_user_each(sa_store *store, sa_user_visit_fn fn, void *ctx, sa_error *err)
 {
+    if (store->remote)
+        return sa_store_remote_user_each(store, fn, ctx, err);
     each_ctx *c = calloc(1, sizeof *c);
     sa_status st = SA_OK;
 
@@ -664,6 +687,8 @@ static sa_status variants_txn(sa_store_txn *t, void *ctx, sa_error *err)
 sa_status sa_store_username_variants(sa_store *store, sa_username_variant **out, size_t *count,
                                      sa_error *err)
 {
+    if (store->remote)
+        return sa_store_remote_unsupported("username_variants", err);
     variants_ctx c = {0};
     sa_status st = sa_store_txn_run(store, variants_txn, &c, 0, err);
     *out = NULL;
@@ -855,6 +880,8 @@ sa_status sa_store_google_login(sa_store *store, const sa_user *candidate, bool 
                                 int64_t now, sa_session *session, sa_user *out,
                                 sa_login_outcome *outcome, sa_error *err)
 {
+    if (store->remote)
+        return sa_store_remote_google_login(store, candidate, link_email, now, session, out, outcome, err);
     login_ctx c = {candidate, link_email, now, session, out, SA_LOGIN_EXISTING};
     size_t sub = strnlen(candidate->google_sub, sizeof candidate->google_sub);
     sa_status st;

@@ -7,6 +7,7 @@
  * processes are not blocked for the whole walk; a deadlock re-runs the walk, so problems are
  * collected per attempt and reported only after the last one. */
 #include "store_internal.h"
+#include "store_remote.h"
 #include "text.h"
 
 #include <stdarg.h>
@@ -144,7 +145,9 @@ static sa_status check_index_entries(sa_store_txn *t, verify_ctx *v, DB *primary
     while ((rc = cur->get(cur, &skey, &pkey, DB_NEXT)) == 0) {
         tick(v);
         memset(&data, 0, sizeof data);
+        sa_store_tdbt(t->store, primary, 5, &data);
         int got = primary->get(primary, t->txn, &pkey, &data, DB_READ_COMMITTED);
+        sa_store_tdbt_keep(t->store, primary, 5, &data);
         if (got == DB_NOTFOUND) {
             problem(v, "index of %s: \"%s\" points at %s \"%s\", which does not exist",
                     ix->name, printable(&skey, a), kind, printable(&pkey, b));
@@ -231,7 +234,9 @@ static sa_status check_sessions(sa_store_txn *t, verify_ctx *v, const index_spec
         }
         sa_store_dbt(&uk, s.user_id, strlen(s.user_id));
         memset(&ud, 0, sizeof ud);
+        sa_store_tdbt(store, store->users, 6, &ud);
         int got = store->users->get(store->users, t->txn, &uk, &ud, DB_READ_COMMITTED);
+        sa_store_tdbt_keep(store, store->users, 6, &ud);
         if (got == DB_NOTFOUND)
             problem(v, "session \"%s\" belongs to user \"%s\", which does not exist",
                     printable(&k, a), printable(&uk, b));
@@ -285,6 +290,8 @@ sa_status sa_store_verify(sa_store *store, sa_store_problem_fn report,
                           sa_store_progress_fn progress, void *ctx, size_t *problems,
                           sa_error *err)
 {
+    if (store->remote)
+        return sa_store_remote_verify(store, report, ctx, problems, err);
     verify_ctx *v = calloc(1, sizeof *v);
     if (!v)
         return SA_FAIL(err, SA_ERR_UNAVAILABLE, "verify: out of memory");

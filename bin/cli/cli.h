@@ -157,5 +157,8 @@ int cli_checkpoint(int argc, char **argv);
 int cli_purge(int argc, char **argv);
 int cli_export(int argc, char **argv);
 int cli_import_django(int argc, char **argv);
+/* node.c: the replicated store's process and its status (README "Several nodes"). */
+int cli_node(int argc, char **argv);
+int cli_cluster(int argc, char **argv);
 
 #endif

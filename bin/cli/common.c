@@ -169,7 +169,7 @@ int cli_with_store(sa_store_mode mode, cli_store_action act, void *ctx)
     int rc = cli_load_config(&cfg);
     if (rc != CLI_EXIT_OK)
         return rc;
-    if (sa_store_open(&store, cfg.db_home, mode, &err) != SA_OK) {
+    if (sa_store_open_config(&store, &cfg, mode, &err) != SA_OK) {
         fprintf(stderr, "socialauth: store %s: %s\n", cfg.db_home,
                 without_prefix(err.msg, "store"));
         rc = CLI_EXIT_STORE;
