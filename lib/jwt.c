@@ -3,7 +3,9 @@
  * Minting writes the header and payload text ourselves so the bytes (and their order) are
  * exactly simplejwt's. Verifying works on the text in this order: size bound, three parts,
  * canonical base64url, HMAC over "header.payload" compared in constant time, and only then
- * JSON: so nothing without our key's signature ever reaches the JSON parser. */
+ * the payload's JSON. The header is compared as bytes with the ones we write (simplejwt's,
+ * and ours with each directory kid); any other header (bounded by SA_JWT_MAX_LEN) is read
+ * strictly before the HMAC, since its kid selects the key. */
 #include "jwt.h"
 
 #include <inttypes.h>
@@ -271,15 +273,20 @@ static bool audience_ok(json_object *payload, const char *want)
     return found;
 }
 
-/* A JOSE header other than our canonical one: a JSON object (no duplicate keys) whose alg is
- * exactly HS256, without crit, with typ and kid strings when present. Fills err when not. */
-static bool header_acceptable(const unsigned char *raw, size_t len, sa_error *err)
+/* A JOSE header other than our canonical ones (RFC 7515 section 4): a JSON object (no
+ * duplicate keys, any member order) whose alg is exactly HS256, without crit, with typ and
+ * kid strings when present. kid (SA_KID_MAX + 1 bytes) receives the kid, "" when none or
+ * longer than SA_KID_MAX (then no directory key can match). Fills err when not acceptable. */
+static bool header_acceptable(const unsigned char *raw, size_t len, char *kid, sa_error *err)
 {
     json_object *header = NULL;
     sa_error jerr = {0};
     bool ok = false;
     sa_status st;
+    const char *kid_s = NULL;
+    size_t kid_len = 0;
 
+    kid[0] = '\0';
     if (sa_json_parse((const char *)raw, len, &header, &jerr) != SA_OK ||
         !json_object_is_type(header, json_type_object)) {
         SA_FAIL(err, SA_ERR_INVALID, "header is not a JSON object%s%s", jerr.msg[0] ? ": " : "",
@@ -301,10 +308,14 @@ static bool header_acceptable(const unsigned char *raw, size_t len, sa_error *er
         SA_FAIL(err, SA_ERR_INVALID, "typ is not a string");
         goto done;
     }
-    st = sa_json_get_string(header, "kid", NULL, NULL);
+    st = sa_json_get_string(header, "kid", &kid_s, &kid_len);
     if (st != SA_OK && st != SA_ERR_NOT_FOUND) {
         SA_FAIL(err, SA_ERR_INVALID, "kid is not a string");
         goto done;
+    }
+    if (st == SA_OK && kid_len <= SA_KID_MAX && strlen(kid_s) == kid_len) {
+        memcpy(kid, kid_s, kid_len);
+        kid[kid_len] = '\0';
     }
     ok = true;
 done:
@@ -369,15 +380,28 @@ sa_jwt_result sa_jwt_verify(const sa_config *cfg, const char *token, size_t len,
     size_t header_b64_len = (size_t)(dot1 - token);
     bool canonical_header = header_b64_len == sizeof jwt_header_b64 - 1 &&
                             memcmp(token, jwt_header_b64, sizeof jwt_header_b64 - 1) == 0;
-    /* The key: one of ours when the header is byte for byte the one we write for its kid;
-     * else the Django key (tokens without kid: simplejwt's, and ours without a key
-     * directory). Chosen by comparing bytes, so still no JSON is read before the HMAC. */
+    /* The key: one of ours when the header is byte for byte the one we write for its kid
+     * (the fast path: no JSON read before the HMAC); else the header is decoded and read
+     * strictly (header_acceptable: alg HS256 whatever the key, no crit, no duplicate member,
+     * any member order, as PyJWT writes {"alg","kid","typ"}), and its kid selects a
+     * directory key; without a kid, or with one the directory does not hold, the Django key
+     * (simplejwt's tokens, and ours without a key directory). */
     const sa_key *k = canonical_header ? NULL
                                        : sa_keyring_by_header(cfg->keys, token, header_b64_len);
     canonical_header = canonical_header || k;
-    if ((!canonical_header && sa_b64url_decode(token, (size_t)(dot1 - token), header_raw,
-                                               sizeof header_raw, &header_len) != SA_OK) ||
-        sa_b64url_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), payload_raw, sizeof payload_raw,
+    char kid[SA_KID_MAX + 1];
+    if (!canonical_header &&
+        sa_b64url_decode(token, header_b64_len, header_raw, sizeof header_raw, &header_len) !=
+            SA_OK) {
+        SA_FAIL(err, SA_ERR_INVALID, "header or payload is not canonical base64url");
+        goto done;
+    }
+    if (!canonical_header) {
+        if (!header_acceptable(header_raw, header_len, kid, err))
+            goto done;
+        k = kid[0] ? sa_keyring_by_kid(cfg->keys, kid) : NULL;
+    }
+    if (sa_b64url_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), payload_raw, sizeof payload_raw,
                          &payload_len) != SA_OK) {
         SA_FAIL(err, SA_ERR_INVALID, "header or payload is not canonical base64url");
         goto done;
@@ -400,11 +424,7 @@ sa_jwt_result sa_jwt_verify(const sa_config *cfg, const char *token, size_t len,
         goto done;
     }
 
-    /* Signed by our key from here on; still check every value's type before use. The header we
-     * (and PyJWT, and simplejwt) write is accepted by comparing its bytes; any other is read. */
-    if (!canonical_header && !header_acceptable(header_raw, header_len, err))
-        goto done;
-
+    /* Signed by our key from here on; still check every value's type before use. */
     if (sa_json_parse((const char *)payload_raw, payload_len, &payload, &jerr) != SA_OK ||
         !json_object_is_type(payload, json_type_object)) {
         SA_FAIL(err, SA_ERR_INVALID, "payload is not a JSON object%s%s",

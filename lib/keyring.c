@@ -190,6 +190,14 @@ const sa_key *sa_keyring_by_header(const sa_keyring *ring, const char *header_b6
     return NULL;
 }
 
+const sa_key *sa_keyring_by_kid(const sa_keyring *ring, const char *kid)
+{
+    for (size_t i = 0; ring && i < ring->n; i++)
+        if (strcmp(ring->keys[i].kid, kid) == 0)
+            return &ring->keys[i];
+    return NULL;
+}
+
 const sa_key *sa_keyring_signing(const sa_keyring *ring)
 {
     return ring && ring->signing >= 0 ? &ring->keys[ring->signing] : NULL;

@@ -63,6 +63,9 @@ sa_status sa_keyring_refresh(sa_keyring *ring, int64_t now_ms, sa_error *err);
 /* The key whose canonical kid header is exactly the header_b64 text (len bytes), or NULL. */
 const sa_key *sa_keyring_by_header(const sa_keyring *ring, const char *header_b64, size_t len);
 
+/* The key with kid (a NUL-terminated string), or NULL (ring may be NULL). */
+const sa_key *sa_keyring_by_kid(const sa_keyring *ring, const char *kid);
+
 /* The signing key, or NULL when none is set. */
 const sa_key *sa_keyring_signing(const sa_keyring *ring);
 

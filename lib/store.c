@@ -344,7 +344,7 @@ static void store_backoff(sa_store *store, int attempt)
 
 static sa_status fatal_status(sa_error *err)
 {
-    return SA_FAIL(err, SA_ERR_FATAL, "store: the environment needs recovery; restart");
+    return SA_FAIL(err, SA_ERR_FATAL, "store: the environment needs recovery; run the command (or restart the program) again");
 }
 
 static long long monotonic_ms(void)

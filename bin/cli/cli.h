@@ -19,19 +19,23 @@ enum {
     CLI_EXIT_OK = 0,
     CLI_EXIT_FAILED = 1,     /* the operation failed: refused (duplicate, exists) or store error */
     CLI_EXIT_USAGE = 2,      /* bad command line */
-    CLI_EXIT_NOT_FOUND = 3,  /* no such user, session or backup */
+    CLI_EXIT_NOT_FOUND = 3,  /* no such user, session, key, backup or input file */
     CLI_EXIT_CONFIG = 4,     /* the settings file or a key cannot be read or is wrong */
     CLI_EXIT_STORE = 5,      /* the store cannot be opened (missing, no permission, in use) */
-    CLI_EXIT_PROBLEMS = 6    /* verify found problems, or import skipped records (each named) */
+    CLI_EXIT_PROBLEMS = 6    /* verify found problems, a damaged backup, import skipped records */
 };
 
 #define CLI_EXIT_TABLE \
     "exit status:\n" \
-    "  0  success                          4  settings or key file unreadable or wrong\n" \
-    "  1  failed (refused, store error)    5  store cannot be opened (missing, permission)\n" \
-    "  2  bad command line                 6  verify found problems, import skipped\n" \
-    "                                         records (each one named)\n" \
-    "  3  no such user, session or backup\n"
+    "  0  success\n" \
+    "  1  failed: refused (a duplicate, an existing backup, the signing key retired) or a\n" \
+    "     store error\n" \
+    "  2  bad command line\n" \
+    "  3  no such user, session, key, backup or input file\n" \
+    "  4  the settings file or a key file or directory cannot be read, written or is wrong\n" \
+    "  5  the store cannot be opened (missing, no permission)\n" \
+    "  6  verify found problems, a backup to restore is damaged, or import-django skipped\n" \
+    "     records (each one printed)\n"
 
 /* The settings file named by --config, $SOCIALAUTH_CONF or the default (main.c sets it). */
 extern const char *cli_conf_path;

@@ -28,17 +28,35 @@ int cli_exit_for(sa_status status)
     }
 }
 
+/* msg without a leading "<what>: " that would repeat the prefix already printed. */
+static const char *without_prefix(const char *msg, const char *what)
+{
+    size_t n = strlen(what);
+    return strncmp(msg, what, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ' ? msg + n + 2 : msg;
+}
+
 int cli_fail(const char *what, const sa_error *err)
 {
-    fprintf(stderr, "socialauth: %s: %s\n", what, err->msg);
+    fprintf(stderr, "socialauth: %s: %s\n", what, without_prefix(err->msg, what));
     return cli_exit_for(err->status);
 }
 
 int cli_usage_error(const char *usage, const char *fmt, ...)
 {
     va_list ap;
+    /* The command's name, from the usage's first line ("usage: socialauth user create ..."):
+     * the lower-case words before the first argument or option. */
+    const char *cmd = strncmp(usage, "usage: socialauth ", 18) == 0 ? usage + 18 : "";
+    size_t n = 0, i = 0;
+    while (cmd[i] >= 'a' && cmd[i] <= 'z') {
+        while ((cmd[i] >= 'a' && cmd[i] <= 'z') || cmd[i] == '-')
+            i++;
+        n = i;
+        if (cmd[i++] != ' ')
+            break;
+    }
     va_start(ap, fmt);
-    fprintf(stderr, "socialauth: ");
+    fprintf(stderr, "socialauth: %.*s%s", (int)n, cmd, n ? ": " : "");
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fprintf(stderr, "\n%s", usage);
@@ -152,7 +170,8 @@ int cli_with_store(sa_store_mode mode, cli_store_action act, void *ctx)
     if (rc != CLI_EXIT_OK)
         return rc;
     if (sa_store_open_config(&store, &cfg, mode, &err) != SA_OK) {
-        cli_fail("store", &err);
+        fprintf(stderr, "socialauth: store %s: %s\n", cfg.db_home,
+                without_prefix(err.msg, "store"));
         rc = CLI_EXIT_STORE;
     } else {
         rc = act(&cfg, store, ctx);

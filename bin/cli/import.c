@@ -7,7 +7,8 @@
  * one record at a time (a million users need no million-object tree), users first, then
  * links, each record in its own transaction: a bad record is reported by its position and
  * primary key and skipped, never half-written; importing the same file again changes
- * nothing. */
+ * nothing. The whole list is checked as JSON before anything is written; a link attaches
+ * only to a user whose record in the same file imported in this run. */
 #include "cli.h"
 
 #include "json.h"
@@ -28,12 +29,20 @@
 
 #include <openssl/crypto.h>
 
+/* A user record's pk in the file and whether it imported (created or updated) in this run. */
+typedef struct import_owner {
+    char *pk;   /* owned */
+    bool ok;
+} import_owner;
+
 typedef struct import_run {
     const char *text;      /* the whole file (mapped) */
     size_t len;
     sa_store *store;
     cli_progress bar;
     uint64_t created, updated, linked, skipped, ignored;
+    import_owner *owners;  /* every user record's pk, sorted after the user pass */
+    size_t n_owners, cap_owners;
 } import_run;
 
 /* The extent of the next value of the top-level array at text[*pos]: *start and *n. Returns
@@ -78,8 +87,9 @@ static bool next_element(const char *text, size_t len, size_t *pos, size_t *star
     return *n > 0;
 }
 
-/* Django's datetime text ("2023-05-17T08:30:15.123Z", or with a +HH:MM offset) as unix
- * seconds (fractions dropped). */
+/* Django's datetime text as unix seconds (fractions dropped): what DjangoJSONEncoder writes,
+ * "2023-05-17T08:30:15.123Z" or with a +HH:MM offset (USE_TZ = True), or naive
+ * "2023-05-17T08:30:15.123456" (USE_TZ = False), which is taken as UTC. */
 static bool parse_datetime(const char *s, int64_t *out)
 {
     struct tm tm = {0};
@@ -91,7 +101,7 @@ static bool parse_datetime(const char *s, int64_t *out)
         for (rest++; *rest >= '0' && *rest <= '9'; rest++)
             ;
     int sign = 0;
-    if (*rest == 'Z' && rest[1] == '\0')
+    if (*rest == '\0' || (*rest == 'Z' && rest[1] == '\0'))
         sign = 0;
     else if ((*rest == '+' || *rest == '-') && sscanf(rest + 1, "%2d:%2d", &off_h, &off_m) == 2 &&
              strlen(rest) == 6)
@@ -148,7 +158,9 @@ static const char *read_time(json_object *fields, const char *key, int64_t *out)
     if (sa_json_get_string(fields, key, &s, NULL) != SA_OK)
         return sa_json_is_null(fields, key) || !json_object_object_get_ex(fields, key, NULL)
                    ? NULL : "is not a date and time";
-    return parse_datetime(s, out) ? NULL : "is not a date and time like 2023-05-17T08:30:15Z";
+    return parse_datetime(s, out) ? NULL
+                                  : "is not a date and time like 2023-05-17T08:30:15.123Z, "
+                                    "2023-05-17T10:30:15+02:00 or 2023-05-17T08:30:15";
 }
 
 /* Fill u from a user record's fields; NULL, or what is wrong (*field names it). */
@@ -213,18 +225,91 @@ static void skip(import_run *run, size_t index, const char *pk, const char *fmt,
     run->skipped++;
 }
 
+/* Remember that the user record with pk `pk` imported (ok) or was skipped. */
+static void note_owner(import_run *run, const char *pk, bool ok)
+{
+    if (run->n_owners == run->cap_owners) {
+        size_t cap = run->cap_owners ? 2 * run->cap_owners : 1024;
+        import_owner *grown = realloc(run->owners, cap * sizeof *grown);
+        if (!grown)
+            return;   /* unknown owner: its links are then skipped, never misattached */
+        run->owners = grown;
+        run->cap_owners = cap;
+    }
+    char *copy = strdup(pk);
+    if (copy)
+        run->owners[run->n_owners++] = (import_owner){copy, ok};
+}
+
+static int owner_cmp(const void *a, const void *b)
+{
+    return strcmp(((const import_owner *)a)->pk, ((const import_owner *)b)->pk);
+}
+
+/* After the user pass: sort, and merge records sharing a pk (ok only when all were). */
+static void owners_seal(import_run *run)
+{
+    size_t n = 0;
+    if (run->n_owners)
+        qsort(run->owners, run->n_owners, sizeof *run->owners, owner_cmp);
+    for (size_t i = 0; i < run->n_owners; i++) {
+        if (n && strcmp(run->owners[n - 1].pk, run->owners[i].pk) == 0) {
+            run->owners[n - 1].ok = run->owners[n - 1].ok && run->owners[i].ok;
+            free(run->owners[i].pk);
+        } else {
+            run->owners[n++] = run->owners[i];
+        }
+    }
+    run->n_owners = n;
+}
+
+static void owners_free(import_run *run)
+{
+    for (size_t i = 0; i < run->n_owners; i++)
+        free(run->owners[i].pk);
+    free(run->owners);
+}
+
+/* The fields of the stored user `old` that importing `u` replaces, comma-separated in out. */
+static void changed_fields(const sa_user *old, const sa_user *u, char *out, size_t size)
+{
+    const struct { const char *name; bool differs; } f[] = {
+        {"username", strcmp(old->username, u->username) != 0},
+        {"email", strcmp(old->email, u->email) != 0},
+        {"first_name", strcmp(old->first_name, u->first_name) != 0},
+        {"last_name", strcmp(old->last_name, u->last_name) != 0},
+        {"is_active", old->is_active != u->is_active},
+        {"is_staff", old->is_staff != u->is_staff},
+        {"is_superuser", old->is_superuser != u->is_superuser},
+        {"date_joined", old->date_joined != u->date_joined},
+        {"last_login", old->last_login != u->last_login},
+        {"password", CRYPTO_memcmp(old->password, u->password, sizeof u->password) != 0},
+    };
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        if (f[i].differs && used < size)
+            used += (size_t)snprintf(out + used, size - used, "%s%s", used ? ", " : "", f[i].name);
+}
+
 static void import_user(import_run *run, size_t index, const char *pk, json_object *fields)
 {
-    sa_user *u = calloc(1, sizeof *u);
+    sa_user *u = calloc(1, sizeof *u), *old = calloc(1, sizeof *old);
     const char *field = "";
     sa_error err = {0};
-    bool created;
-    if (!u) {
+    bool created, ok = false;
+    char changed[160] = "";
+    if (!u || !old) {
         skip(run, index, pk, "out of memory");
+        free(u);
+        free(old);
+        note_owner(run, pk, false);
         return;
     }
     snprintf(u->id, sizeof u->id, "%s", pk);
     const char *why = user_from(fields, u, &field);
+    if (!why && sa_store_user_get(run->store, SA_BY_ID, u->id, old, &err) == SA_OK)
+        changed_fields(old, u, changed, sizeof changed);
     if (why)
         skip(run, index, pk, "%s %s", field, why);
     else if (sa_store_user_import(run->store, u, &created, &err) != SA_OK)
@@ -232,11 +317,22 @@ static void import_user(import_run *run, size_t index, const char *pk, json_obje
             ? skip(run, index, pk, "another user already has %s \"%s\"", err.msg,
                    cli_user_field(u, err.msg))
             : skip(run, index, pk, "%s", err.msg);
-    else
+    else {
+        ok = true;
         created ? run->created++ : run->updated++;
+    }
+    if (ok && changed[0]) {
+        cli_progress_end(&run->bar);
+        fprintf(stderr, "socialauth: import-django: record %zu (pk %s): user \"%s\": the file "
+                        "replaced %s\n", index, pk, u->username, changed);
+    }
+    note_owner(run, pk, ok);
     sa_user_clear(u);
+    sa_user_clear(old);
     OPENSSL_cleanse(u->password, sizeof u->password);
+    OPENSSL_cleanse(old->password, sizeof old->password);
     free(u);
+    free(old);
 }
 
 static void import_link(import_run *run, size_t index, const char *pk, json_object *fields)
@@ -255,7 +351,24 @@ static void import_link(import_run *run, size_t index, const char *pk, json_obje
     bool owner_ok = pk_text(wrap, user_id, sizeof user_id);
     json_object_put(wrap);
     if (!owner_ok) {
-        skip(run, index, pk, "user is not a primary key");
+        skip(run, index, pk, json_object_is_type(owner, json_type_array)
+                                 ? "user is a natural key, not a primary key (dump without "
+                                   "--natural-foreign)"
+                                 : "user is not a primary key");
+        return;
+    }
+    /* A link attaches only to the user this file's own record created or updated in this
+     * run: never to a user already in the store whose record here was skipped or absent. */
+    import_owner key = {user_id, false};
+    const import_owner *found = run->n_owners ? bsearch(&key, run->owners, run->n_owners,
+                                                 sizeof *run->owners, owner_cmp) : NULL;
+    if (!found) {
+        skip(run, index, pk, "its user %s has no user record in this file (dump the users "
+                             "and their links together)", user_id);
+        return;
+    }
+    if (!found->ok) {
+        skip(run, index, pk, "its user record (pk %s) was skipped", user_id);
         return;
     }
     if (sa_json_get_string(fields, "uid", &sub, NULL) != SA_OK || !sub[0] ||
@@ -297,18 +410,51 @@ static void import_link(import_run *run, size_t index, const char *pk, json_obje
     sa_user_clear(&u);
 }
 
+/* Position just after the list's '[', or 0 when there is none. */
+static size_t list_start(const char *text, size_t len)
+{
+    size_t pos = 0;
+    while (pos < len && text[pos] != '[')
+        pos++;
+    return pos < len ? pos + 1 : 0;
+}
+
+/* Before anything is written: every element of the list must be JSON and the list must
+ * close, so a truncated or corrupt file imports nothing. Reports what is wrong. */
+static bool validate_list(const char *text, size_t len)
+{
+    size_t pos = list_start(text, len), start, n, index = 0;
+    if (pos == 0) {
+        fprintf(stderr, "socialauth: import-django: not a dumpdata list: no '['; nothing "
+                        "imported\n");
+        return false;
+    }
+    while (next_element(text, len, &pos, &start, &n)) {
+        json_object *record = NULL;
+        sa_error err = {0};
+        index++;
+        if (sa_json_parse(text + start, n, &record, &err) != SA_OK) {
+            fprintf(stderr, "socialauth: import-django: record %zu (byte %zu) is not JSON: %s; "
+                            "nothing imported\n", index, start, err.msg);
+            return false;
+        }
+        json_object_put(record);
+    }
+    if (pos >= len || text[pos] != ']') {
+        fprintf(stderr, "socialauth: import-django: the list breaks off at byte %zu (a "
+                        "truncated file?); nothing imported\n", pos);
+        return false;
+    }
+    return true;
+}
+
 /* One pass over the list, handling the records of `want`. Returns false when the list
  * itself is malformed (reported). */
 static bool import_pass(import_run *run, record_kind want)
 {
-    size_t pos = 0, start, n, index = 0;
-    while (pos < run->len && run->text[pos] != '[')
-        pos++;
-    if (pos == run->len) {
-        fprintf(stderr, "socialauth: import-django: not a dumpdata list: no '['\n");
-        return false;
-    }
-    pos++;
+    size_t pos = list_start(run->text, run->len), start, n, index = 0;
+    if (pos == 0)
+        return false;   /* validate_list reported it */
     while (next_element(run->text, run->len, &pos, &start, &n)) {
         index++;
         cli_progress_update(&run->bar, (want == RECORD_USER ? 0 : run->len) + start);
@@ -357,7 +503,11 @@ static int act_import(sa_config *cfg, sa_store *store, void *ctx)
     run->store = store;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     cli_progress_begin(&run->bar, "import", 2 * (uint64_t)run->len);
-    bool whole = import_pass(run, RECORD_USER) && import_pass(run, RECORD_LINK);
+    bool whole = import_pass(run, RECORD_USER);
+    owners_seal(run);
+    whole = whole && import_pass(run, RECORD_LINK);
+    run->bar.shown_ms = 0;   /* draw the full bar once: the link pass may be too quick */
+    cli_progress_update(&run->bar, 2 * (uint64_t)run->len);
     cli_progress_end(&run->bar);
     if (sa_store_flush(store, &err) != SA_OK)
         return cli_fail("import-django", &err);
@@ -367,9 +517,11 @@ static int act_import(sa_config *cfg, sa_store *store, void *ctx)
     fprintf(stderr,
             "socialauth: import-django: %" PRIu64 " users (%" PRIu64 " new, %" PRIu64
             " updated), %" PRIu64 " Google links, %" PRIu64 " skipped, %" PRIu64
-            " other records ignored, in %.1f s (%.0f users/s)\n",
-            users, run->created, run->updated, run->linked, run->skipped, run->ignored, secs,
-            secs > 0 ? (double)users / secs : 0.0);
+            " other records ignored, in %.1f s",
+            users, run->created, run->updated, run->linked, run->skipped, run->ignored, secs);
+    if (users && secs >= 0.1)
+        fprintf(stderr, " (%.0f users/s)", (double)users / secs);
+    fputc('\n', stderr);
     if (!whole)
         return CLI_EXIT_FAILED;
     return run->skipped ? CLI_EXIT_PROBLEMS : CLI_EXIT_OK;
@@ -385,8 +537,11 @@ int cli_import_django(int argc, char **argv)
         "as its id (so tokens minted by Django with the same signing key keep working),\n"
         "username, e-mail, names, active/staff/superuser flags, date joined, last login,\n"
         "and the password hash exactly (never shown). allauth's Google accounts become\n"
-        "Google links. Running it again updates what changed. A bad record is reported by\n"
-        "its position in the list and its pk, and skipped (exit 6 when any was).\n";
+        "Google links, only for users whose record in the same file imported. The file is\n"
+        "checked whole first: a truncated or corrupt one imports nothing (exit 1). A bad\n"
+        "record is reported by its position in the list and its pk, and skipped (exit 6\n"
+        "when any was). Naive dates (USE_TZ = False) are read as UTC. Running it again\n"
+        "overwrites local changes, naming each user it changes and the fields.\n";
     int rc = cli_start(&argc, argv, usage, NULL, 1, "one file");
     if (rc != CLI_GO_ON)
         return rc;
@@ -399,6 +554,12 @@ int cli_import_django(int argc, char **argv)
             close(fd);
         return errno == ENOENT ? CLI_EXIT_NOT_FOUND : CLI_EXIT_FAILED;
     }
+    if (S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "socialauth: import-django: %s is a directory, not a dumpdata file\n",
+                argv[1]);
+        close(fd);
+        return CLI_EXIT_FAILED;
+    }
     import_run run = {0};
     run.len = (size_t)st.st_size;
     void *map = run.len ? mmap(NULL, run.len, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
@@ -409,7 +570,9 @@ int cli_import_django(int argc, char **argv)
         return CLI_EXIT_FAILED;
     }
     run.text = map;
-    rc = cli_with_store(SA_STORE_SERVE, act_import, &run);
+    rc = validate_list(run.text, run.len) ? cli_with_store(SA_STORE_SERVE, act_import, &run)
+                                          : CLI_EXIT_FAILED;
+    owners_free(&run);
     munmap(map, run.len);
     return rc;
 }

@@ -5,8 +5,11 @@
 #include "jwt.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -26,6 +29,45 @@ static int key_dir(char *dir, size_t size)
         return CLI_EXIT_CONFIG;
     }
     return CLI_EXIT_OK;
+}
+
+/* Load dir as the endpoints do (sa_keyring_load) and check that kid is present (want_kid)
+ * or absent. Before a change (`before`), a directory that does not exist yet is fine and a
+ * failure means nothing was changed; after one, it means the endpoints will not apply it.
+ * Returns CLI_EXIT_OK, or CLI_EXIT_CONFIG after printing why (naming the bad file). */
+static int key_dir_loads(const char *cmd, const char *dir, const char *kid, bool want_kid,
+                         bool before)
+{
+    static sa_keyring ring;
+    sa_error err = {0};
+    struct stat st;
+    if (before && stat(dir, &st) != 0 && errno == ENOENT)
+        return CLI_EXIT_OK;
+    sa_status status = sa_keyring_load(&ring, dir, &err);
+    bool found = false;
+    for (size_t i = 0; status == SA_OK && kid && i < ring.n; i++)
+        found = found || strcmp(ring.keys[i].kid, kid) == 0;
+    sa_keyring_clear(&ring);
+    if (status != SA_OK)
+        fprintf(stderr, "socialauth: key %s: the endpoints cannot load the key directory: %s; "
+                        "%s\n", cmd, err.msg,
+                before ? "fix it first (nothing was changed)"
+                       : "they keep the keys they had until it is fixed");
+    else if (!before && kid && found != want_kid)
+        fprintf(stderr, "socialauth: key %s: the key directory %s key \"%s\" after the "
+                        "change (changed by someone else meanwhile?)\n", cmd,
+                found ? "still holds" : "does not hold", kid);
+    else
+        return CLI_EXIT_OK;
+    return CLI_EXIT_CONFIG;
+}
+
+/* The exit status of a failed key directory change: writing it is the key directory's
+ * problem (4), as the table says; the rest as cli_exit_for. */
+static int key_fail(const char *what, const sa_error *err)
+{
+    int rc = cli_fail(what, err);
+    return err->status == SA_ERR_UNAVAILABLE ? CLI_EXIT_CONFIG : rc;
 }
 
 static int key_list(int argc, char **argv)
@@ -54,11 +96,17 @@ static int key_list(int argc, char **argv)
                                                (int)i == ring.signing ? "signing" : "verifying",
                                                created});
     }
+    size_t n = ring.n;
     sa_keyring_clear(&ring);
     if (out.json)
         cli_table_print_json(&t);
     else
         cli_table_print(&t);
+    fprintf(stderr, "socialauth: key list: %s; tokens without a kid are checked against the "
+                    "Django key (signing_key / signing_key_file)\n",
+            n ? "keys of the key directory" : "no key in the key directory yet (`socialauth "
+                                              "key rotate` makes one): tokens are signed with "
+                                              "the Django key");
     return CLI_EXIT_OK;
 }
 
@@ -74,10 +122,12 @@ static int key_rotate(int argc, char **argv)
     if (rc != CLI_GO_ON || (rc = key_dir(dir, sizeof dir)) != CLI_EXIT_OK)
         return rc;
     sa_error err = {0};
+    if ((rc = key_dir_loads("rotate", dir, NULL, false, true)) != CLI_EXIT_OK)
+        return rc;
     if (sa_keyring_rotate(dir, kid, &err) != SA_OK)
-        return cli_fail("key rotate", &err);
+        return key_fail("key rotate", &err);
     printf("%s\n", kid);
-    return CLI_EXIT_OK;
+    return key_dir_loads("rotate", dir, kid, true, false);
 }
 
 static int key_add(int argc, char **argv)
@@ -86,29 +136,58 @@ static int key_add(int argc, char **argv)
         "usage: socialauth key add KID FILE [--signing]\n"
         "Adds the key in FILE (32 to 512 bytes; trailing newlines ignored) under KID, as a\n"
         "verification key, or as the signing key with --signing (e.g. a key shared with\n"
-        "another deployment). KID: 1 to 64 letters, digits, '-' or '_'.\n";
+        "another deployment). KID: 1 to 64 letters, digits, '-' or '_'. FILE must be\n"
+        "readable by its owner only (chmod 600). Like rotate and retire, it changes nothing\n"
+        "while the endpoints cannot load the key directory (exit 4, naming the file).\n";
     bool signing = cli_take_flag(&argc, argv, "--signing");
     char dir[1024];
     int rc = cli_start(&argc, argv, usage, NULL, 2, "a kid and a file");
     if (rc != CLI_GO_ON || (rc = key_dir(dir, sizeof dir)) != CLI_EXIT_OK)
         return rc;
+    if (!sa_kid_valid(argv[1]))
+        return cli_usage_error(usage, "kid \"%.64s\": expected 1 to %d letters, "
+                                      "digits, '-' or '_'", argv[1], SA_KID_MAX);
+    if ((rc = key_dir_loads("add", dir, NULL, false, true)) != CLI_EXIT_OK)
+        return rc;
     unsigned char key[SA_SIGNING_KEY_MAX + 2];
-    FILE *f = fopen(argv[2], "r");
-    if (!f) {
+    struct stat st;
+    int fd = open(argv[2], O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0) {
         fprintf(stderr, "socialauth: key add: cannot open %s: %s\n", argv[2], strerror(errno));
-        return CLI_EXIT_NOT_FOUND;
+        if (fd >= 0)
+            close(fd);
+        return errno == ENOENT ? CLI_EXIT_NOT_FOUND : CLI_EXIT_CONFIG;
     }
-    size_t len = fread(key, 1, sizeof key, f);
-    fclose(f);
+    /* Security: a key others could read may be known to them; it is refused, as the
+     * endpoints refuse such key files. */
+    if (!S_ISREG(st.st_mode) || (st.st_mode & 077)) {
+        close(fd);
+        fprintf(stderr, "socialauth: key add: %s %s\n", argv[2],
+                S_ISREG(st.st_mode) ? "must not be readable by group or others (chmod 600 it; "
+                                      "if others could read it, make a new key)"
+                                    : "is not a regular file");
+        return CLI_EXIT_CONFIG;
+    }
+    ssize_t got = read(fd, key, sizeof key);
+    close(fd);
+    size_t len = got > 0 ? (size_t)got : 0;
     while (len > 0 && (key[len - 1] == '\n' || key[len - 1] == '\r'))
         len--;
+    if (got < 0 || len < SA_SIGNING_KEY_MIN || len > SA_SIGNING_KEY_MAX) {
+        OPENSSL_cleanse(key, sizeof key);
+        fprintf(stderr, "socialauth: key add: %s: a key must be %d to %d bytes, not %s%zu\n",
+                argv[2], SA_SIGNING_KEY_MIN, SA_SIGNING_KEY_MAX,
+                len > SA_SIGNING_KEY_MAX ? "over " : "", len > SA_SIGNING_KEY_MAX
+                                                          ? (size_t)SA_SIGNING_KEY_MAX : len);
+        return CLI_EXIT_CONFIG;
+    }
     sa_error err = {0};
-    sa_status st = sa_keyring_add(dir, argv[1], key, len, signing, &err);
+    sa_status added = sa_keyring_add(dir, argv[1], key, len, signing, &err);
     OPENSSL_cleanse(key, sizeof key);
-    if (st != SA_OK)
-        return cli_fail("key add", &err);
-    fprintf(stderr, "socialauth: added key %s%s\n", argv[1], signing ? " (signing)" : "");
-    return CLI_EXIT_OK;
+    if (added != SA_OK)
+        return key_fail("key add", &err);
+    fprintf(stderr, "socialauth: key add: added key %s%s\n", argv[1], signing ? " (signing)" : "");
+    return key_dir_loads("add", dir, argv[1], true, false);
 }
 
 static int key_retire(int argc, char **argv)
@@ -122,9 +201,13 @@ static int key_retire(int argc, char **argv)
     if (rc != CLI_GO_ON || (rc = key_dir(dir, sizeof dir)) != CLI_EXIT_OK)
         return rc;
     sa_error err = {0};
+    if ((rc = key_dir_loads("retire", dir, NULL, false, true)) != CLI_EXIT_OK)
+        return rc;
     if (sa_keyring_retire(dir, argv[1], &err) != SA_OK)
-        return cli_fail("key retire", &err);
-    fprintf(stderr, "socialauth: retired key %s\n", argv[1]);
+        return key_fail("key retire", &err);
+    if ((rc = key_dir_loads("retire", dir, argv[1], false, false)) != CLI_EXIT_OK)
+        return rc;
+    fprintf(stderr, "socialauth: key retire: retired key %s\n", argv[1]);
     return CLI_EXIT_OK;
 }
 

@@ -3,13 +3,17 @@
 #include "cli.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 /* ---- backup / restore ---- */
 
@@ -52,8 +56,78 @@ static void *watch_backup(void *arg)
     return NULL;
 }
 
+typedef enum dir_state {
+    DIR_ABSENT, DIR_EMPTY, DIR_BACKUP, DIR_OTHER, DIR_NOT_DIR, DIR_UNREADABLE
+} dir_state;
+
+/* What path is: absent, an empty directory, one holding a backup (users.db), one holding
+ * other files, not a directory, or unreadable (*errno_out says why). */
+static dir_state dir_state_of(const char *path, int *errno_out)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        *errno_out = errno;
+        return errno == ENOENT ? DIR_ABSENT : DIR_UNREADABLE;
+    }
+    if (!S_ISDIR(st.st_mode))
+        return DIR_NOT_DIR;
+    DIR *d = opendir(path);
+    if (!d) {
+        *errno_out = errno;
+        return DIR_UNREADABLE;
+    }
+    dir_state state = DIR_EMPTY;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (strcmp(e->d_name, "users.db") == 0) {
+            state = DIR_BACKUP;
+            break;
+        }
+        state = DIR_OTHER;
+    }
+    closedir(d);
+    return state;
+}
+
+/* A backup goes into a new directory, an empty one (made 0700), or one holding a backup
+ * (which sa_store_backup refuses, naming it); never among other files. CLI_EXIT_OK or the
+ * exit status after printing why. */
+static int backup_target_ok(const char *target)
+{
+    int errno_seen = 0;
+    switch (dir_state_of(target, &errno_seen)) {
+    case DIR_NOT_DIR:
+        fprintf(stderr, "socialauth: backup: %s exists and is not a directory\n", target);
+        return CLI_EXIT_FAILED;
+    case DIR_OTHER:   /* never mix a store into a directory of other files */
+        fprintf(stderr, "socialauth: backup: %s holds other files: back up into a new or "
+                        "empty directory\n", target);
+        return CLI_EXIT_FAILED;
+    case DIR_UNREADABLE:
+        fprintf(stderr, "socialauth: backup: cannot use %s: %s\n", target,
+                strerror(errno_seen));
+        return CLI_EXIT_FAILED;
+    case DIR_EMPTY:   /* the copy is as secret as the store: only its owner may open it */
+        if (chmod(target, 0700) != 0) {
+            fprintf(stderr, "socialauth: backup: cannot chmod 700 %s: %s\n", target,
+                    strerror(errno));
+            return CLI_EXIT_FAILED;
+        }
+        break;
+    case DIR_ABSENT:
+    case DIR_BACKUP:  /* refused by sa_store_backup, which says so */
+        break;
+    }
+    return CLI_EXIT_OK;
+}
+
 static int act_backup(sa_config *cfg, sa_store *store, void *ctx)
 {
+    int rc = backup_target_ok(ctx);
+    if (rc != CLI_EXIT_OK)
+        return rc;
     sa_error err = {0};
     backup_watch w = {.target = ctx};
     pthread_t watcher;
@@ -75,7 +149,8 @@ int cli_backup(int argc, char **argv)
 {
     static const char usage[] =
         "usage: socialauth backup DIR\n"
-        "Copies the store into DIR (created, mode 0700; it must not hold a backup already)\n"
+        "Copies the store into DIR (created, mode 0700; an existing DIR must be empty, and\n"
+        "is then made 0700)\n"
         "while the endpoints keep serving. The copy is consistent: every transaction\n"
         "committed before the copy ended is in it, none half. Restore it with\n"
         "`socialauth restore DIR`.\n";
@@ -126,13 +201,98 @@ static int act_verify(sa_config *cfg, sa_store *store, void *ctx)
     return verify_store(store, ctx);
 }
 
+/* Remove dir and the files in it (a restore's temporary directory: no subdirectories). */
+static void remove_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[PATH_MAX];
+    while (d && (e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
+            (size_t)snprintf(path, sizeof path, "%s/%s", dir, e->d_name) < sizeof path)
+            unlink(path);
+    if (d)
+        closedir(d);
+    rmdir(dir);
+}
+
+/* 0 when dir does not exist or is an empty directory, else prints why and returns the exit. */
+static int restore_target_free(const char *dir)
+{
+    int errno_seen = 0;
+    dir_state state = dir_state_of(dir, &errno_seen);
+    if (state == DIR_ABSENT || state == DIR_EMPTY)
+        return CLI_EXIT_OK;
+    if (state == DIR_UNREADABLE) {
+        fprintf(stderr, "socialauth: restore: cannot use db_home %s: %s\n", dir,
+                strerror(errno_seen));
+        return errno_seen == EACCES ? CLI_EXIT_STORE : CLI_EXIT_FAILED;
+    }
+    fprintf(stderr, "socialauth: restore: %s is not empty: restore only into a new or empty "
+                    "directory (move the old store away first)\n", dir);
+    return CLI_EXIT_FAILED;
+}
+
+/* Copy the backup into a temporary directory beside db_home, verify it there, and only then
+ * rename it to db_home: on any failure db_home is left as it was. */
+static int restore_verified(const char *backup, const char *db_home)
+{
+    char tmp[PATH_MAX];
+    size_t n = strlen(db_home);
+    while (n > 1 && db_home[n - 1] == '/')
+        n--;
+    if ((size_t)snprintf(tmp, sizeof tmp, "%.*s.restore-XXXXXX", (int)n, db_home) >= sizeof tmp) {
+        fprintf(stderr, "socialauth: restore: db_home %s: path too long\n", db_home);
+        return CLI_EXIT_FAILED;
+    }
+    int rc = restore_target_free(db_home);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    sa_error err = {0};
+    char probe[PATH_MAX];
+    snprintf(probe, sizeof probe, "%s/users.db", backup);
+    if (access(probe, R_OK) != 0) {   /* before anything is created */
+        fprintf(stderr, "socialauth: restore: %s is not a readable socialauth backup (no "
+                        "users.db: %s)\n", backup, strerror(errno));
+        return CLI_EXIT_NOT_FOUND;
+    }
+    if (!mkdtemp(tmp)) {
+        fprintf(stderr, "socialauth: restore: cannot create a directory beside db_home (%s): "
+                        "%s\n", tmp, strerror(errno));
+        return errno == EACCES ? CLI_EXIT_STORE : CLI_EXIT_FAILED;
+    }
+    sa_store *store = NULL;
+    if (sa_store_restore(backup, tmp, &err) != SA_OK) {
+        rc = cli_fail("restore", &err);
+    } else if (sa_store_open(&store, tmp, SA_STORE_CREATE, &err) != SA_OK) {
+        fprintf(stderr, "socialauth: restore: the backup %s is damaged: %s\n", backup, err.msg);
+        rc = CLI_EXIT_PROBLEMS;
+    } else {
+        rc = verify_store(store, "restore");
+        sa_store_close(store);
+    }
+    if (rc == CLI_EXIT_OK && rename(tmp, db_home) != 0) {
+        fprintf(stderr, "socialauth: restore: cannot move the verified copy %s to %s: %s\n", tmp,
+                db_home, strerror(errno));
+        rc = CLI_EXIT_FAILED;
+    }
+    if (rc != CLI_EXIT_OK) {
+        remove_tree(tmp);
+        fprintf(stderr, "socialauth: restore: nothing restored; %s is as it was\n", db_home);
+        return rc;
+    }
+    fprintf(stderr, "socialauth: restore: restored %s into %s\n", backup, db_home);
+    return CLI_EXIT_OK;
+}
+
 int cli_restore(int argc, char **argv)
 {
     static const char usage[] =
         "usage: socialauth restore DIR\n"
-        "Copies the backup in DIR (made by `socialauth backup`) into `db_home`, which must\n"
-        "not exist or be empty (move the old store away first, with the servers stopped),\n"
-        "then verifies it as `socialauth verify` does.\n";
+        "Copies the backup in DIR (made by `socialauth backup`) into a new directory beside\n"
+        "`db_home`, verifies it there as `socialauth verify` does, and only then moves it to\n"
+        "`db_home`, which must not exist or be empty (move the old store away first, with\n"
+        "the servers stopped). A damaged backup (exit 6) leaves `db_home` as it was.\n";
     int rc = cli_start(&argc, argv, usage, NULL, 1, "the backup's directory");
     if (rc != CLI_GO_ON)
         return rc;
@@ -140,14 +300,9 @@ int cli_restore(int argc, char **argv)
     rc = cli_load_config(&cfg);
     if (rc != CLI_EXIT_OK)
         return rc;
-    sa_error err = {0};
-    if (sa_store_restore(argv[1], cfg.db_home, &err) != SA_OK)
-        rc = cli_fail("restore", &err);
+    rc = restore_verified(argv[1], cfg.db_home);
     sa_config_free(&cfg);
-    if (rc != CLI_EXIT_OK)
-        return rc;
-    fprintf(stderr, "socialauth: restored %s into the store\n", argv[1]);
-    return cli_with_store(SA_STORE_CREATE, act_verify, "restore");
+    return rc;
 }
 
 int cli_verify(int argc, char **argv)

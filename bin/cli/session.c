@@ -148,10 +148,17 @@ static int act_mint(sa_config *cfg, sa_store *store, void *ctx)
     sa_error err = {0};
     sa_token access, refresh;
     int rc = CLI_EXIT_OK;
-    if (cli_find_user(store, c->key, &u, &err) != SA_OK ||
-        sa_session_open(cfg, store, u.id, (int64_t)time(NULL), &access, &refresh, &err) != SA_OK)
+    if (cli_find_user(store, c->key, &u, &err) != SA_OK) {
         rc = cli_fail("token mint", &err);
-    else
+    } else if (!u.is_active) {   /* the endpoints would refuse its tokens (user_inactive) */
+        fprintf(stderr, "socialauth: token mint: user %s is inactive: its tokens would be "
+                        "refused (401 user_inactive); `socialauth user set-active %s true` "
+                        "first\n", u.id, u.id);
+        rc = CLI_EXIT_FAILED;
+    } else if (sa_session_open(cfg, store, u.id, (int64_t)time(NULL), &access, &refresh,
+                               &err) != SA_OK) {
+        rc = cli_fail("token mint", &err);
+    } else
         printf("{\"access\":\"%s\",\"refresh\":\"%s\"}\n", access.text, refresh.text);
     sa_user_clear(&u);
     return rc;
@@ -162,7 +169,8 @@ static int token_mint(int argc, char **argv)
     static const char usage[] =
         "usage: socialauth token mint ID|EMAIL|USERNAME\n"
         "Opens a new session for the user and prints its access and refresh tokens as JSON\n"
-        "(for scripts and tests; the tokens are secrets: keep them out of logs).\n";
+        "(for scripts and tests; the tokens are secrets: keep them out of logs). An inactive\n"
+        "user is refused (exit 1). The user is looked up by id, then e-mail, then username.\n";
     int rc = cli_start(&argc, argv, usage, NULL, 1, "one user");
     if (rc != CLI_GO_ON)
         return rc;

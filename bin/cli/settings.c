@@ -102,8 +102,12 @@ static int config_show(int argc, char **argv)
     for (size_t i = 0; i < NSETTINGS; i++) {
         char value[2048], source[1100];
         value_of(&cfg, &settings[i], value, sizeof value);
+        /* a secret read from a file (`<name>_file = PATH`) comes from that file */
         if (settings[i].kind == K_KEY && cfg.signing_key_file[0])
             snprintf(source, sizeof source, "%s", cfg.signing_key_file);
+        else if (settings[i].offset == offsetof(sa_config, google_client_secret) &&
+                 cfg.google_client_secret_file[0])
+            snprintf(source, sizeof source, "%s", cfg.google_client_secret_file);
         else if (line_of[i])
             snprintf(source, sizeof source, "%s:%u", cfg.path, line_of[i]);
         else

@@ -252,6 +252,7 @@ typedef struct one_user {
     const char *key;
     char **args;
     user_action act;
+    char what[48];   /* "user <command>", for messages */
     cli_output out;
 } one_user;
 
@@ -261,7 +262,7 @@ static int act_one(sa_config *cfg, sa_store *store, void *ctx)
     sa_user u = {0};
     sa_error err = {0};
     int rc = cli_find_user(store, c->key, &u, &err) == SA_OK ? c->act(store, &u, c->args, &c->out)
-                                                            : cli_fail("user", &err);
+                                                            : cli_fail(c->what, &err);
     sa_user_clear(&u);
     return rc;
 }
@@ -277,6 +278,7 @@ static int with_user(int argc, char **argv, const char *usage, int nargs, user_a
     c.key = argv[1];
     c.args = argv + 2;
     c.act = act;
+    snprintf(c.what, sizeof c.what, "user %s", argv[0]);
     return cli_with_store(SA_STORE_SERVE, act_one, &c);
 }
 

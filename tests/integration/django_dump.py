@@ -41,8 +41,9 @@ def main(directory, mode, out):
         sys.path.insert(0, directory)
         apps.append("accounts")
         extra["AUTH_USER_MODEL"] = "accounts.CustomUser"
+    use_tz = os.environ.get("DJANGO_USE_TZ", "1") == "1"   # "0": naive datetimes in the dump
     settings.configure(
-        SECRET_KEY="dump-test", INSTALLED_APPS=apps, SITE_ID=1, USE_TZ=True,
+        SECRET_KEY="dump-test", INSTALLED_APPS=apps, SITE_ID=1, USE_TZ=use_tz,
         DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3",
                                "NAME": os.path.join(directory, "db.sqlite3")}},
         DEFAULT_AUTO_FIELD="django.db.models.AutoField",
@@ -56,7 +57,8 @@ def main(directory, mode, out):
         call_command("makemigrations", "accounts", verbosity=0)
     call_command("migrate", verbosity=0)
     User = get_user_model()
-    joined = datetime.datetime(2023, 5, 17, 8, 30, 15, 123000, tzinfo=datetime.timezone.utc)
+    joined = datetime.datetime(2023, 5, 17, 8, 30, 15, 123000,
+                               tzinfo=datetime.timezone.utc if use_tz else None)
     alice = User.objects.create_superuser("alice", "alice@example.com", "pw-alice",
                                           first_name="Alice", last_name="Liddell")
     alice.date_joined = joined

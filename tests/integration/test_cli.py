@@ -1,8 +1,12 @@
 """The admin command: help on every command, errors on stderr with a non-zero exit."""
 
 import json
+import os
+import re
 
 import pytest
+
+from sa_server import ROOT
 
 COMMANDS = [[], ["init"], ["createsuperuser"], ["user"], ["user", "create"], ["user", "list"],
             ["user", "show"], ["user", "update"], ["user", "set-active"], ["user", "set-staff"],
@@ -20,9 +24,24 @@ def test_help(server, cmd):
 
 
 def test_top_level_help_has_exit_table(server):
-    out = server.cli_ok("--help")
-    for line in ("0  success", "3  no such user", "4  settings", "5  store cannot", "6  verify"):
-        assert line in out
+    out = " ".join(server.cli_ok("--help").split())
+    # the same table as README's "Operations": each status's meaning, word for word
+    readme = open(os.path.join(ROOT, "README.md")).read()
+    rows = re.findall(r"^\| ([0-6]) \| (.+) \|$", readme, re.M)
+    assert [n for n, _ in rows] == list("0123456")
+    for n, meaning in rows:
+        assert f"{n} {meaning.replace('`', '')}" in out, (n, meaning)
+
+
+def test_config_show_names_the_file_a_secret_came_from(make_server, tmp_path):
+    secret = tmp_path / "client.secret"
+    secret.write_text("s3cr3t-value\n")
+    secret.chmod(0o600)
+    s = make_server(google_client_secret_file=str(secret))
+    rows = {r["setting"]: r for r in map(json.loads, s.cli_ok("config", "show", "--json").splitlines())}
+    assert rows["google_client_secret"]["source"] == str(secret)
+    assert rows["google_client_secret"]["value"] == "(set, hidden)"
+    assert "s3cr3t-value" not in s.cli_ok("config", "show", "--json")
 
 
 @pytest.mark.parametrize("family", ["user", "token", "session", "config"])
@@ -132,3 +151,13 @@ def test_hot_backup_restores(make_server, tmp_path):
     r = restored.get("/api/auth/user/", headers={"Authorization": "Bearer " + tokens["access"]})
     assert r.status_code == 200 and r.json()["pk"] == u["pk"]
     assert restored.post("/api/auth/token/refresh/", json={"refresh": tokens["refresh"]}).status_code == 200
+
+
+def test_token_mint_refuses_an_inactive_user(server):
+    u = server.create_user("dozing")
+    server.cli_ok("user", "set-active", u["pk"], "false")
+    before = server.cli_ok("session", "count")
+    r = server.cli("token", "mint", u["pk"])
+    assert r.returncode == 1 and r.stdout == ""
+    assert f"socialauth: token mint: user {u['pk']} is inactive" in r.stderr
+    assert server.cli_ok("session", "count") == before

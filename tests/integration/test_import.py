@@ -152,11 +152,13 @@ def test_bad_records_reported_and_skipped(custom_dump, tmp_path, make_server):
         f'socialauth: import-django: record {n + 4} (pk 33333333-3333-4333-8333-333333333333): '
         'is_staff is not true or false: skipped',
         f'socialauth: import-django: record {n + 5} (pk 44444444-4444-4444-8444-444444444444): '
-        'date_joined is not a date and time like 2023-05-17T08:30:15Z: skipped',
+        'date_joined is not a date and time like 2023-05-17T08:30:15.123Z, '
+        '2023-05-17T10:30:15+02:00 or 2023-05-17T08:30:15: skipped',
         f'socialauth: import-django: record {n + 7} (pk ?): pk is missing, or not an integer or '
         'a string of at most 128 bytes: skipped',
-        f'socialauth: import-django: record {n + 6} (pk 99): user '
-        '55555555-5555-4555-8555-555555555555 does not exist: skipped',
+        f'socialauth: import-django: record {n + 6} (pk 99): its user '
+        '55555555-5555-4555-8555-555555555555 has no user record in this file (dump the users '
+        'and their links together): skipped',
     ]
     assert "4 users (4 new, 0 updated), 2 Google links, 7 skipped" in r.stderr
     names = {json.loads(x)["username"] for x in s.cli_ok("user", "list").splitlines()}
@@ -175,7 +177,134 @@ def test_file_errors(tmp_path, server):
     cut.write_text('[{"model": "auth.user", "pk": 1, "fields": {"username": "cut", "password": ""}}')
     r = server.cli("import-django", str(cut))
     assert r.returncode == 1 and "the list breaks off at byte" in r.stderr
+    assert "nothing imported" in r.stderr and "users (" not in r.stderr
+    r = server.cli("import-django", str(tmp_path))
+    assert r.returncode == 1 and f"{tmp_path} is a directory" in r.stderr
     empty = tmp_path / "empty.json"
     empty.write_text("")
     r = server.cli("import-django", str(empty))
     assert r.returncode == 1 and "empty file" in r.stderr
+
+
+def auth_user(pk, username, **fields):
+    f = {"username": username, "email": f"{username}@x.org", "password": "",
+         "date_joined": "2023-05-17T08:30:15Z"}
+    f.update(fields)
+    return {"model": "auth.user", "pk": pk, "fields": f}
+
+
+def google_link(pk, user, uid):
+    return {"model": "socialaccount.socialaccount", "pk": pk,
+            "fields": {"user": user, "provider": "google", "uid": uid,
+                       "extra_data": {"email": f"{uid}@x.org"}}}
+
+
+def test_link_of_a_skipped_user_never_attaches_to_another(tmp_path, make_server):
+    s = make_server()
+    s.cli_ok("user", "create", "--username", "bob", "--email", "bob@x.org", "--id", "3")
+    s.cli_ok("user", "create", "--username", "erin", "--email", "erin@x.org", "--id", "5")
+    path = tmp_path / "dump.json"
+    path.write_text(json.dumps([
+        auth_user(3, "carol", date_joined="yesterday"),     # skipped: bad field
+        google_link(1, 3, "g-carol"),
+        google_link(2, 3, "g-carol-2"),                      # every link of pk 3 is skipped
+        auth_user(4, "dan", email="bob@x.org"),              # skipped: e-mail clash
+        google_link(3, 4, "g-dan"),
+        google_link(4, 5, "g-erin"),                         # pk 5 exists, but not in this file
+        auth_user(6, "fay"),
+        google_link(5, 6, "g-fay"),                          # imported fine: linked
+    ]))
+    r = s.cli("import-django", str(path))
+    assert r.returncode == 6, r.stderr
+    skipped = [x for x in r.stderr.splitlines() if x.endswith(": skipped")]
+    assert skipped[2:] == [
+        "socialauth: import-django: record 2 (pk 1): its user record (pk 3) was skipped: skipped",
+        "socialauth: import-django: record 3 (pk 2): its user record (pk 3) was skipped: skipped",
+        "socialauth: import-django: record 5 (pk 3): its user record (pk 4) was skipped: skipped",
+        "socialauth: import-django: record 6 (pk 4): its user 5 has no user record in this file "
+        "(dump the users and their links together): skipped",
+    ]
+    assert "1 users (1 new, 0 updated), 1 Google links, 6 skipped" in r.stderr
+    bob = json.loads(s.cli_ok("user", "show", "3", "--json"))
+    erin = json.loads(s.cli_ok("user", "show", "5", "--json"))
+    assert bob["username"] == "bob" and bob["google_sub"] is None and bob["google_extra"] is None
+    assert erin["google_sub"] is None
+    assert json.loads(s.cli_ok("user", "show", "6", "--json"))["google_sub"] == "g-fay"
+    assert s.cli("verify").returncode == 0
+
+
+def test_a_truncated_or_corrupt_file_imports_nothing(tmp_path, make_server):
+    s = make_server()
+    whole = json.dumps([auth_user(1, "ann"), auth_user(2, "ben"), auth_user(3, "cid"),
+                        google_link(1, 1, "g-ann")])
+    for name, text in [("cut", whole[:len(whole) // 2]),
+                       ("garbage", whole.replace('"ben"', '"b\x01en"'))]:
+        path = tmp_path / f"{name}.json"
+        path.write_text(text)
+        r = s.cli("import-django", str(path))
+        assert r.returncode == 1, (name, r.stderr)
+        assert "nothing imported" in r.stderr and "users (" not in r.stderr, r.stderr
+        assert s.cli_ok("user", "list") == "", name
+    r = s.cli("import-django", str(tmp_path / "garbage.json"))
+    assert "record 2 (byte " in r.stderr and "is not JSON" in r.stderr
+
+
+def test_django_dates_naive_offset_and_microseconds(tmp_path, make_server):
+    s = make_server()
+    path = tmp_path / "dates.json"
+    path.write_text(json.dumps([
+        auth_user(1, "naive", date_joined="2023-05-17T08:30:15.123", last_login="2023-05-20T08:30:15"),
+        auth_user(2, "offset", date_joined="2023-05-17T10:30:15.123456+02:00",
+                  last_login="2023-05-20T03:30:15-05:00"),
+        auth_user(3, "micro", date_joined="2023-05-17T08:30:15.123456Z", last_login=None),
+        auth_user(4, "bad", date_joined="2023-05-17T08:30:15+2"),
+    ]))
+    r = s.cli("import-django", str(path))
+    assert r.returncode == 6 and "3 users (3 new" in r.stderr, r.stderr
+    assert "record 4 (pk 4): date_joined is not a date and time" in r.stderr
+    for name in ("naive", "offset", "micro"):
+        u = json.loads(s.cli_ok("user", "show", name, "--json"))
+        assert u["date_joined"] == "2023-05-17T08:30:15Z", (name, u)
+    assert json.loads(s.cli_ok("user", "show", "naive", "--json"))["last_login"] == "2023-05-20T08:30:15Z"
+    assert json.loads(s.cli_ok("user", "show", "offset", "--json"))["last_login"] == "2023-05-20T08:30:15Z"
+
+
+def test_django_dump_without_time_zones(tmp_path, make_server):
+    path = tmp_path / "notz.json"
+    work = tmp_path / "django-notz"
+    work.mkdir()
+    subprocess.run(["/usr/bin/python3", os.path.join(HERE, "django_dump.py"), str(work), "default",
+                    str(path)], check=True, timeout=120, cwd=str(work),
+                   env=dict(os.environ, DJANGO_USE_TZ="0"))
+    records = json.loads(path.read_text())
+    naive = [r["fields"]["date_joined"] for r in records if "date_joined" in r["fields"]]
+    assert naive and not any(d.endswith("Z") or "+" in d for d in naive), naive
+    s = make_server()
+    r = s.cli("import-django", str(path))
+    assert r.returncode == 0 and " 0 skipped" in r.stderr, r.stderr
+
+
+def test_reimport_names_each_user_it_changes(tmp_path, make_server):
+    s = make_server()
+    path = tmp_path / "dump.json"
+    path.write_text(json.dumps([auth_user(1, "alice"), auth_user(2, "carol"), auth_user(3, "dave")]))
+    assert s.cli("import-django", str(path)).returncode == 0
+    s.cli_ok("user", "set-active", "alice", "false")
+    s.cli_ok("user", "update", "carol", "--email", "carol2@x.org", "--first-name", "C")
+    r = s.cli("import-django", str(path))
+    assert r.returncode == 0 and "3 users (0 new, 3 updated)" in r.stderr
+    named = sorted(x for x in r.stderr.splitlines() if "the file replaced" in x)
+    assert named == [
+        'socialauth: import-django: record 1 (pk 1): user "alice": the file replaced is_active',
+        'socialauth: import-django: record 2 (pk 2): user "carol": the file replaced email, first_name',
+    ]
+    assert json.loads(s.cli_ok("user", "show", "alice", "--json"))["is_active"] is True
+
+
+def test_natural_foreign_keys_are_explained(tmp_path, make_server):
+    s = make_server()
+    path = tmp_path / "nat.json"
+    path.write_text(json.dumps([auth_user(1, "ann"), google_link(1, ["ann"], "g-ann")]))
+    r = s.cli("import-django", str(path))
+    assert r.returncode == 6
+    assert "user is a natural key, not a primary key (dump without --natural-foreign)" in r.stderr

@@ -182,6 +182,72 @@ def test_restore_refuses_a_used_store_and_a_missing_backup(tmp_path):
     assert json.loads(ok(conf, "user", "show", "kept"))["username"] == "kept"
 
 
+def test_restore_of_a_damaged_backup_leaves_db_home_as_it_was(tmp_path):
+    conf, db = bare_store(tmp_path)
+    ok(conf, "user", "create", "--username", "kept", "--email", "k@x.org")
+    ok(conf, "token", "mint", "kept")
+    ok(conf, "backup", str(tmp_path / "good"))
+    target_conf = tmp_path / "target.conf"
+    target = tmp_path / "target-db"
+    target_conf.write_text(open(conf).read().replace(str(db), str(target)))
+    target_conf.chmod(0o600)
+
+    garbage = tmp_path / "garbage"
+    shutil.copytree(tmp_path / "good", garbage)
+    (garbage / "sessions.db").write_bytes(os.urandom(8192))
+    # an index problem in the backup itself (verify would say 6)
+    db_load(db, "users_by_sub.db", [("sub-9", b"ghost")])
+    ok(conf, "backup", str(tmp_path / "dangling"))
+
+    for backup, empty_dir in [("garbage", False), ("garbage", True), ("dangling", False)]:
+        if empty_dir:
+            target.mkdir()
+        r = run(target_conf, "restore", str(tmp_path / backup))
+        assert r.returncode == 6, (backup, r.stderr)
+        assert "restored" not in r.stderr.replace("nothing restored", "")
+        assert f"nothing restored; {target} is as it was" in r.stderr
+        if empty_dir:
+            assert os.listdir(target) == []
+            target.rmdir()
+        assert not target.exists()
+        assert [p for p in os.listdir(tmp_path) if ".restore-" in p] == []  # no leftovers
+    r = run(target_conf, "restore", str(tmp_path / "dangling"))
+    assert 'index of google_sub: "sub-9" points at user "ghost"' in r.stdout
+    r = run(target_conf, "restore", str(tmp_path / "good"))
+    assert r.returncode == 0 and f"restored {tmp_path / 'good'} into {target}" in r.stderr
+    assert json.loads(ok(target_conf, "user", "show", "kept"))["username"] == "kept"
+    assert os.stat(target).st_mode & 0o777 == 0o700
+
+
+def test_backup_target_rules_and_message_prefixes(tmp_path):
+    conf, db = bare_store(tmp_path)
+    other = tmp_path / "conf-dir"
+    other.mkdir()
+    (other / "app.conf").write_text("x")
+    r = run(conf, "backup", str(other))
+    assert r.returncode == 1 and f"socialauth: backup: {other} holds other files" in r.stderr
+    assert sorted(os.listdir(other)) == ["app.conf"]
+    r = run(conf, "backup", str(other / "app.conf"))
+    assert r.returncode == 1 and "exists and is not a directory" in r.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir(mode=0o755)
+    os.chmod(empty, 0o755)
+    ok(conf, "backup", str(empty))
+    assert os.stat(empty).st_mode & 0o777 == 0o700
+    r = run(conf, "backup", str(empty))
+    assert r.returncode == 1
+    assert r.stderr.startswith(f"socialauth: backup: {empty} already holds a backup"), r.stderr
+    r = run(conf, "restore", str(empty))
+    assert r.stderr.startswith(f"socialauth: restore: {db} is not empty"), r.stderr
+    # the command is named in every message, and the store's path in permission errors
+    r = run(conf, "user", "create", "--username", "bad name", "--email", "b@x.org")
+    assert r.returncode == 2 and r.stderr.startswith('socialauth: user create: invalid username')
+    r = run(conf, "user", "create", "--username", "x")
+    assert r.stderr.startswith("socialauth: user create: --username and --email are required")
+    r = run(conf, "user", "show", "nobody-here")
+    assert r.returncode == 3 and r.stderr.startswith('socialauth: user show: no user with id'), r.stderr
+
+
 # ---- users ----
 
 def test_delete_ends_sessions_and_google_link(fake_google, make_server):
@@ -321,7 +387,8 @@ def test_errors_as_an_unprivileged_user(open_dir, tmp_path):
     conf.write_text(f"db_home = {db}\nsigning_key_file = {own_key}\n")
     conf.chmod(0o644)
     r = run(conf, "user", "list", user="nobody")
-    assert r.returncode == 5 and "store" in r.stderr and "ermission denied" in r.stderr
+    assert r.returncode == 5 and f"socialauth: store {db}: " in r.stderr and "ermission denied" in r.stderr
+    assert "store: store" not in r.stderr
     key = top / "signing.key"
     key.write_text("s" * 64)
     key.chmod(0o600)
