@@ -111,11 +111,25 @@ static bool parse_content_length(const char *s, size_t *out)
     return true;
 }
 
-/* Answer 415 naming the media type as DRF does, the value bounded and JSON-escaped. */
+/* Answer 415 naming the media type as DRF does, the value bounded and JSON-escaped. The
+ * header's bytes are read as Latin-1, as WSGI hands them to Django, so that any byte (not only
+ * valid UTF-8) gives the 415 and not a failed JSON answer (found by tests/fuzz/fuzz_body.c). */
 static void unsupported_media_type(sa_ctx *ctx, const char *content_type)
 {
-    char detail[300];
-    snprintf(detail, sizeof detail, "Unsupported media type \"%.200s\" in request.", content_type);
+    char shown[401];
+    size_t n = 0;
+    for (size_t i = 0; content_type[i] && i < 200; i++) {
+        unsigned char c = (unsigned char)content_type[i];
+        if (c < 0x80) {
+            shown[n++] = (char)c;
+        } else {
+            shown[n++] = (char)(0xc0 | (c >> 6));
+            shown[n++] = (char)(0x80 | (c & 0x3f));
+        }
+    }
+    shown[n] = '\0';
+    char detail[460];
+    snprintf(detail, sizeof detail, "Unsupported media type \"%s\" in request.", shown);
     sa_respond_detail(ctx, 415, detail, NULL);
 }
 
