@@ -106,7 +106,9 @@ tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(FUZZ_LIB) $(
 	    $(FUZZ_LIB) $(LDLIBS) $(LDFLAGS_fuzz_$*)
 
 # Each target for FUZZ_S seconds, its corpus growing in var/fuzz/<name>/ from the seeds.
-fuzz: $(FUZZ_BIN)
+fuzz:
+	@bin/socialauth-deps hardening
+	@$(MAKE) --no-print-directory $(FUZZ_BIN)
 	@for f in $(FUZZ_NAMES); do n=$${f#fuzz_}; mkdir -p var/fuzz/$$n; \
 	    dict=; [ -f tests/fuzz/$$n.dict ] && dict=-dict=tests/fuzz/$$n.dict; \
 	    echo "== $$f for $(FUZZ_S) s"; \
@@ -117,6 +119,10 @@ fuzz: $(FUZZ_BIN)
 # Every seed corpus through its target once (no libFuzzer needed).
 fuzz-replay: $(FUZZ_REPLAY)
 	@for f in $(FUZZ_NAMES); do tests/fuzz/$$f-replay tests/fuzz/corpus/$${f#fuzz_} || exit 1; done
+
+analyze:
+	@bin/socialauth-deps hardening
+	@bin/socialauth-analyze
 
 deps:
 	@bin/socialauth-deps $(DEPS_SET)
@@ -138,7 +144,7 @@ integration: all
 SAN_ENV := $(if $(SANITIZE),ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:log_path=$(SAN_LOG_DIR)/asan \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(SAN_LOG_DIR)/ubsan SA_SANITIZER_LOGS=$(SAN_LOG_DIR))
 test:
-	@bin/socialauth-deps test
+	@bin/socialauth-deps $(if $(SANITIZE),hardening,test)
 	@tests/lint/banned-functions
 	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(FUZZ_REPLAY)
 	@rm -rf $(SAN_LOG_DIR) && mkdir -p $(SAN_LOG_DIR)

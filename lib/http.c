@@ -6,11 +6,16 @@
 #include <fcgi_stdio.h>
 #include <fcgiapp.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char *log_name = "socialauth";
 
@@ -166,12 +171,61 @@ static void upkeep(sa_ctx *ctx, unsigned long served, bool cgi)
  * with them queued would reset their connections, which lighttpd turns into its own HTML 500
  * ("response not received"). Never waits for a new connection: the socket is made
  * non-blocking and polled with timeout 0, so this ends as soon as the backlog is empty. */
+/* Whether another process holds the listen socket too (spawn-fcgi -F and multiwatch share
+ * one socket among processes; lighttpd and mod_fcgid give each process its own). Looks
+ * through /proc/PID/fd of the processes it may read; only on the fatal exit path. */
+static bool listen_socket_shared(int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode))
+        return true; /* unknown: do not touch it */
+    char want[64], link[64], path[300];
+    snprintf(want, sizeof want, "socket:[%lu]", (unsigned long)st.st_ino);
+    pid_t self = getpid();
+    DIR *proc = opendir("/proc");
+    if (!proc)
+        return true;
+    bool shared = false;
+    struct dirent *p;
+    while (!shared && (p = readdir(proc)) != NULL) {
+        char *end;
+        long pid = strtol(p->d_name, &end, 10);
+        if (*end || pid <= 0 || pid == self)
+            continue;
+        snprintf(path, sizeof path, "/proc/%ld/fd", pid);
+        DIR *fds = opendir(path);
+        if (!fds)
+            continue;
+        struct dirent *f;
+        while (!shared && (f = readdir(fds)) != NULL) {
+            if (f->d_name[0] == '.')
+                continue;
+            snprintf(path, sizeof path, "/proc/%ld/fd/%s", pid, f->d_name);
+            ssize_t n = readlink(path, link, sizeof link - 1);
+            if (n > 0) {
+                link[n] = '\0';
+                shared = strcmp(link, want) == 0;
+            }
+        }
+        closedir(fds);
+    }
+    closedir(proc);
+    return shared;
+}
+
 static void drain_backlog(sa_ctx *ctx, sa_buf *out)
 {
     int fd = FCGI_LISTENSOCK_FILENO;
     int flags = fcntl(fd, F_GETFL);
     if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
         return;
+    /* A connection the kernel queues after the last poll below would be reset when we exit
+     * (lighttpd's HTML 500 again). On a socket of our own, shutting down its read side makes
+     * new connects fail at once (ECONNREFUSED: the web server tries another process or
+     * restarts this one) while those already queued can still be accepted. A shared socket
+     * stays open in the other processes, so nothing queued on it is lost when we exit. */
+    if (!listen_socket_shared(fd))
+        shutdown(fd, SHUT_RD);
     struct pollfd p = {.fd = fd, .events = POLLIN};
     bool first = true;
     while (poll(&p, 1, 0) == 1 && (p.revents & POLLIN) && FCGI_Accept() >= 0) {

@@ -289,6 +289,8 @@ static int parse_string(parser *ps, bool key, const char **out, size_t *len)
     const size_t start = ps->pos, end = ps->len, mark = ps->used;
     bool copy = key;               /* decoding onto the scratch stack */
     size_t p = start + 1, run = p; /* run: first byte of the text not yet copied */
+    *out = NULL; /* (never read after a failure; set so that scan-build, which stops */
+    *len = 0;    /*  following fail_at when its budget runs out, sees no garbage) */
     for (;;) {
         p = plain_run(s, p, end);
         if (p >= end)

@@ -2,7 +2,9 @@
 """A fake Google for socialauth's tests: JWKS, tokeninfo, userinfo and the token endpoint.
 
 Run: /usr/bin/python3 tests/fakes/fake_google.py --port 0 [--max-age 3600] [--keys 2]
+                                                 [--tls-cert PEM --tls-key PEM]
 The first stdout line is the port it listens on (127.0.0.1 only); then it serves until killed.
+With --tls-cert/--tls-key it speaks HTTPS with that certificate (tests make their own CA).
 
 It has its own RSA keys (generated at start) and answers the way Google does for:
   GET  /oauth2/v3/certs                 JWKS, Cache-Control: public, max-age=N
@@ -20,9 +22,12 @@ Tests steer it under /_fake/ on the same port (JSON in, JSON out); see google_cl
                              "code_challenge":..,"client_id":..,"client_secret":..}
   POST /_fake/rotate        {"drop_old":true} -> {"kids":[...],"current":kid,"dropped":[...]}
   POST /_fake/fail          {"endpoint":"certs"|"tokeninfo"|"userinfo"|"token"|"*",
-                             "mode":"500"|"close"|"stall"|"bad_json"|"none","seconds":N,"times":N}
+                             "mode":"500"|"close"|"stall"|"bad_json"|"huge"|"redirect"|"none",
+                             "seconds":N,"times":N}
+                            huge: a 200 JSON answer of 100 KiB; redirect: 302 to the same
+                            path with ?followed=1, which answers normally (and is counted)
   POST /_fake/config        {"max_age":N,"client_id":..,"client_secret":..}
-  GET  /_fake/calls         {"certs":n,"tokeninfo":n,"userinfo":n,"token":n}
+  GET  /_fake/calls         {"certs":n,"tokeninfo":n,"userinfo":n,"token":n,"followed":n}
   GET  /_fake/connections   {"connections":n}: client connections that called Google endpoints
   POST /_fake/calls/reset   counters (and connections) back to zero
   GET  /_fake/keys          {"current":kid,"published":[kid...],"public_pem":{kid:pem}}
@@ -118,6 +123,7 @@ class State:
         self.codes = {}
         self.failures = {}
         self.calls = {name: 0 for name in ENDPOINTS}
+        self.calls["followed"] = 0  # requests that came by following a "redirect" failure
         self.peers = set()   # (host, port) of connections that called a Google endpoint
 
     @property
@@ -283,6 +289,9 @@ class Handler(BaseHTTPRequestHandler):
         with STATE.lock:
             STATE.calls[endpoint] += 1
             STATE.peers.add(tuple(self.client_address[:2]))
+            if "followed=1" in self.path:
+                STATE.calls["followed"] += 1
+                return False
             fail = STATE.take_failure(endpoint)
         if not fail:
             return False
@@ -302,6 +311,14 @@ class Handler(BaseHTTPRequestHandler):
             return True
         if mode == "bad_json":
             self.send(200, b'{"keys": [', headers=[("Cache-Control", "public, max-age=60")])
+            return True
+        if mode == "huge":
+            self.send(200, {"keys": [], "padding": "x" * (100 * 1024)},
+                      headers=[("Cache-Control", "public, max-age=60")])
+            return True
+        if mode == "redirect":
+            target = self.path + ("&" if "?" in self.path else "?") + "followed=1"
+            self.send(302, {"moved": target}, headers=[("Location", target)])
             return True
         if mode.isdigit():
             self.send(int(mode), {"error": "backend_error", "error_description": "fake failure"})
@@ -552,9 +569,16 @@ def main(argv=None):
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: pick one)")
     parser.add_argument("--max-age", type=int, default=3600, help="JWKS Cache-Control max-age")
     parser.add_argument("--keys", type=int, default=2, help="RSA keys published at start")
+    parser.add_argument("--tls-cert", help="serve HTTPS with this certificate chain (PEM)")
+    parser.add_argument("--tls-key", help="the certificate's private key (PEM)")
     args = parser.parse_args(argv)
     STATE = State(args.keys, args.max_age)
     server = Server(("127.0.0.1", args.port), Handler)
+    if args.tls_cert:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
     sys.stdout.write("%d\n" % server.server_address[1])
     sys.stdout.flush()
     try:
