@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <dirent.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,19 +214,72 @@ static bool listen_socket_shared(int fd)
     return shared;
 }
 
+/* Stop new connections reaching a process about to exit. A connection the kernel queues
+ * after the backlog was drained would be reset when we exit (lighttpd's HTML 500 again). On a
+ * socket of our own, shutting down its read side makes new connects fail at once
+ * (ECONNREFUSED: the web server tries another process or restarts this one) while those
+ * already queued can still be accepted. A shared socket stays open in the other processes, so
+ * nothing queued on it is lost when we exit. Returns false when the socket cannot be polled. */
+static bool close_door(int fd)
+{
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
+        return false;
+    if (!listen_socket_shared(fd))
+        shutdown(fd, SHUT_RD);
+    return true;
+}
+
+/* ---- dying without dropping requests ----
+ * A process can also end in ways the loop does not see coming: Berkeley DB's memory-mapped
+ * region meeting a full file system (SIGBUS), or the store's watchdog ending a process stuck
+ * inside Berkeley DB (store.h, sa_store_set_exit_hook). Both come here, in a signal handler
+ * or another thread while the loop is stuck: the request being served and every queued one
+ * get a fixed 503 (no allocation, no store), then the process exits. */
+static volatile sig_atomic_t serving;   /* a request is accepted and not yet answered */
+static volatile sig_atomic_t dying;
+
+static void emergency_answer(void)
+{
+    static const char answer[] =
+        "Status: 503 Service Unavailable\r\n"
+        "X-Content-Type-Options: nosniff\r\n"
+        "Cache-Control: no-store\r\n"
+        "Content-Type: application/json\r\n"
+        "Content-Length: 74\r\n\r\n"
+        "{\"detail\":\"Service temporarily unavailable.\",\"code\":\"service_unavailable\"}";
+    FCGI_fwrite((void *)answer, 1, sizeof answer - 1, FCGI_stdout);
+    FCGI_Finish();
+}
+
+static void emergency_exit(void)
+{
+    if (dying)
+        _exit(1);
+    dying = 1;
+    static const char msg[] = "socialauth: exiting: answering held and queued requests with 503\n";
+    (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
+    if (serving)
+        emergency_answer();
+    int fd = FCGI_LISTENSOCK_FILENO;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (close_door(fd))
+        while (poll(&p, 1, 0) == 1 && (p.revents & POLLIN) && FCGI_Accept() >= 0)
+            emergency_answer();
+    _exit(1);
+}
+
+static void on_sigbus(int sig)
+{
+    (void)sig;
+    emergency_exit();
+}
+
 static void drain_backlog(sa_ctx *ctx, sa_buf *out)
 {
     int fd = FCGI_LISTENSOCK_FILENO;
-    int flags = fcntl(fd, F_GETFL);
-    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
+    if (!close_door(fd))
         return;
-    /* A connection the kernel queues after the last poll below would be reset when we exit
-     * (lighttpd's HTML 500 again). On a socket of our own, shutting down its read side makes
-     * new connects fail at once (ECONNREFUSED: the web server tries another process or
-     * restarts this one) while those already queued can still be accepted. A shared socket
-     * stays open in the other processes, so nothing queued on it is lost when we exit. */
-    if (!listen_socket_shared(fd))
-        shutdown(fd, SHUT_RD);
     struct pollfd p = {.fd = fd, .events = POLLIN};
     bool first = true;
     while (poll(&p, 1, 0) == 1 && (p.revents & POLLIN) && FCGI_Accept() >= 0) {
@@ -271,6 +325,13 @@ int sa_serve(const sa_endpoint *ep, int argc, char **argv)
     char path[2048];
     unsigned long served = 0;
     bool cgi = FCGX_IsCGI();
+    if (!cgi) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_sigbus;
+        sigaction(SIGBUS, &sa, NULL);
+        sa_store_set_exit_hook(emergency_exit);
+    }
 
     /* A FastCGI process joins the store when it starts, not at its first request: one started
      * to replace a killed process then runs failchk at once (store.c), which frees what the
@@ -285,6 +346,7 @@ int sa_serve(const sa_endpoint *ep, int argc, char **argv)
     }
 
     while (FCGI_Accept() >= 0) {
+        serving = 1;
         sa_ctx_reset(&ctx);
         if (startup_error_pending) {
             sa_log("configuration: %s", err.msg);
@@ -323,6 +385,7 @@ int sa_serve(const sa_endpoint *ep, int argc, char **argv)
         sa_buf_reset(&out);
         if (sa_response_serialize(&ctx, &out) == SA_OK)
             FCGI_fwrite(out.data, 1, out.len, FCGI_stdout);
+        serving = 0;   /* (a fault while writing the answer may leave it half sent) */
         FCGI_Finish(); /* the answer leaves now, before any upkeep */
         if (!ctx.fatal)
             upkeep(&ctx, ++served, cgi);

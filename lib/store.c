@@ -360,6 +360,12 @@ int sa_store_env_setup(DB_ENV *env)
         rc = env->set_timeout(env, STORE_LOCK_TIMEOUT_US, DB_SET_LOCK_TIMEOUT);
     if (rc == 0) /* a timed-out lock wait says so (not DB_LOCK_DEADLOCK): then failchk */
         rc = env->set_flags(env, DB_TIME_NOTGRANTED, 1);
+    /* The region files (__db.*) are memory-mapped: a page of one that the file system cannot
+     * back when first touched is a SIGBUS, not an error (seen with a full tmpfs, by the disk
+     * full test). DB_REGION_INIT writes them whole when the environment is created, so a
+     * full disk shows up as an error at creation, never as a crash later. */
+    if (rc == 0)
+        rc = env->set_flags(env, DB_REGION_INIT, 1);
     if (rc == 0)
         rc = env->set_thread_count(env, STORE_THREAD_COUNT);
     if (rc == 0)
@@ -533,6 +539,13 @@ static bool store_region_replaced(const sa_store *store)
     return st.st_ino != store->region_ino || st.st_dev != store->region_dev;
 }
 
+static void (*store_exit_hook)(void);
+
+void sa_store_set_exit_hook(void (*hook)(void))
+{
+    store_exit_hook = hook;
+}
+
 static void store_watch_exit(const sa_store *store, bool mark, const char *msg, size_t len)
 {
     if (mark) {
@@ -543,6 +556,8 @@ static void store_watch_exit(const sa_store *store, bool mark, const char *msg, 
             close(fd);
     }
     (void)!write(STDERR_FILENO, msg, len);
+    if (store_exit_hook)
+        store_exit_hook();
     _exit(1);
 }
 

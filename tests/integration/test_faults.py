@@ -474,3 +474,75 @@ def test_everything_killed_at_once_then_restart(make_server, fake_google):
     s.start()
     wait_until_serving(s)
     check_after_crashes(s, load)
+
+
+# ---- disk full ----
+
+def test_disk_full_gives_503_never_500_and_recovers(tmp_path, fake_google):
+    """The store on a 3 MiB tmpfs, nearly filled by another file, while first sign-ins (each
+    a new user with Google's claims kept) pour in: only 200s and our JSON 503s, never a 500
+    (ours or lighttpd's); once the space is freed the service recovers by itself, and every
+    answered sign-in is there."""
+    if os.geteuid() != 0:
+        import pytest
+        pytest.skip("mounting a tmpfs needs root (CI runs as root)")
+    from sa_server import Server
+    db = tmp_path / "db"
+    db.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m,mode=0700", "tmpfs", str(db)],
+                   check=True)
+    s = None
+    try:
+        s = Server(tmp_path, procs=2, **fake_google.settings())
+        filler = db / "filler"
+        free = os.statvfs(db).f_bavail * os.statvfs(db).f_frsize
+        with open(filler, "wb") as f:       # leave about 150 KiB
+            f.write(b"\0" * max(0, free - 150 * 1024))
+        statuses, logins, lock = [], {}, threading.Lock()
+        extra = {"hd": "example.com", "locale": "en", "picture": "https://example.com/" + "p" * 1500}
+
+        def signer(i):
+            http = requests.Session()
+            for n in range(60):
+                sub = f"full-{i}-{n}"
+                token = fake_google.mint_id_token(sub=sub, email=f"{sub}@example.com", **extra)
+                try:
+                    r = http.post(s.url(LOGIN), json={"id_token": token}, timeout=REQUEST_TIMEOUT)
+                except requests.RequestException as e:
+                    statuses.append((type(e).__name__, ""))
+                    continue
+                with lock:
+                    statuses.append((r.status_code, r.headers.get("Content-Type", "")))
+                    if r.status_code == 200:
+                        logins[sub] = r.json()["user"]["pk"]
+        threads = [threading.Thread(target=signer, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        codes = {c for c, _ in statuses}
+        print(f"\ndisk full: {len(statuses)} answers: "
+              + ", ".join(f"{c}: {sum(1 for x, _ in statuses if x == c)}" for c in sorted(codes, key=str)))
+        assert codes <= {200, 503}, (codes, s.log()[-3000:])
+        assert all(ct.startswith("application/json") for c, ct in statuses if c == 503)
+        assert 503 in codes, "the disk never filled up"
+
+        # Space back: the service recovers by itself, and nothing answered was lost.
+        filler.unlink()
+        deadline = time.monotonic() + 15
+        while True:
+            token = fake_google.mint_id_token(sub="after-full", email="after-full@example.com")
+            r = s.post(LOGIN, json={"id_token": token})
+            if r.status_code == 200:
+                break
+            assert r.status_code == 503 and time.monotonic() < deadline, (r.status_code, s.log()[-3000:])
+            time.sleep(0.3)
+        s.stop()
+        assert not store_consistency_problems(s), store_consistency_problems(s)
+        listed = [json.loads(line) for line in s.cli_ok("user", "list").splitlines() if line.strip()]
+        by_sub = {u["google_sub"]: u["pk"] for u in listed}
+        assert all(by_sub.get(sub) == pk for sub, pk in logins.items())
+    finally:
+        if s is not None:
+            s.stop()
+        subprocess.run(["umount", "-l", str(db)], check=False)
