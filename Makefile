@@ -120,6 +120,12 @@ fuzz:
 fuzz-replay: $(FUZZ_REPLAY)
 	@for f in $(FUZZ_NAMES); do tests/fuzz/$$f-replay tests/fuzz/corpus/$${f#fuzz_} || exit 1; done
 
+# Minutes of mixed traffic; each process's private memory over time (tests/soak/soak.py).
+SOAK_S ?= 300
+soak: all
+	@bin/socialauth-deps test
+	@/usr/bin/python3 tests/soak/soak.py --seconds $(SOAK_S)
+
 analyze:
 	@bin/socialauth-deps hardening
 	@bin/socialauth-analyze
