@@ -1,14 +1,13 @@
-/* fuzz_google.c: libFuzzer target for everything Google hands us (google.h): the JWKS
- * document, Cache-Control/Age, ID tokens and their claims, and the tokeninfo, userinfo and
- * token-endpoint answers.
+/* fuzz_google.c: libFuzzer target for what Google hands us (google.h): Cache-Control/Age, ID
+ * tokens and their claims, the JWKS fetch, and the tokeninfo, userinfo and token-endpoint
+ * answers.
  *
  * Google's side is scripted: the program is linked with -Wl,--wrap=sa_google_http, so every
  * call the library makes to Google gets the next "answer" of the input instead of the network.
  * The verifier holds the keys of a JWKS built at start-up from a 2048-bit RSA key (kid
  * "fuzz-kid") that this program signs with; fixed time FUZZ_NOW.
  *
- * First byte:
- *   'K' JWKS document → sa_google_jwks_parse;
+ * (JWKS documents alone are fuzz_jwks's.) First byte:
  *   'C' "<cache-control>\n<age>" → sa_google_max_age;
  *   'T' "<token>[\n<access token>]" verified as an ID token as is;
  *   'S' "<header JSON>\n<payload JSON>[\n<access token>]" signed here with the fuzz key, then
@@ -216,25 +215,6 @@ static char *dup_text(const uint8_t *data, size_t n)
     return s;
 }
 
-static void fuzz_jwks_doc(const uint8_t *data, size_t size)
-{
-    sa_google_keyset set;
-    sa_error err = {0};
-    memset(&set, 0, sizeof set);
-    if (sa_google_jwks_parse((const char *)data, size, &set, &err) != SA_OK) {
-        CHECK(err.msg[0] != '\0' && set.n == 0 && set.keys == NULL);
-        return;
-    }
-    CHECK(set.n >= 1 && set.n <= SA_GOOGLE_MAX_KEYS);
-    CHECK(set.doc_len == size && memcmp(set.doc, data, size) == 0);
-    for (size_t i = 0; i < set.n; i++) {
-        CHECK(set.keys[i].pkey != NULL);
-        CHECK(EVP_PKEY_get_bits(set.keys[i].pkey) >= 2048);
-        CHECK(sa_google_keyset_find(&set, set.keys[i].kid) == set.keys[i].pkey);
-    }
-    sa_google_keyset_clear(&set);
-}
-
 static void fuzz_max_age(const uint8_t *data, size_t size)
 {
     const uint8_t *nl = memchr(data, '\n', size);
@@ -343,7 +323,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     data++;
     size--;
     switch (mode) {
-    case 'K': fuzz_jwks_doc(data, size); break;
     case 'C': fuzz_max_age(data, size); break;
     case 'T': fuzz_raw_token(data, size); break;
     case 'S': fuzz_signed(data, size, false); break;

@@ -1,6 +1,7 @@
 /* fuzz_headers.c: libFuzzer target for the request headers we parse ourselves: the
  * Authorization header (sa_auth_require's split and scheme check), the Cookie header
- * (sa_cookie_get), and the Origin/Referer CSRF check (sa_csrf_check), in cookie mode.
+ * (sa_cookie_get), and the Origin/Referer CSRF check (sa_csrf_check, both kinds), in cookie
+ * mode.
  *
  * Input: four lines "<authorization>\n<cookie>\n<origin>\n<referer>" after one byte choosing
  * the method. The fuzzer cannot forge our HMAC, so every request must be refused: 401 (no or
@@ -90,13 +91,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(strstr(cookie, value) != NULL);
     }
 
-    bool csrf = sa_csrf_check(&ctx);
     bool safe = methods[m].bit & (SA_GET | SA_HEAD);
-    if (csrf && !safe)
-        CHECK(ctx.req.origin || ctx.req.referer);
-    if (!csrf) {
-        CHECK(!safe && ctx.res.status == 403);
-        check_json_body(&ctx);
+    for (int kind = 0; kind < 2; kind++) {
+        bool csrf = sa_csrf_check(&ctx, kind ? SA_CSRF_SETS_COOKIES : SA_CSRF_USES_COOKIES);
+        /* Cookie-authenticated writes need an Origin or Referer that is allowed. */
+        if (csrf && !safe && !kind)
+            CHECK(ctx.req.origin || ctx.req.referer);
+        if (!csrf) {
+            CHECK(!safe && ctx.res.status == 403);
+            check_json_body(&ctx);
+        }
+        ctx.res.status = 200;
+        sa_buf_reset(&ctx.res.body);
+        sa_buf_reset(&ctx.res.headers);
     }
     sa_ctx_reset(&ctx);
     ctx.req.method = methods[m].name;

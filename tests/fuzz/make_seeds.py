@@ -225,22 +225,23 @@ def jwk(kid, bits=2048, **extra):
 
 def google_seeds():
     t = "google"
+    # JWKS documents go to fuzz_jwks (corpus/jwks, beside the hand-made refused keys).
     CLIENT = "fuzz-client.apps.googleusercontent.com"
     NOW = 1700000100
     good = jwk("k1")
-    write(t, "jwks-valid", "K" + json.dumps({"keys": [good, jwk("k2")]}))
-    write(t, "jwks-small-key", "K" + json.dumps({"keys": [jwk("k1", bits=1024)]}))
-    write(t, "jwks-dup-kid", "K" + json.dumps({"keys": [good, dict(good)]}))
-    write(t, "jwks-no-keys", "K" + json.dumps({"keys": []}))
-    write(t, "jwks-not-object", "K[]")
-    write(t, "jwks-hs256-key", "K" + json.dumps({"keys": [{"kty": "oct", "k": "c2VjcmV0", "kid": "h"}, good]}))
-    write(t, "jwks-alg-none", "K" + json.dumps({"keys": [dict(good, alg="none")]}))
-    write(t, "jwks-n-not-b64", "K" + json.dumps({"keys": [dict(good, n="!!!")]}))
-    write(t, "jwks-e-huge", "K" + json.dumps({"keys": [dict(good, e=b64(b"\xff" * 300))]}))
-    write(t, "jwks-e-even", "K" + json.dumps({"keys": [dict(good, e="Ag")]}))
-    write(t, "jwks-kid-long", "K" + json.dumps({"keys": [dict(good, kid="k" * 200)]}))
-    write(t, "jwks-too-many-keys", "K" + json.dumps({"keys": [dict(good, kid=f"k{i}") for i in range(33)]}))
-    write(t, "jwks-dup-member", 'K{"keys":[],"keys":[]}')
+    write("jwks", "jwks-valid", json.dumps({"keys": [good, jwk("k2")]}))
+    write("jwks", "jwks-small-key", json.dumps({"keys": [jwk("k1", bits=1024)]}))
+    write("jwks", "jwks-dup-kid", json.dumps({"keys": [good, dict(good)]}))
+    write("jwks", "jwks-no-keys", json.dumps({"keys": []}))
+    write("jwks", "jwks-not-object", "[]")
+    write("jwks", "jwks-hs256-key", json.dumps({"keys": [{"kty": "oct", "k": "c2VjcmV0", "kid": "h"}, good]}))
+    write("jwks", "jwks-alg-none", json.dumps({"keys": [dict(good, alg="none")]}))
+    write("jwks", "jwks-n-not-b64", json.dumps({"keys": [dict(good, n="!!!")]}))
+    write("jwks", "jwks-e-huge", json.dumps({"keys": [dict(good, e=b64(b"\xff" * 300))]}))
+    write("jwks", "jwks-e-even", json.dumps({"keys": [dict(good, e="Ag")]}))
+    write("jwks", "jwks-kid-long", json.dumps({"keys": [dict(good, kid="k" * 200)]}))
+    write("jwks", "jwks-too-many-keys", json.dumps({"keys": [dict(good, kid=f"k{i}") for i in range(33)]}))
+    write("jwks", "jwks-dup-member", '{"keys":[],"keys":[]}')
     write(t, "max-age-plain", "Cpublic, max-age=19477, must-revalidate, no-transform\n120")
     write(t, "max-age-no-store", "Cno-store, max-age=600\n")
     write(t, "max-age-overflow", "Cmax-age=99999999999999999999999\n-5")

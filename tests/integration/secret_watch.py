@@ -10,9 +10,11 @@ payload or signature), in any log fails the run."""
 
 import re
 
-# Request or answer fields that carry a secret.
-SECRET_FIELDS = {"access", "refresh", "id_token", "access_token", "code", "code_verifier",
+# Request or answer fields that carry a secret. In answers, "code" is a machine error code
+# (API.md), not Google's authorization code: only requests' "code" is a secret.
+SECRET_FIELDS = {"access", "refresh", "id_token", "access_token", "code_verifier",
                  "client_secret", "signing_key", "token", "google_client_secret"}
+REQUEST_SECRET_FIELDS = SECRET_FIELDS | {"code"}
 MIN_LEN = 16               # shorter values are test words ("x", "bad"), not secrets
 RUN = re.compile(r"[A-Za-z0-9_\-]{%d,}" % MIN_LEN)
 
@@ -30,22 +32,22 @@ def add(value):
         pieces.update(p for p in parts[1:] if len(p) >= MIN_LEN)
 
 
-def collect(obj):
+def collect(obj, fields=SECRET_FIELDS):
     """Record the secret fields of a JSON-like request or answer."""
     if isinstance(obj, dict):
         for k, v in obj.items():
-            if k in SECRET_FIELDS:
+            if k in fields:
                 add(v)
-            collect(v)
+            collect(v, fields)
     elif isinstance(obj, list):
         for v in obj:
-            collect(v)
+            collect(v, fields)
 
 
 def record_exchange(kw, response):
-    collect(kw.get("json"))
+    collect(kw.get("json"), REQUEST_SECRET_FIELDS)
     if isinstance(kw.get("data"), dict):
-        collect(kw["data"])
+        collect(kw["data"], REQUEST_SECRET_FIELDS)
     auth = (kw.get("headers") or {}).get("Authorization", "")
     if auth.startswith("Bearer "):
         add(auth[7:])

@@ -365,6 +365,9 @@ class MixedLoad:
             if r is not None and r.status_code == 200:
                 assert r.json()["first_name"] == name
                 answered, sent_after = name, []
+            elif r is not None and r.status_code == 401:  # (a soak outlives the access token)
+                again = self.sign_in(http, f"editor-{i}")
+                access = again["access"] if again else access
         with self.lock:
             self.names[pk] = (answered, sent_after)
 
