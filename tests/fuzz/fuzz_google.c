@@ -285,19 +285,8 @@ static void fuzz_signed(const uint8_t *data, size_t size, bool stale)
     free(text);
 }
 
-static void fuzz_access_token(const uint8_t *data, size_t size)
-{
-    script = data;
-    script_len = size;
-    sa_google_identity id;
-    const char *reason = "unset";
-    sa_error err = {0};
-    sa_google_result r = sa_google_verify_access_token(google, "ya29.fuzz-access-token",
-                                                       FUZZ_NOW, &id, &reason, &err);
-    check_result(r, reason, &err, &id);
-}
-
-static void fuzz_exchange(const uint8_t *data, size_t size)
+/* An access token's verification ('A') or a code exchange ('X') against scripted answers. */
+static void fuzz_flow(const uint8_t *data, size_t size, bool exchange)
 {
     script = data;
     script_len = size;
@@ -305,8 +294,11 @@ static void fuzz_exchange(const uint8_t *data, size_t size)
     const char *reason = "unset";
     sa_error err = {0};
     sa_google_result r =
-        sa_google_exchange_code(google, "4/fuzz-code", NULL, "https://app.example.com/cb",
-                                FUZZ_NOW, &id, &reason, &err);
+        exchange ? sa_google_exchange_code(google, "4/fuzz-code", NULL,
+                                           "https://app.example.com/cb", FUZZ_NOW, &id, &reason,
+                                           &err)
+                 : sa_google_verify_access_token(google, "ya29.fuzz-access-token", FUZZ_NOW, &id,
+                                                 &reason, &err);
     check_result(r, reason, &err, &id);
 }
 
@@ -326,8 +318,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 'C': fuzz_max_age(data, size); break;
     case 'T': fuzz_raw_token(data, size); break;
     case 'S': fuzz_signed(data, size, false); break;
-    case 'A': fuzz_access_token(data, size); break;
-    case 'X': fuzz_exchange(data, size); break;
+    case 'A': fuzz_flow(data, size, false); break;
+    case 'X': fuzz_flow(data, size, true); break;
     case 'F': fuzz_signed(data, size, true); break;
     default: break;
     }

@@ -57,6 +57,17 @@ static void check_json_body(const sa_ctx *ctx)
     json_object_put(o);
 }
 
+/* The request's method and headers (authorization, cookie, origin, referer; "" = absent). */
+static void set_request(sa_ctx *ctx, const char *method, int bit, const char *const h[4])
+{
+    ctx->req.method = method;
+    ctx->req.method_bit = bit;
+    ctx->req.authorization = *h[0] ? h[0] : NULL;
+    ctx->req.cookie = *h[1] ? h[1] : NULL;
+    ctx->req.origin = *h[2] ? h[2] : NULL;
+    ctx->req.referer = *h[3] ? h[3] : NULL;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -77,12 +88,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ctx.cfg = fuzz_config();
     ctx.now = 1700000000;
     ctx.res.status = 200;
-    ctx.req.method = methods[m].name;
-    ctx.req.method_bit = methods[m].bit;
-    ctx.req.authorization = *auth ? auth : NULL;
-    ctx.req.cookie = *cookie ? cookie : NULL;
-    ctx.req.origin = *origin ? origin : NULL;
-    ctx.req.referer = *referer ? referer : NULL;
+    const char *method = methods[m].name, *headers[4] = {auth, cookie, origin, referer};
+    set_request(&ctx, method, methods[m].bit, headers);
 
     char value[64];
     if (sa_cookie_get(&ctx, ctx.cfg->cookie_access_name, value, sizeof value)) {
@@ -106,12 +113,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         sa_buf_reset(&ctx.res.headers);
     }
     sa_ctx_reset(&ctx);
-    ctx.req.method = methods[m].name;
-    ctx.req.method_bit = methods[m].bit;
-    ctx.req.authorization = *auth ? auth : NULL;
-    ctx.req.cookie = *cookie ? cookie : NULL;
-    ctx.req.origin = *origin ? origin : NULL;
-    ctx.req.referer = *referer ? referer : NULL;
+    set_request(&ctx, method, methods[m].bit, headers);
 
     sa_user user;
     memset(&user, 0, sizeof user);

@@ -271,15 +271,16 @@ def store_consistency_problems(server):
     return problems
 
 
-class MixedLoad:
+class MixedLoad(Load):
     """Clients doing what an app's users do: first sign-ins, repeat sign-ins, refreshes with
-    rotation, logouts, profile edits. Records what was answered, for the checks after."""
+    rotation, logouts, profile edits. Records what was answered (Load's answers and call()),
+    for the checks after."""
 
     def __init__(self, server, google, clients=2):
         self.s, self.g = server, google
         self.lock = threading.Lock()
         self.stop = threading.Event()
-        self.statuses = []          # (endpoint, status, json?)
+        self.answers = []           # (time, endpoint, status, json?)
         self.logins = {}            # Google sub -> user pk, from every 200 sign-in
         self.live_refresh = []      # refresh tokens answered and never used again
         self.chains = []            # each refresher's last answered refresh token
@@ -287,18 +288,6 @@ class MixedLoad:
         self.names = {}             # user pk -> (last answered first_name, names sent after)
         self.threads = [threading.Thread(target=f, args=(i,)) for i in range(clients)
                         for f in (self.signer, self.refresher, self.leaver, self.editor)]
-
-    def call(self, http, endpoint, method, path, **kw):
-        try:
-            r = http.request(method, self.s.url(path), timeout=REQUEST_TIMEOUT, **kw)
-        except requests.RequestException as e:
-            with self.lock:
-                self.statuses.append((endpoint, type(e).__name__, False))
-            return None
-        with self.lock:
-            self.statuses.append((endpoint, r.status_code,
-                                  r.headers.get("Content-Type", "").startswith("application/json")))
-        return r
 
     def sign_in(self, http, sub):
         token = self.g.mint_id_token(sub=sub, email=f"{sub}@example.com", given_name="C",
@@ -371,15 +360,6 @@ class MixedLoad:
         with self.lock:
             self.names[pk] = (answered, sent_after)
 
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        for t in self.threads:
-            t.join(30)
 
 
 def all_endpoint_pids(server):
@@ -390,9 +370,9 @@ def all_endpoint_pids(server):
 
 def check_after_crashes(s, load):
     """What must hold after any number of kills (issue 15)."""
-    bad = [a for a in load.statuses if a[1] == 500 and a[2]]
+    bad = [a for a in load.answers if a[2] == 500 and a[3]]
     assert not bad, ("a 500 of ours", bad[:5])
-    odd = [a for a in load.statuses if a[1] not in (200, 401, 500, 503)]
+    odd = [a for a in load.answers if a[2] not in (200, 401, 500, 503)]
     assert not odd, odd[:10]
     assert load.logins, "no sign-in was answered"
     assert not store_consistency_problems(s), store_consistency_problems(s)
@@ -447,10 +427,10 @@ def test_random_kills_under_mixed_traffic(make_server, fake_google):
             time.sleep(rnd.uniform(*KILL_EVERY))
         time.sleep(1.0)
     wait_until_serving(s)
-    print(f"\nkills: {kills}, answers: {len(load.statuses)}, sign-ins: {len(load.logins)}, "
-          f"200: {sum(1 for a in load.statuses if a[1] == 200)}, "
-          f"503: {sum(1 for a in load.statuses if a[1] == 503)}, "
-          f"lighttpd 500: {sum(1 for a in load.statuses if a[1] == 500)}")
+    print(f"\nkills: {kills}, answers: {len(load.answers)}, sign-ins: {len(load.logins)}, "
+          f"200: {sum(1 for a in load.answers if a[2] == 200)}, "
+          f"503: {sum(1 for a in load.answers if a[2] == 503)}, "
+          f"lighttpd 500: {sum(1 for a in load.answers if a[2] == 500)}")
     assert kills >= CRASH_SECONDS / (KILL_EVERY[1] + 0.1)
     check_after_crashes(s, load)
 
@@ -473,7 +453,7 @@ def test_everything_killed_at_once_then_restart(make_server, fake_google):
         time.sleep(1.0)
         os.killpg(s.proc.pid, signal.SIGKILL)   # lighttpd and every process it started
         s.proc.wait()
-    load.statuses = [a for a in load.statuses if a[1] != "ConnectionError"]  # after lighttpd died
+    load.answers = [a for a in load.answers if a[2] != "ConnectionError"]  # after lighttpd died
     s.start()
     wait_until_serving(s)
     check_after_crashes(s, load)

@@ -73,16 +73,16 @@ def main():
                     names[pid] = name_of(pid)
                     samples.setdefault(pid, []).append((t, kb))
                     row.append(f"{names[pid]}[{pid}]={kb}")
-                print(f"t={t:6.1f}s answers={len(load.statuses):7d} private kB: " + " ".join(sorted(row)),
+                print(f"t={t:6.1f}s answers={len(load.answers):7d} private kB: " + " ".join(sorted(row)),
                       flush=True)
-        statuses = load.statuses
+        statuses = load.answers
     finally:
         server.stop()
         google.stop()
 
     counts = {}
     for a in statuses:
-        counts[a[1]] = counts.get(a[1], 0) + 1
+        counts[a[2]] = counts.get(a[2], 0) + 1
     print(f"\nsoak: {args.seconds:.0f} s, {len(statuses)} answers: "
           + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items(), key=lambda kv: str(kv[0]))))
     print("process                     first kB   last kB   growth kB (after warm-up)")
