@@ -223,8 +223,8 @@ sa_status sa_store_purge_expired(sa_store_txn *t, DB *by_expiry, int64_t now, si
     /* The common case, nothing expired, is a read whose lock is released at once, so that
      * purging on every request does not serialise requests on the index's first page. */
     st = sa_store_cursor_open(t, by_expiry, DB_READ_COMMITTED, &cur, err);
-    if (st != SA_OK)
-        return st;
+    if (st != SA_OK || !cur) /* (!cur: never with SA_OK; said for scan-build, which loses */
+        return st;           /*  track of it through Berkeley DB's function pointers) */
     sa_store_dbt(&k, NULL, 0);
     sa_store_dbt(&data, NULL, 0);
     data.flags = DB_DBT_PARTIAL;
@@ -237,7 +237,7 @@ sa_status sa_store_purge_expired(sa_store_txn *t, DB *by_expiry, int64_t now, si
         return st;
 
     st = sa_store_cursor_open(t, by_expiry, 0, &cur, err);
-    if (st != SA_OK)
+    if (st != SA_OK || !cur)
         return st;
     rc = cur->get(cur, &k, &data, DB_FIRST | DB_RMW);
     while (rc == 0 && k.size == SA_RECORD_I64_SIZE && sa_record_i64_get(k.data) < now) {

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""Write the seed corpora of the fuzz targets other than fuzz_jwt (whose seeds are kept by
-hand), one file per attack or edge, named after it: tests/fuzz/corpus/<target>/<attack>.
+"""Write the seed corpora of the fuzz targets, one file per attack or edge, named after it:
+tests/fuzz/corpus/<target>/<attack>. (fuzz_jwt's seeds, and the refused keys in corpus/jwks,
+are kept by hand.)
 
 Run from anywhere: /usr/bin/python3 tests/fuzz/make_seeds.py. Deterministic except for the
 RSA keys in the JWKS seeds (regenerated each run; only their shape matters). The input formats
