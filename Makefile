@@ -35,7 +35,9 @@ LIB       := lib/libsocialauth.a
 CGI_SRC   := $(sort $(wildcard cgi-bin/*.c))
 CGI_BIN   := $(CGI_SRC:.c=)
 TOOL_SRC  := $(sort $(wildcard bin/*.c))
-TOOL_BIN  := $(TOOL_SRC:.c=)
+TOOL_BIN  := $(TOOL_SRC:.c=) bin/socialauth
+# The admin command: one file per command family (bin/cli/cli.h).
+CLI_SRC   := $(sort $(wildcard bin/cli/*.c))
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  := $(UNIT_SRC:.c=)
 HEADERS   := $(wildcard lib/*.h)
@@ -52,14 +54,15 @@ FUZZ_LIB    := tests/fuzz/.obj/libsocialauth-fuzz.a
 # fuzz_google scripts Google's answers: its calls to sa_google_http go to the target's own.
 LDFLAGS_fuzz_google := -Wl,--wrap=sa_google_http
 
-.PHONY: all deps run test unit integration bench clean install help valgrind fuzz fuzz-replay \
-        analyze soak
+.PHONY: all deps run test unit integration e2e bench clean install help valgrind fuzz \
+        fuzz-replay analyze soak
 all: $(LIB) $(CGI_BIN) $(TOOL_BIN)
 
 help:
 	@echo "make            build the library, the endpoints (cgi-bin/) and bin/socialauth"
 	@echo "make run        install missing packages, build, init the store, serve on 127.0.0.1:\$${PORT:-8000}"
 	@echo "make test       install missing packages, build, run unit and integration tests"
+	@echo "make e2e        the Next-Auth example (examples/nextjs) signing in through socialauth in Chromium"
 	@echo "make test SANITIZE=address,undefined   the same, every program built with sanitizers"
 	@echo "make fuzz       run every libFuzzer target for FUZZ_S seconds (default 60)"
 	@echo "make analyze    gcc -fanalyzer and scan-build over lib/, cgi-bin/, bin/"
@@ -83,6 +86,9 @@ $(LIB): $(LIB_OBJ)
 
 cgi-bin/%: cgi-bin/%.c $(LIB) $(HEADERS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+bin/socialauth: $(CLI_SRC) bin/cli/cli.h $(LIB) $(HEADERS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -Ibin/cli -o $@ $(CLI_SRC) $(LIB) $(LDLIBS)
 
 bin/%: bin/%.c $(LIB) $(HEADERS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
@@ -158,6 +164,13 @@ test:
 	@$(SAN_ENV) $(MAKE) --no-print-directory fuzz-replay
 	@$(SAN_ENV) /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration; st=$$?; \
 	    bin/socialauth-sanitizer-check $(SAN_LOG_DIR) && exit $$st
+
+# The Next-Auth example end to end in headless Chromium (npm ci, next build, both modes); the
+# test stops everything it starts; `timeout` bounds the whole run (SIGTERM unwinds the test).
+e2e:
+	@bin/socialauth-deps e2e
+	@$(MAKE) --no-print-directory all
+	@timeout -k 20 900 /usr/bin/python3 -m pytest -q -rA -p no:cacheprovider tests/e2e
 
 valgrind: $(UNIT_BIN)
 	@VALGRIND=1 bin/socialauth-unit $(UNIT_BIN)

@@ -28,7 +28,7 @@ static void fuzz_user(const uint8_t *key, size_t key_len, const uint8_t *data, s
     CHECK(sa_record_user_encode(&u, &rec, &err) == SA_OK);
     CHECK(rec.len == size && memcmp(rec.data, data, size) == 0);
     sa_record_free(&rec);
-    free(u.google_extra);
+    sa_user_clear(&u);
 }
 
 static void fuzz_session(const uint8_t *key, size_t key_len, const uint8_t *data, size_t size)

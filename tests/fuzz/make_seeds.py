@@ -70,7 +70,9 @@ def store_seeds():
     write(t, "user-trailing-byte", U(user() + b"\x00"))
     write(t, "user-length-overflow", U(b"\x01U" + struct.pack(">I", 0xFFFFFFFF) + b"abc"))
     write(t, "user-length-over-bound", U(user(username="x" * 151)))
-    write(t, "user-version-2", U(user(version=2)))
+    write(t, "user-version-2", U(user(version=2)))  # version 2 without its password field
+    write(t, "user-v2-password", U(user(version=2) + rstr("pbkdf2_sha256$600000$salt$hash=")))
+    write(t, "user-v2-empty-password", U(user(version=2) + rstr("")))
     write(t, "user-nul-in-username", U(user(username="ali\x00ce")))
     write(t, "user-unknown-flags", U(user(flags=0xF9)))
     write(t, "user-negative-time", U(user(joined=-1, login=-(1 << 63))))
