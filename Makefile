@@ -14,7 +14,7 @@ OPT     := -O1 -g
 endif
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(HARDEN) -Ilib
 LDFLAGS += -pie -Wl,-z,relro,-z,now
-LDLIBS  := -lfcgi -ljson-c -lcurl -lcrypto -ldb-5.3
+LDLIBS  := -lfcgi -ljson-c -lcurl -lcrypto -ldb-5.3 -lunistring
 
 # `make test SANITIZE=address,undefined`: everything built with clang and these sanitizers
 # (its own build stamp, so switching rebuilds), every report fatal and written under
@@ -42,7 +42,8 @@ UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  := $(UNIT_SRC:.c=)
 HEADERS   := $(wildcard lib/*.h)
 # Fuzz targets (tests/fuzz/fuzz_<name>.c, seeds in tests/fuzz/corpus/<name>/): a libFuzzer
-# program per target (clang, `make fuzz`) and a replay program (any compiler, `make test`).
+# program per target (clang, `make fuzz`) and a replay program tests/fuzz/fuzz_<name>-replay
+# (any compiler, linked with tests/fuzz/standalone.c), which `make test` runs over the corpus.
 FUZZ_SRC    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_NAMES  := $(notdir $(FUZZ_SRC:.c=))
 FUZZ_BIN    := $(FUZZ_SRC:.c=)
@@ -55,7 +56,7 @@ FUZZ_LIB    := tests/fuzz/.obj/libsocialauth-fuzz.a
 LDFLAGS_fuzz_google := -Wl,--wrap=sa_google_http
 
 .PHONY: all deps run test unit integration e2e bench clean install help valgrind fuzz \
-        fuzz-replay analyze soak
+        fuzz-replay analyze soak test-cluster cluster
 all: $(LIB) $(CGI_BIN) $(TOOL_BIN)
 
 help:
@@ -67,6 +68,8 @@ help:
 	@echo "make fuzz       run every libFuzzer target for FUZZ_S seconds (default 60)"
 	@echo "make analyze    gcc -fanalyzer and scan-build over lib/, cgi-bin/, bin/"
 	@echo "make soak       minutes of mixed load (SOAK_S, default 300), private memory per process"
+	@echo "make cluster    three replicating nodes behind HAProxy on 127.0.0.1:\$${PORT:-8000} (root)"
+	@echo "make test-cluster  three replicating nodes on loopback: read-your-writes, failover"
 	@echo "make bench      measure throughput against a hello-world FastCGI floor (BENCH=short|long)"
 	@echo "make deps       install the Debian packages (as root) or print the apt-get line"
 	@echo "make install    copy programs and configuration under PREFIX ($(PREFIX))"
@@ -122,9 +125,13 @@ fuzz:
 	        -artifact_prefix=var/fuzz/$$n- $$dict var/fuzz/$$n tests/fuzz/corpus/$$n || exit 1; \
 	done
 
-# Every seed corpus through its target once (no libFuzzer needed).
+# Every seed corpus through its target once (no libFuzzer needed), under valgrind when
+# VALGRIND=1; a target without a corpus, or with an empty one, fails.
 fuzz-replay: $(FUZZ_REPLAY)
-	@for f in $(FUZZ_NAMES); do tests/fuzz/$$f-replay tests/fuzz/corpus/$${f#fuzz_} || exit 1; done
+	@for f in $(FUZZ_NAMES); do \
+	    if [ "$${VALGRIND:-0}" = 1 ]; then v="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect"; else v=""; fi; \
+	    $$v tests/fuzz/$$f-replay tests/fuzz/corpus/$${f#fuzz_} || exit 1; \
+	done
 
 # Minutes of mixed traffic; each process's private memory over time (tests/soak/soak.py).
 SOAK_S ?= 300
@@ -161,7 +168,7 @@ test:
 	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(FUZZ_REPLAY)
 	@rm -rf $(SAN_LOG_DIR) && mkdir -p $(SAN_LOG_DIR)
 	@$(SAN_ENV) VALGRIND=$(if $(SANITIZE),0,1) bin/socialauth-unit $(UNIT_BIN)
-	@$(SAN_ENV) $(MAKE) --no-print-directory fuzz-replay
+	@$(SAN_ENV) VALGRIND=$(if $(SANITIZE),0,1) $(MAKE) --no-print-directory fuzz-replay
 	@$(SAN_ENV) /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration; st=$$?; \
 	    bin/socialauth-sanitizer-check $(SAN_LOG_DIR) && exit $$st
 
@@ -171,6 +178,17 @@ e2e:
 	@bin/socialauth-deps e2e
 	@$(MAKE) --no-print-directory all
 	@timeout -k 20 900 /usr/bin/python3 -m pytest -q -rA -p no:cacheprovider tests/e2e
+
+cluster:
+	@bin/socialauth-deps cluster
+	@$(MAKE) --no-print-directory all
+	@bin/socialauth-cluster
+
+# Several nodes (README "Several nodes"): three replicating nodes per scenario, bounded.
+test-cluster:
+	@bin/socialauth-deps cluster
+	@$(MAKE) --no-print-directory all
+	@/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/cluster
 
 valgrind: $(UNIT_BIN)
 	@VALGRIND=1 bin/socialauth-unit $(UNIT_BIN)

@@ -28,7 +28,9 @@ void sa_config_defaults(sa_config *cfg)
     cfg->rotate_refresh_tokens = true;
     cfg->reuse_grace = 30;
     cfg->leeway = 0;
+    cfg->google_leeway = 60;
     cfg->sync_rotation = true;
+    cfg->rep_priority = 100;
     cfg->google_timeout = 5;
     cfg->cookie_secure = true;
     snprintf(cfg->cookie_samesite, sizeof cfg->cookie_samesite, "Lax");
@@ -69,6 +71,7 @@ void sa_config_free(sa_config *cfg)
     strlist_free(&cfg->google_client_ids);
     strlist_free(&cfg->google_issuers);
     strlist_free(&cfg->cors_allowed_origins);
+    strlist_free(&cfg->rep_sites);
 }
 
 bool sa_strlist_contains(const sa_strlist *list, const char *s)
@@ -333,6 +336,7 @@ static sa_status apply(sa_config *cfg, const char *key, const char *value, const
     DURATION(refresh_token_lifetime)
     DURATION(reuse_grace)
     DURATION(leeway)
+    DURATION(google_leeway)
     DURATION(google_timeout)
     BOOL(rotate_refresh_tokens)
     BOOL(sync_rotation)
@@ -362,6 +366,26 @@ static sa_status apply(sa_config *cfg, const char *key, const char *value, const
         for (char *p = cfg->cookie_samesite + 1; *p; p++)
             *p = (char)tolower((unsigned char)*p);
         return SA_OK;
+    }
+    STRING(rep_local)
+    LIST(rep_sites)
+    if (strcmp(key, "store_backend") == 0) {
+        EXPECT("embedded or node");
+        if (strcmp(value, "embedded") && strcmp(value, "node"))
+            return SA_ERR_INVALID;
+        cfg->store_node = strcmp(value, "node") == 0;
+        return SA_OK;
+    }
+    if (strcmp(key, "node_socket") == 0) {
+        EXPECT(EXPECT_PATH);
+        return resolve_path(cfg->node_socket, sizeof cfg->node_socket, value, dir);
+    }
+    if (strcmp(key, "rep_priority") == 0) {
+        EXPECT("a whole number from 0 to 1000000");
+        sa_status st = sa_parse_int(value, 0, 1000000, &i);
+        if (st == SA_OK)
+            cfg->rep_priority = (int)i;
+        return st;
     }
     if (strcmp(key, "max_body") == 0) {
         EXPECT(EXPECT_SIZE);
@@ -536,6 +560,13 @@ static sa_status check(sa_config *cfg, sa_error *err)
         return secrets;
     if (!cfg->db_home[0])
         return SA_FAIL(err, SA_ERR_CONFIG, "%s: `db_home` is required", f);
+    if (!cfg->node_socket[0]) {
+        int n = snprintf(cfg->node_socket, sizeof cfg->node_socket, "%s/node.sock",
+                         cfg->db_home);
+        if (n < 0 || (size_t)n >= sizeof cfg->node_socket)
+            return SA_FAIL(err, SA_ERR_CONFIG,
+                           "%s: `db_home` is too long for the default `node_socket`: set it", f);
+    }
     if (cfg->signing_key_dir[0]) {
         sa_error why = {0};
         cfg->keys = calloc(1, sizeof *cfg->keys);

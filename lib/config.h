@@ -43,7 +43,8 @@ typedef struct sa_config {
     int64_t refresh_token_lifetime;  /* seconds, default 7 days */
     bool rotate_refresh_tokens;      /* default true */
     int64_t reuse_grace;             /* seconds, default 30 */
-    int64_t leeway;                  /* seconds, default 0 */
+    int64_t leeway;                  /* seconds, default 0: our tokens' exp/iat/nbf */
+    int64_t google_leeway;           /* seconds, default 60: Google's exp/iat (API.md 3) */
     bool sync_rotation;              /* rotation commits synced to disk; default true */
 
     sa_strlist google_client_ids;
@@ -74,6 +75,15 @@ typedef struct sa_config {
 
     size_t max_body;                 /* bytes, default 64 KiB */
     int max_procs;                   /* processes per endpoint for the web server, default 2 */
+
+    /* Several nodes (README "Several nodes"): */
+    bool store_node;                 /* store_backend = node: the store is `socialauth node`'s,
+                                        reached over node_socket; default embedded (false) */
+    char node_socket[108];           /* UNIX socket path (sun_path bound), default
+                                        db_home/node.sock */
+    char rep_local[256];             /* this node's replication address, host:port */
+    sa_strlist rep_sites;            /* the other nodes' replication addresses, host:port */
+    int rep_priority;                /* election priority, 0 = never master; default 100 */
 } sa_config;
 
 /* Fill cfg with the defaults above (no db_home, no key). Never fails. */

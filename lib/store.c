@@ -31,6 +31,7 @@
  * sessions committed meanwhile. */
 #include "store.h"
 #include "store_internal.h"
+#include "store_remote.h"
 #include "store_record.h"
 
 #include <errno.h>
@@ -63,7 +64,7 @@
 
 /* ---- errors ---- */
 
-static void store_errcall(const DB_ENV *env, const char *prefix, const char *msg)
+void sa_store_errcall(const DB_ENV *env, const char *prefix, const char *msg)
 {
     sa_store *store = env->app_private;
     (void)prefix;
@@ -77,7 +78,7 @@ static void store_errcall(const DB_ENV *env, const char *prefix, const char *msg
 
 /* Berkeley DB's informational messages (failchk's "Freeing ..." notes) would go to stdout,
  * which is not ours to write to: dropped. */
-static void store_msgcall(const DB_ENV *env, const char *msg)
+void sa_store_msgcall(const DB_ENV *env, const char *msg)
 {
     (void)env;
     (void)msg;
@@ -110,6 +111,12 @@ sa_status sa_store_db_fail(sa_store *store, sa_store_txn *t, int rc, sa_error *e
             t->lock_timeout = t->lock_timeout || rc == DB_LOCK_NOTGRANTED;
         }
         return SA_FAIL(err, SA_ERR_UNAVAILABLE, "store: %s: %s", what, db_strerror(rc));
+    case DB_REP_HANDLE_DEAD:
+        /* A replica rolled back a commit these handles saw: store_rep.c reopens them. */
+        if (store)
+            atomic_store(&store->handles_dead, true);
+        st = SA_FAIL(err, SA_ERR_UNAVAILABLE, "store: %s: %s", what, db_strerror(rc));
+        break;
     case DB_RUNRECOVERY:
         if (store)
             store->fatal = true;
@@ -131,6 +138,53 @@ void sa_store_dbt(DBT *dbt, const void *data, size_t len)
     memset(dbt, 0, sizeof *dbt);
     dbt->data = (void *)data;
     dbt->size = (u_int32_t)len;
+}
+
+/* ---- free-threaded reads ---- */
+
+#define STORE_TDBT_SLOTS 32
+static _Thread_local struct { const void *db; int role; void *buf; } store_tdbt[STORE_TDBT_SLOTS];
+
+static void **store_tdbt_slot(const void *db, int role)
+{
+    for (size_t i = 0; i < STORE_TDBT_SLOTS; i++) {
+        if (store_tdbt[i].db == db && store_tdbt[i].role == role)
+            return &store_tdbt[i].buf;
+        if (!store_tdbt[i].db) {
+            store_tdbt[i].db = db;
+            store_tdbt[i].role = role;
+            return &store_tdbt[i].buf;
+        }
+    }
+    return NULL;
+}
+
+/* Contract: see store_internal.h. */
+void sa_store_tdbt(const sa_store *store, const void *db, int role, DBT *dbt)
+{
+    if (!store->rep)
+        return;
+    void **slot = store_tdbt_slot(db, role);
+    dbt->flags = (dbt->flags & DB_DBT_PARTIAL) | (slot ? DB_DBT_REALLOC : DB_DBT_MALLOC);
+    dbt->data = slot ? *slot : NULL;
+}
+
+void sa_store_tdbt_keep(const sa_store *store, const void *db, int role, const DBT *dbt)
+{
+    if (!store->rep)
+        return;
+    void **slot = store_tdbt_slot(db, role);
+    if (slot)
+        *slot = dbt->data;
+}
+
+void sa_store_thread_end(void)
+{
+    for (size_t i = 0; i < STORE_TDBT_SLOTS; i++) {
+        free(store_tdbt[i].buf);
+        store_tdbt[i].db = NULL;
+        store_tdbt[i].buf = NULL;
+    }
 }
 
 /* ---- records ---- */
@@ -157,7 +211,9 @@ sa_status sa_store_record_get(sa_store_txn *t, DB *db, const char *key, u_int32_
 
     sa_store_dbt(&k, key, strlen(key));
     sa_store_dbt(data, NULL, 0);
+    sa_store_tdbt(t->store, db, 0, data);
     rc = db->get(db, t->txn, &k, data, flags);
+    sa_store_tdbt_keep(t->store, db, 0, data);
     if (rc == DB_NOTFOUND)
         return SA_FAIL(err, SA_ERR_NOT_FOUND, "%s", missing);
     if (rc != 0)
@@ -266,6 +322,8 @@ sa_status sa_store_count_keys(sa_store_txn *t, DB *db, size_t *count, sa_error *
 
 /* ---- transactions ---- */
 
+_Thread_local sa_store_commit sa_store_commit_note;
+
 static void store_backoff(sa_store *store, int attempt)
 {
     /* xorshift64: only spreads the retries of competing processes apart. */
@@ -330,6 +388,10 @@ static sa_status store_txn_attempts(sa_store *store, sa_store_txn_fn fn, void *c
         } else {
             st = fn(&t, ctx, err);
             if (st == SA_OK) {
+                /* On a replica this is EINVAL (no token there): only a master's counts. */
+                if (store->rep)
+                    sa_store_commit_note.token_set =
+                        t.txn->set_commit_token(t.txn, &sa_store_commit_note.token) == 0;
                 rc = t.txn->commit(t.txn, t.commit_flags);
                 if (rc == 0)
                     return SA_OK;
@@ -403,7 +465,7 @@ static int store_is_alive(DB_ENV *env, pid_t pid, db_threadid_t tid, u_int32_t f
 /* Contract: see store_internal.h. */
 int sa_store_env_setup(DB_ENV *env)
 {
-    env->set_msgcall(env, store_msgcall);
+    env->set_msgcall(env, sa_store_msgcall);
     int rc = env->set_cachesize(env, 0, STORE_CACHE_BYTES, 1);
     if (rc == 0)
         rc = env->set_lg_max(env, STORE_LOG_FILE_BYTES);
@@ -489,7 +551,7 @@ static int store_env_new(sa_store *store)
         return rc;
     }
     store->env->app_private = store;
-    store->env->set_errcall(store->env, store_errcall);
+    store->env->set_errcall(store->env, sa_store_errcall);
     rc = store->env->set_event_notify(store->env, store_event);
     if (rc == 0)
         rc = sa_store_env_setup(store->env);
@@ -742,7 +804,10 @@ typedef struct db_spec {
 
 static const db_spec store_dbs[] = {
     {offsetof(sa_store, users), "users.db", 0, false},
-    {offsetof(sa_store, users_by_username), "users_by_username.db", 0, false},
+    /* Case-folded usernames, duplicates allowed: stores made before case-insensitive
+     * uniqueness may hold case variants (store_user.c). Replaces users_by_username.db; built
+     * from users.db when absent (store_open_all), so not `added` (created empty). */
+    {offsetof(sa_store, users_by_username), STORE_USERNAME_INDEX, DB_DUP | DB_DUPSORT, false},
     {offsetof(sa_store, users_by_email), "users_by_email.db", 0, false},
     {offsetof(sa_store, users_by_sub), "users_by_sub.db", 0, false},
     {offsetof(sa_store, sessions), "sessions.db", 0, false},
@@ -761,40 +826,72 @@ static DB **store_db_slot(sa_store *store, size_t i)
     return (DB **)(void *)((char *)store + store_dbs[i].offset);
 }
 
+static bool store_has_file(const sa_store *store, const char *file)
+{
+    char path[sizeof store->home + 64];
+    snprintf(path, sizeof path, "%s/%s", store->home, file);
+    return access(path, F_OK) == 0;
+}
+
 /* A store made before database i existed (an upgrade): create it in place, empty, in its
  * own transaction, under open.lock so that processes starting together do not race to
  * create one file (the loser then simply opens it). Its index, created alongside, is empty
- * too, so nothing needs rebuilding. Returns a Berkeley DB error code or an errno. */
-static int store_create_added(sa_store *store, size_t i)
+ * too, so nothing needs rebuilding. gate_held: the caller holds open.lock already (flock
+ * locks are per open file: taking it again here would wait for ever). Returns a Berkeley DB
+ * error code or an errno. */
+static int store_create_added(sa_store *store, size_t i, bool gate_held)
 {
-    int gate = sa_store_open_gate(store->home);
-    if (gate < 0)
+    int gate = gate_held ? -1 : sa_store_open_gate(store->home);
+    if (!gate_held && gate < 0)
         return errno;
     int rc = store_open_db(store, NULL, store_db_slot(store, i), store_dbs[i].file,
                            store_dbs[i].flags, true);
-    close(gate);
+    if (gate >= 0)
+        close(gate);
     return rc;
 }
 
 /* Open every database and associate every index, inside txn when creating. On failure
- * *what names the step. */
-static int store_open_all(sa_store *store, DB_TXN *txn, bool create, const char **what)
+ * *what names the step.
+ * Upgrade in place: a store made before case-insensitive usernames has no
+ * STORE_USERNAME_INDEX; the first process to open it creates that index and fills it from
+ * users.db (DB->associate with DB_CREATE fills an empty secondary), one auto-committed
+ * transaction under db_home/open.lock so that exactly one process builds it. The old exact
+ * index (users_by_username.db) is no longer opened; sa_store_username_variants() reports
+ * the case variants such a store may hold. */
+int sa_store_open_all(sa_store *store, DB_TXN *txn, bool create, const char **what)
 {
     u_int32_t assoc = create ? DB_CREATE : 0;
-    int rc = 0;
+    bool build = false;
+    int gate = -1, rc = 0;
 
-    for (size_t i = 0; i < STORE_NDBS && rc == 0; i++) {
-        *what = store_dbs[i].file;
-        rc = store_open_db(store, txn, store_db_slot(store, i), store_dbs[i].file,
-                           store_dbs[i].flags, create);
-        if (rc == ENOENT && store_dbs[i].added)
-            rc = store_create_added(store, i);
+    if (!create && !store_has_file(store, STORE_USERNAME_INDEX) &&
+        store_has_file(store, "users.db")) {
+        *what = STORE_OPEN_LOCK;
+        gate = sa_store_open_gate(store->home);
+        if (gate < 0)
+            return errno;
+        build = !store_has_file(store, STORE_USERNAME_INDEX);
     }
+    for (size_t i = 0; i < STORE_NDBS && rc == 0; i++) {
+        DB **slot = store_db_slot(store, i);
+        *what = store_dbs[i].file;
+        rc = store_open_db(store, txn, slot, store_dbs[i].file, store_dbs[i].flags,
+                           create || (build && slot == &store->users_by_username));
+        if (rc == ENOENT && store_dbs[i].added)
+            rc = store_create_added(store, i, gate >= 0);
+    }
+    if (rc == 0) {
+        *what = build ? "build the case-folded username index" : "associate indexes";
+        rc = store->users->associate(store->users, txn, store->users_by_username,
+                                     sa_store_index_username, build ? DB_CREATE : assoc);
+    }
+    if (gate >= 0)
+        close(gate);
     if (rc != 0)
         return rc;
+    store->username_index_built = build;
     *what = "associate indexes";
-    rc = store->users->associate(store->users, txn, store->users_by_username,
-                                 sa_store_index_username, assoc);
     if (rc == 0)
         rc = store->users->associate(store->users, txn, store->users_by_email,
                                      sa_store_index_email, assoc);
@@ -815,7 +912,7 @@ static int store_open_all(sa_store *store, DB_TXN *txn, bool create, const char 
 }
 
 /* Write the format record when absent, check it when present. */
-static sa_status store_meta_format(sa_store_txn *t, void *ctx, sa_error *err)
+sa_status sa_store_meta_format(sa_store_txn *t, void *ctx, sa_error *err)
 {
     bool create = *(bool *)ctx;
     unsigned char buf[2];
@@ -863,7 +960,8 @@ static sa_status store_check_home(const char *db_home, sa_store_mode mode, sa_er
  * SA_ERR_UNAVAILABLE (directory missing in SERVE mode, a database missing, permissions,
  * an unknown format version, any other open failure; err->msg says which); SA_ERR_FATAL
  * (recovery failed); SA_ERR_UNAVAILABLE. On failure nothing stays open. */
-sa_status sa_store_open(sa_store **out, const char *db_home, sa_store_mode mode, sa_error *err)
+static sa_status store_open_once(sa_store **out, const char *db_home, sa_store_mode mode,
+                                 sa_error *err)
 {
     sa_store *store = NULL;
     DB_TXN *txn = NULL;
@@ -899,7 +997,7 @@ sa_status sa_store_open(sa_store **out, const char *db_home, sa_store_mode mode,
         if (rc != 0)
             goto fail_db;
     }
-    rc = store_open_all(store, txn, create, &what);
+    rc = sa_store_open_all(store, txn, create, &what);
     if (rc != 0)
         goto fail_db;
     if (txn) {
@@ -909,7 +1007,7 @@ sa_status sa_store_open(sa_store **out, const char *db_home, sa_store_mode mode,
         if (rc != 0)
             goto fail_db;
     }
-    st = sa_store_txn_run(store, store_meta_format, &create, 0, err);
+    st = sa_store_txn_run(store, sa_store_meta_format, &create, 0, err);
     if (st != SA_OK)
         goto fail;
     *out = store;
@@ -928,23 +1026,52 @@ fail:
     return st;
 }
 
-/* Contract: closes every database (indexes first) and the environment; store may be NULL. */
-void sa_store_close(sa_store *store)
+/* Contract: see store.h. A first attempt that finds the environment in need of recovery
+ * (a process was killed inside Berkeley DB, and failchk or the recovery mark says so) leaves
+ * the mark behind and fails with SA_ERR_FATAL; the second attempt, being the next opener, runs
+ * the recovery. So a fresh process (the admin command, a respawned endpoint) recovers at once
+ * instead of telling its caller to start it again. */
+sa_status sa_store_open(sa_store **out, const char *db_home, sa_store_mode mode, sa_error *err)
 {
-    if (!store)
-        return;
-    store_watch_stop(store);
+    sa_status st = store_open_once(out, db_home, mode, err);
+    if (st == SA_ERR_FATAL)
+        st = store_open_once(out, db_home, mode, err);
+    return st;
+}
+
+/* Contract: see store_internal.h. */
+void sa_store_close_dbs(sa_store *store)
+{
     for (size_t i = STORE_NDBS; i-- > 0;) {
         DB **slot = store_db_slot(store, i);
         if (*slot && (*slot)->close(*slot, 0) == DB_RUNRECOVERY)
             store->fatal = true;
         *slot = NULL;
     }
+}
+
+/* Contract: closes every database (indexes first) and the environment; store may be NULL. */
+void sa_store_close(sa_store *store)
+{
+    if (!store)
+        return;
+    if (store->remote) {
+        sa_store_remote_close(store);
+        return;
+    }
+    store_watch_stop(store);
+    sa_store_close_dbs(store);
     if (store->env)
         store->env->close(store->env, 0);
     if (store->users_fd >= 0)
         close(store->users_fd); /* not a user of the environment any more */
     free(store);
+}
+
+/* Contract: see store.h; false for NULL. */
+bool sa_store_upgraded(const sa_store *store)
+{
+    return store && store->username_index_built;
 }
 
 /* Contract: sync false makes later rotation commits DB_TXN_WRITE_NOSYNC; no failure. */
@@ -960,13 +1087,15 @@ static sa_status store_ping_txn(sa_store_txn *t, void *ctx, sa_error *err)
 {
     bool create = false;
     (void)ctx;
-    return store_meta_format(t, &create, err);
+    return sa_store_meta_format(t, &create, err);
 }
 
 /* Contract: SA_OK after reading the format record in a transaction; SA_ERR_UNAVAILABLE or
  * SA_ERR_FATAL when the store cannot answer. */
 sa_status sa_store_ping(sa_store *store, sa_error *err)
 {
+    if (store->remote)
+        return sa_store_remote_ping(store, err);
     return sa_store_txn_run(store, store_ping_txn, NULL, 0, err);
 }
 
@@ -990,6 +1119,8 @@ static sa_status store_checkpoint_env(sa_store *store, DB_ENV *env, u_int32_t kb
  * checkpoint: the dirty pages of the 2 MiB cache are written and each touched file fsynced. */
 sa_status sa_store_checkpoint(sa_store *store, sa_error *err)
 {
+    if (store->remote)
+        return sa_store_remote_checkpoint(store, err);
     if (store->fatal)
         return fatal_status(err);
     return store_checkpoint_env(store, store->env, STORE_CHECKPOINT_KBYTE, 0, err);
@@ -998,6 +1129,8 @@ sa_status sa_store_checkpoint(sa_store *store, sa_error *err)
 /* Contract in store.h. */
 sa_status sa_store_flush(sa_store *store, sa_error *err)
 {
+    if (store->remote)
+        return sa_store_remote_unsupported("flush", err);
     if (store->fatal)
         return fatal_status(err);
     int rc = store->env->log_flush(store->env, NULL);
@@ -1036,6 +1169,8 @@ static sa_status store_recover_copy(const char *dir, sa_error *err)
  * processes keep serving. */
 sa_status sa_store_backup(sa_store *store, const char *dir, sa_error *err)
 {
+    if (store->remote)
+        return sa_store_remote_backup(store, dir, err);
     sa_status st;
     int rc;
 

@@ -57,6 +57,7 @@ struct sa_store {
     DB *jtis_by_expiry;     /* encoded expires_at -> jti (duplicates, sorted) */
     DB *not_before;         /* user id -> not-before record */
     bool sync_rotation;
+    bool username_index_built; /* this open built users_by_username_ci.db (an upgrade) */
     char home[4096];        /* db_home, for the checkpoint child and its lock file */
     int users_fd;           /* db_home/env.lock, held shared while the environment is open */
     dev_t region_dev;       /* the primary region file (__db.001) this handle attached to: */
@@ -74,7 +75,25 @@ struct sa_store {
     bool fatal;             /* DB_RUNRECOVERY or a panic was seen: every call fails */
     uint64_t jitter;        /* xorshift state for retry backoff */
     char db_message[160];   /* Berkeley DB's last error message (errcall) */
+    struct sa_store_rep *rep;       /* the replicated environment of `socialauth node`
+                                       (store_rep.c), NULL when embedded */
+    struct sa_store_remote *remote; /* store_backend = node: every call goes to the node's
+                                       socket (store_remote.c); no env then */
+    atomic_bool handles_dead;       /* DB_REP_HANDLE_DEAD seen: reopen the databases */
 };
+
+/* What the last transactions of this thread left for the node protocol's answer
+ * (store_exec.c): whether the replication manager reported DB_EVENT_REP_PERM_FAILED (its
+ * event runs in the committing thread), and the commit token of the last write committed on
+ * a master (DB_TXN->set_commit_token). Reset by the caller before a request. */
+typedef struct sa_store_commit {
+    bool perm_failed;
+    bool token_set;
+    DB_TXN_TOKEN token;
+} sa_store_commit;
+extern _Thread_local sa_store_commit sa_store_commit_note;
+
+
 
 enum { STORE_BUSY_NONE, STORE_BUSY_TXN, STORE_BUSY_CLEANUP };
 
@@ -101,6 +120,17 @@ sa_status sa_store_txn_run(sa_store *store, sa_store_txn_fn fn, void *ctx,
  *   SA_ERR_UNAVAILABLE. t may be NULL outside a transaction. */
 sa_status sa_store_db_fail(sa_store *store, sa_store_txn *t, int rc, sa_error *err,
                            const char *what);
+
+/* Free-threaded handles (`socialauth node` opens its environment DB_THREAD, which repmgr
+ * requires) refuse DB->get/pget without an allocation flag. Around such a call on a
+ * replicated store, sa_store_tdbt() points dbt at this thread's buffer for (db, role) with
+ * DB_DBT_REALLOC (keeping DB_DBT_PARTIAL), and sa_store_tdbt_keep() remembers the buffer
+ * Berkeley DB left there: the data stays valid until the next call for (db, role) in this
+ * thread, as Berkeley DB's own memory does until the next call on db. Nothing changes on an
+ * embedded store. sa_store_thread_end() frees the calling thread's buffers. */
+void sa_store_tdbt(const sa_store *store, const void *db, int role, DBT *dbt);
+void sa_store_tdbt_keep(const sa_store *store, const void *db, int role, const DBT *dbt);
+void sa_store_thread_end(void);
 
 /* A DBT over caller memory (nothing allocated). */
 void sa_store_dbt(DBT *dbt, const void *data, size_t len);
@@ -179,6 +209,19 @@ sa_status sa_store_not_before_raise(sa_store_txn *t, const char *user_id, int64_
 
 /* Delete every session of user_id inside t (used by user deletion). */
 sa_status sa_store_session_delete_user(sa_store_txn *t, const char *user_id, sa_error *err);
+
+/* Pieces of sa_store_open() that store_rep.c's replicated open shares: open every database
+ * and associate the indexes (inside txn when creating; *what names a failing step; returns a
+ * Berkeley DB code); close them all (indexes first); check, or when create write, the format
+ * record (a sa_store_txn_fn, ctx a bool *create); Berkeley DB's message sinks. */
+int sa_store_open_all(sa_store *store, DB_TXN *txn, bool create, const char **what);
+void sa_store_close_dbs(sa_store *store);
+sa_status sa_store_meta_format(sa_store_txn *t, void *ctx, sa_error *err);
+void sa_store_errcall(const DB_ENV *env, const char *prefix, const char *msg);
+void sa_store_msgcall(const DB_ENV *env, const char *msg);
+
+/* The case-folded username index (store.c builds it in place for older stores). */
+#define STORE_USERNAME_INDEX "users_by_username_ci.db"
 
 #define SA_META_FORMAT_KEY "format"
 #define SA_META_KEYS_KEY "google_keys"

@@ -6,6 +6,7 @@
  * refetch. */
 #include "store.h"
 #include "store_internal.h"
+#include "store_remote.h"
 #include "store_record.h"
 
 #include <stdlib.h>
@@ -59,6 +60,8 @@ static sa_status keys_get_txn(sa_store_txn *t, void *ctx, sa_error *err)
  * SA_ERR_UNAVAILABLE, SA_ERR_FATAL. */
 sa_status sa_store_google_keys_get(sa_store *store, sa_google_keys *out, sa_error *err)
 {
+    if (store->remote)
+        return sa_store_remote_google_keys_get(store, out, err);
     sa_google_keys tmp = {NULL, 0, 0, 0};
     sa_status st = sa_store_txn_run(store, keys_get_txn, &tmp, 0, err);
     if (st != SA_OK) {
@@ -91,6 +94,8 @@ static sa_status keys_put_txn(sa_store_txn *t, void *ctx, sa_error *err)
  * SA_ERR_INVALID (the document is over 256 KiB); SA_ERR_UNAVAILABLE, SA_ERR_FATAL. */
 sa_status sa_store_google_keys_put(sa_store *store, const sa_google_keys *keys, sa_error *err)
 {
+    if (store->remote)
+        return sa_store_remote_google_keys_put(store, keys, err);
     return sa_store_txn_run(store, keys_put_txn, (void *)keys, 0, err);
 }
 
@@ -128,6 +133,8 @@ static sa_status keys_claim_txn(sa_store_txn *t, void *ctx, sa_error *err)
 sa_status sa_store_google_keys_claim_refetch(sa_store *store, int64_t now, int64_t interval,
                                              sa_error *err)
 {
+    if (store->remote)
+        return sa_store_remote_google_keys_claim_refetch(store, now, interval, err);
     claim_ctx c = {now, interval};
     return sa_store_txn_run(store, keys_claim_txn, &c, 0, err);
 }

@@ -36,7 +36,8 @@
  * rewrite a newer record), and refuses a record that does not parse exactly the same way
  * (including a NUL inside a string field and flag bits it does not know): what decodes
  * encodes back to the same bytes (tests/fuzz/fuzz_store_record.c checks it).
- * Encoders are the one place where field lengths are checked against store.h's bounds. */
+ * Encoders are the one place where field lengths are checked against store.h's bounds: a user's
+ * text fields must also be valid UTF-8 within their limits in characters (SA_*_CHARS). */
 #ifndef SA_STORE_RECORD_H
 #define SA_STORE_RECORD_H
 

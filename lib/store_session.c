@@ -9,6 +9,7 @@
  * so purging walks expired sessions oldest first and stops after `limit`. */
 #include "store.h"
 #include "store_internal.h"
+#include "store_remote.h"
 #include "store_record.h"
 
 #include <errno.h>
@@ -109,6 +110,8 @@ static sa_status session_create_txn(sa_store_txn *t, void *ctx, sa_error *err)
  * long); SA_ERR_EXISTS ("sid" taken; nothing written); SA_ERR_UNAVAILABLE, SA_ERR_FATAL. */
 sa_status sa_store_session_create(sa_store *store, const sa_session *session, sa_error *err)
 {
+    if (store->remote)
+        return sa_store_remote_session_create(store, session, err);
     return sa_store_txn_run(store, session_create_txn, (void *)session, 0, err);
 }
 
@@ -127,6 +130,8 @@ static sa_status session_get_txn(sa_store_txn *t, void *ctx, sa_error *err)
  * one); SA_ERR_UNAVAILABLE, SA_ERR_FATAL. */
 sa_status sa_store_session_get(sa_store *store, const char *sid, sa_session *out, sa_error *err)
 {
+    if (store->remote)
+        return sa_store_remote_session_get(store, sid, out, err);
     get_ctx c = {sid, out};
     if (!sid_ok(sid))
         return SA_FAIL(err, SA_ERR_NOT_FOUND, "store: no such session");
@@ -213,6 +218,8 @@ sa_status sa_store_session_rotate(sa_store *store, const char *sid, const char *
                                   const sa_session *next, int64_t now, int64_t grace,
                                   sa_session *out, sa_rotate_result *result, sa_error *err)
 {
+    if (store->remote)
+        return sa_store_remote_session_rotate(store, sid, presented_jti, next, now, grace, out, result, err);
     rotate_ctx c = {sid, presented_jti ? presented_jti : "", next, now, grace, out,
                     SA_ROTATE_REVOKED};
     size_t next_len = strnlen(next->current_jti, sizeof next->current_jti);
@@ -250,6 +257,8 @@ static sa_status session_revoke_txn(sa_store_txn *t, void *ctx, sa_error *err)
  * SA_ERR_UNAVAILABLE, SA_ERR_FATAL. */
 sa_status sa_store_session_revoke(sa_store *store, const char *sid, sa_error *err)
 {
+    if (store->remote)
+        return sa_store_remote_session_revoke(store, sid, err);
     if (!sid_ok(sid))
         return SA_FAIL(err, SA_ERR_NOT_FOUND, "store: no such session");
     return sa_store_txn_run(store, session_revoke_txn, (void *)sid, 0, err);
@@ -331,6 +340,8 @@ static sa_status session_revoke_user_txn(sa_store_txn *t, void *ctx, sa_error *e
 sa_status sa_store_session_revoke_user(sa_store *store, const char *user_id,
                                        const char *except_sid, sa_error *err)
 {
+    if (store->remote)
+        return sa_store_remote_session_revoke_user(store, user_id, except_sid, err);
     revoke_user_ctx c = {user_id, except_sid};
     if (!user_id_ok(user_id))
         return SA_OK;
@@ -356,6 +367,8 @@ static sa_status session_revoke_all_txn(sa_store_txn *t, void *ctx, sa_error *er
 sa_status sa_store_session_revoke_all(sa_store *store, const char *user_id, int64_t now,
                                       sa_error *err)
 {
+    if (store->remote)
+        return sa_store_remote_session_revoke_all(store, user_id, now, err);
     revoke_all_ctx c = {user_id, now};
     if (!user_id_ok(user_id))
         return SA_FAIL(err, SA_ERR_INVALID, "user_id is empty or longer than %d bytes",
@@ -432,6 +445,8 @@ static sa_status session_next_txn(sa_store_txn *t, void *ctx, sa_error *err)
 sa_status sa_store_session_each_of_user(sa_store *store, const char *user_id,
                                         sa_session_visit_fn fn, void *ctx, sa_error *err)
 {
+    if (store->remote)
+        return sa_store_remote_session_each_of_user(store, user_id, fn, ctx, err);
     each_ctx c;
     sa_status st = SA_OK;
 
@@ -471,6 +486,10 @@ static sa_status session_purge_txn(sa_store_txn *t, void *ctx, sa_error *err)
 sa_status sa_store_session_purge(sa_store *store, int64_t now, size_t limit, size_t *purged,
                                  sa_error *err)
 {
+    if (store->remote) {   /* the node's upkeep purges (node.c) */
+        *purged = 0;
+        return SA_OK;
+    }
     purge_ctx c = {now, limit, 0};
     sa_status st = SA_OK;
 
@@ -490,6 +509,8 @@ static sa_status session_count_txn(sa_store_txn *t, void *ctx, sa_error *err)
  * admin command and tests, not for every request. */
 sa_status sa_store_session_count(sa_store *store, size_t *count, sa_error *err)
 {
+    if (store->remote)
+        return sa_store_remote_session_count(store, count, err);
     *count = 0;
     return sa_store_txn_run(store, session_count_txn, count, 0, err);
 }

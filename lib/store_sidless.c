@@ -6,6 +6,7 @@
  * Security: only jtis, session ids and times are stored, never a token. */
 #include "store.h"
 #include "store_internal.h"
+#include "store_remote.h"
 #include "store_record.h"
 
 #include <errno.h>
@@ -69,6 +70,8 @@ static sa_status jti_get_txn(sa_store_txn *t, void *ctx, sa_error *err)
 /* Contract: see store.h. */
 sa_status sa_store_jti_get(sa_store *store, const char *jti, sa_jti_record *out, sa_error *err)
 {
+    if (store->remote)
+        return sa_store_remote_jti_get(store, jti, out, err);
     jti_get_ctx c = {jti, out};
     if (!bounded(jti, SA_RECORD_JTI_MAX))
         return SA_FAIL(err, SA_ERR_NOT_FOUND, "store: jti not remembered");
@@ -155,6 +158,8 @@ sa_status sa_store_session_adopt(sa_store *store, const sa_session *first,
                                  const sa_session *next, int64_t now, int64_t grace,
                                  sa_session *out, sa_rotate_result *result, sa_error *err)
 {
+    if (store->remote)
+        return sa_store_remote_session_adopt(store, first, next, now, grace, out, result, err);
     adopt_ctx c = {first, next, now, grace, out, SA_ROTATE_REVOKED};
 
     if (!bounded(first->current_jti, SA_RECORD_JTI_MAX) ||
@@ -196,6 +201,8 @@ static sa_status jti_revoke_txn(sa_store_txn *t, void *ctx, sa_error *err)
 /* Contract: see store.h. */
 sa_status sa_store_jti_revoke(sa_store *store, const char *jti, int64_t exp, sa_error *err)
 {
+    if (store->remote)
+        return sa_store_remote_jti_revoke(store, jti, exp, err);
     jti_revoke_ctx c = {jti, exp};
     if (!bounded(jti, SA_RECORD_JTI_MAX))
         return SA_FAIL(err, SA_ERR_INVALID, "jti is empty or longer than %d bytes",
@@ -250,6 +257,8 @@ static sa_status not_before_get_txn(sa_store_txn *t, void *ctx, sa_error *err)
 sa_status sa_store_not_before_get(sa_store *store, const char *user_id, int64_t *out,
                                   sa_error *err)
 {
+    if (store->remote)
+        return sa_store_remote_not_before_get(store, user_id, out, err);
     not_before_ctx c = {user_id, out};
     *out = 0;
     if (!bounded(user_id, SA_ID_MAX))
@@ -276,6 +285,10 @@ static sa_status jti_purge_txn(sa_store_txn *t, void *ctx, sa_error *err)
 sa_status sa_store_jti_purge(sa_store *store, int64_t now, size_t limit, size_t *purged,
                              sa_error *err)
 {
+    if (store->remote) {   /* the node's upkeep purges (store_rep.c) */
+        *purged = 0;
+        return SA_OK;
+    }
     purge_ctx c = {now, limit, 0};
     sa_status st = sa_store_txn_run(store, jti_purge_txn, &c, 0, err);
     *purged = st == SA_OK ? c.purged : 0;
@@ -291,6 +304,8 @@ static sa_status jti_count_txn(sa_store_txn *t, void *ctx, sa_error *err)
  * SA_ERR_UNAVAILABLE, SA_ERR_FATAL. Walks the whole database: admin and tests only. */
 sa_status sa_store_jti_count(sa_store *store, size_t *count, sa_error *err)
 {
+    if (store->remote)
+        return sa_store_remote_jti_count(store, count, err);
     *count = 0;
     return sa_store_txn_run(store, jti_count_txn, count, 0, err);
 }

@@ -3,6 +3,7 @@
  * of the tree's pages without reading records through the cursor layer); sizes from the
  * database files' lengths. */
 #include "store_internal.h"
+#include "store_remote.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -49,6 +50,8 @@ static uint64_t file_bytes(const char *home, const char *file)
 /* Contract in store.h. */
 sa_status sa_store_stats_get(sa_store *store, sa_store_stats *out, sa_error *err)
 {
+    if (store->remote)
+        return sa_store_remote_stats_get(store, out, err);
     static const char *user_files[] = {"users.db", "users_by_username.db", "users_by_email.db",
                                        "users_by_sub.db"};
     static const char *session_files[] = {"sessions.db", "sessions_by_user.db",

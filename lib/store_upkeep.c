@@ -75,6 +75,8 @@ static void checkpoint_child(const char *home)
 sa_status sa_store_checkpoint_background(sa_store *store, int64_t now, int64_t interval,
                                          uint64_t log_bytes, sa_error *err)
 {
+    if (store->remote || store->rep)     /* the node's upkeep checkpoints (node.c) */
+        return SA_OK;
     if (now != store->failchk_at) {
         store->failchk_at = now;
         if (sa_store_failchk(store, err) == SA_ERR_FATAL)

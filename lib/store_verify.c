@@ -7,6 +7,8 @@
  * processes are not blocked for the whole walk; a deadlock re-runs the walk, so problems are
  * collected per attempt and reported only after the last one. */
 #include "store_internal.h"
+#include "store_remote.h"
+#include "text.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -77,6 +79,7 @@ typedef struct index_spec {
     const char *name;        /* the field, as store.h names unique fields */
     index_fn key_of;
     DB *raw;
+    bool dups;               /* duplicates allowed (usernames: case variants, reported apart) */
 } index_spec;
 
 /* A key made by an index callback called here, not by Berkeley DB: free what the callback
@@ -106,6 +109,7 @@ static sa_status check_indexed(sa_store_txn *t, verify_ctx *v, const char *kind,
     if (rc != 0)
         return SA_OK;   /* an undecodable record is reported by the caller */
     DBC *cur = NULL;
+    dups = dups || ix->dups;
     rc = ix->raw->cursor(ix->raw, t->txn, &cur, DB_READ_COMMITTED);
     if (rc != 0) {
         index_key_release(&skey);
@@ -144,7 +148,9 @@ static sa_status check_index_entries(sa_store_txn *t, verify_ctx *v, DB *primary
     while ((rc = cur->get(cur, &skey, &pkey, DB_NEXT)) == 0) {
         tick(v);
         memset(&data, 0, sizeof data);
+        sa_store_tdbt(t->store, primary, 5, &data);
         int got = primary->get(primary, t->txn, &pkey, &data, DB_READ_COMMITTED);
+        sa_store_tdbt_keep(t->store, primary, 5, &data);
         if (got == DB_NOTFOUND) {
             problem(v, "index of %s: \"%s\" points at %s \"%s\", which does not exist",
                     ix->name, printable(&skey, a), kind, printable(&pkey, b));
@@ -189,6 +195,15 @@ static sa_status check_users(sa_store_txn *t, verify_ctx *v, const index_spec *i
                     why.msg);
             continue;
         }
+        /* Text an older version stored unchecked (issue 9.2): answers about this user fail. */
+        const struct { const char *name, *value; } text[] = {
+            {"username", u.username}, {"email", u.email},
+            {"first_name", u.first_name}, {"last_name", u.last_name},
+        };
+        for (size_t i = 0; i < sizeof text / sizeof text[0]; i++)
+            if (sa_text_check(text[i].value, strlen(text[i].value)) != SA_TEXT_OK)
+                problem(v, "user \"%s\": %s is not valid UTF-8 (repair it with socialauth "
+                           "user update)", printable(&k, a), text[i].name);
         sa_user_clear(&u);
         for (size_t i = 0; i < n && st == SA_OK; i++)
             st = check_indexed(t, v, "user", &ix[i], &k, &data, false, err);
@@ -222,7 +237,9 @@ static sa_status check_sessions(sa_store_txn *t, verify_ctx *v, const index_spec
         }
         sa_store_dbt(&uk, s.user_id, strlen(s.user_id));
         memset(&ud, 0, sizeof ud);
+        sa_store_tdbt(store, store->users, 6, &ud);
         int got = store->users->get(store->users, t->txn, &uk, &ud, DB_READ_COMMITTED);
+        sa_store_tdbt_keep(store, store->users, 6, &ud);
         if (got == DB_NOTFOUND)
             problem(v, "session \"%s\" belongs to user \"%s\", which does not exist",
                     printable(&k, a), printable(&uk, b));
@@ -241,11 +258,12 @@ static sa_status verify_txn(sa_store_txn *t, void *ctx, sa_error *err)
     verify_ctx *v = ctx;
     verify_reset(v);
     const index_spec users_ix[] = {
-        {"username", sa_store_index_username, v->raw_username},
-        {"email", sa_store_index_email, v->raw_email},
-        {"google_sub", sa_store_index_sub, v->raw_sub},
+        {"username", sa_store_index_username, v->raw_username, true},
+        {"email", sa_store_index_email, v->raw_email, false},
+        {"google_sub", sa_store_index_sub, v->raw_sub, false},
     };
-    const index_spec session_ix = {"user", sa_store_index_session_user, v->raw_session_user};
+    const index_spec session_ix = {"user", sa_store_index_session_user, v->raw_session_user,
+                                   true};
     sa_status st = check_users(t, v, users_ix, 3, err);
     for (size_t i = 0; i < 3 && st == SA_OK; i++)
         st = check_index_entries(t, v, t->store->users, "user", &users_ix[i], err);
@@ -275,13 +293,15 @@ sa_status sa_store_verify(sa_store *store, sa_store_problem_fn report,
                           sa_store_progress_fn progress, void *ctx, size_t *problems,
                           sa_error *err)
 {
+    if (store->remote)
+        return sa_store_remote_verify(store, report, ctx, problems, err);
     verify_ctx *v = calloc(1, sizeof *v);
     if (!v)
         return SA_FAIL(err, SA_ERR_UNAVAILABLE, "verify: out of memory");
     v->progress = progress;
     v->progress_ctx = ctx;
     const struct { const char *file; DB **slot; } raw[] = {
-        {"users_by_username.db", &v->raw_username},
+        {STORE_USERNAME_INDEX, &v->raw_username},
         {"users_by_email.db", &v->raw_email},
         {"users_by_sub.db", &v->raw_sub},
         {"sessions_by_user.db", &v->raw_session_user},
@@ -294,6 +314,17 @@ sa_status sa_store_verify(sa_store *store, sa_store_problem_fn report,
     }
     if (st == SA_OK)
         st = sa_store_txn_run(store, verify_txn, v, 0, err);
+    /* Usernames that differ only in case (an older store's, issue 8.3): each is a problem to
+     * resolve by renaming (README), though both users keep working. */
+    sa_username_variant *var = NULL;
+    size_t nvar = 0;
+    if (st == SA_OK)
+        st = sa_store_username_variants(store, &var, &nvar, err);
+    for (size_t i = 0; st == SA_OK && i < nvar; i++)
+        problem(v, "user \"%s\": username \"%s\" differs only in case from another user's "
+                   "(rename one: socialauth user update ID --username NEW)", var[i].id,
+                var[i].username);
+    free(var);
     if (st == SA_OK) {
         for (size_t i = 0; i < v->problems && i < VERIFY_PROBLEMS_MAX; i++)
             report(v->problem[i] ? v->problem[i] : "(out of memory)", ctx);

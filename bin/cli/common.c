@@ -151,7 +151,7 @@ int cli_with_store(sa_store_mode mode, cli_store_action act, void *ctx)
     int rc = cli_load_config(&cfg);
     if (rc != CLI_EXIT_OK)
         return rc;
-    if (sa_store_open(&store, cfg.db_home, mode, &err) != SA_OK) {
+    if (sa_store_open_config(&store, &cfg, mode, &err) != SA_OK) {
         cli_fail("store", &err);
         rc = CLI_EXIT_STORE;
     } else {
@@ -181,8 +181,23 @@ const char *cli_user_field(const sa_user *u, const char *field)
                                           : u->google_sub;
 }
 
-void cli_print_user_json(const sa_user *u)
+int cli_check_user_text(const sa_user *u)
 {
+    const char *bad = sa_user_bad_text(u);
+    if (!bad)
+        return CLI_EXIT_OK;
+    fprintf(stderr,
+            "socialauth: user %s: %s is not valid UTF-8 (stored by an older version); repair "
+            "it with `socialauth user update %s --%s VALUE`\n", u->id, bad, u->id,
+            strcmp(bad, "first_name") == 0 ? "first-name"
+            : strcmp(bad, "last_name") == 0 ? "last-name" : bad);
+    return CLI_EXIT_FAILED;
+}
+
+int cli_print_user_json(const sa_user *u)
+{
+    if (cli_check_user_text(u) != CLI_EXIT_OK)
+        return CLI_EXIT_FAILED;
     sa_buf out = {0};
     sa_jw w;
     char when[32];
@@ -220,9 +235,15 @@ void cli_print_user_json(const sa_user *u)
         sa_jw_null(&w);
     json_object_put(extra);
     sa_jw_end(&w);
-    if (!w.failed)
+    int rc = CLI_EXIT_OK;
+    if (!w.failed) {
         printf("%s\n", out.data);
+    } else {
+        fprintf(stderr, "socialauth: user %s: cannot be written as JSON\n", u->id);
+        rc = CLI_EXIT_FAILED;
+    }
     sa_buf_free(&out);
+    return rc;
 }
 
 /* ---- tables ---- */

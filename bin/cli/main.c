@@ -24,6 +24,8 @@ static const char usage_main[] =
     "  purge                delete expired sessions\n"
     "  export               every user and Google link as JSON lines\n"
     "  import-django FILE   users and Google links from Django's dumpdata JSON\n"
+    "  node                 serve this web node's replicated store (README \"Several nodes\")\n"
+    "  cluster status       this node's view of the replication group\n"
     "\n"
     "Results go to stdout: a table on a terminal, JSON lines in a pipe or with --json.\n"
     "Settings come from --config, else $SOCIALAUTH_CONF, else etc/socialauth.conf.\n"
@@ -39,6 +41,7 @@ int main(int argc, char **argv)
         {"verify", "", cli_verify}, {"stats", "", cli_stats},
         {"checkpoint", "", cli_checkpoint}, {"purge", "", cli_purge},
         {"export", "", cli_export}, {"import-django", "", cli_import_django},
+        {"node", "", cli_node}, {"cluster", "", cli_cluster},
     };
     cli_conf_path = sa_config_default_path();
     int i = 1;

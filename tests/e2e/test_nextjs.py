@@ -4,7 +4,8 @@ Starts the fake Google as an OpenID provider, two socialauth instances behind li
 mode, and cookie mode with cookie_secure = false on loopback), both with a 6-second access
 token, and the example app (`npm ci`, `next build`, `next start`) once per mode; then
 examples/nextjs/e2e/browser.mjs drives Debian's Chromium through each flow. Screenshots go to
-tests/e2e/artifacts/. Everything started here is stopped here, by process group.
+tests/e2e/artifacts/. Everything started here is stopped here, by process group; should pytest
+itself be killed (SIGKILL from `timeout -k`), a watchdog process kills the groups still recorded.
 Needs node >= 20.9, npm and /usr/bin/chromium: without them the test fails, it is not skipped.
 E2E_REUSE_BUILD=1 (while developing) keeps the last `npm ci` and `next build`.
 """
@@ -28,9 +29,11 @@ CHROMIUM = "/usr/bin/chromium"
 ACCESS_LIFETIME_S = 6
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "fakes"))
+sys.path.insert(0, HERE)
 
 from google_client import GoogleClient  # noqa: E402
 from sa_server import Server, free_port  # noqa: E402
+from reaper import reap  # noqa: E402
 
 
 def _terminated(signum, frame):
@@ -39,6 +42,47 @@ def _terminated(signum, frame):
 
 
 signal.signal(signal.SIGTERM, _terminated)
+
+# The watchdog (reaper.py): its own session, so a kill of pytest's group spares it; blocked
+# reading a pipe from pytest; at EOF (pytest gone, however it went) it kills every group still
+# listed in its file, with their descendants. pytest lists each group it starts, unlists it
+# once stopped.
+class Watchdog:
+    def __init__(self, path):
+        self.path = path
+        self.groups = []
+        self._write()
+        self.proc = subprocess.Popen(["/usr/bin/python3", os.path.join(HERE, "reaper.py"), path],
+                                     stdin=subprocess.PIPE, start_new_session=True)
+
+    def _write(self):
+        with open(self.path + ".new", "w") as f:
+            f.write("".join("%d\n" % g for g in self.groups))
+        os.replace(self.path + ".new", self.path)
+
+    def watch(self, pgid):
+        self.groups.append(pgid)
+        self._write()
+
+    def forget(self, pgid):
+        self.groups.remove(pgid)
+        self._write()
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(10)
+
+
+WATCH = None   # this module's Watchdog, set by the `watchdog` fixture
+
+
+@pytest.fixture(scope="module", autouse=True)
+def watchdog(tmp_path_factory):
+    global WATCH
+    WATCH = Watchdog(str(tmp_path_factory.mktemp("watchdog") / "groups"))
+    yield WATCH
+    WATCH.close()
+    WATCH = None
 
 
 def require_tools():
@@ -59,12 +103,15 @@ def run(args, timeout, env=None):
     started = time.monotonic()
     proc = subprocess.Popen(args, cwd=APP, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    WATCH.watch(proc.pid)
     try:
         out, _ = proc.communicate(timeout=timeout)
     except BaseException:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         raise
+    finally:
+        WATCH.forget(proc.pid)
     print("%s: %.1f s" % (" ".join(args), time.monotonic() - started))
     assert proc.returncode == 0, "%s failed:\n%s" % (" ".join(args), out[-4000:])
     return out
@@ -108,6 +155,7 @@ class NextApp:
             [os.path.join("node_modules", ".bin", "next"), "start", "-H", "127.0.0.1",
              "-p", str(port)], cwd=APP, env=env, stdout=self.log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True)
+        WATCH.watch(self.proc.pid)
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -130,6 +178,7 @@ class NextApp:
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
+        WATCH.forget(self.proc.pid)
         self.log.close()
 
 
@@ -143,6 +192,7 @@ def flow(mode, built_app, google, tmp_path):
         settings.update(cookie_mode="true", cookie_secure="false", cookie_samesite="Lax")
     (tmp_path / "sa").mkdir()
     server = Server(tmp_path / "sa", procs=2, **settings)
+    WATCH.watch(server.proc.pid)   # lighttpd and its FastCGI children
     app = None
     try:
         env = base_env()
@@ -158,14 +208,19 @@ def flow(mode, built_app, google, tmp_path):
         browser = subprocess.Popen(["node", os.path.join("e2e", "browser.mjs"), mode], cwd=APP,
                                    env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                    text=True, start_new_session=True)
+        WATCH.watch(browser.pid)
         try:
             out, _ = browser.communicate(timeout=300)
         finally:
-            try:   # Chromium and its helpers are in the driver's process group
-                os.killpg(browser.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            if browser.poll() is None:   # playwright closes Chromium on SIGTERM
+                os.killpg(browser.pid, signal.SIGTERM)
+                try:
+                    browser.wait(10)
+                except subprocess.TimeoutExpired:
+                    pass
+            reap([browser.pid])   # the driver's group and Chromium (its own group) if still there
             browser.wait()
+            WATCH.forget(browser.pid)
         print(out)
         assert browser.returncode == 0, "%s flow failed (screenshots in %s):\n%s\n--- next:\n%s" \
             "\n--- lighttpd:\n%s" % (mode, ARTIFACTS, out, open(app.log_path).read()[-4000:],
@@ -175,6 +230,7 @@ def flow(mode, built_app, google, tmp_path):
         if app:
             app.stop()
         server.stop()
+        WATCH.forget(server.proc.pid)
 
 
 def test_bearer_mode(built_app, google, tmp_path):

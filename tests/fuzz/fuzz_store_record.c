@@ -11,6 +11,23 @@
 
 #include "fuzz_check.h"
 #include "store_record.h"
+#include "text.h"
+
+/* Whether the encoder's text rules (valid UTF-8 within SA_*_CHARS) hold for u's text. */
+static int user_text_writable(const sa_user *u)
+{
+    const struct { const char *value; size_t chars; } text[] = {
+        {u->username, SA_USERNAME_CHARS}, {u->email, SA_EMAIL_CHARS},
+        {u->first_name, SA_NAME_CHARS}, {u->last_name, SA_NAME_CHARS},
+    };
+    for (size_t i = 0; i < sizeof text / sizeof text[0]; i++) {
+        size_t len = strlen(text[i].value);
+        if (sa_text_check(text[i].value, len) != SA_TEXT_OK ||
+            sa_text_chars(text[i].value, len) > text[i].chars)
+            return 0;
+    }
+    return 1;
+}
 
 static void fuzz_user(const uint8_t *key, size_t key_len, const uint8_t *data, size_t size)
 {
@@ -25,7 +42,15 @@ static void fuzz_user(const uint8_t *key, size_t key_len, const uint8_t *data, s
     }
     CHECK(strlen(u.id) == key_len && memcmp(u.id, key, key_len) == 0);
     sa_record rec = {0};
-    CHECK(sa_record_user_encode(&u, &rec, &err) == SA_OK);
+    st = sa_record_user_encode(&u, &rec, &err);
+    if (st != SA_OK) {
+        /* Text an older version stored unchecked decodes (store_verify reports it, `socialauth
+         * user update` repairs it), but the encoder refuses to write it again (issue 9.2):
+         * the only refusal allowed here. */
+        CHECK(st == SA_ERR_INVALID && !user_text_writable(&u));
+        sa_user_clear(&u);
+        return;
+    }
     CHECK(rec.len == size && memcmp(rec.data, data, size) == 0);
     sa_record_free(&rec);
     sa_user_clear(&u);

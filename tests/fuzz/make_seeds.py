@@ -69,7 +69,9 @@ def store_seeds():
     write(t, "user-truncated", U(user()[:-7]))
     write(t, "user-trailing-byte", U(user() + b"\x00"))
     write(t, "user-length-overflow", U(b"\x01U" + struct.pack(">I", 0xFFFFFFFF) + b"abc"))
-    write(t, "user-length-over-bound", U(user(username="x" * 151)))
+    write(t, "user-length-over-bound", U(user(username="x" * 151)))  # decodes; not written again
+    write(t, "user-length-over-byte-bound", U(user(username="x" * 601)))  # SA_USERNAME_MAX + 1
+    write(t, "user-not-utf8", U(user(first=b"Al\xffce")))  # decodes; not written again
     write(t, "user-version-2", U(user(version=2)))  # version 2 without its password field
     write(t, "user-v2-password", U(user(version=2) + rstr("pbkdf2_sha256$600000$salt$hash=")))
     write(t, "user-v2-empty-password", U(user(version=2) + rstr("")))

@@ -1,10 +1,13 @@
-/* standalone.c: replays fuzz corpora without libFuzzer, so `make test` checks every seed
- * (and every crash input kept as a regression) with the ordinary compiler.
+/* standalone.c: replay fuzz seeds without libFuzzer, so `make test` runs every corpus.
  *
- * usage: fuzz_<target>-replay DIR...
- * Feeds every regular file of every DIR to LLVMFuzzerTestOneInput, once, in name order.
- * Exits 1 when a DIR is missing, unreadable or holds no file (a corpus that silently vanished
- * must not pass); a broken invariant aborts. Prints "<n> inputs replayed" per DIR. */
+ * Linked with any fuzz target (tests/fuzz/fuzz_<name>.c) instead of -fsanitize=fuzzer:
+ *   fuzz_<name>-replay PATH...   (built by the Makefile; `make fuzz-replay` runs them all)
+ * feeds each file (each regular file of a directory, in name order) to
+ * LLVMFuzzerTestOneInput once, after the target's LLVMFuzzerInitialize if it has one.
+ * Every crash input kept as a regression seed is replayed the same way. A target's own invariant checks abort on a failure, so a
+ * seed that breaks one fails the run like a crash would. Exits 1 when a PATH cannot be read
+ * or holds no file (a renamed corpus must not pass silently), else prints how many inputs
+ * ran and exits 0. */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,73 +18,89 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 __attribute__((weak)) int LLVMFuzzerInitialize(int *argc, char ***argv);
 
+#define SEED_MAX (1u << 20)   /* larger seeds are refused: keep corpora small */
+
+/* Run one file; returns 0, or 1 when it cannot be read. */
 static int replay_file(const char *path)
 {
     FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    uint8_t *buf = NULL;
-    size_t len = 0, cap = 0, n;
-    do {
-        if (cap - len < 4096) {
-            uint8_t *more = realloc(buf, cap = cap * 2 + 4096);
-            if (!more) {
-                free(buf);
-                fclose(f);
-                return -1;
-            }
-            buf = more;
-        }
-        n = fread(buf + len, 1, cap - len, f);
-        len += n;
-    } while (n > 0);
-    int bad = ferror(f);
-    fclose(f);
-    /* An exact-size copy, so that reading past the input is caught by sanitizers. */
-    uint8_t *exact = malloc(len ? len : 1);
-    if (!bad && exact) {
-        memcpy(exact, buf, len);
-        LLVMFuzzerTestOneInput(exact, len);
+    if (!f) {
+        perror(path);
+        return 1;
     }
-    free(exact);
+    uint8_t *buf = malloc(SEED_MAX + 1);
+    size_t n = buf ? fread(buf, 1, SEED_MAX + 1, f) : 0;
+    int bad = !buf || ferror(f) || n > SEED_MAX;
+    fclose(f);
+    if (bad) {
+        fprintf(stderr, "%s: cannot read, or larger than %u bytes\n", path, SEED_MAX);
+        free(buf);
+        return 1;
+    }
+    /* An exact-size copy, so that a read past the input is caught by valgrind or ASan. */
+    uint8_t *input = malloc(n ? n : 1);
+    if (!input) {
+        free(buf);
+        return 1;
+    }
+    memcpy(input, buf, n);
     free(buf);
-    return bad || !exact ? -1 : 0;
+    LLVMFuzzerTestOneInput(input, n);
+    free(input);
+    return 0;
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+    return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+/* Run path (a file or a directory of files); *ran counts inputs. Returns failures. */
+static int replay_path(const char *path, size_t *ran)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        perror(path);
+        return 1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        (*ran)++;
+        return replay_file(path);
+    }
+    struct dirent **names;
+    int n = scandir(path, &names, NULL, by_name), failed = 0;
+    size_t before = *ran;
+    for (int i = 0; i < n; i++) {
+        char file[4096];
+        snprintf(file, sizeof file, "%s/%s", path, names[i]->d_name);
+        if (names[i]->d_name[0] != '.' && stat(file, &st) == 0 && S_ISREG(st.st_mode)) {
+            (*ran)++;
+            failed += replay_file(file);
+        }
+        free(names[i]);
+    }
+    free(names);
+    if (n < 0 || *ran == before) {
+        fprintf(stderr, "%s: no seed files\n", path);
+        failed++;
+    } else {
+        printf("%s: %zu inputs\n", path, *ran - before);
+    }
+    return failed;
 }
 
 int main(int argc, char **argv)
 {
+    size_t ran = 0;
+    int failed = 0;
     if (LLVMFuzzerInitialize)
         LLVMFuzzerInitialize(&argc, &argv);
     if (argc < 2) {
-        fprintf(stderr, "usage: %s CORPUS_DIR...\n", argv[0]);
+        fprintf(stderr, "usage: %s CORPUS_DIR_OR_FILE...\n", argv[0]);
         return 2;
     }
-    for (int i = 1; i < argc; i++) {
-        struct dirent **names;
-        int n = scandir(argv[i], &names, NULL, alphasort), files = 0;
-        if (n < 0) {
-            fprintf(stderr, "%s: cannot read corpus %s\n", argv[0], argv[i]);
-            return 1;
-        }
-        for (int j = 0; j < n; j++) {
-            char path[4096];
-            struct stat st;
-            snprintf(path, sizeof path, "%s/%s", argv[i], names[j]->d_name);
-            if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-                if (replay_file(path) != 0) {
-                    fprintf(stderr, "%s: cannot read %s\n", argv[0], path);
-                    return 1;
-                }
-                files++;
-            }
-            free(names[j]);
-        }
-        free(names);
-        if (files == 0) {
-            fprintf(stderr, "%s: corpus %s is empty\n", argv[0], argv[i]);
-            return 1;
-        }
-        printf("%s: %d inputs replayed from %s\n", argv[0], files, argv[i]);
-    }
-    return 0;
+    for (int i = 1; i < argc; i++)
+        failed += replay_path(argv[i], &ran);
+    printf("%s: %zu inputs replayed%s\n", argv[0], ran, failed ? ", with failures" : "");
+    return failed ? 1 : 0;
 }

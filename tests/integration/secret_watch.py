@@ -49,6 +49,8 @@ def record_exchange(kw, response):
     if isinstance(kw.get("data"), dict):
         collect(kw["data"], REQUEST_SECRET_FIELDS)
     auth = (kw.get("headers") or {}).get("Authorization", "")
+    if isinstance(auth, bytes):   # test_text.py sends header bytes that are not UTF-8
+        auth = auth.decode("utf-8", "replace")
     if auth.startswith("Bearer "):
         add(auth[7:])
     for v in (kw.get("cookies") or {}).values():

@@ -3,7 +3,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { GetServerSideProps } from "next";
 import { signIn, signOut, useSession } from "next-auth/react";
-import { Api, ApiError, jtiOf, type Mode } from "../lib/api";
+import { Api, ApiError, claimsOf, type Mode } from "../lib/api";
 import type { SocialauthUser } from "../types/next-auth";
 
 type Props = { api: string; mode: Mode };
@@ -15,14 +15,17 @@ export const getServerSideProps: GetServerSideProps<Props> = async () => ({
 
 export default function Home({ api: base, mode }: Props) {
   const { data: session, status, update } = useSession();
-  const api = useMemo(() => new Api(base, mode, null), [base, mode]);
+  const latestUpdate = useRef(update);
+  latestUpdate.current = update;
+  const api = useMemo(() => new Api(base, mode, (data) => latestUpdate.current(data)), [base, mode]);
   const [user, setUser] = useState<SocialauthUser | null>(null);
   const [posts, setPosts] = useState<Post[]>([]);
   const [firstName, setFirstName] = useState("");
-  const [jti, setJti] = useState("");
+  const [token, setToken] = useState({ jti: "", exp: 0 });   // the access token in use
   const [message, setMessage] = useState("");
   const [ended, setEnded] = useState(false);     // socialauth's session is over: sign in again
   const loggingIn = useRef(false);
+  const loading = useRef<Promise<void> | undefined>(undefined);   // in flight: shared
 
   const fail = useCallback((e: unknown) => {
     const ended = e instanceof ApiError && e.status === 401;
@@ -30,29 +33,31 @@ export default function Home({ api: base, mode }: Props) {
     setMessage(ended ? "" : e instanceof Error ? e.message : String(e));
   }, []);
 
-  const load = useCallback(async () => {
-    try {
-      const [me, list] = await Promise.all([api.call("/api/auth/user/"), api.call("/api/posts/")]);
-      setUser(me);
-      setFirstName(me.first_name);
-      setPosts(list);
-      setMessage("");
-      setJti(jtiOf(api.access));
-    } catch (e) {
-      fail(e);
-    }
+  const load = useCallback(() => {
+    loading.current ??= (async () => {
+      try {
+        const [me, list] = await Promise.all([api.call("/api/auth/user/"), api.call("/api/posts/")]);
+        setUser(me);
+        setFirstName(me.first_name);
+        setPosts(list);
+        setMessage("");
+        setToken(claimsOf(api.access));
+      } catch (e) {
+        fail(e);
+      }
+    })().finally(() => { loading.current = undefined; });
+    return loading.current;
   }, [api, fail]);
 
   useEffect(() => {
     api.setSession(session ?? null);
-    if (status !== "authenticated" || !session) return;
+    if (status !== "authenticated" || !session || loggingIn.current) return;
     if (session.error) { setEnded(true); return; }
-    if (mode === "cookie" && session.google?.id_token) {
-      if (loggingIn.current) return;
+    if (mode === "cookie" && session.google?.id_token) {   // once: login, forget, then load
       loggingIn.current = true;
       api.login(session.google)
         .then(() => update({ googleUsed: true }))
-        .then(load, fail)
+        .then(() => load(), fail)
         .finally(() => { loggingIn.current = false; });
       return;
     }
@@ -78,7 +83,7 @@ export default function Home({ api: base, mode }: Props) {
     await signOut({ callbackUrl: "/" });   // bearer mode: its signOut event logs out of socialauth
   }
 
-  if (status === "loading") return <p>Loading…</p>;
+  if (status === "loading" && !session) return <p>Loading…</p>;   // not while update() runs
   return (
     <main>
       <h1>socialauth + Next-Auth</h1>
@@ -96,7 +101,9 @@ export default function Home({ api: base, mode }: Props) {
               <dt>username</dt><dd data-testid="user-username">{user.username}</dd>
               <dt>email</dt><dd data-testid="user-email">{user.email}</dd>
               <dt>name</dt><dd data-testid="user-name">{user.first_name} {user.last_name}</dd>
-              <dt>access jti</dt><dd data-testid="jti">{jti}</dd>
+              <dt>access jti</dt><dd data-testid="jti">{token.jti}</dd>
+              <dt>access exp</dt><dd data-testid="exp" data-exp={token.exp}>
+                {token.exp ? new Date(token.exp * 1000).toISOString() : ""}</dd>
             </dl>
           )}
           <form onSubmit={save}>

@@ -20,6 +20,7 @@ declare module "next-auth" {
     access?: string;
     accessExpires?: number;
     refreshAt?: number;
+    now?: number;             // the Next.js server's clock when it made this session (ms)
     error?: "RefreshAccessTokenError";
     google?: GoogleTokens;
   }

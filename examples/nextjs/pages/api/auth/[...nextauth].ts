@@ -43,15 +43,21 @@ export const authOptions: NextAuthOptions = {
         return keep(token, await r.json());
       }
       if (trigger === "update" && session?.googleUsed) return { ...token, google: undefined };
-      if (COOKIE_MODE || !token.refresh || token.error || Date.now() < token.refreshAt!) return token;
+      // The page forces a refresh (update({ refresh: true })) when socialauth refused the access
+      // token it had: the browser's clock may be off, or the token was revoked.
+      const forced = trigger === "update" && session?.refresh === true;
+      if (COOKIE_MODE || !token.refresh || token.error) return token;
+      if (!forced && Date.now() < token.refreshAt!) return token;    // this server's clock only
       const r = await post("/api/auth/token/refresh/", { refresh: token.refresh }).catch(() => null);
-      console.log(`socialauth refresh: ${r?.status ?? "unreachable"}`);
-      if (!r?.ok) return { ...token, error: "RefreshAccessTokenError" };   // the page offers sign-in
+      console.log(`socialauth refresh: ${r?.status ?? "unreachable"} (${token.accessExpires! - Date.now()} ms before exp)`);
+      if (r?.status === 401) return { ...token, error: "RefreshAccessTokenError" };  // the page offers sign-in
+      if (!r?.ok) return token;        // unreachable or 5xx: keep our tokens, try again next time
       return keep(token, await r.json());
     },
     async session({ session, token }) {
+      // now: this server's clock, so that the browser compares refreshAt with it, not its own.
       return { ...session, access: token.access, accessExpires: token.accessExpires,
-               refreshAt: token.refreshAt, error: token.error, google: token.google };
+               refreshAt: token.refreshAt, now: Date.now(), error: token.error, google: token.google };
     },
   },
   events: {
