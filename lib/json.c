@@ -434,7 +434,8 @@ static int parse_number(parser *ps, json_object **out)
 static bool note_duplicate(parser *ps, json_object *obj, const char *key, size_t len,
                            size_t pos)
 {
-    if (json_object_object_length(obj) == 0 || !json_object_object_get_ex(obj, key, NULL))
+    if (!key || json_object_object_length(obj) == 0 ||   /* !key: said for scan-build */
+        !json_object_object_get_ex(obj, key, NULL))
         return false;
     if (ps->dup)
         return true; /* an earlier one is already noted: keys are met in text order */
