@@ -16,6 +16,19 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(HARDEN) -Ilib
 LDFLAGS += -pie -Wl,-z,relro,-z,now
 LDLIBS  := -lfcgi -ljson-c -lcurl -lcrypto -ldb-5.3 -lunistring
 
+# `make test SANITIZE=address,undefined`: everything built with clang and these sanitizers
+# (its own build stamp, so switching rebuilds), every report fatal and written under
+# var/sanitizer/, which bin/socialauth-sanitizer-check then requires to be empty.
+SANITIZE ?=
+comma   := ,
+ifneq ($(SANITIZE),)
+CC      := clang-14
+SAN_FLAGS := -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
+CFLAGS  += $(SAN_FLAGS)
+LDFLAGS += $(SAN_FLAGS)
+endif
+SAN_LOG_DIR := $(CURDIR)/var/sanitizer
+
 LIB_SRC   := $(sort $(wildcard lib/*.c))
 LIB_OBJ   := $(LIB_SRC:.c=.o)
 LIB       := lib/libsocialauth.a
@@ -28,13 +41,22 @@ CLI_SRC   := $(sort $(wildcard bin/cli/*.c))
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  := $(UNIT_SRC:.c=)
 HEADERS   := $(wildcard lib/*.h)
-# Fuzz targets (tests/fuzz/fuzz_<name>.c), each also linked with tests/fuzz/standalone.c into
-# tests/fuzz/replay_<name>, which `make test` runs over tests/fuzz/corpus/<name>.
-FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=tests/fuzz/replay_%)
+# Fuzz targets (tests/fuzz/fuzz_<name>.c, seeds in tests/fuzz/corpus/<name>/): a libFuzzer
+# program per target (clang, `make fuzz`) and a replay program tests/fuzz/fuzz_<name>-replay
+# (any compiler, linked with tests/fuzz/standalone.c), which `make test` runs over the corpus.
+FUZZ_SRC    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_NAMES  := $(notdir $(FUZZ_SRC:.c=))
+FUZZ_BIN    := $(FUZZ_SRC:.c=)
+FUZZ_REPLAY := $(FUZZ_SRC:.c=-replay)
+FUZZ_CC     ?= clang-14
+FUZZ_S      ?= 60
+FUZZ_FLAGS  := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_LIB    := tests/fuzz/.obj/libsocialauth-fuzz.a
+# fuzz_google scripts Google's answers: its calls to sa_google_http go to the target's own.
+LDFLAGS_fuzz_google := -Wl,--wrap=sa_google_http
 
-.PHONY: all deps run test unit integration e2e bench clean install help valgrind fuzz-replay \
-        test-cluster cluster
+.PHONY: all deps run test unit integration e2e bench clean install help valgrind fuzz \
+        fuzz-replay analyze soak test-cluster cluster
 all: $(LIB) $(CGI_BIN) $(TOOL_BIN)
 
 help:
@@ -42,6 +64,10 @@ help:
 	@echo "make run        install missing packages, build, init the store, serve on 127.0.0.1:\$${PORT:-8000}"
 	@echo "make test       install missing packages, build, run unit and integration tests"
 	@echo "make e2e        the Next-Auth example (examples/nextjs) signing in through socialauth in Chromium"
+	@echo "make test SANITIZE=address,undefined   the same, every program built with sanitizers"
+	@echo "make fuzz       run every libFuzzer target for FUZZ_S seconds (default 60)"
+	@echo "make analyze    gcc -fanalyzer and scan-build over lib/, cgi-bin/, bin/"
+	@echo "make soak       minutes of mixed load (SOAK_S, default 300), private memory per process"
 	@echo "make cluster    three replicating nodes behind HAProxy on 127.0.0.1:\$${PORT:-8000} (root)"
 	@echo "make test-cluster  three replicating nodes on loopback: read-your-writes, failover"
 	@echo "make bench      measure throughput against a hello-world FastCGI floor (BENCH=short|long)"
@@ -49,7 +75,7 @@ help:
 	@echo "make install    copy programs and configuration under PREFIX ($(PREFIX))"
 
 # A stamp per build mode: switching between debug and release rebuilds everything.
-BUILD_STAMP := lib/.build-$(BUILD)
+BUILD_STAMP := lib/.build-$(BUILD)$(if $(SANITIZE),-san-$(subst $(comma),-,$(SANITIZE)))
 $(BUILD_STAMP):
 	@rm -f lib/.build-* lib/*.o
 	@touch $@
@@ -73,15 +99,49 @@ bin/%: bin/%.c $(LIB) $(HEADERS)
 tests/unit/test_%: tests/unit/test_%.c tests/unit/*.h $(LIB) $(HEADERS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -Itests/unit -o $@ $< $(LIB) $(LDLIBS) -lcmocka
 
-tests/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/standalone.c $(LIB) $(HEADERS)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/standalone.c $(LIB) $(LDLIBS)
+tests/fuzz/.obj/%.o: lib/%.c $(HEADERS)
+	@mkdir -p tests/fuzz/.obj
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE $(WARN) -Ilib $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
-# Every fuzz target's seeds, under valgrind when VALGRIND=1.
-fuzz-replay: $(FUZZ_REPLAY)
-	@for r in $(FUZZ_REPLAY); do \
-	    if [ "$${VALGRIND:-0}" = 1 ]; then v="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect"; else v=""; fi; \
-	    $$v $$r tests/fuzz/corpus/$${r#tests/fuzz/replay_} || exit 1; \
+$(FUZZ_LIB): $(patsubst lib/%.c,tests/fuzz/.obj/%.o,$(LIB_SRC))
+	rm -f $@
+	ar rcs $@ $^
+
+tests/fuzz/fuzz_%-replay: tests/fuzz/fuzz_%.c tests/fuzz/standalone.c $(wildcard tests/fuzz/*.h) $(LIB) $(HEADERS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/standalone.c $(LIB) $(LDLIBS) $(LDFLAGS_fuzz_$*)
+
+tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(FUZZ_LIB) $(HEADERS)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE $(WARN) -Ilib $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< \
+	    $(FUZZ_LIB) $(LDLIBS) $(LDFLAGS_fuzz_$*)
+
+# Each target for FUZZ_S seconds, its corpus growing in var/fuzz/<name>/ from the seeds.
+fuzz:
+	@bin/socialauth-deps hardening
+	@$(MAKE) --no-print-directory $(FUZZ_BIN)
+	@for f in $(FUZZ_NAMES); do n=$${f#fuzz_}; mkdir -p var/fuzz/$$n; \
+	    dict=; [ -f tests/fuzz/$$n.dict ] && dict=-dict=tests/fuzz/$$n.dict; \
+	    echo "== $$f for $(FUZZ_S) s"; \
+	    tests/fuzz/$$f -max_total_time=$(FUZZ_S) -max_len=16384 -print_final_stats=1 \
+	        -artifact_prefix=var/fuzz/$$n- $$dict var/fuzz/$$n tests/fuzz/corpus/$$n || exit 1; \
 	done
+
+# Every seed corpus through its target once (no libFuzzer needed), under valgrind when
+# VALGRIND=1; a target without a corpus, or with an empty one, fails.
+fuzz-replay: $(FUZZ_REPLAY)
+	@for f in $(FUZZ_NAMES); do \
+	    if [ "$${VALGRIND:-0}" = 1 ]; then v="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect"; else v=""; fi; \
+	    $$v tests/fuzz/$$f-replay tests/fuzz/corpus/$${f#fuzz_} || exit 1; \
+	done
+
+# Minutes of mixed traffic; each process's private memory over time (tests/soak/soak.py).
+SOAK_S ?= 300
+soak: all
+	@bin/socialauth-deps test
+	@/usr/bin/python3 tests/soak/soak.py --seconds $(SOAK_S)
+
+analyze:
+	@bin/socialauth-deps hardening
+	@bin/socialauth-analyze
 
 deps:
 	@bin/socialauth-deps $(DEPS_SET)
@@ -97,14 +157,20 @@ unit: $(UNIT_BIN)
 integration: all
 	@/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
 
-# Unit tests run under valgrind: a leak or invalid access fails the build.
+# Unit tests run under valgrind: a leak or invalid access fails the build. With SANITIZE,
+# the sanitizers take valgrind's place, in every program the tests start, and any report
+# they wrote fails the run.
+SAN_ENV := $(if $(SANITIZE),ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:log_path=$(SAN_LOG_DIR)/asan \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(SAN_LOG_DIR)/ubsan SA_SANITIZER_LOGS=$(SAN_LOG_DIR))
 test:
-	@bin/socialauth-deps test
+	@bin/socialauth-deps $(if $(SANITIZE),hardening,test)
 	@tests/lint/banned-functions
-	@$(MAKE) --no-print-directory all $(UNIT_BIN)
-	@VALGRIND=1 bin/socialauth-unit $(UNIT_BIN)
-	@VALGRIND=1 $(MAKE) --no-print-directory fuzz-replay
-	@/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(FUZZ_REPLAY)
+	@rm -rf $(SAN_LOG_DIR) && mkdir -p $(SAN_LOG_DIR)
+	@$(SAN_ENV) VALGRIND=$(if $(SANITIZE),0,1) bin/socialauth-unit $(UNIT_BIN)
+	@$(SAN_ENV) VALGRIND=$(if $(SANITIZE),0,1) $(MAKE) --no-print-directory fuzz-replay
+	@$(SAN_ENV) /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration; st=$$?; \
+	    bin/socialauth-sanitizer-check $(SAN_LOG_DIR) && exit $$st
 
 # The Next-Auth example end to end in headless Chromium (npm ci, next build, both modes); the
 # test stops everything it starts; `timeout` bounds the whole run (SIGTERM unwinds the test).
@@ -139,4 +205,5 @@ install: all
 	install -m 0644 etc/socialauth.conf.example etc/endpoints etc/apache-fcgid.conf $(DESTDIR)$(PREFIX)/etc/socialauth/
 
 clean:
-	rm -f lib/*.o lib/.build-* $(LIB) $(CGI_BIN) $(TOOL_BIN) $(UNIT_BIN) $(FUZZ_REPLAY)
+	rm -f lib/*.o lib/.build-* $(LIB) $(CGI_BIN) $(TOOL_BIN) $(UNIT_BIN) $(FUZZ_BIN) $(FUZZ_REPLAY)
+	rm -rf tests/fuzz/.obj

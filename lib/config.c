@@ -440,6 +440,7 @@ static sa_status apply(sa_config *cfg, const char *key, const char *value, const
     STRING(google_tokeninfo_url)
     STRING(google_userinfo_url)
     STRING(google_token_url)
+    STRING(google_ca_file)
     STRING(cookie_domain)
     STRING(cookie_access_name)
     STRING(cookie_refresh_name)
@@ -710,6 +711,9 @@ static sa_status check(sa_config *cfg, sa_error *err)
             return SA_FAIL(err, SA_ERR_CONFIG,
                            "%s: `%s` must be https:// (http:// only for loopback hosts)", f,
                            urls[i].key);
+    if (cfg->google_ca_file[0] && access(cfg->google_ca_file, R_OK) != 0)
+        return SA_FAIL(err, SA_ERR_CONFIG, "%s: `google_ca_file` %s cannot be read", f,
+                       cfg->google_ca_file);
     cfg->cors_any_origin = sa_strlist_contains(&cfg->cors_allowed_origins, "*");
     if (cfg->cors_any_origin && cfg->cors_allowed_origins.n != 1)
         return SA_FAIL(err, SA_ERR_CONFIG, "%s: `cors_allowed_origins` is either * or a list", f);

@@ -58,6 +58,9 @@ typedef struct sa_config {
     char google_userinfo_url[1024];
     char google_token_url[1024];
     int64_t google_timeout;          /* seconds for each call to Google, default 5 */
+    char google_ca_file[1024];       /* PEM bundle of the CAs trusted for Google's HTTPS
+                                        instead of the system's; "" (default): the system's.
+                                        For tests' own TLS fakes and pinned deployments. */
     bool link_verified_email;        /* default false */
 
     sa_strlist cors_allowed_origins; /* may hold the single value "*" */

@@ -241,6 +241,11 @@ sa_status sa_google_http(sa_google *g, const char *url, const char *bearer, cons
         st = SA_FAIL(err, SA_ERR_UNAVAILABLE, "curl refused an option");
         goto fail;
     }
+    if (g->cfg->google_ca_file[0] &&
+        curl_easy_setopt(curl, CURLOPT_CAINFO, g->cfg->google_ca_file) != CURLE_OK) {
+        st = SA_FAIL(err, SA_ERR_UNAVAILABLE, "curl refused google_ca_file");
+        goto fail;
+    }
     if (form) {
         if (curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(form))
                 != CURLE_OK ||

@@ -567,6 +567,10 @@ sa_status sa_google_key_for(sa_google *g, const char *kid, int64_t now, EVP_PKEY
 {
     sa_status st;
     *pkey = NULL;
+    /* (sa_google_keyset_find accepts a NULL kid, so gcc -fanalyzer asked what the refused-kid
+     * check below does with one: nothing is looked up for it.) */
+    if (!kid)
+        return SA_FAIL(err, SA_ERR_NOT_FOUND, "no kid");
 
     /* 1. Fresh keys in this process. */
     if (g->keys.n && now < g->keys.expires_at && (*pkey = sa_google_keyset_find(&g->keys, kid)))

@@ -9,13 +9,19 @@
 #include <fcgi_stdio.h>
 #include <fcgiapp.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <openssl/crypto.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char *log_name = "socialauth";
 
@@ -207,11 +213,113 @@ static void upkeep(sa_ctx *ctx, unsigned long served, bool cgi)
  * with them queued would reset their connections, which lighttpd turns into its own HTML 500
  * ("response not received"). Never waits for a new connection: the socket is made
  * non-blocking and polled with timeout 0, so this ends as soon as the backlog is empty. */
+/* Whether another process holds the listen socket too (spawn-fcgi -F and multiwatch share
+ * one socket among processes; lighttpd and mod_fcgid give each process its own). Looks
+ * through /proc/PID/fd of the processes it may read; only on the fatal exit path. */
+static bool listen_socket_shared(int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode))
+        return true; /* unknown: do not touch it */
+    char want[64], link[64], path[300];
+    snprintf(want, sizeof want, "socket:[%lu]", (unsigned long)st.st_ino);
+    pid_t self = getpid();
+    DIR *proc = opendir("/proc");
+    if (!proc)
+        return true;
+    bool shared = false;
+    struct dirent *p;
+    while (!shared && (p = readdir(proc)) != NULL) {
+        char *end;
+        long pid = strtol(p->d_name, &end, 10);
+        if (*end || pid <= 0 || pid == self)
+            continue;
+        snprintf(path, sizeof path, "/proc/%ld/fd", pid);
+        DIR *fds = opendir(path);
+        if (!fds)
+            continue;
+        struct dirent *f;
+        while (!shared && (f = readdir(fds)) != NULL) {
+            if (f->d_name[0] == '.')
+                continue;
+            snprintf(path, sizeof path, "/proc/%ld/fd/%s", pid, f->d_name);
+            ssize_t n = readlink(path, link, sizeof link - 1);
+            if (n > 0) {
+                link[n] = '\0';
+                shared = strcmp(link, want) == 0;
+            }
+        }
+        closedir(fds);
+    }
+    closedir(proc);
+    return shared;
+}
+
+/* Stop new connections reaching a process about to exit. A connection the kernel queues
+ * after the backlog was drained would be reset when we exit (lighttpd's HTML 500 again). On a
+ * socket of our own, shutting down its read side makes new connects fail at once
+ * (ECONNREFUSED: the web server tries another process or restarts this one) while those
+ * already queued can still be accepted. A shared socket stays open in the other processes, so
+ * nothing queued on it is lost when we exit. Returns false when the socket cannot be polled. */
+static bool close_door(int fd)
+{
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
+        return false;
+    if (!listen_socket_shared(fd))
+        shutdown(fd, SHUT_RD);
+    return true;
+}
+
+/* ---- dying without dropping requests ----
+ * A process can also end in ways the loop does not see coming: Berkeley DB's memory-mapped
+ * region meeting a full file system (SIGBUS), or the store's watchdog ending a process stuck
+ * inside Berkeley DB (store.h, sa_store_set_exit_hook). Both come here, in a signal handler
+ * or another thread while the loop is stuck: the request being served and every queued one
+ * get a fixed 503 (no allocation, no store), then the process exits. */
+static volatile sig_atomic_t serving;   /* a request is accepted and not yet answered */
+static volatile sig_atomic_t dying;
+
+static void emergency_answer(void)
+{
+    static const char answer[] =
+        "Status: 503 Service Unavailable\r\n"
+        "X-Content-Type-Options: nosniff\r\n"
+        "Cache-Control: no-store\r\n"
+        "Content-Type: application/json\r\n"
+        "Content-Length: 74\r\n\r\n"
+        "{\"detail\":\"Service temporarily unavailable.\",\"code\":\"service_unavailable\"}";
+    FCGI_fwrite((void *)answer, 1, sizeof answer - 1, FCGI_stdout);
+    FCGI_Finish();
+}
+
+static void emergency_exit(void)
+{
+    if (dying)
+        _exit(1);
+    dying = 1;
+    static const char msg[] = "socialauth: exiting: answering held and queued requests with 503\n";
+    (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
+    if (serving)
+        emergency_answer();
+    int fd = FCGI_LISTENSOCK_FILENO;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (close_door(fd))
+        while (poll(&p, 1, 0) == 1 && (p.revents & POLLIN) && FCGI_Accept() >= 0)
+            emergency_answer();
+    _exit(1);
+}
+
+static void on_sigbus(int sig)
+{
+    (void)sig;
+    emergency_exit();
+}
+
 static void drain_backlog(sa_ctx *ctx, sa_buf *out)
 {
     int fd = FCGI_LISTENSOCK_FILENO;
-    int flags = fcntl(fd, F_GETFL);
-    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
+    if (!close_door(fd))
         return;
     struct pollfd p = {.fd = fd, .events = POLLIN};
     bool first = true;
@@ -311,6 +419,13 @@ int sa_serve(const sa_endpoint *ep, int argc, char **argv)
     char path[2048];
     unsigned long served = 0;
     bool cgi = FCGX_IsCGI();
+    if (!cgi) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_sigbus;
+        sigaction(SIGBUS, &sa, NULL);
+        sa_store_set_exit_hook(emergency_exit);
+    }
 
     /* A FastCGI process joins the store when it starts, not at its first request: one started
      * to replace a killed process then runs failchk at once (store.c), which frees what the
@@ -325,6 +440,7 @@ int sa_serve(const sa_endpoint *ep, int argc, char **argv)
     }
 
     while (FCGI_Accept() >= 0) {
+        serving = 1;
         sa_ctx_reset(&ctx);
         if (startup_error_pending) {
             sa_log("configuration: %s", err.msg);
@@ -380,6 +496,7 @@ int sa_serve(const sa_endpoint *ep, int argc, char **argv)
         sa_buf_reset(&out);
         if (sa_response_serialize(&ctx, &out) == SA_OK)
             FCGI_fwrite(out.data, 1, out.len, FCGI_stdout);
+        serving = 0;   /* (a fault while writing the answer may leave it half sent) */
         FCGI_Finish(); /* the answer leaves now, before any upkeep */
         if (!ctx.fatal)
             upkeep(&ctx, ++served, cgi);

@@ -290,6 +290,8 @@ static int parse_string(parser *ps, bool key, const char **out, size_t *len)
     const size_t start = ps->pos, end = ps->len, mark = ps->used;
     bool copy = key;               /* decoding onto the scratch stack */
     size_t p = start + 1, run = p; /* run: first byte of the text not yet copied */
+    *out = NULL; /* (never read after a failure; set so that scan-build, which stops */
+    *len = 0;    /*  following fail_at when its budget runs out, sees no garbage) */
     for (;;) {
         p = plain_run(s, p, end);
         if (p >= end)
@@ -432,7 +434,8 @@ static int parse_number(parser *ps, json_object **out)
 static bool note_duplicate(parser *ps, json_object *obj, const char *key, size_t len,
                            size_t pos)
 {
-    if (json_object_object_length(obj) == 0 || !json_object_object_get_ex(obj, key, NULL))
+    if (!key || json_object_object_length(obj) == 0 ||   /* !key: said for scan-build */
+        !json_object_object_get_ex(obj, key, NULL))
         return false;
     if (ps->dup)
         return true; /* an earlier one is already noted: keys are met in text order */

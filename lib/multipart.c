@@ -120,8 +120,7 @@ static sa_status find_boundary(const char *ct, span *boundary, sa_error *err)
     const char *semi = memchr(ct, ';', len);
     span rest = {semi ? semi : ct + len, semi ? len - (size_t)(semi - ct) : 0}, name, value;
     bool found = false;
-    int r;
-    while ((r = next_param(&rest, &name, &value)) == 1) {
+    while (next_param(&rest, &name, &value) == 1) {
         if (span_is(name, "boundary") && !found) {
             *boundary = value;
             found = true;
@@ -282,7 +281,8 @@ sa_status sa_multipart_parse(const char *content_type, const char *body, size_t 
     /* "\r\n--" boundary: the delimiter that ends a part; the body opens without the CRLF. */
     char delim[4 + SA_MULTIPART_BOUNDARY_MAX];
     memcpy(delim, "\r\n--", 4);
-    memcpy(delim + 4, b.p, b.n);
+    if (b.n)   /* find_boundary's success means b.n >= 1; said for gcc -fanalyzer */
+        memcpy(delim + 4, b.p, b.n);
     size_t dn = 4 + b.n;
     if (len < dn || memcmp(body, delim + 2, dn - 2) != 0)
         return SA_FAIL(err, SA_ERR_INVALID, R_NO_OPENING);

@@ -32,7 +32,18 @@ typedef struct sa_error {
 sa_status sa_error_set(sa_error *err, const char *file, int line, sa_status status,
                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+#ifdef __clang_analyzer__
+/* scan-build (make analyze) looks at one file at a time, so it cannot know that sa_error_set
+ * returns its status and would follow "failed with SA_OK" paths; it gets the value here. */
+#define SA_FAIL(err, status, ...)                                                          \
+    ({                                                                                     \
+        sa_status sa_fail_status_ = (status);                                              \
+        sa_error_set((err), __FILE__, __LINE__, sa_fail_status_, __VA_ARGS__);              \
+        sa_fail_status_;                                                                   \
+    })
+#else
 #define SA_FAIL(err, status, ...) sa_error_set((err), __FILE__, __LINE__, (status), __VA_ARGS__)
+#endif
 
 /* A short fixed name for a status ("invalid", "not_found", ...). */
 const char *sa_status_name(sa_status status);

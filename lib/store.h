@@ -79,6 +79,13 @@ sa_status sa_store_open_config(sa_store **out, const struct sa_config *cfg, sa_s
  * not flushed: they survive a process crash, not a machine crash. */
 void sa_store_set_sync_rotation(sa_store *store, bool sync);
 
+/* A function the store calls, in whatever thread notices, just before it ends the process
+ * because it is stuck inside Berkeley DB for good (store.c's watchdog: a mutex a dead process
+ * held, or an environment recovered under it). The request loop sets one that answers the
+ * requests the process holds with 503 (http.c). NULL (default): just exit. The hook must not
+ * return to the store; it ends the process itself (_exit) or returns to let the store do so. */
+void sa_store_set_exit_hook(void (*hook)(void));
+
 /* Read something real from the store (for /api/health/). */
 sa_status sa_store_ping(sa_store *store, sa_error *err);
 

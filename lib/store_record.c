@@ -132,6 +132,10 @@ static bool reader_str(rec_reader *r, const unsigned char **s, size_t *n, size_t
     uint32_t len = get_u32(r->p);
     if (len > max || len > r->left - 4)
         return false;
+    /* Fields are C strings: a NUL inside one is corruption (it would decode to a shorter
+     * value than was stored). */
+    if (len && memchr(r->p + 4, '\0', len))
+        return false;
     *s = r->p + 4;
     *n = len;
     r->p += 4 + (size_t)len;
@@ -263,6 +267,8 @@ sa_status sa_record_user_decode(const void *key, size_t key_len, const void *dat
 
     if (key_len > SA_ID_MAX)
         return SA_FAIL(err, SA_ERR_INVALID, "store: user id longer than %d bytes", SA_ID_MAX);
+    if (key_len && memchr(key, '\0', key_len))
+        return SA_FAIL(err, SA_ERR_UNAVAILABLE, "store: corrupt user key");
     if (!reader_open(&r, data, len, SA_RECORD_USER) ||
         !reader_str(&r, &username, &username_n, SA_USERNAME_MAX) ||
         !reader_str(&r, &email, &email_n, SA_EMAIL_MAX) ||
@@ -273,7 +279,7 @@ sa_status sa_record_user_decode(const void *key, size_t key_len, const void *dat
         !reader_str(&r, &extra, &extra_n, SA_RECORD_EXTRA_MAX) ||
         (((const unsigned char *)data)[0] == SA_RECORD_VERSION_PASSWORD &&
          (!reader_str(&r, &password, &password_n, SA_PASSWORD_MAX) || password_n == 0)) ||
-        r.left != 0) {
+        r.left != 0 || (flags & ~(USER_ACTIVE | USER_STAFF | USER_SUPERUSER)) != 0) {
         /* Name the record, so that the admin command can say which user it could not read. */
         sa_status st = bad_record(data, len, SA_RECORD_USER, err);
         if (err) {
@@ -361,13 +367,16 @@ sa_status sa_record_session_decode(const void *key, size_t key_len, const void *
     if (key_len > SA_RECORD_SID_MAX)
         return SA_FAIL(err, SA_ERR_INVALID, "store: session id longer than %d bytes",
                        SA_RECORD_SID_MAX);
+    if (key_len && memchr(key, '\0', key_len))
+        return SA_FAIL(err, SA_ERR_UNAVAILABLE, "store: corrupt session key");
     if (!reader_open(&r, data, len, SA_RECORD_SESSION) ||
         !reader_str(&r, &user_id, &user_id_n, SA_ID_MAX) ||
         !reader_str(&r, &current, &current_n, SA_RECORD_JTI_MAX) ||
         !reader_str(&r, &previous, &previous_n, SA_RECORD_JTI_MAX) ||
         !reader_i64(&r, &created, NULL) || !reader_i64(&r, &replaced, NULL) ||
         !reader_i64(&r, &iat, NULL) || !reader_i64(&r, &exp, NULL) ||
-        !reader_i64(&r, &expires, NULL) || !reader_u8(&r, &flags) || r.left != 0)
+        !reader_i64(&r, &expires, NULL) || !reader_u8(&r, &flags) || r.left != 0 ||
+        (flags & ~SESSION_REVOKED) != 0)
         return bad_record(data, len, SA_RECORD_SESSION, err);
 
     memset(out, 0, sizeof *out);

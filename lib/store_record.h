@@ -33,7 +33,9 @@
  * existing record changed, so version 1 still describes every record.
  *
  * A reader refuses any other version with SA_ERR_UNAVAILABLE (an older program must not
- * rewrite a newer record), and refuses a record that does not parse exactly the same way.
+ * rewrite a newer record), and refuses a record that does not parse exactly the same way
+ * (including a NUL inside a string field and flag bits it does not know): what decodes
+ * encodes back to the same bytes (tests/fuzz/fuzz_store_record.c checks it).
  * Encoders are the one place where field lengths are checked against store.h's bounds: a user's
  * text fields must also be valid UTF-8 within their limits in characters (SA_*_CHARS). */
 #ifndef SA_STORE_RECORD_H
@@ -76,7 +78,8 @@ int64_t sa_record_i64_get(const unsigned char in[SA_RECORD_I64_SIZE]);
 /* Encode: SA_OK, SA_ERR_INVALID (a field too long or not NUL-terminated; err->msg names it),
  * SA_ERR_UNAVAILABLE (out of memory). Decode: SA_OK, SA_ERR_UNAVAILABLE (unknown version,
  * corrupt record, out of memory), SA_ERR_INVALID (the key is too long for its field). Out of
- * memory is "unavailable" because store.h promises callers no other status. A decoded user's
+ * memory is "unavailable" because store.h promises callers no other status; so is a key
+ * holding a NUL (corrupt). A decoded user's
  * google_extra / keys' jwks_json is malloc'd; out's previous contents are overwritten, not
  * freed. */
 sa_status sa_record_user_encode(const sa_user *user, sa_record *out, sa_error *err);

@@ -40,6 +40,14 @@ static uint64_t log_since_checkpoint(sa_store *store)
 static void checkpoint_child(const char *home)
 {
     DB_ENV *env = NULL;
+    /* Standard input of an endpoint is its FastCGI listen socket: a child holding it would
+     * keep connections queued that nobody accepts once the parent has exited (a hang, then
+     * lighttpd's 500; found by the disk-full test, where checkpoints stall). */
+    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (devnull >= 0) {
+        dup2(devnull, STDIN_FILENO);
+        close(devnull);
+    }
     /* A child stuck in regions another process recovered meanwhile would hold the
      * checkpoint lock for ever: the alarm's default action ends it. */
     alarm(CHECKPOINT_CHILD_SECONDS);

@@ -179,7 +179,7 @@ void sa_wire_get_str(sa_wire_in *in, char *out, size_t size)
     size_t len;
     const unsigned char *p = sa_wire_get_bytes(in, &len);
     out[0] = '\0';
-    if (in->bad)
+    if (in->bad || !p)   /* !p only with in->bad (wire_take); said for gcc -fanalyzer */
         return;
     if (len >= size || (len && memchr(p, '\0', len))) {
         in->bad = true;

@@ -123,7 +123,7 @@ sa_status sa_text_casefold(const char *s, size_t len, char **out, size_t *out_le
         free(r);
         return SA_FAIL(err, SA_ERR_NOMEM, "text: out of memory folding case");
     }
-    if (n)
+    if (n && r)   /* u8_casefold returns NULL only on failure, handled above */
         memcpy(copy, r, n);
     copy[n] = '\0';
     free(r);

@@ -2,7 +2,9 @@
 """A fake Google for socialauth's tests: JWKS, tokeninfo, userinfo and the token endpoint.
 
 Run: /usr/bin/python3 tests/fakes/fake_google.py --port 0 [--max-age 3600] [--keys 2]
+                                                 [--tls-cert PEM --tls-key PEM]
 The first stdout line is the port it listens on (127.0.0.1 only); then it serves until killed.
+With --tls-cert/--tls-key it speaks HTTPS with that certificate (tests make their own CA).
 
 It has its own RSA keys (generated at start) and answers the way Google does for:
   GET  /oauth2/v3/certs                 JWKS, Cache-Control: public, max-age=N
@@ -34,11 +36,14 @@ Tests steer it under /_fake/ on the same port (JSON in, JSON out); see google_cl
   POST /_fake/fail          {"endpoint":"certs"|"tokeninfo"|"userinfo"|"token"|"*",
                              "mode":"500"|"close"|"stall"|"bad_json"|"redirect"|"big"|"none",
                              "seconds":N,"times":N}
+                            redirect: 302 to the same path with ?followed=1, which answers
+                            normally (and is counted: /_fake/followed); big: a 200 over 64 KiB
   POST /_fake/bad_key       {"kind":"e1"|"e2"|"e3"|"even_n"|"rsa1024"} -> {"kid":...}: publish a
                             key that must be refused; mint {"bad_kid":kid} signs with it (e = 1:
                             the forgery, PKCS#1 v1.5 padded SHA-256 with no private key)
   POST /_fake/config        {"max_age":N,"client_id":..,"client_secret":..}
   GET  /_fake/calls         {"certs":n,"tokeninfo":n,"userinfo":n,"token":n}
+  GET  /_fake/followed      {"followed":n}: requests that followed a "redirect" failure
   GET  /_fake/connections   {"connections":n}: client connections that called Google endpoints
   POST /_fake/calls/reset   counters (and connections) back to zero
   GET  /_fake/requests      {"requests":["GET /oauth2/v3/certs", ...]}: request lines Google saw
@@ -139,6 +144,7 @@ class State:
         self.codes = {}
         self.failures = {}
         self.calls = {name: 0 for name in ENDPOINTS}
+        self.followed = 0    # requests that came by following a "redirect" failure
         self.peers = set()   # (host, port) of connections that called a Google endpoint
         self.requests = []   # request lines of calls to Google endpoints, as a proxy logs them
 
@@ -346,6 +352,9 @@ class Handler(BaseHTTPRequestHandler):
             STATE.calls[endpoint] += 1
             STATE.peers.add(tuple(self.client_address[:2]))
             STATE.requests.append("%s %s" % (self.command, self.path))
+            if "followed=1" in self.path:
+                STATE.followed += 1
+                return False
             fail = STATE.take_failure(endpoint)
         if not fail:
             return False
@@ -366,8 +375,9 @@ class Handler(BaseHTTPRequestHandler):
         if mode == "bad_json":
             self.send(200, b'{"keys": [', headers=[("Cache-Control", "public, max-age=60")])
             return True
-        if mode == "redirect":   # to the same place: a client that follows would succeed
-            self.send(302, {"moved": True}, headers=[("Location", self.path)])
+        if mode == "redirect":   # to where it would answer: a client that follows succeeds
+            target = self.path + ("&" if "?" in self.path else "?") + "followed=1"
+            self.send(302, {"moved": target}, headers=[("Location", target)])
             return True
         if mode == "big":        # over socialauth's 64 KiB bound
             self.send(200, b'{"keys":[],"pad":"' + b"x" * 70000 + b'"}')
@@ -395,6 +405,9 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/_fake/requests":
             with STATE.lock:
                 return self.send(200, {"requests": list(STATE.requests)})
+        if path == "/_fake/followed":
+            with STATE.lock:
+                return self.send(200, {"followed": STATE.followed})
         if path == "/_fake/connections":
             with STATE.lock:
                 return self.send(200, {"connections": len(STATE.peers)})
@@ -619,6 +632,7 @@ class Handler(BaseHTTPRequestHandler):
         if what == "calls/reset":
             with STATE.lock:
                 STATE.calls = {name: 0 for name in ENDPOINTS}
+                STATE.followed = 0
                 STATE.peers = set()
                 STATE.requests = []
             return self.send(200, {"ok": True})
@@ -744,11 +758,18 @@ def main(argv=None):
     parser.add_argument("--keys", type=int, default=2, help="RSA keys published at start")
     parser.add_argument("--issuer", help="OpenID issuer of discovery and authorize's ID tokens "
                         "(default http://<Host header>)")
+    parser.add_argument("--tls-cert", help="serve HTTPS with this certificate chain (PEM)")
+    parser.add_argument("--tls-key", help="the certificate's private key (PEM)")
     args = parser.parse_args(argv)
     STATE = State(args.keys, args.max_age)
     global OIDC_ISSUER
     OIDC_ISSUER = args.issuer
     server = Server(("127.0.0.1", args.port), OidcHandler)
+    if args.tls_cert:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
     sys.stdout.write("%d\n" % server.server_address[1])
     sys.stdout.flush()
     try:

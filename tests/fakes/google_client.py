@@ -12,6 +12,7 @@ Standard library only, so it runs anywhere /usr/bin/python3 does.
 """
 
 import json
+import ssl
 import subprocess
 import sys
 import os
@@ -72,7 +73,10 @@ class GoogleClient:
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(self.base_url + path, data=data, method=method,
                                      headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=30) as res:
+        # The tests' own TLS fake has a certificate made for a test (maybe for another name):
+        # the controls do not check it; socialauth, the program under test, does.
+        ctx = ssl._create_unverified_context() if self.base_url.startswith("https:") else None
+        with urllib.request.urlopen(req, timeout=30, context=ctx) as res:
             return json.loads(res.read())
 
     def _post(self, what, body=None):
@@ -125,7 +129,8 @@ class GoogleClient:
     def fail(self, endpoint="*", mode="500", seconds=None, times=None, then=None):
         """Make endpoint ("certs", "tokeninfo", "userinfo", "token" or "*") fail: mode "500"
         (any status), "close", "stall" (seconds, then 500 or then="ok"), "bad_json",
-        "redirect" (302 to itself), "big" (a 200 over 64 KiB), "none"."""
+        "redirect" (302 to where it would answer, counted by followed()), "big" (a 200
+        over 64 KiB), "none"."""
         spec = {"endpoint": endpoint, "mode": str(mode)}
         if seconds is not None:
             spec["seconds"] = seconds
@@ -157,6 +162,10 @@ class GoogleClient:
     def calls(self):
         return self._call("GET", "/_fake/calls")
 
+    def followed(self):
+        """How many requests came by following a "redirect" failure."""
+        return self._call("GET", "/_fake/followed")["followed"]
+
     def connections(self):
         """How many client connections have called Google endpoints (keep-alive shows as 1)."""
         return self._call("GET", "/_fake/connections")["connections"]
@@ -181,18 +190,21 @@ class GoogleClient:
     # ---- life cycle ----
 
     @classmethod
-    def start(cls, port=0, max_age=3600, keys=2):
-        """Start a fake Google process on 127.0.0.1 and return its client."""
-        proc = subprocess.Popen([sys.executable if sys.executable.startswith("/usr/bin/")
-                                 else "/usr/bin/python3", FAKE, "--port", str(port),
-                                 "--max-age", str(max_age), "--keys", str(keys)],
-                                stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    def start(cls, port=0, max_age=3600, keys=2, tls=None):
+        """Start a fake Google process on 127.0.0.1 and return its client; tls=(cert PEM file,
+        key PEM file) makes it an HTTPS server."""
+        args = [sys.executable if sys.executable.startswith("/usr/bin/") else "/usr/bin/python3",
+                FAKE, "--port", str(port), "--max-age", str(max_age), "--keys", str(keys)]
+        if tls:
+            args += ["--tls-cert", tls[0], "--tls-key", tls[1]]
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
         line = proc.stdout.readline().strip()
         if not line.isdigit():
             proc.kill()
             proc.wait()
             raise RuntimeError("fake Google did not start")
-        return cls("http://127.0.0.1:%d" % int(line), process=proc)
+        scheme = "https" if tls else "http"
+        return cls("%s://127.0.0.1:%d" % (scheme, int(line)), process=proc)
 
     def stop(self):
         if self.process is not None:

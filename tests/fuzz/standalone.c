@@ -1,9 +1,10 @@
 /* standalone.c: replay fuzz seeds without libFuzzer, so `make test` runs every corpus.
  *
  * Linked with any fuzz target (tests/fuzz/fuzz_<name>.c) instead of -fsanitize=fuzzer:
- *   replay_<name> PATH...
+ *   fuzz_<name>-replay PATH...   (built by the Makefile; `make fuzz-replay` runs them all)
  * feeds each file (each regular file of a directory, in name order) to
- * LLVMFuzzerTestOneInput once. A target's own invariant checks abort on a failure, so a
+ * LLVMFuzzerTestOneInput once, after the target's LLVMFuzzerInitialize if it has one.
+ * Every crash input kept as a regression seed is replayed the same way. A target's own invariant checks abort on a failure, so a
  * seed that breaks one fails the run like a crash would. Exits 1 when a PATH cannot be read
  * or holds no file (a renamed corpus must not pass silently), else prints how many inputs
  * ran and exits 0. */
@@ -15,6 +16,7 @@
 #include <sys/stat.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+__attribute__((weak)) int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 #define SEED_MAX (1u << 20)   /* larger seeds are refused: keep corpora small */
 
@@ -81,6 +83,8 @@ static int replay_path(const char *path, size_t *ran)
     if (n < 0 || *ran == before) {
         fprintf(stderr, "%s: no seed files\n", path);
         failed++;
+    } else {
+        printf("%s: %zu inputs\n", path, *ran - before);
     }
     return failed;
 }
@@ -89,6 +93,8 @@ int main(int argc, char **argv)
 {
     size_t ran = 0;
     int failed = 0;
+    if (LLVMFuzzerInitialize)
+        LLVMFuzzerInitialize(&argc, &argv);
     if (argc < 2) {
         fprintf(stderr, "usage: %s CORPUS_DIR_OR_FILE...\n", argv[0]);
         return 2;

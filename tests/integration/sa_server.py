@@ -16,6 +16,8 @@ import time
 import requests
 import urllib3
 
+import secret_watch
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SIGNING_KEY = "test-signing-key-0123456789abcdef0123456789abcdef"
 
@@ -52,6 +54,9 @@ class Server:
         run = os.path.join(self.dir, "run")
         os.makedirs(run, exist_ok=True)
         self.errorlog = os.path.join(self.dir, "error.log")
+        secret_watch.logs.add(self.errorlog)
+        for name in ("signing_key", "google_client_secret"):
+            secret_watch.add(self.settings.get(name))
         args = [os.path.join(ROOT, "bin", "socialauth-lighttpd-conf"), "--port", str(self.port),
                 "--conf", self.conf, "--run-dir", run, "--errorlog", self.errorlog]
         if extra_lighttpd:
@@ -132,7 +137,9 @@ class Server:
         return json.loads(self.cli_ok(*args, *flags))
 
     def mint(self, user):
-        return json.loads(self.cli_ok("token", "mint", user))
+        tokens = json.loads(self.cli_ok("token", "mint", user))
+        secret_watch.collect(tokens)
+        return tokens
 
     def stop(self):
         if self.proc.poll() is None:

@@ -1438,6 +1438,26 @@ static void test_record_format(void **state)
     assert_memory_equal(v, "u1", 2);
     assert_int_equal(sa_record_session_decode("sid", 3, rec.data, rec.len, &sback, &err), SA_OK);
     assert_memory_equal(&sback, &s, sizeof s);
+    /* Flag bits this version does not write, and a NUL in the key: corrupt (fuzz_store_record
+     * found that they decoded to something that encodes differently). */
+    rec.data[rec.len - 1] = 0x81;
+    assert_int_equal(sa_record_session_decode("sid", 3, rec.data, rec.len, &sback, &err),
+                     SA_ERR_UNAVAILABLE);
+    rec.data[rec.len - 1] = 0;
+    assert_int_equal(sa_record_session_decode("s\0d", 3, rec.data, rec.len, &sback, &err),
+                     SA_ERR_UNAVAILABLE);
+    sa_record_free(&rec);
+
+    /* A NUL inside a string field: corrupt, not a shorter name. */
+    make_user(&u, "alice", "alice@example.com", "sub");
+    u.google_extra = NULL;
+    assert_int_equal(sa_record_user_encode(&u, &rec, &err), SA_OK);
+    assert_int_equal(sa_record_user_decode("id1", 3, rec.data, rec.len, &back, &err), SA_OK);
+    rec.data[2 + 4 + 2] = '\0'; /* "al\0ce" */
+    assert_int_equal(sa_record_user_decode("id1", 3, rec.data, rec.len, &back, &err),
+                     SA_ERR_UNAVAILABLE);
+    assert_int_equal(sa_record_user_decode("i\0d", 3, rec.data, rec.len, &back, &err),
+                     SA_ERR_UNAVAILABLE);
     sa_record_free(&rec);
 }
 
