@@ -33,8 +33,8 @@ def use_key_file(server, content, mode):
 @pytest.mark.parametrize("content,mode,why", [
     (None, 0o600, "cannot open"),
     ("short-key-of-20-byte", 0o600, "at least 32 bytes"),
-    (SIGNING_KEY, 0o640, "readable by group or others"),
-    (SIGNING_KEY, 0o604, "readable by group or others"),
+    (SIGNING_KEY, 0o640, "readable by group (mode 0640)"),
+    (SIGNING_KEY, 0o604, "readable by others (mode 0604)"),
 ])
 def test_bad_signing_key_refused(make_server, content, mode, why):
     s = make_server(procs=1)
