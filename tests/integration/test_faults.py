@@ -121,8 +121,13 @@ def exits(log):
 
 
 def kill(server, name, rnd):
-    """kill -9 one process of endpoint name; returns when."""
+    """kill -9 one process of endpoint name; returns when. Waits (bounded) for lighttpd to have
+    respawned one: on a loaded machine the previous victim's replacement may still be starting."""
+    deadline = time.monotonic() + 10
     victims = pids(server, name)
+    while not victims and time.monotonic() < deadline:
+        time.sleep(0.05)
+        victims = pids(server, name)
     assert victims, f"no {name} process to kill"
     at = time.monotonic()
     os.kill(rnd.choice(victims), signal.SIGKILL)
