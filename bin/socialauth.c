@@ -4,6 +4,7 @@
 #include "jwt.h"
 #include "session.h"
 #include "json.h"
+#include "owner.h"
 #include "store.h"
 #include "tokens.h"
 #include "user.h"
@@ -37,7 +38,7 @@ static const char usage_main[] =
     "  session count                how many sessions the store holds\n"
     "  backup DIR                   hot backup of the store into DIR\n"
     "\n"
-    "Settings come from --config, else $SOCIALAUTH_CONF, else etc/socialauth.conf.\n"
+    "Settings come from --config, else $SOCIALAUTH_CONF, else " SA_DEFAULT_CONF ".\n"
     "Run `socialauth COMMAND --help` for a command's details.\n";
 
 static int fail(const char *what, const sa_error *err)
@@ -82,7 +83,10 @@ static int with_store(sa_store_mode mode, store_action act, void *ctx)
 
     if (sa_config_load(&cfg, conf_path, &err) != SA_OK)
         return fail("configuration", &err);
-    if (sa_store_open(&store, cfg.db_home, mode, &err) != SA_OK) {
+    /* As root, work as the store's owner: files created now stay readable to the endpoints. */
+    if (sa_owner_become_store_owner(cfg.db_home, &err) != SA_OK) {
+        rc = fail("store", &err);
+    } else if (sa_store_open(&store, cfg.db_home, mode, &err) != SA_OK) {
         rc = fail("store", &err);
     } else {
         rc = act(&cfg, store, ctx);
@@ -197,8 +201,14 @@ static int cmd_init(int argc, char **argv)
     if (sa_config_parse(&probe, text, n, conf_path, &err) != SA_OK)
         return fail("configuration", &err);
     int rc = 0;
-    if (probe.signing_key_file[0] && access(probe.signing_key_file, F_OK) != 0)
+    /* As root with service_user set: db_home and the key belong to that user, or we refuse. */
+    if (sa_owner_prepare(probe.db_home, probe.signing_key_file, probe.service_user, &err) != SA_OK)
+        rc = fail("init", &err);
+    else if (probe.signing_key_file[0] && access(probe.signing_key_file, F_OK) != 0) {
         rc = create_key_file(probe.signing_key_file);
+        if (rc == 0 && sa_owner_give(probe.signing_key_file, probe.service_user, &err) != SA_OK)
+            rc = fail("init", &err);
+    }
     sa_config_free(&probe);
     if (rc)
         return rc;

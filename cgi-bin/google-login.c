@@ -156,7 +156,10 @@ done:
 
 int main(int argc, char **argv)
 {
-    static const sa_endpoint endpoint = {"google-login", SA_POST, true, handle};
+    static const sa_endpoint endpoint = {
+        .name = "google-login", .methods = SA_POST, .needs_store = true, .handle = handle,
+        .tls = true, /* fetches Google's keys and tokens over HTTPS */
+    };
     int rc = sa_serve(&endpoint, argc, argv);
     sa_google_free(google);
     return rc;

@@ -44,6 +44,8 @@ static void handle(sa_ctx *ctx)
 
 int main(int argc, char **argv)
 {
-    static const sa_endpoint endpoint = {"logout", SA_POST, true, handle};
+    static const sa_endpoint endpoint = {
+        .name = "logout", .methods = SA_POST, .needs_store = true, .handle = handle,
+    };
     return sa_serve(&endpoint, argc, argv);
 }

@@ -29,6 +29,8 @@ static void handle(sa_ctx *ctx)
 
 int main(int argc, char **argv)
 {
-    static const sa_endpoint endpoint = {"token-verify", SA_POST, true, handle};
+    static const sa_endpoint endpoint = {
+        .name = "token-verify", .methods = SA_POST, .needs_store = true, .handle = handle,
+    };
     return sa_serve(&endpoint, argc, argv);
 }

@@ -13,6 +13,12 @@
 
 #include "sa_error.h"
 
+/* The settings file when neither --config nor SOCIALAUTH_CONF names one: relative to the
+ * working directory in a checkout; `make install` builds with PREFIX's (/etc/socialauth/...). */
+#ifndef SA_DEFAULT_CONF
+#define SA_DEFAULT_CONF "etc/socialauth.conf"
+#endif
+
 #define SA_MAX_LIST 16
 #define SA_SIGNING_KEY_MIN 32
 #define SA_SIGNING_KEY_MAX 512
@@ -63,6 +69,8 @@ typedef struct sa_config {
 
     size_t max_body;                 /* bytes, default 64 KiB */
     int max_procs;                   /* processes per endpoint for the web server, default 2 */
+    char service_user[64];           /* user the web server runs the programs as; `init` as
+                                        root gives it db_home and the key ("" = no change) */
 } sa_config;
 
 /* Fill cfg with the defaults above (no db_home, no key). Never fails. */

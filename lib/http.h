@@ -73,6 +73,8 @@ typedef struct sa_endpoint {
     int methods;                /* allowed methods, OPTIONS implied */
     bool needs_store;           /* open the store at start-up */
     void (*handle)(sa_ctx *ctx);
+    bool tls;                   /* makes TLS calls (to Google): OpenSSL's full name tables are
+                                   loaded; without, a plain CGI start skips that work */
 } sa_endpoint;
 
 /* Run the endpoint: FastCGI loop, or one CGI request when not started by a FastCGI server.
