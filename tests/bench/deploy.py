@@ -15,7 +15,7 @@ mod_fcgid sleeps a whole second whenever a request finds every process of its en
 and starts processes only then (fcgid_bridge.c): its processes must first grow to the peak
 concurrency. So before measuring, each fcgid case is driven at the highest level until a run
 has no request slower than STALL_MS, for at most WARMUP_MAX seconds; the table says how long
-that took and how many processes it made. Per row: requests/s, p50, p99, max, requests slower
+that took and how many processes there were after each row. Per row: requests/s, p50, p99, max, requests slower
 than STALL_MS (stalls), and errors.
 """
 
@@ -27,7 +27,8 @@ import subprocess
 import time
 
 STALL_MS = 900
-WARMUP_MAX = 60
+WARMUP_MAX = {"short": 20, "long": 90}   # seconds, by bench mode
+SECONDS = {"short": 2, "long": 10}       # per row, unless --duration
 LEVELS = (8, 32)
 
 
@@ -129,7 +130,7 @@ def run(bench, args, workdir, log):
                           check=True, capture_output=True, text=True).stdout
     pk = json.loads(user)["pk"]
     # Access tokens live 5 minutes (the example's lifetime): one per stack, minted at its start.
-    seconds = args.duration or 5
+    seconds = args.duration or SECONDS[args.mode]
     rows = []
     stacks = [("lighttpd fastcgi", "lighttpd", "/bench/hello/", "hello"),
               ("apache fcgid", "fcgid", "/bench/hello/", "hello"),
@@ -147,7 +148,8 @@ def run(bench, args, workdir, log):
             for case, path, script_args, prog in cases:
                 warm = None
                 if kind == "fcgid":
-                    warm = warm_up(bench, args, stack, path, script_args, max(LEVELS), log)
+                    warm = warm_up(bench, args, stack, path, script_args, max(LEVELS),
+                                   WARMUP_MAX[args.mode], log)
                 for conns in LEVELS:
                     result = bench.run_wrk(stack.url + path, "static.lua", script_args, conns, seconds,
                                            max(1, args.threads), args.timeout)
@@ -165,13 +167,14 @@ def run(bench, args, workdir, log):
     return rows
 
 
-def warm_up(bench, args, stack, path, script_args, conns, log):
-    """Drive an fcgid endpoint at `conns` until a 2-second run has no stall."""
+def warm_up(bench, args, stack, path, script_args, conns, limit, log):
+    """Drive an fcgid endpoint at `conns` until a 2-second run has no stall, or `limit`
+    seconds have passed."""
     t0 = time.time()
     while True:
         result = bench.run_wrk(stack.url + path, "static.lua", script_args, conns, 2, 1, args.timeout)
         slowest = (result.get("latency_us") or {}).get("max", 0) / 1000
-        if slowest < STALL_MS or time.time() - t0 > WARMUP_MAX:
+        if slowest < STALL_MS or time.time() - t0 > limit:
             break
     took = round(time.time() - t0, 1)
     log(f"bench: {stack.name} {path}: warm after {took} s (slowest of last run {round(slowest)} ms)")
