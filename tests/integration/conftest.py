@@ -3,7 +3,8 @@ settings) and `make_server` (a fresh one with given settings, stopped after the 
 
 `--server KIND` (or SA_SERVER=KIND) picks the web server every test runs behind (sa_server.py
 lists them; `make test` runs the suite once per kind). Tests marked `lighttpd_only` are about
-lighttpd's own process handling and are skipped, with that reason, behind the others."""
+lighttpd's own process handling and are skipped, with that reason, behind the others;
+`fastcgi_only` ones are about what a process keeps between requests, skipped behind CGI."""
 
 import os
 import sys
@@ -26,6 +27,7 @@ def pytest_configure(config):
         os.environ["SA_SERVER"] = config.getoption("--server")
     config.addinivalue_line("markers", "lighttpd_only: the test's subject is lighttpd itself")
     config.addinivalue_line("markers", "server_independent: involves no web server (lighttpd pass only)")
+    config.addinivalue_line("markers", "fastcgi_only: about a process serving many requests")
 
 
 def pytest_report_header(config):
@@ -35,6 +37,8 @@ def pytest_report_header(config):
 def pytest_runtest_setup(item):
     if item.get_closest_marker("lighttpd_only") and server_kind() != "lighttpd":
         pytest.skip(f"lighttpd only (its subject is lighttpd's process handling), not {server_kind()}")
+    if item.get_closest_marker("fastcgi_only") and server_kind() in ("cgi", "lighttpd-cgi"):
+        pytest.skip("a CGI process serves one request: nothing is kept between requests")
     if item.get_closest_marker("server_independent") and server_kind() != "lighttpd":
         pytest.skip("involves no web server: runs in the lighttpd pass")
 
