@@ -387,7 +387,7 @@ static int act_session_list(sa_config *cfg, sa_store *store, sa_user *u, const c
 static int act_session_revoke_all(sa_config *cfg, sa_store *store, sa_user *u, const char *arg)
 {
     sa_error err = {0};
-    if (sa_store_session_revoke_user(store, u->id, NULL, &err) != SA_OK)
+    if (sa_store_session_revoke_all(store, u->id, (int64_t)time(NULL), &err) != SA_OK)
         return fail("session revoke", &err);
     fprintf(stderr, "socialauth: revoked every session of user %s\n", u->id);
     return 0;
@@ -413,7 +413,8 @@ static int cmd_session_revoke(int argc, char **argv)
         "usage: socialauth session revoke SID\n"
         "       socialauth session revoke --all ID|EMAIL|USERNAME\n"
         "Revokes one session, or every session of a user: their refresh and access tokens\n"
-        "stop working at once.\n";
+        "stop working at once. --all also refuses the user's tokens without sid (minted by\n"
+        "a Django service sharing the key) issued until now.\n";
     if (wants_help(argc, argv)) { fputs(usage, stdout); return 0; }
     if (argc == 3 && strcmp(argv[1], "--all") == 0)
         return with_user(argc - 1, argv + 1, usage, false, act_session_revoke_all);

@@ -26,6 +26,15 @@ static bool field(sa_ctx *ctx, const char *name, const char **out)
     return true;
 }
 
+/* Log the keys of Google's JWKS document that were refused, once per document (google.h). */
+static void log_rejected_keys(void)
+{
+    const sa_google_rejected_key *keys;
+    size_t n = sa_google_rejected_keys(google, &keys);
+    for (size_t i = 0; i < n; i++)
+        sa_log("google: JWKS key kid \"%s\" ignored: %s", keys[i].kid, keys[i].reason);
+}
+
 /* Ask Google who this is. Returns true with *id filled, or false after answering. */
 static bool google_identity(sa_ctx *ctx, sa_google_identity *id)
 {
@@ -62,6 +71,7 @@ static bool google_identity(sa_ctx *ctx, sa_google_identity *id)
                                     "Incorrect input. access_token or code is required.", NULL);
         return false;
     }
+    log_rejected_keys();
 
     switch (r) {
     case SA_GOOGLE_OK:
@@ -92,7 +102,9 @@ static void handle(sa_ctx *ctx)
     sa_error err = {0};
     sa_status st;
 
-    if (!google_identity(ctx, &id))
+    /* Security: in cookie mode a sign-in sets our cookies: a hostile page must not sign the
+     * visitor's browser into another account (login CSRF). */
+    if (!sa_csrf_check(ctx, SA_CSRF_SETS_COOKIES) || !google_identity(ctx, &id))
         goto done;
     if ((st = sa_session_begin(ctx->cfg, ctx->now, &session, &err)) != SA_OK) {
         sa_respond_store_error(ctx, st, &err);

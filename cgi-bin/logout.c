@@ -8,37 +8,45 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The scope's name, as DRF's ChoiceField checks it. Returns false after answering 400. */
+static bool scope_of_request(sa_ctx *ctx, sa_logout_scope *scope)
+{
+    static const char *const names[] = {"local", "others", "global"};
+    const char *name = "local";
+    sa_status st = sa_optional_string(ctx, "scope", &name);
+    if (st == SA_ERR_INVALID)
+        return false;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strcmp(name, names[i]) == 0) {
+            *scope = (sa_logout_scope)i;
+            return true;
+        }
+    }
+    char msg[96];
+    snprintf(msg, sizeof msg, "\"%.40s\" is not a valid choice.", name);
+    sa_respond_field_error(ctx, "scope", msg);
+    return false;
+}
+
 static void handle(sa_ctx *ctx)
 {
-    const char *presented, *scope = "local";
+    const char *presented;
+    sa_logout_scope scope;
     sa_claims claims;
-    sa_status st = sa_optional_string(ctx, "scope", &scope);
-    if (st == SA_ERR_INVALID)
-        return;
-    if (strcmp(scope, "local") && strcmp(scope, "others") && strcmp(scope, "global")) {
-        char msg[96];
-        snprintf(msg, sizeof msg, "\"%.40s\" is not a valid choice.", scope);
-        sa_respond_field_error(ctx, "scope", msg);
-        return;
-    }
-    if (!sa_refresh_token_of_request(ctx, &presented) ||
+    if (!scope_of_request(ctx, &scope) || !sa_refresh_token_of_request(ctx, &presented) ||
         !sa_token_check(ctx, presented, SA_TOKEN_REFRESH, &claims) ||
         !sa_session_alive(ctx, &claims, sa_session_blacklisted))
         return;
 
     sa_error err = {0};
-    if (strcmp(scope, "local") == 0)
-        st = claims.sid[0] ? sa_store_session_revoke(ctx->store, claims.sid, &err) : SA_OK;
-    else
-        st = sa_store_session_revoke_user(ctx->store, claims.user_id,
-                                          strcmp(scope, "others") == 0 ? claims.sid : NULL, &err);
-    if (st != SA_OK && st != SA_ERR_NOT_FOUND) {
+    sa_status st = sa_session_end(ctx->store, &claims, scope, ctx->now, &err);
+    if (st != SA_OK) {
         sa_respond_store_error(ctx, st, &err);
         return;
     }
     static const char body[] = "{\"detail\":\"Successfully logged out.\"}";
     sa_respond_raw(ctx, 200, body, sizeof body - 1);
-    if (ctx->cfg->cookie_mode && strcmp(scope, "others") != 0)
+    if (ctx->cfg->cookie_mode && scope != SA_LOGOUT_OTHERS)
         sa_cookie_clear_tokens(ctx);
 }
 

@@ -1,5 +1,7 @@
 /* token-verify: POST /api/auth/token/verify/ (API.md section 6).
- * 200 {} for any valid token of ours, access or refresh, whose session is not revoked. */
+ * 200 {} for any valid token of ours, access or refresh, whose session is not revoked; a
+ * refresh token answers what a refresh would (one that rotation retired is blacklisted).
+ * Verify only reports: it never revokes or rotates anything. */
 #include "http.h"
 #include "session.h"
 #include "tokens.h"
@@ -23,8 +25,15 @@ static void handle(sa_ctx *ctx)
         sa_respond_detail(ctx, 401, "Token is invalid or expired", "token_not_valid");
         return;
     }
-    if (sa_session_alive(ctx, &claims, sa_session_blacklisted))
+    sa_standing standing;
+    sa_status st = sa_session_standing(ctx->cfg, ctx->store, &claims, ctx->now, true, &standing,
+                                       &err);
+    if (st != SA_OK)
+        sa_respond_store_error(ctx, st, &err);
+    else if (standing == SA_STANDING_LIVE || standing == SA_STANDING_UNADOPTED)
         sa_respond_raw(ctx, 200, "{}", 2);
+    else
+        sa_session_blacklisted(ctx);
 }
 
 int main(int argc, char **argv)

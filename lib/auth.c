@@ -73,14 +73,20 @@ static bool accept_token(sa_ctx *ctx, const char *token, size_t len, sa_user *us
 
 bool sa_auth_require(sa_ctx *ctx, sa_user *user, sa_claims *claims)
 {
+    /* Every answer from here on, 401s included, depends on the credentials. */
+    sa_respond_private(ctx);
     const char *header = ctx->req.authorization;
     const char *part[2] = {NULL, NULL};
     size_t len[2] = {0, 0};
     int n = header ? split_header(header, part, len) : 0;
     char cookie[SA_JWT_MAX_LEN + 1];
     if (n == 0 && ctx->cfg->cookie_mode &&
-        sa_cookie_get(ctx, ctx->cfg->cookie_access_name, cookie, sizeof cookie))
-        return sa_csrf_check(ctx) && accept_token(ctx, cookie, strlen(cookie), user, claims);
+        sa_cookie_get(ctx, ctx->cfg->cookie_access_name, cookie, sizeof cookie)) {
+        if (!sa_csrf_check(ctx, SA_CSRF_USES_COOKIES))
+            return false;
+        sa_cookie_credential(ctx);
+        return accept_token(ctx, cookie, strlen(cookie), user, claims);
+    }
     /* Like simplejwt: a header of another scheme is no credentials at all. */
     if (n == 0 || len[0] != 6 || memcmp(part[0], "Bearer", 6) != 0) {
         sa_respond_detail(ctx, 401, "Authentication credentials were not provided.", NULL);

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 /* Make room for `extra` more bytes plus a NUL. SA_ERR_NOMEM on failure or overflow. */
 sa_status sa_buf_reserve(sa_buf *buf, size_t extra)
 {
@@ -50,8 +52,12 @@ sa_status sa_buf_printf(sa_buf *buf, const char *fmt, ...)
     return SA_OK;
 }
 
+/* Security: answers hold tokens (bodies, Set-Cookie lines); what a request wrote is wiped
+ * before the buffer serves the next one or is freed. */
 void sa_buf_reset(sa_buf *buf)
 {
+    if (buf->data)
+        OPENSSL_cleanse(buf->data, buf->len);
     buf->len = 0;
     if (buf->data)
         buf->data[0] = '\0';
@@ -59,6 +65,8 @@ void sa_buf_reset(sa_buf *buf)
 
 void sa_buf_free(sa_buf *buf)
 {
+    if (buf->data)
+        OPENSSL_cleanse(buf->data, buf->len);
     free(buf->data);
     buf->data = NULL;
     buf->len = buf->cap = 0;

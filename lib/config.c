@@ -52,6 +52,10 @@ static void strlist_free(sa_strlist *list)
 
 void sa_config_free(sa_config *cfg)
 {
+    /* Security: keys and secrets do not outlive their use in freed or reused memory. */
+    OPENSSL_cleanse(cfg->signing_key, sizeof cfg->signing_key);
+    OPENSSL_cleanse(cfg->google_client_secret, sizeof cfg->google_client_secret);
+    cfg->signing_key_len = 0;
     strlist_free(&cfg->google_client_ids);
     strlist_free(&cfg->google_issuers);
     strlist_free(&cfg->cors_allowed_origins);
@@ -167,9 +171,21 @@ static sa_status copy_string(char *dst, size_t size, const char *value)
     return SA_OK;
 }
 
-/* Read a whole small file; for the key file, refuse group/world-readable modes.
+/* The fix for a secret file others can read (st_mode in mode), as a message. */
+static sa_status secret_mode_error(sa_error *err, const char *path, const char *what,
+                                   unsigned mode)
+{
+    return SA_FAIL(err, SA_ERR_CONFIG,
+                   "%s holds %s but is readable by group or others (mode %04o): "
+                   "run `chmod 600 %s`", path, what, mode & 07777, path);
+}
+
+/* Read a whole small file (NUL-terminated copy in *out, free with OPENSSL_clear_free);
+ * *mode gets its permission bits. When secret names what the file holds, refuse modes
+ * that let group or others read it.
  * Security: a signing key others can read is a key others can mint tokens with. */
-static sa_status read_file(const char *path, bool secret, char **out, size_t *len, sa_error *err)
+static sa_status read_file(const char *path, const char *secret, char **out, size_t *len,
+                           unsigned *mode, sa_error *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -182,10 +198,11 @@ static sa_status read_file(const char *path, bool secret, char **out, size_t *le
         goto fail;
     }
     if (secret && (st.st_mode & 077)) {
-        rc = SA_FAIL(err, SA_ERR_CONFIG,
-                     "%s must not be readable by group or others (chmod 600 it)", path);
+        rc = secret_mode_error(err, path, secret, (unsigned)st.st_mode);
         goto fail;
     }
+    if (mode)
+        *mode = (unsigned)st.st_mode;
     if (st.st_size > SA_CONFIG_FILE_MAX) {
         rc = SA_FAIL(err, SA_ERR_CONFIG, "%s is too large", path);
         goto fail;
@@ -224,6 +241,14 @@ static sa_status set_key(sa_config *cfg, const unsigned char *key, size_t len)
     return SA_OK;
 }
 
+/* A path from the file: absolute, or relative to the file's directory dir. */
+static sa_status file_path(char *dst, size_t size, const char *value, const char *dir)
+{
+    int n = value[0] == '/' || !dir ? snprintf(dst, size, "%s", value)
+                                    : snprintf(dst, size, "%s/%s", dir, value);
+    return n > 0 && (size_t)n < size ? SA_OK : SA_ERR_INVALID;
+}
+
 /* Apply one key = value. Returns SA_OK, SA_ERR_NOT_FOUND for an unknown key, or
  * SA_ERR_INVALID for a bad value. */
 static sa_status apply(sa_config *cfg, const char *key, const char *value, const char *dir)
@@ -246,15 +271,19 @@ static sa_status apply(sa_config *cfg, const char *key, const char *value, const
         int n = snprintf(cfg->db_home, sizeof cfg->db_home, "%s/%s", dir, value);
         return n > 0 && (size_t)n < sizeof cfg->db_home ? SA_OK : SA_ERR_INVALID;
     }
-    if (strcmp(key, "signing_key") == 0)
+    if (strcmp(key, "signing_key") == 0) {
+        cfg->signing_key_inline = true;
         return set_key(cfg, (const unsigned char *)value, strlen(value));
-    if (strcmp(key, "signing_key_file") == 0) {
-        /* Read by check(), so that `socialauth init` can create it first. */
-        int n = value[0] == '/' || !dir
-                    ? snprintf(cfg->signing_key_file, sizeof cfg->signing_key_file, "%s", value)
-                    : snprintf(cfg->signing_key_file, sizeof cfg->signing_key_file, "%s/%s", dir,
-                               value);
-        return n > 0 && (size_t)n < sizeof cfg->signing_key_file ? SA_OK : SA_ERR_INVALID;
+    }
+    /* Secret files are read by check(), so that `socialauth init` can create the key first. */
+    if (strcmp(key, "signing_key_file") == 0)
+        return file_path(cfg->signing_key_file, sizeof cfg->signing_key_file, value, dir);
+    if (strcmp(key, "google_client_secret_file") == 0)
+        return file_path(cfg->google_client_secret_file, sizeof cfg->google_client_secret_file,
+                         value, dir);
+    if (strcmp(key, "google_client_secret") == 0) {
+        cfg->google_client_secret_inline = true;
+        return copy_string(cfg->google_client_secret, sizeof cfg->google_client_secret, value);
     }
     DURATION(access_token_lifetime)
     DURATION(refresh_token_lifetime)
@@ -268,7 +297,6 @@ static sa_status apply(sa_config *cfg, const char *key, const char *value, const
     BOOL(cookie_secure)
     STRING(jwt_audience)
     STRING(jwt_issuer)
-    STRING(google_client_secret)
     STRING(google_redirect_uri)
     STRING(google_jwks_url)
     STRING(google_tokeninfo_url)
@@ -355,9 +383,12 @@ sa_status sa_config_parse(sa_config *cfg, const char *text, size_t len, const ch
             value++;
         sa_status st = apply(cfg, key, value, dir);
         if (st == SA_ERR_NOT_FOUND)
-            return SA_FAIL(err, SA_ERR_CONFIG, "%s:%zu: unknown key `%s`", origin, lineno, key);
+            st = SA_FAIL(err, SA_ERR_CONFIG, "%s:%zu: unknown key `%s`", origin, lineno, key);
+        else if (st != SA_OK)
+            st = SA_FAIL(err, SA_ERR_CONFIG, "%s:%zu: bad value for `%s`", origin, lineno, key);
+        OPENSSL_cleanse(line, sizeof line); /* it may have held a secret */
         if (st != SA_OK)
-            return SA_FAIL(err, SA_ERR_CONFIG, "%s:%zu: bad value for `%s`", origin, lineno, key);
+            return st;
     }
     return SA_OK;
 }
@@ -384,34 +415,71 @@ static bool url_allowed(const char *url)
     return inet_pton(AF_INET, ip, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
 }
 
-/* Load the key named by signing_key_file (trailing newlines dropped). */
-static sa_status load_key_file(sa_config *cfg, sa_error *err)
+/* Read the secret file named by setting `name` into dst (size bytes; trailing newlines
+ * dropped, *len set). SA_ERR_CONFIG when unreadable, readable by others, too long for dst, or,
+ * for a secret used as C text (text true), holding a NUL; the signing key is raw bytes. */
+static sa_status load_secret_file(const sa_config *cfg, const char *name, const char *path,
+                                  bool text_secret, unsigned char *dst, size_t size,
+                                  size_t *len, sa_error *err)
 {
     char *text;
-    size_t len;
+    size_t n;
     sa_error why = {0};
-    sa_status st = read_file(cfg->signing_key_file, true, &text, &len, &why);
+    sa_status st = read_file(path, "a secret", &text, &n, NULL, &why);
     if (st != SA_OK)
-        return SA_FAIL(err, SA_ERR_CONFIG, "%s: `signing_key_file`: %s", cfg->path, why.msg);
-    size_t size = len + 1;
-    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
-        len--;
-    st = set_key(cfg, (unsigned char *)text, len);
-    OPENSSL_clear_free(text, size);
-    if (st != SA_OK)
-        return SA_FAIL(err, SA_ERR_CONFIG, "%s: `signing_key_file` holds more than %d bytes",
-                       cfg->path, SA_SIGNING_KEY_MAX);
+        return SA_FAIL(err, st == SA_ERR_NOMEM ? st : SA_ERR_CONFIG, "%s: `%s`: %s", cfg->path,
+                       name, why.msg);
+    size_t alloc = n + 1;
+    while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+        n--;
+    st = SA_OK;
+    if (n > size || (text_secret && memchr(text, '\0', n)))
+        st = SA_FAIL(err, SA_ERR_CONFIG, "%s: `%s` (%s) holds more than %zu bytes%s", cfg->path,
+                     name, path, size, text_secret ? " or a NUL" : "");
+    else {
+        memcpy(dst, text, n);
+        *len = n;
+    }
+    OPENSSL_clear_free(text, alloc);
+    return st;
+}
+
+/* Each secret in one place: its file form loaded, both forms refused. */
+static sa_status load_secrets(sa_config *cfg, sa_error *err)
+{
+    sa_status st;
+    size_t len = 0;
+    if (cfg->signing_key_inline && cfg->signing_key_file[0])
+        return SA_FAIL(err, SA_ERR_CONFIG,
+                       "%s: `signing_key` and `signing_key_file` are both set: keep one", cfg->path);
+    if (cfg->google_client_secret_inline && cfg->google_client_secret_file[0])
+        return SA_FAIL(err, SA_ERR_CONFIG,
+                       "%s: `google_client_secret` and `google_client_secret_file` are both set: "
+                       "keep one", cfg->path);
+    if (cfg->signing_key_file[0]) {
+        st = load_secret_file(cfg, "signing_key_file", cfg->signing_key_file, false,
+                              cfg->signing_key, sizeof cfg->signing_key, &cfg->signing_key_len,
+                              err);
+        if (st != SA_OK)
+            return st;
+    }
+    if (cfg->google_client_secret_file[0]) {
+        st = load_secret_file(cfg, "google_client_secret_file", cfg->google_client_secret_file,
+                              true, (unsigned char *)cfg->google_client_secret,
+                              sizeof cfg->google_client_secret - 1, &len, err);
+        if (st != SA_OK)
+            return st;
+        cfg->google_client_secret[len] = '\0';
+    }
     return SA_OK;
 }
 
 static sa_status check(sa_config *cfg, sa_error *err)
 {
     const char *f = cfg->path;
-    if (cfg->signing_key_file[0]) {
-        sa_status st = load_key_file(cfg, err);
-        if (st != SA_OK)
-            return st;
-    }
+    sa_status secrets = load_secrets(cfg, err);
+    if (secrets != SA_OK)
+        return secrets;
     if (!cfg->db_home[0])
         return SA_FAIL(err, SA_ERR_CONFIG, "%s: `db_home` is required", f);
     if (cfg->signing_key_len < SA_SIGNING_KEY_MIN)
@@ -458,11 +526,18 @@ sa_status sa_config_load(sa_config *cfg, const char *path, sa_error *err)
         return SA_FAIL(err, SA_ERR_CONFIG, "configuration path too long");
     char *text;
     size_t len;
-    sa_status st = read_file(path, false, &text, &len, err);
+    unsigned mode = 0;
+    sa_status st = read_file(path, NULL, &text, &len, &mode, err);
     if (st != SA_OK)
         return st;
     st = sa_config_parse(cfg, text, len, path, err);
-    free(text);
+    OPENSSL_clear_free(text, len + 1); /* it may hold secrets */
+    /* Security: the file that holds a secret inline is a secret file. */
+    if (st == SA_OK && (mode & 077) &&
+        (cfg->signing_key_inline || cfg->google_client_secret_inline))
+        st = secret_mode_error(err, path,
+                               cfg->signing_key_inline ? "`signing_key`" : "`google_client_secret`",
+                               mode);
     if (st == SA_OK)
         st = check(cfg, err);
     if (st != SA_OK)

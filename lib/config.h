@@ -36,6 +36,7 @@ typedef struct sa_config {
     unsigned char signing_key[SA_SIGNING_KEY_MAX]; /* HS256 key, raw bytes (required) */
     size_t signing_key_len;
     char signing_key_file[1024];     /* where the key came from, "" when inline */
+    bool signing_key_inline;         /* `signing_key` was set in the file itself */
     char jwt_audience[256];          /* optional `aud`, then required on verify */
     char jwt_issuer[256];            /* optional `iss`, then required on verify */
 
@@ -48,6 +49,8 @@ typedef struct sa_config {
 
     sa_strlist google_client_ids;
     char google_client_secret[256];
+    char google_client_secret_file[1024]; /* where the secret came from, "" when inline */
+    bool google_client_secret_inline;     /* `google_client_secret` was set in the file */
     char google_redirect_uri[1024];
     sa_strlist google_issuers;       /* default https://accounts.google.com accounts.google.com */
     char google_jwks_url[1024];
@@ -83,13 +86,19 @@ sa_status sa_config_parse(sa_config *cfg, const char *text, size_t len, const ch
 
 /* Defaults, then the file at `path`, then required keys and cross-checks
  * (key length, `*` origins with cookie mode, http:// Google URLs only for loopback).
- * signing_key_file is read here; it must not be group or world readable. */
+ * Secrets (issue 9): signing_key_file and google_client_secret_file are read here (trailing
+ * newlines dropped); any file that holds a secret (those, or the configuration file itself
+ * when it sets signing_key or google_client_secret inline) must not be readable by group or
+ * others: SA_ERR_CONFIG naming the file, its mode and the fix. Setting both forms of one
+ * secret is SA_ERR_CONFIG too. Returns SA_OK, SA_ERR_CONFIG, SA_ERR_NOMEM; on failure cfg
+ * holds nothing to free. */
 sa_status sa_config_load(sa_config *cfg, const char *path, sa_error *err);
 
 /* The path named by SOCIALAUTH_CONF, else the built-in default. */
 const char *sa_config_default_path(void);
 
-/* Free the strings held by lists. Safe on a zeroed or defaulted config. */
+/* Free the strings held by lists and wipe the secrets (OPENSSL_cleanse). Safe on a zeroed or
+ * defaulted config. */
 void sa_config_free(sa_config *cfg);
 
 /* True when s is in list (exact, constant in nothing: lists are not secret). */

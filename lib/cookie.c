@@ -58,6 +58,19 @@ void sa_cookie_clear_tokens(sa_ctx *ctx)
     set_cookie(ctx, ctx->cfg->cookie_refresh_name, "", "/api/auth/", 0);
 }
 
+/* before_send hook: a refused cookie token gets its cookies expired. An endpoint that
+ * cleared them itself (logout) is not refused, so no cookie is set twice. */
+static void expire_refused(sa_ctx *ctx)
+{
+    if (ctx->res.status == 401)
+        sa_cookie_clear_tokens(ctx);
+}
+
+void sa_cookie_credential(sa_ctx *ctx)
+{
+    ctx->before_send = expire_refused;
+}
+
 /* The scheme://host[:port] prefix of a URL, into out. */
 static bool origin_of_url(const char *url, char *out, size_t size)
 {
@@ -72,32 +85,49 @@ static bool origin_of_url(const char *url, char *out, size_t size)
     return true;
 }
 
-bool sa_csrf_check(sa_ctx *ctx)
+bool sa_csrf_check(sa_ctx *ctx, sa_csrf_kind kind)
 {
     if (ctx->req.method_bit & (SA_GET | SA_HEAD | SA_OPTIONS))
         return true;
+    if (kind == SA_CSRF_SETS_COOKIES && !ctx->cfg->cookie_mode)
+        return true;
     const char *origin = ctx->req.origin;
+    const char *referer = ctx->req.referer;
     char from_referer[512];
-    if ((!origin || !*origin) && ctx->req.referer &&
-        origin_of_url(ctx->req.referer, from_referer, sizeof from_referer))
-        origin = from_referer;
-    if (sa_cors_origin_allowed(ctx->cfg, origin))
+    bool has_origin = origin && *origin, has_referer = referer && *referer;
+    if (!has_origin && !has_referer && kind == SA_CSRF_SETS_COOKIES)
+        return true;
+    if (!has_origin)
+        origin = has_referer && origin_of_url(referer, from_referer, sizeof from_referer)
+                     ? from_referer : NULL;
+    /* Security: `null` is the origin of sandboxed frames, data: URLs and redirects across
+     * origins, whoever wrote them: never trusted, even if listed. */
+    if (origin && strcmp(origin, "null") != 0 && sa_cors_origin_allowed(ctx->cfg, origin))
         return true;
     sa_respond_detail(ctx, 403, "CSRF Failed: Origin checking failed.", NULL);
     return false;
 }
 
+/* Whether the body's `refresh` is absent, null or "": then cookie mode reads the cookie. */
+static bool body_refresh_blank(const sa_ctx *ctx)
+{
+    json_object *v;
+    if (!ctx->req.data || !json_object_object_get_ex(ctx->req.data, "refresh", &v) || !v)
+        return true;
+    return json_object_is_type(v, json_type_string) && json_object_get_string_len(v) == 0;
+}
+
 bool sa_refresh_token_of_request(sa_ctx *ctx, const char **token)
 {
     static char cookie_value[SA_JWT_MAX_LEN + 1];
-    json_object *v;
-    bool in_body = json_object_object_get_ex(ctx->req.data, "refresh", &v);
-    if (!in_body && ctx->cfg->cookie_mode &&
+    if (ctx->cfg->cookie_mode && body_refresh_blank(ctx) &&
         sa_cookie_get(ctx, ctx->cfg->cookie_refresh_name, cookie_value, sizeof cookie_value)) {
-        if (!sa_csrf_check(ctx))
+        if (!sa_csrf_check(ctx, SA_CSRF_USES_COOKIES))
             return false;
+        sa_cookie_credential(ctx);
         *token = cookie_value;
         return true;
     }
-    return sa_require_string(ctx, "refresh", token);
+    return sa_require_string(ctx, "refresh", token) &&
+           sa_csrf_check(ctx, SA_CSRF_SETS_COOKIES);
 }

@@ -13,6 +13,11 @@ bool sa_cors_origin_allowed(const sa_config *cfg, const char *origin)
 void sa_cors_decorate(sa_ctx *ctx)
 {
     const char *origin = ctx->req.origin;
+    /* Like django-cors-headers: whenever CORS is configured, every answer varies with
+     * Origin, also the ones to no or a refused origin, so a cache never hands an answer
+     * without the CORS headers to an allowed origin, or one with them to another. */
+    if (ctx->cfg->cors_allowed_origins.n > 0)
+        ctx->res.vary |= SA_VARY_ORIGIN;
     if (!sa_cors_origin_allowed(ctx->cfg, origin))
         return;
     /* Security: with credentials the origin is echoed (a `*` would be refused by browsers and
@@ -21,7 +26,6 @@ void sa_cors_decorate(sa_ctx *ctx)
                   ctx->cfg->cors_any_origin ? "*" : origin);
     if (ctx->cfg->cookie_mode)
         sa_add_header(ctx, "Access-Control-Allow-Credentials", "true");
-    sa_add_header(ctx, "Vary", "Origin");
 }
 
 void sa_cors_preflight(sa_ctx *ctx)

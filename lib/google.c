@@ -105,12 +105,13 @@ static void google_copy_utf8(char *dst, size_t size, const char *src)
     dst[len] = '\0';
 }
 
-/* Strictly decimal, non-negative, no sign or spaces; as a JSON integer or a string. */
+/* Strictly decimal, non-negative, no sign or spaces; as a JSON integer or a string (of at
+ * most 15 digits, so no overflow). */
 static bool google_json_time(json_object *obj, const char *key, int64_t *out)
 {
     const char *s;
     if (sa_json_get_int64(obj, key, out) == SA_OK)
-        return true;
+        return *out >= 0;
     if (google_string(obj, key, &s) != SA_OK || !s[0] || strlen(s) > 15)
         return false;
     int64_t v = 0;
@@ -120,6 +121,18 @@ static bool google_json_time(json_object *obj, const char *key, int64_t *out)
         v = v * 10 + (*p - '0');
     }
     *out = v;
+    return true;
+}
+
+bool sa_google_tokeninfo_exp(json_object *info, int64_t now, int64_t *exp)
+{
+    int64_t left;
+    if (google_json_time(info, "exp", exp))
+        return true;
+    if (!google_json_time(info, "expires_in", &left))
+        return false;
+    /* Security: saturate, never overflow: 2^63-1 seconds left is "not expired". */
+    *exp = left > INT64_MAX - now ? INT64_MAX : now + left;
     return true;
 }
 
@@ -630,7 +643,7 @@ static bool google_client_refused(const sa_google_response *res, const char *wha
  * Contract: SA_GOOGLE_OK with *answer (a new reference; NULL on every other result);
  *   SA_GOOGLE_REJECTED with *reason rejected_by_google (a 4xx other than 408/429);
  *   SA_GOOGLE_UNAVAILABLE when no answer came, for any other status, for a 200 that is not a
- *   JSON object, and, when a form was posted (only the token endpoint's, which carries our
+ *   JSON object, and, when a form was posted (tokeninfo's, or the token endpoint's with our
  *   client credentials), for a 4xx that refuses our client (err->status SA_ERR_CONFIG);
  *   SA_GOOGLE_ERROR when out of memory. */
 static sa_google_result google_ask(sa_google *g, const char *what, const char *url,
@@ -660,7 +673,7 @@ sa_google_result sa_google_verify_access_token(sa_google *g, const char *access_
                                                const char **reason, sa_error *err)
 {
     sa_google_result r = SA_GOOGLE_REJECTED;
-    google_str url = { 0 };
+    google_str form = { 0 };
     json_object *info = NULL, *profile = NULL;
     const char *aud = NULL, *azp = NULL, *info_sub = NULL, *s;
     int64_t exp = 0;
@@ -671,7 +684,7 @@ sa_google_result sa_google_verify_access_token(sa_google *g, const char *access_
     if (access_token && sa_google_is_jwt(access_token))
         return sa_google_verify_id_token(g, access_token, NULL, now, out, reason, err);
 
-    /* Security: the token goes into a URL and a header: token68 characters only. */
+    /* Security: the token goes into a form body and a header: token68 characters only. */
     if (!access_token || !google_token68(access_token)) {
         SA_FAIL(err, SA_ERR_INVALID, "access token empty, too long or with odd characters");
         goto done;
@@ -682,23 +695,17 @@ sa_google_result sa_google_verify_access_token(sa_google *g, const char *access_
         goto done;
     }
 
-    /* 1. tokeninfo: is this token one of ours, and alive? */
-    google_str_add(&url, g->cfg->google_tokeninfo_url);
-    google_str_add(&url, strchr(g->cfg->google_tokeninfo_url, '?') ? "&" : "?");
-    {
-        google_str q = { 0 };
-        google_str_field(&q, "access_token", access_token);
-        google_str_add(&url, q.s ? q.s : "");
-        if (q.nomem)
-            url.nomem = true;
-        google_str_free(&q);
-    }
-    if (url.nomem) {
+    /* 1. tokeninfo: is this token one of ours, and alive?
+     * Security: the token goes in a POST form body, not the URL, where proxies and logs
+     * would keep it. */
+    google_str_field(&form, "access_token", access_token);
+    if (form.nomem) {
         r = SA_GOOGLE_ERROR;
         SA_FAIL(err, SA_ERR_NOMEM, "out of memory");
         goto done;
     }
-    r = google_ask(g, "tokeninfo", url.s, NULL, NULL, &info, reason, err);
+    r = google_ask(g, "tokeninfo", g->cfg->google_tokeninfo_url, NULL, form.s, &info, reason,
+                   err);
     if (r != SA_GOOGLE_OK)
         goto done;
     r = SA_GOOGLE_REJECTED;
@@ -712,13 +719,9 @@ sa_google_result sa_google_verify_access_token(sa_google *g, const char *access_
         SA_FAIL(err, SA_ERR_INVALID, "access token was issued to another client");
         goto done;
     }
-    if (!google_json_time(info, "exp", &exp)) {
-        int64_t left;
-        if (!google_json_time(info, "expires_in", &left)) {
-            SA_FAIL(err, SA_ERR_INVALID, "tokeninfo gave no expiry");
-            goto done;
-        }
-        exp = now + left;
+    if (!sa_google_tokeninfo_exp(info, now, &exp)) {
+        SA_FAIL(err, SA_ERR_INVALID, "tokeninfo gave no usable expiry");
+        goto done;
     }
     if (exp <= now - g->cfg->leeway) {
         *reason = SA_GOOGLE_R_EXPIRED;
@@ -753,7 +756,7 @@ done:
         sa_google_identity_clear(out);
     if (r != SA_GOOGLE_REJECTED)
         *reason = NULL;
-    google_str_free(&url);
+    google_str_free(&form);
     json_object_put(info);
     json_object_put(profile);
     return r;

@@ -19,7 +19,8 @@
  * process and store caches), google_http.c (libcurl).
  *
  * Security: no algorithm but RS256 is ever accepted, and the algorithm is checked before any
- * key is looked up; keys are public RSA keys of at least 2048 bits built from the JWKS n/e only;
+ * key is looked up; keys are public RSA keys of 2048 to 8192 bits with an odd e >= 65537,
+ * built from the JWKS n/e only and checked by OpenSSL (sa_google_jwks_parse);
  * every byte from Google is bounded (SA_GOOGLE_RESPONSE_MAX) before parsing and parsed with
  * sa_json_parse (duplicate keys refused); HTTPS with certificate checks, plain http only to
  * loopback hosts (the tests' fake Google); no redirects followed. */
@@ -108,7 +109,8 @@ sa_google_result sa_google_verify_id_token(sa_google *g, const char *id_token,
                                            sa_google_identity *out, const char **reason,
                                            sa_error *err);
 
-/* Verify an access token through tokeninfo (aud or azp one of our client ids, unexpired),
+/* Verify an access token through tokeninfo (POSTed as a form, never in a URL; aud or azp one
+ * of our client ids, unexpired),
  * then read the profile from userinfo (its sub must be tokeninfo's). A value that is a JWT is
  * verified as an ID token instead. Results as sa_google_verify_id_token; REJECTED reasons:
  * malformed, rejected_by_google (Google's 4xx), wrong_audience, expired, missing_sub,
@@ -139,13 +141,23 @@ bool sa_google_is_jwt(const char *s);
 
 typedef struct sa_google_key {
     char kid[SA_GOOGLE_KID_MAX + 1];
-    EVP_PKEY *pkey;                  /* RSA public key, at least 2048 bits */
+    EVP_PKEY *pkey;                  /* RSA public key, 2048 to 8192 bits, checked */
 } sa_google_key;
+
+/* A key of a JWKS document that was refused, and why (for the log). */
+typedef struct sa_google_rejected_key {
+    char kid[SA_GOOGLE_KID_MAX + 1]; /* printable ASCII ('?' for any other byte), cut to
+                                        SA_GOOGLE_KID_MAX; "" when the key had none */
+    const char *reason;              /* a fixed text, e.g. "exponent under 65537" */
+} sa_google_rejected_key;
 
 /* A parsed JWKS document and when it stops being fresh. */
 typedef struct sa_google_keyset {
     sa_google_key *keys;
     size_t n;
+    sa_google_rejected_key rejected[SA_GOOGLE_MAX_KEYS]; /* RS256 keys refused */
+    size_t n_rejected;
+    bool rejected_reported;          /* sa_google_rejected_keys has handed them out */
     char *doc;                       /* the document text it was parsed from (NUL-terminated) */
     size_t doc_len;
     int64_t fetched_at;
@@ -155,12 +167,22 @@ typedef struct sa_google_keyset {
 void sa_google_keyset_clear(sa_google_keyset *set);
 
 /* Parse a JWKS document (len bytes). Keys that are not RSA signature keys for RS256 (kty
- * other than RSA, alg other than RS256, use other than sig) are skipped; a malformed RSA key,
- * a key under 2048 bits, a duplicate kid, more than SA_GOOGLE_MAX_KEYS keys or no usable key
- * at all make the whole document SA_ERR_INVALID. SA_ERR_NOMEM on allocation failure.
+ * other than RSA, alg other than RS256, use other than sig; EC keys among them) are skipped
+ * unparsed. An RS256 key is refused, and listed in out->rejected with its kid and the reason,
+ * unless it has a kid of at most SA_GOOGLE_KID_MAX bytes, base64url n and e, a modulus of
+ * 2048 to 8192 bits that is odd, an odd exponent of at least 65537 (at most 64 bits), and
+ * passes OpenSSL's EVP_PKEY_public_check. A duplicate kid, more than SA_GOOGLE_MAX_KEYS keys,
+ * a member of the wrong type, or no usable key at all (err->msg then names the first refused
+ * kid and why) make the whole document SA_ERR_INVALID. SA_ERR_NOMEM on allocation failure.
  * On SA_OK *out owns the keys and a copy of the text. */
 sa_status sa_google_jwks_parse(const char *doc, size_t len, sa_google_keyset *out,
                                sa_error *err);
+
+/* The keys refused in the JWKS document this verifier's cache holds, the first time they are
+ * asked for after that document was parsed (fetched, read from the store, or installed);
+ * afterwards 0. *keys (owned by g) stays valid until the next call into g. For the request
+ * layer to log, since the library does not (DESIGN.md section 1). */
+size_t sa_google_rejected_keys(sa_google *g, const sa_google_rejected_key **keys);
 
 /* The key with this kid in set, or NULL. */
 EVP_PKEY *sa_google_keyset_find(const sa_google_keyset *set, const char *kid);
@@ -173,7 +195,8 @@ sa_status sa_google_keys_install(sa_google *g, const char *doc, size_t len, int6
 
 /* The public key for kid at time now, following the cache rules above. Returns SA_OK with
  * *pkey (owned by g, valid until the next call), SA_ERR_NOT_FOUND (no such kid in fresh keys,
- * or a forced refetch was not allowed / did not bring it), SA_ERR_UNAVAILABLE (no usable keys
+ * or a forced refetch was not allowed / did not bring it, or the cached document's key under
+ * that kid was refused: then at once, fresh or stale, without a refetch), SA_ERR_UNAVAILABLE (no usable keys
  * and Google unreachable), SA_ERR_NOMEM, SA_ERR_FATAL (store needs recovery). */
 sa_status sa_google_key_for(sa_google *g, const char *kid, int64_t now, EVP_PKEY **pkey,
                             sa_error *err);
@@ -191,6 +214,12 @@ size_t sa_google_at_hash(const char *access_token, char *out, size_t out_size);
  * pass, else the SA_GOOGLE_R_* reason. access_token may be NULL. */
 const char *sa_google_check_claims(const sa_config *cfg, json_object *claims,
                                    const char *access_token, int64_t now);
+
+/* When the access token tokeninfo describes expires (unix seconds): its exp, else now +
+ * expires_in, saturating at INT64_MAX; each a non-negative decimal as a JSON integer or a
+ * string of at most 15 digits. now must be non-negative. Returns false, *exp unspecified,
+ * when neither is usable (absent, negative, another type): the token is then refused. */
+bool sa_google_tokeninfo_exp(json_object *info, int64_t now, int64_t *exp);
 
 /* Max-age (seconds) from a Cache-Control header value and an Age header value (either may be
  * NULL): SA_GOOGLE_DEFAULT_MAX_AGE when there is none, 0 for no-cache/no-store, at most
@@ -210,8 +239,9 @@ void sa_google_response_clear(sa_google_response *res);
 
 /* GET url (with an optional `Authorization: Bearer <bearer>`), or POST form (already
  * application/x-www-form-urlencoded) when form is non-NULL. Returns SA_OK when an answer
- * came (any status: the caller judges it), SA_ERR_UNAVAILABLE (no connection, timeout, TLS
- * failure, answer over SA_GOOGLE_RESPONSE_MAX), SA_ERR_NOMEM. */
+ * came (any status but a redirect: the caller judges it), SA_ERR_UNAVAILABLE (no connection,
+ * timeout, TLS failure, a 3xx redirect, answer over SA_GOOGLE_RESPONSE_MAX: err->msg says
+ * which, with curl's error text), SA_ERR_NOMEM. The body is wiped when cleared. */
 sa_status sa_google_http(sa_google *g, const char *url, const char *bearer, const char *form,
                          sa_google_response *res, sa_error *err);
 
@@ -231,6 +261,7 @@ struct sa_google {
     sa_google_keyset keys;           /* parsed keys of the JWKS document last seen */
     int64_t retry_after;             /* no JWKS fetch before this after a failure */
     int64_t forced_at;               /* last forced refetch seen (the store's, or ours) */
+    char fetch_error[160];           /* why the last JWKS fetch failed, "" after a success */
 };
 
 #endif

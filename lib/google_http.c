@@ -103,6 +103,9 @@ void sa_google_response_clear(sa_google_response *res)
 {
     if (!res)
         return;
+    /* Security: answers of tokeninfo and the token endpoint hold the user's tokens. */
+    if (res->body)
+        OPENSSL_cleanse(res->body, res->body_len);
     free(res->body);
     memset(res, 0, sizeof *res);
 }
@@ -172,6 +175,7 @@ sa_status sa_google_http(sa_google *g, const char *url, const char *bearer, cons
     struct curl_slist *headers = NULL, *more = NULL;
     char *auth = NULL;
     google_sink sink = { .res = res };
+    char curl_error[CURL_ERROR_SIZE] = "";
     CURL *curl = g->curl;
     long timeout = (g->cfg->google_timeout > 0 && g->cfg->google_timeout < 120)
                        ? (long)g->cfg->google_timeout : 5L;
@@ -232,7 +236,8 @@ sa_status sa_google_http(sa_google *g, const char *url, const char *bearer, cons
         curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, google_write_cb) != CURLE_OK ||
         curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink) != CURLE_OK ||
         curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, google_header_cb) != CURLE_OK ||
-        curl_easy_setopt(curl, CURLOPT_HEADERDATA, &sink) != CURLE_OK) {
+        curl_easy_setopt(curl, CURLOPT_HEADERDATA, &sink) != CURLE_OK ||
+        curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_error) != CURLE_OK) {
         st = SA_FAIL(err, SA_ERR_UNAVAILABLE, "curl refused an option");
         goto fail;
     }
@@ -256,12 +261,22 @@ sa_status sa_google_http(sa_google *g, const char *url, const char *bearer, cons
         goto fail;
     }
     if (rc != CURLE_OK) {
-        st = SA_FAIL(err, SA_ERR_UNAVAILABLE, "Google unreachable: %s", curl_easy_strerror(rc));
+        /* curl's own words say which: TLS (certificate, handshake), timeout, connection.
+         * Security: no token is in a URL we fetch, so its text holds none. */
+        st = SA_FAIL(err, SA_ERR_UNAVAILABLE, "Google unreachable: %s%s%s%s",
+                     curl_easy_strerror(rc), curl_error[0] ? " (" : "", curl_error,
+                     curl_error[0] ? ")" : "");
         goto fail;
     }
     if (curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &res->status) != CURLE_OK ||
         res->status < 100) {
         st = SA_FAIL(err, SA_ERR_UNAVAILABLE, "Google sent no HTTP status");
+        goto fail;
+    }
+    if (res->status >= 300 && res->status < 400) {
+        /* Security: a redirect could lead anywhere, plain http included: never followed. */
+        st = SA_FAIL(err, SA_ERR_UNAVAILABLE, "Google's answer is a redirect (HTTP %ld): refused",
+                     res->status);
         goto fail;
     }
     if (!res->body) {
@@ -278,6 +293,7 @@ fail:
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, NULL);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, NULL);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, NULL);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, NULL);
     curl_slist_free_all(headers);
     if (auth) {
         /* Security: the access token does not linger in freed memory. */

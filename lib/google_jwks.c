@@ -22,9 +22,11 @@
 #include "json.h"
 #include "jwt.h"
 
-#define JWKS_N_MAX 1024   /* bytes of modulus: 8192-bit keys at most */
-#define JWKS_E_MAX 8
 #define JWKS_MIN_BITS 2048
+#define JWKS_MAX_BITS 8192
+#define JWKS_N_MAX (JWKS_MAX_BITS / 8 + 1) /* bytes of modulus, one leading zero allowed */
+#define JWKS_E_MAX 8                        /* bytes of exponent: 64 bits at most */
+#define JWKS_MIN_E 65537
 
 void sa_google_keyset_clear(sa_google_keyset *set)
 {
@@ -47,20 +49,14 @@ EVP_PKEY *sa_google_keyset_find(const sa_google_keyset *set, const char *kid)
     return NULL;
 }
 
-/* Build an RSA public key from big-endian n and e. Returns NULL on any failure. */
-static EVP_PKEY *google_rsa_from_ne(const unsigned char *n, size_t n_len, const unsigned char *e,
-                                    size_t e_len)
+/* Build an RSA public key from n and e. Returns NULL on any failure. */
+static EVP_PKEY *google_rsa_from_ne(const BIGNUM *bn_n, const BIGNUM *bn_e)
 {
     EVP_PKEY *pkey = NULL;
     EVP_PKEY_CTX *ctx = NULL;
-    OSSL_PARAM_BLD *bld = NULL;
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
     OSSL_PARAM *params = NULL;
-    BIGNUM *bn_n = BN_bin2bn(n, (int)n_len, NULL);
-    BIGNUM *bn_e = BN_bin2bn(e, (int)e_len, NULL);
 
-    if (!bn_n || !bn_e)
-        goto done;
-    bld = OSSL_PARAM_BLD_new();
     if (!bld || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n) ||
         !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e))
         goto done;
@@ -75,9 +71,83 @@ done:
     EVP_PKEY_CTX_free(ctx);
     OSSL_PARAM_free(params);
     OSSL_PARAM_BLD_free(bld);
+    return pkey;
+}
+
+/* OpenSSL's own check of a public key (for RSA: SP 800-56B's partial public-key validation). */
+static bool google_public_check(EVP_PKEY *pkey)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+    bool ok = ctx && EVP_PKEY_public_check(ctx) == 1;
+    EVP_PKEY_CTX_free(ctx);
+    return ok;
+}
+
+/* Decode one base64url big-endian integer of at most max bytes; NULL when it is not one. */
+static BIGNUM *google_b64url_bn(const char *s, unsigned char *buf, size_t max)
+{
+    size_t len = 0;
+    if (sa_b64url_decode(s, strlen(s), buf, max, &len) != SA_OK || len == 0)
+        return NULL;
+    return BN_bin2bn(buf, (int)len, NULL);
+}
+
+/* Judge the n and e of an RSA JWK (RFC 7518 section 6.3.1). Returns NULL with *pkey (owned by
+ * the caller) when the key is usable, else why not (a fixed text) with *pkey NULL, or "" when
+ * out of memory. n_buf holds JWKS_N_MAX bytes.
+ * Security: our rules come before OpenSSL's check, so each refusal names its reason: e = 1
+ * makes any padded hash a valid "signature", small or even e and short or even moduli make
+ * forgery or factoring easy; over 8192 bits only costs CPU per verification. */
+static const char *google_rsa_key(const char *n, const char *e, unsigned char *n_buf,
+                                  EVP_PKEY **pkey)
+{
+    unsigned char e_buf[JWKS_E_MAX];
+    const char *why = NULL;
+    BIGNUM *bn_n = NULL, *bn_e = NULL, *min_e = NULL;
+
+    *pkey = NULL;
+    if (!n || !e)
+        return "no n or no e";
+    if (strlen(n) > (JWKS_N_MAX * 4 + 2) / 3)
+        return "modulus over 8192 bits";
+    if (strlen(e) > (JWKS_E_MAX * 4 + 2) / 3)
+        return "exponent over 64 bits";
+    if (!(bn_n = google_b64url_bn(n, n_buf, JWKS_N_MAX)) ||
+        !(bn_e = google_b64url_bn(e, e_buf, sizeof e_buf))) {
+        why = "n or e is not base64url";
+        goto done;
+    }
+    min_e = BN_new();
+    if (!min_e || !BN_set_word(min_e, JWKS_MIN_E)) {
+        why = "";
+        goto done;
+    }
+    if (BN_num_bits(bn_n) < JWKS_MIN_BITS)
+        why = "modulus under 2048 bits";
+    else if (BN_num_bits(bn_n) > JWKS_MAX_BITS)
+        why = "modulus over 8192 bits";
+    else if (!BN_is_odd(bn_n))
+        why = "modulus is even";
+    else if (BN_cmp(bn_e, min_e) < 0)
+        why = "exponent under 65537";
+    else if (!BN_is_odd(bn_e))
+        why = "exponent is even";
+    if (why)
+        goto done;
+    *pkey = google_rsa_from_ne(bn_n, bn_e);
+    if (!*pkey)
+        why = "OpenSSL cannot build it";
+    else if (!google_public_check(*pkey))
+        why = "fails OpenSSL's public key check";
+    if (why) {
+        EVP_PKEY_free(*pkey);
+        *pkey = NULL;
+    }
+done:
     BN_free(bn_n);
     BN_free(bn_e);
-    return pkey;
+    BN_free(min_e);
+    return why;
 }
 
 /* An optional string member: absent is fine (returns true with *out NULL), any other type is
@@ -92,6 +162,31 @@ static bool jwks_opt_string(json_object *obj, const char *key, const char **out)
         return true;
     }
     return st == SA_OK && strlen(*out) == len;
+}
+
+/* Remember a refused key: its kid as printable ASCII (anything else becomes '?', so the log
+ * line it ends up in cannot be split or forged), cut to SA_GOOGLE_KID_MAX bytes. */
+static void jwks_reject(sa_google_keyset *set, const char *kid, const char *why)
+{
+    if (set->n_rejected >= SA_GOOGLE_MAX_KEYS)
+        return;
+    sa_google_rejected_key *r = &set->rejected[set->n_rejected++];
+    size_t i = 0;
+    for (; kid && kid[i] && i < SA_GOOGLE_KID_MAX; i++)
+        r->kid[i] = (kid[i] >= 0x20 && kid[i] < 0x7F) ? kid[i] : '?';
+    r->kid[i] = '\0';
+    r->reason = why;
+}
+
+/* Whether kid names a key already taken or refused in this document. */
+static bool jwks_kid_seen(const sa_google_keyset *set, const char *kid)
+{
+    if (sa_google_keyset_find(set, kid))
+        return true;
+    for (size_t i = 0; i < set->n_rejected; i++)
+        if (strcmp(set->rejected[i].kid, kid) == 0)
+            return true;
+    return false;
 }
 
 /* Contract: returns SA_OK (*out owns keys and a copy of doc), SA_ERR_INVALID (the document is
@@ -136,9 +231,7 @@ sa_status sa_google_jwks_parse(const char *doc, size_t len, sa_google_keyset *ou
 
     for (size_t i = 0; i < count; i++) {
         json_object *jwk = json_object_array_get_idx(keys, i);
-        const char *kty, *use, *alg, *kid, *n, *e;
-        unsigned char e_buf[JWKS_E_MAX];
-        size_t n_len = 0, e_len = 0;
+        const char *kty, *use, *alg, *kid, *n, *e, *why;
 
         if (!json_object_is_type(jwk, json_type_object)) {
             st = SA_FAIL(err, SA_ERR_INVALID, "JWKS key %zu is not an object", i);
@@ -151,30 +244,32 @@ sa_status sa_google_jwks_parse(const char *doc, size_t len, sa_google_keyset *ou
             goto fail;
         }
         /* Security: a key is usable only as what it declares itself to be: an RSA signature
-         * key for RS256. Other keys are skipped, never reinterpreted. */
+         * key for RS256. Other keys (EC among them) are skipped, never reinterpreted. */
         if (!kty || strcmp(kty, "RSA") != 0 || (use && strcmp(use, "sig") != 0) ||
-            (alg && strcmp(alg, "RS256") != 0) || !kid)
+            (alg && strcmp(alg, "RS256") != 0))
             continue;
-        if (!kid[0] || strlen(kid) > SA_GOOGLE_KID_MAX || !n || !e ||
-            sa_b64url_decode(n, strlen(n), n_buf, JWKS_N_MAX, &n_len) != SA_OK ||
-            sa_b64url_decode(e, strlen(e), e_buf, sizeof e_buf, &e_len) != SA_OK ||
-            n_len == 0 || e_len == 0) {
-            st = SA_FAIL(err, SA_ERR_INVALID, "JWKS key %zu is malformed", i);
-            goto fail;
+        if (!kid || !kid[0]) {
+            jwks_reject(&set, kid, "no kid");
+            continue;
         }
-        if (sa_google_keyset_find(&set, kid)) {
+        if (jwks_kid_seen(&set, kid)) {
             /* Security: two keys under one kid would make the choice of key ambiguous. */
             st = SA_FAIL(err, SA_ERR_INVALID, "JWKS document repeats a kid");
             goto fail;
         }
-        EVP_PKEY *pkey = google_rsa_from_ne(n_buf, n_len, e_buf, e_len);
-        if (!pkey) {
-            st = SA_FAIL(err, SA_ERR_INVALID, "JWKS key %zu is not a valid RSA key", i);
+        if (strlen(kid) > SA_GOOGLE_KID_MAX) {
+            jwks_reject(&set, kid, "kid over 128 bytes");
+            continue;
+        }
+        EVP_PKEY *pkey = NULL;
+        why = google_rsa_key(n, e, n_buf, &pkey);
+        if (why && !why[0]) {
+            st = SA_FAIL(err, SA_ERR_NOMEM, "out of memory");
             goto fail;
         }
-        if (EVP_PKEY_get_bits(pkey) < JWKS_MIN_BITS) {
-            /* Security: too weak to trust; a token naming it will find no key. */
-            EVP_PKEY_free(pkey);
+        if (why) {
+            /* Security: a token naming this kid will find no key (unknown_key). */
+            jwks_reject(&set, kid, why);
             continue;
         }
         memcpy(set.keys[set.n].kid, kid, strlen(kid) + 1);
@@ -182,7 +277,12 @@ sa_status sa_google_jwks_parse(const char *doc, size_t len, sa_google_keyset *ou
         set.n++;
     }
     if (set.n == 0) {
-        st = SA_FAIL(err, SA_ERR_INVALID, "JWKS document has no usable RS256 key");
+        if (set.n_rejected)
+            st = SA_FAIL(err, SA_ERR_INVALID,
+                         "JWKS document has no usable RS256 key (%zu refused; kid %s: %s)",
+                         set.n_rejected, set.rejected[0].kid, set.rejected[0].reason);
+        else
+            st = SA_FAIL(err, SA_ERR_INVALID, "JWKS document has no usable RS256 key");
         goto fail;
     }
     *out = set;
@@ -242,9 +342,22 @@ int64_t sa_google_max_age(const char *cache_control, const char *age)
     return max_age < 0 ? 0 : max_age;
 }
 
-/* Replace the process cache with a parsed set. */
+size_t sa_google_rejected_keys(sa_google *g, const sa_google_rejected_key **keys)
+{
+    *keys = g->keys.rejected;
+    if (g->keys.rejected_reported)
+        return 0;
+    g->keys.rejected_reported = true;
+    return g->keys.n_rejected;
+}
+
+/* Replace the process cache with a parsed set. The same document again (a refetch) does not
+ * report its refused keys again. */
 static void google_keys_replace(sa_google *g, sa_google_keyset *set)
 {
+    if (g->keys.doc && set->doc && g->keys.doc_len == set->doc_len &&
+        memcmp(g->keys.doc, set->doc, set->doc_len) == 0)
+        set->rejected_reported = g->keys.rejected_reported;
     sa_google_keyset_clear(&g->keys);
     g->keys = *set;
     memset(set, 0, sizeof *set);
@@ -355,11 +468,17 @@ static sa_status google_keys_fetch(sa_google *g, int64_t now, sa_error *err)
         st = SA_ERR_UNAVAILABLE; /* err->msg says what was wrong with it */
     if (st != SA_OK)
         goto done;
+    g->fetch_error[0] = '\0';
     set.fetched_at = now;
     set.expires_at = now + sa_google_max_age(res.cache_control, res.age);
     google_keys_replace(g, &set);
     st = google_keys_share(g, g->forced_at, err);
 done:
+    if (st == SA_ERR_UNAVAILABLE && err) {
+        size_t n = strnlen(err->msg, sizeof g->fetch_error - 1);
+        memcpy(g->fetch_error, err->msg, n);
+        g->fetch_error[n] = '\0';
+    }
     sa_google_keyset_clear(&set);
     sa_google_response_clear(&res);
     return st;
@@ -384,6 +503,20 @@ static bool google_claim_refetch(sa_google *g, int64_t now)
     return true;
 }
 
+/* Whether the cached document's key under kid was refused (err then says why): such a kid is
+ * judged at once, since no refetch makes that key acceptable. */
+static bool google_kid_refused(const sa_google *g, const char *kid, sa_error *err)
+{
+    for (size_t i = 0; i < g->keys.n_rejected; i++) {
+        if (strcmp(g->keys.rejected[i].kid, kid) == 0) {
+            SA_FAIL(err, SA_ERR_NOT_FOUND, "kid names a key we refused (%s)",
+                    g->keys.rejected[i].reason);
+            return true;
+        }
+    }
+    return false;
+}
+
 sa_status sa_google_key_for(sa_google *g, const char *kid, int64_t now, EVP_PKEY **pkey,
                             sa_error *err)
 {
@@ -401,6 +534,8 @@ sa_status sa_google_key_for(sa_google *g, const char *kid, int64_t now, EVP_PKEY
     if (g->keys.n && now < g->keys.expires_at) {
         if ((*pkey = sa_google_keyset_find(&g->keys, kid)))
             return SA_OK;
+        if (google_kid_refused(g, kid, err))
+            return SA_ERR_NOT_FOUND;
         /* 3. Fresh keys, unknown kid: Google may have just rotated. */
         if (!google_claim_refetch(g, now))
             return SA_FAIL(err, SA_ERR_NOT_FOUND, "unknown kid; refetch not due yet");
@@ -428,8 +563,14 @@ sa_status sa_google_key_for(sa_google *g, const char *kid, int64_t now, EVP_PKEY
      * cannot be judged until Google answers again. */
     if ((*pkey = sa_google_keyset_find(&g->keys, kid)))
         return SA_OK;
+    if (google_kid_refused(g, kid, err))
+        return SA_ERR_NOT_FOUND;
+    /* The cause of the last failed fetch is kept: an operator needs "certificate problem" or
+     * "redirect refused", not only that Google could not be had. */
     if (g->keys.n)
         return SA_FAIL(err, SA_ERR_UNAVAILABLE,
-                       "Google unreachable and the cached keys lack this kid");
-    return SA_FAIL(err, SA_ERR_UNAVAILABLE, "Google unreachable and no keys cached");
+                       "Google unreachable and the cached keys lack this kid (last fetch: %s)",
+                       g->fetch_error[0] ? g->fetch_error : "none yet");
+    return SA_FAIL(err, SA_ERR_UNAVAILABLE, "Google unreachable and no keys cached (last fetch: %s)",
+                   g->fetch_error[0] ? g->fetch_error : "none yet");
 }

@@ -124,12 +124,17 @@ static const char *request_path(char *buf, size_t size)
 
 void sa_ctx_reset(sa_ctx *ctx)
 {
+    /* Security: the body held the request's tokens. */
+    if (ctx->req.body)
+        OPENSSL_cleanse(ctx->req.body, ctx->req.body_len);
     free(ctx->req.body);
     if (ctx->req.data)
         json_object_put(ctx->req.data);
     memset(&ctx->req, 0, sizeof ctx->req);
     ctx->res.status = 200;
     ctx->res.no_store = false;
+    ctx->before_send = NULL;
+    ctx->res.vary = 0;
     sa_buf_reset(&ctx->res.headers);
     sa_buf_reset(&ctx->res.body);
 }
@@ -164,8 +169,9 @@ static void dispatch(const sa_endpoint *ep, sa_ctx *ctx, bool config_ok, size_t 
 }
 
 /* Upkeep that needs no cron job, every SA_UPKEEP_EVERY requests of a process (every request
- * of a CGI process, which serves only one): purge up to SA_PURGE_BATCH expired sessions
- * (bounded work; more than any run of requests can create; one read when none expired), and
+ * of a CGI process, which serves only one): purge up to SA_PURGE_BATCH expired sessions and
+ * as many remembered jtis of expired tokens without sid (bounded work; more than any run of
+ * requests can create; one read each when none expired), and
  * have a child process checkpoint the store when the last checkpoint is SA_CHECKPOINT_EVERY
  * seconds old or SA_CHECKPOINT_LOG bytes of log were written since. */
 #define SA_UPKEEP_EVERY 16
@@ -184,6 +190,8 @@ static void upkeep(sa_ctx *ctx, unsigned long served, bool cgi)
     size_t purged = 0;
     sa_error err = {0};
     sa_status st = sa_store_session_purge(ctx->store, ctx->now, SA_PURGE_BATCH, &purged, &err);
+    if (st == SA_OK)
+        st = sa_store_jti_purge(ctx->store, ctx->now, SA_PURGE_BATCH, &purged, &err);
     if (st == SA_OK)
         st = sa_store_checkpoint_background(ctx->store, ctx->now, SA_CHECKPOINT_EVERY,
                                             SA_CHECKPOINT_LOG, &err);
@@ -321,6 +329,12 @@ int sa_serve(const sa_endpoint *ep, int argc, char **argv)
         if (cgi)
             cgi_drain_body(consumed);
 
+        if (ctx.before_send)
+            ctx.before_send(&ctx);
+        /* Security: an answer to a request that carries credentials may be personal, whatever
+         * the endpoint made of them. */
+        if (ctx.req.authorization || (cfg.cookie_mode && ctx.req.cookie))
+            sa_respond_private(&ctx);
         sa_cors_decorate(&ctx);
         sa_buf_reset(&out);
         if (sa_response_serialize(&ctx, &out) == SA_OK)

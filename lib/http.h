@@ -32,8 +32,8 @@ sa_status sa_buf_append(sa_buf *buf, const char *s, size_t len);
 /* Make room for `extra` more bytes (and a NUL) without writing them. */
 sa_status sa_buf_reserve(sa_buf *buf, size_t extra);
 sa_status sa_buf_printf(sa_buf *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void sa_buf_reset(sa_buf *buf);   /* len = 0, memory kept */
-void sa_buf_free(sa_buf *buf);
+void sa_buf_reset(sa_buf *buf);   /* len = 0, memory kept; the bytes written are wiped */
+void sa_buf_free(sa_buf *buf);    /* wiped, then freed */
 
 typedef struct sa_request {
     const char *method;         /* "GET", ... */
@@ -50,11 +50,15 @@ typedef struct sa_request {
                                    an empty object when there was no body */
 } sa_request;
 
+/* Request headers an answer depends on, for its Vary header (RFC 9110 section 12.5.5). */
+enum { SA_VARY_ORIGIN = 1 << 0, SA_VARY_AUTHORIZATION = 1 << 1, SA_VARY_COOKIE = 1 << 2 };
+
 typedef struct sa_response {
     int status;
     sa_buf headers;             /* "Name: value\r\n" lines beyond the fixed ones */
     sa_buf body;
-    bool no_store;              /* add Cache-Control: no-store (token responses) */
+    bool no_store;              /* add Cache-Control: no-store (token and personal answers) */
+    unsigned vary;              /* SA_VARY_* bits: one Vary header lists them */
 } sa_response;
 
 /* What every handler gets: settings, the store (NULL if it could not be opened: then
@@ -66,6 +70,10 @@ typedef struct sa_ctx {
     sa_response res;
     int64_t now;                /* request time, unix seconds */
     bool fatal;                 /* set when the store needs recovery: exit after answering */
+    /* Called by the request loop once the handler answered, before CORS headers and the
+     * answer go out; NULL by default and again for every request. The library sets it to
+     * adjust an answer after the fact (cookie.c: expire refused token cookies). */
+    void (*before_send)(struct sa_ctx *ctx);
 } sa_ctx;
 
 typedef struct sa_endpoint {
@@ -97,6 +105,11 @@ void sa_respond_field_error_code(sa_ctx *ctx, const char *field, const char *mes
 /* 503 {"detail":"Service temporarily unavailable.","code":"service_unavailable"}; marks the
  * process for exit when status is SA_ERR_FATAL. Logs err. */
 void sa_respond_store_error(sa_ctx *ctx, sa_status status, const sa_error *err);
+/* Mark the answer as depending on the request's credentials (Authorization header, or our
+ * cookies in cookie mode): Cache-Control: no-store and Vary: Authorization (and Cookie in
+ * cookie mode), so no shared or browser cache hands one user's answer to another. Called by
+ * sa_auth_require and, for any request that carries credentials, by the request loop. */
+void sa_respond_private(sa_ctx *ctx);
 /* Add a response header line (name and value without CR/LF). */
 void sa_add_header(sa_ctx *ctx, const char *name, const char *value);
 

@@ -109,6 +109,36 @@ void sa_respond_store_error(sa_ctx *ctx, sa_status status, const sa_error *err)
     sa_respond_detail(ctx, 503, "Service temporarily unavailable.", "service_unavailable");
 }
 
+void sa_respond_private(sa_ctx *ctx)
+{
+    ctx->res.no_store = true;
+    ctx->res.vary |= SA_VARY_AUTHORIZATION;
+    if (ctx->cfg && ctx->cfg->cookie_mode)
+        ctx->res.vary |= SA_VARY_COOKIE;
+}
+
+/* Append "Vary: <names>\r\n" for the SA_VARY_* bits set in vary (nothing when none). */
+static sa_status put_vary(sa_buf *out, unsigned vary)
+{
+    static const struct { unsigned bit; const char *name; } names[] = {
+        {SA_VARY_ORIGIN, "Origin"}, {SA_VARY_AUTHORIZATION, "Authorization"},
+        {SA_VARY_COOKIE, "Cookie"},
+    };
+    sa_status st = SA_OK;
+    const char *sep = "Vary: ";
+    for (size_t i = 0; st == SA_OK && i < sizeof names / sizeof names[0]; i++) {
+        if (!(vary & names[i].bit))
+            continue;
+        st = put(out, sep);
+        if (st == SA_OK)
+            st = put(out, names[i].name);
+        sep = ", ";
+    }
+    if (st == SA_OK && vary)
+        st = put(out, "\r\n");
+    return st;
+}
+
 void sa_add_header(sa_ctx *ctx, const char *name, const char *value)
 {
     /* Security: header values come from our own code, but refuse CR/LF anyway so that no
@@ -140,6 +170,8 @@ sa_status sa_response_serialize(const sa_ctx *ctx, sa_buf *out)
                       "X-Frame-Options: DENY\r\n");
     if (st == SA_OK && r->no_store)
         st = put(out, "Cache-Control: no-store\r\n");
+    if (st == SA_OK)
+        st = put_vary(out, r->vary);
     if (st == SA_OK && r->headers.len)
         st = sa_buf_append(out, r->headers.data, r->headers.len);
     if (st == SA_OK && r->body.len)

@@ -208,6 +208,63 @@ sa_status sa_store_cursor_close(sa_store_txn *t, DBC *cur, sa_status st, sa_erro
     return st;
 }
 
+/* Contract: see store_internal.h. */
+sa_status sa_store_purge_expired(sa_store_txn *t, DB *by_expiry, int64_t now, size_t limit,
+                                 size_t *purged, sa_error *err)
+{
+    sa_store *store = t->store;
+    DBC *cur = NULL;
+    DBT k, data;
+    sa_status st = SA_OK;
+    int rc;
+
+    *purged = 0;
+    if (limit == 0)
+        return SA_OK;
+    /* The common case, nothing expired, is a read whose lock is released at once, so that
+     * purging on every request does not serialise requests on the index's first page. */
+    st = sa_store_cursor_open(t, by_expiry, DB_READ_COMMITTED, &cur, err);
+    if (st != SA_OK)
+        return st;
+    sa_store_dbt(&k, NULL, 0);
+    sa_store_dbt(&data, NULL, 0);
+    data.flags = DB_DBT_PARTIAL;
+    rc = cur->get(cur, &k, &data, DB_FIRST);
+    bool expired = rc == 0 && k.size == SA_RECORD_I64_SIZE && sa_record_i64_get(k.data) < now;
+    if (rc != 0 && rc != DB_NOTFOUND)
+        st = sa_store_db_fail(store, t, rc, err, "purge expired");
+    st = sa_store_cursor_close(t, cur, st, err);
+    if (st != SA_OK || !expired)
+        return st;
+
+    st = sa_store_cursor_open(t, by_expiry, 0, &cur, err);
+    if (st != SA_OK)
+        return st;
+    rc = cur->get(cur, &k, &data, DB_FIRST | DB_RMW);
+    while (rc == 0 && k.size == SA_RECORD_I64_SIZE && sa_record_i64_get(k.data) < now) {
+        rc = cur->del(cur, 0);   /* through the index: the primary and every index entry */
+        if (rc != 0 || ++*purged >= limit)
+            break;
+        rc = cur->get(cur, &k, &data, DB_NEXT | DB_RMW);
+    }
+    if (rc != 0 && rc != DB_NOTFOUND)
+        st = sa_store_db_fail(store, t, rc, err, "purge expired");
+    return sa_store_cursor_close(t, cur, st, err);
+}
+
+/* Contract: see store_internal.h. */
+sa_status sa_store_count_keys(sa_store_txn *t, DB *db, size_t *count, sa_error *err)
+{
+    DB_BTREE_STAT *sp = NULL;
+    int rc = db->stat(db, t->txn, &sp, DB_READ_COMMITTED);
+
+    if (rc != 0)
+        return sa_store_db_fail(t->store, t, rc, err, "count records");
+    *count = sp->bt_nkeys;
+    free(sp);
+    return SA_OK;
+}
+
 /* ---- transactions ---- */
 
 static void store_backoff(sa_store *store, int attempt)
@@ -640,6 +697,8 @@ static void store_watch_stop(sa_store *store)
 
 /* ---- open / close ---- */
 
+/* Open (with create, create if absent) one database; without txn the open is its own
+ * transaction. Returns a Berkeley DB error code (ENOENT: absent, and create was false). */
 static int store_open_db(sa_store *store, DB_TXN *txn, DB **out, const char *file,
                          u_int32_t db_flags, bool create)
 {
@@ -651,7 +710,7 @@ static int store_open_db(sa_store *store, DB_TXN *txn, DB **out, const char *fil
         rc = db->set_flags(db, db_flags);
     if (rc == 0)
         rc = db->open(db, txn, file, NULL, DB_BTREE,
-                      create ? DB_CREATE : DB_AUTO_COMMIT, 0600);
+                      (create ? DB_CREATE : 0) | (txn ? 0 : DB_AUTO_COMMIT), 0600);
     if (rc != 0) {
         db->close(db, 0);
         return rc;
@@ -664,23 +723,43 @@ typedef struct db_spec {
     size_t offset;          /* of the DB * in sa_store */
     const char *file;
     u_int32_t flags;
+    bool added;             /* came after the first release: created in place when absent */
 } db_spec;
 
 static const db_spec store_dbs[] = {
-    {offsetof(sa_store, users), "users.db", 0},
-    {offsetof(sa_store, users_by_username), "users_by_username.db", 0},
-    {offsetof(sa_store, users_by_email), "users_by_email.db", 0},
-    {offsetof(sa_store, users_by_sub), "users_by_sub.db", 0},
-    {offsetof(sa_store, sessions), "sessions.db", 0},
-    {offsetof(sa_store, sessions_by_user), "sessions_by_user.db", DB_DUP | DB_DUPSORT},
-    {offsetof(sa_store, sessions_by_expiry), "sessions_by_expiry.db", DB_DUP | DB_DUPSORT},
-    {offsetof(sa_store, meta), "meta.db", 0},
+    {offsetof(sa_store, users), "users.db", 0, false},
+    {offsetof(sa_store, users_by_username), "users_by_username.db", 0, false},
+    {offsetof(sa_store, users_by_email), "users_by_email.db", 0, false},
+    {offsetof(sa_store, users_by_sub), "users_by_sub.db", 0, false},
+    {offsetof(sa_store, sessions), "sessions.db", 0, false},
+    {offsetof(sa_store, sessions_by_user), "sessions_by_user.db", DB_DUP | DB_DUPSORT, false},
+    {offsetof(sa_store, sessions_by_expiry), "sessions_by_expiry.db", DB_DUP | DB_DUPSORT,
+     false},
+    {offsetof(sa_store, meta), "meta.db", 0, false},
+    {offsetof(sa_store, jtis), "jtis.db", 0, true},
+    {offsetof(sa_store, jtis_by_expiry), "jtis_by_expiry.db", DB_DUP | DB_DUPSORT, true},
+    {offsetof(sa_store, not_before), "not_before.db", 0, true},
 };
 #define STORE_NDBS (sizeof store_dbs / sizeof store_dbs[0])
 
 static DB **store_db_slot(sa_store *store, size_t i)
 {
     return (DB **)(void *)((char *)store + store_dbs[i].offset);
+}
+
+/* A store made before database i existed (an upgrade): create it in place, empty, in its
+ * own transaction, under open.lock so that processes starting together do not race to
+ * create one file (the loser then simply opens it). Its index, created alongside, is empty
+ * too, so nothing needs rebuilding. Returns a Berkeley DB error code or an errno. */
+static int store_create_added(sa_store *store, size_t i)
+{
+    int gate = sa_store_open_gate(store->home);
+    if (gate < 0)
+        return errno;
+    int rc = store_open_db(store, NULL, store_db_slot(store, i), store_dbs[i].file,
+                           store_dbs[i].flags, true);
+    close(gate);
+    return rc;
 }
 
 /* Open every database and associate every index, inside txn when creating. On failure
@@ -694,6 +773,8 @@ static int store_open_all(sa_store *store, DB_TXN *txn, bool create, const char 
         *what = store_dbs[i].file;
         rc = store_open_db(store, txn, store_db_slot(store, i), store_dbs[i].file,
                            store_dbs[i].flags, create);
+        if (rc == ENOENT && store_dbs[i].added)
+            rc = store_create_added(store, i);
     }
     if (rc != 0)
         return rc;
@@ -713,6 +794,9 @@ static int store_open_all(sa_store *store, DB_TXN *txn, bool create, const char 
     if (rc == 0)
         rc = store->sessions->associate(store->sessions, txn, store->sessions_by_expiry,
                                         sa_store_index_session_expiry, assoc);
+    if (rc == 0)
+        rc = store->jtis->associate(store->jtis, txn, store->jtis_by_expiry,
+                                    sa_store_index_jti_expiry, assoc);
     return rc;
 }
 

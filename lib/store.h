@@ -131,16 +131,32 @@ sa_status sa_store_session_get(sa_store *store, const char *sid, sa_session *out
  * otherwise mark the session revoked and return SA_ROTATE_REUSE. A revoked session gives
  * SA_ROTATE_REVOKED. *out is the session after the call. */
 typedef enum sa_rotate_result {
-    SA_ROTATE_ROTATED, SA_ROTATE_GRACE, SA_ROTATE_REUSE, SA_ROTATE_REVOKED
+    SA_ROTATE_ROTATED, SA_ROTATE_GRACE, SA_ROTATE_REUSE, SA_ROTATE_REVOKED,
+    SA_ROTATE_KEPT     /* sa_store_session_adopt() without next: alive, nothing rotated */
 } sa_rotate_result;
 sa_status sa_store_session_rotate(sa_store *store, const char *sid, const char *presented_jti,
                                   const sa_session *next, int64_t now, int64_t grace,
                                   sa_session *out, sa_rotate_result *result, sa_error *err);
 
+/* The rule rotation applies, without applying it (token-verify answers what a refresh would,
+ * API.md section 6): for presented_jti on session s at now, SA_ROTATE_REVOKED (s revoked),
+ * SA_ROTATE_ROTATED (the current token: a refresh rotates it), SA_ROTATE_GRACE (the replaced
+ * one within grace seconds), else SA_ROTATE_REUSE. Security: jtis compared in constant time;
+ * an empty jti never matches. */
+sa_rotate_result sa_store_session_judge(const sa_session *s, const char *presented_jti,
+                                        int64_t now, int64_t grace);
+
 /* Revoke one session, or every session of user_id except `except_sid` (NULL: all). */
 sa_status sa_store_session_revoke(sa_store *store, const char *sid, sa_error *err);
 sa_status sa_store_session_revoke_user(sa_store *store, const char *user_id,
                                        const char *except_sid, sa_error *err);
+
+/* Global logout: in one transaction, revoke every session of user_id and record `now` as
+ * the user's not-before time (raised, never lowered), which refuses tokens without sid
+ * issued at or before it (API.md section 2). Contract: SA_OK (also when the user has no
+ * session); SA_ERR_INVALID (user_id empty or too long); SA_ERR_UNAVAILABLE, SA_ERR_FATAL. */
+sa_status sa_store_session_revoke_all(sa_store *store, const char *user_id, int64_t now,
+                                      sa_error *err);
 
 typedef int (*sa_session_visit_fn)(const sa_session *session, void *ctx);
 sa_status sa_store_session_each_of_user(sa_store *store, const char *user_id,
@@ -150,6 +166,57 @@ sa_status sa_store_session_each_of_user(sa_store *store, const char *user_id,
 sa_status sa_store_session_purge(sa_store *store, int64_t now, size_t limit, size_t *purged,
                                  sa_error *err);
 sa_status sa_store_session_count(sa_store *store, size_t *count, sa_error *err);
+
+/* ---- refresh tokens without sid (API.md section 2; store_sidless.c) ----
+ *
+ * A refresh token minted by a Django service sharing the key has no `sid`. The store
+ * remembers such a token by its jti until its exp: the session it was adopted into at its
+ * first refresh (the session's first token is that jti, so rotation's grace and reuse rules
+ * apply to it), or that a logout revoked it before any use. A global logout records a per-user
+ * not-before time. Both live in databases of their own, created in place in older stores. */
+
+typedef struct sa_jti_record {
+    char sid[33];          /* the session it was adopted into; "" when revoked unused */
+    int64_t expires_at;    /* the token's exp (unix seconds): purged after it */
+    bool revoked;          /* logged out before it was ever used */
+} sa_jti_record;
+
+/* Contract: SA_OK with *out; SA_ERR_NOT_FOUND (never seen, or an empty / over-long jti);
+ * SA_ERR_UNAVAILABLE, SA_ERR_FATAL. */
+sa_status sa_store_jti_get(sa_store *store, const char *jti, sa_jti_record *out, sa_error *err);
+
+/* Refresh with a token without sid, in one transaction (race-free: concurrent callers with
+ * one jti make one session). If jti was never seen, `first` (a new session: sid, user_id,
+ * created_at, current_jti = jti with the token's iat/exp, expires_at) is written and jti
+ * remembered as adopted into it, and then, with next non-NULL, rotated at once as
+ * sa_store_session_rotate() does (SA_ROTATE_ROTATED), or else SA_ROTATE_KEPT. If jti was
+ * adopted before, its session (which must belong to first->user_id) goes through rotation
+ * with jti as the presented token (GRACE, REUSE, REVOKED, ROTATED; without next: KEPT or
+ * REVOKED). A jti revoked unused, or whose session is gone, gives SA_ROTATE_REVOKED.
+ * *out is the session after the call. Contract: SA_OK with *result and *out; SA_ERR_INVALID
+ * (first or next malformed: empty or over-long sid, user_id or jti); SA_ERR_UNAVAILABLE,
+ * SA_ERR_FATAL. Commits are flushed as rotations are (sa_store_set_sync_rotation), except
+ * a reuse's revocation, which always is. */
+sa_status sa_store_session_adopt(sa_store *store, const sa_session *first,
+                                 const sa_session *next, int64_t now, int64_t grace,
+                                 sa_session *out, sa_rotate_result *result, sa_error *err);
+
+/* Logout with a token without sid (jti, expiring at exp): in one transaction, remember jti
+ * as revoked until exp, or, when it was adopted meanwhile, revoke its session. Contract:
+ * SA_OK (also when it already was revoked); SA_ERR_INVALID (empty or over-long jti);
+ * SA_ERR_UNAVAILABLE, SA_ERR_FATAL. */
+sa_status sa_store_jti_revoke(sa_store *store, const char *jti, int64_t exp, sa_error *err);
+
+/* The user's not-before time: *out is 0 when none was recorded. Contract: SA_OK;
+ * SA_ERR_UNAVAILABLE, SA_ERR_FATAL. */
+sa_status sa_store_not_before_get(sa_store *store, const char *user_id, int64_t *out,
+                                  sa_error *err);
+
+/* Delete at most `limit` remembered jtis whose token expired (expires_at < now), oldest
+ * first, in one transaction; *purged says how many. Contract as sa_store_session_purge. */
+sa_status sa_store_jti_purge(sa_store *store, int64_t now, size_t limit, size_t *purged,
+                             sa_error *err);
+sa_status sa_store_jti_count(sa_store *store, size_t *count, sa_error *err);
 
 /* ---- Google's signing keys (shared cache of the JWKS document) ---- */
 

@@ -53,6 +53,9 @@ struct sa_store {
     DB *sessions_by_user;   /* user_id -> sid (duplicates, sorted) */
     DB *sessions_by_expiry; /* encoded expires_at -> sid (duplicates, sorted) */
     DB *meta;               /* "format", "google_keys" -> records */
+    DB *jtis;               /* jti of a refresh token without sid -> jti record */
+    DB *jtis_by_expiry;     /* encoded expires_at -> jti (duplicates, sorted) */
+    DB *not_before;         /* user id -> not-before record */
     bool sync_rotation;
     char home[4096];        /* db_home, for the checkpoint child and its lock file */
     int users_fd;           /* db_home/env.lock, held shared while the environment is open */
@@ -138,6 +141,41 @@ int sa_store_index_email(DB *sdb, const DBT *key, const DBT *data, DBT *result);
 int sa_store_index_sub(DB *sdb, const DBT *key, const DBT *data, DBT *result);
 int sa_store_index_session_user(DB *sdb, const DBT *key, const DBT *data, DBT *result);
 int sa_store_index_session_expiry(DB *sdb, const DBT *key, const DBT *data, DBT *result);
+int sa_store_index_jti_expiry(DB *sdb, const DBT *key, const DBT *data, DBT *result);
+
+/* Delete, inside t, at most limit primary records whose key in by_expiry (an index of
+ * order-preserving i64 times, sa_record_i64_put) is < now, oldest first; *purged says how
+ * many. The common case, nothing expired, is one read whose lock is released at once.
+ * Contract: SA_OK; sa_store_db_fail()'s status when a cursor call fails. */
+sa_status sa_store_purge_expired(sa_store_txn *t, DB *by_expiry, int64_t now, size_t limit,
+                                 size_t *purged, sa_error *err);
+
+/* How many keys db holds (a walk of the whole database: admin and tests only). */
+sa_status sa_store_count_keys(sa_store_txn *t, DB *db, size_t *count, sa_error *err);
+
+/* ---- sessions inside a caller's transaction (store_session.c; used by store_sidless.c) ---- */
+
+/* Read session sid inside t (flags 0 or DB_RMW). Contract: SA_OK; SA_ERR_NOT_FOUND;
+ * decoding and store failures. */
+sa_status sa_store_session_read(sa_store_txn *t, const char *sid, u_int32_t flags,
+                                sa_session *out, sa_error *err);
+
+/* Rotation's decision for s (read with DB_RMW inside t) and presented_jti, as
+ * sa_store_session_rotate() describes, writing s when it changes; with next NULL nothing
+ * rotates: *result is SA_ROTATE_KEPT, or SA_ROTATE_REVOKED for a revoked session. */
+sa_status sa_store_session_rotate_locked(sa_store_txn *t, sa_session *s,
+                                         const char *presented_jti, const sa_session *next,
+                                         int64_t now, int64_t grace, sa_rotate_result *result,
+                                         sa_error *err);
+
+/* Mark session sid revoked inside t. Contract: SA_OK (also when it already was);
+ * SA_ERR_NOT_FOUND; store failures. */
+sa_status sa_store_session_revoke_locked(sa_store_txn *t, const char *sid, sa_error *err);
+
+/* Raise user_id's not-before time to now inside t (store_sidless.c). Contract: SA_OK;
+ * store failures. */
+sa_status sa_store_not_before_raise(sa_store_txn *t, const char *user_id, int64_t now,
+                                    sa_error *err);
 
 /* Delete every session of user_id inside t (used by user deletion). */
 sa_status sa_store_session_delete_user(sa_store_txn *t, const char *user_id, sa_error *err);

@@ -399,6 +399,66 @@ sa_status sa_record_keys_decode(const void *data, size_t len, sa_google_keys *ou
     return SA_OK;
 }
 
+/* ---- jtis of refresh tokens without sid ---- */
+
+#define JTI_REVOKED 1u
+
+sa_status sa_record_jti_encode(const sa_jti_record *jti, sa_record *out, sa_error *err)
+{
+    long sid = bounded_len(jti->sid, SA_RECORD_SID_MAX);
+    rec_writer w;
+    sa_status st;
+
+    if (sid < 0)
+        return SA_FAIL(err, SA_ERR_INVALID, "sid is longer than %d bytes", SA_RECORD_SID_MAX);
+    st = writer_init(&w, SA_RECORD_JTI, STR_STORAGE(sid) + SA_RECORD_I64_SIZE + 1, err);
+    if (st != SA_OK)
+        return st;
+    writer_str(&w, jti->sid, (size_t)sid);
+    writer_i64(&w, jti->expires_at);
+    writer_u8(&w, jti->revoked ? JTI_REVOKED : 0);
+    writer_finish(&w, out);
+    return SA_OK;
+}
+
+sa_status sa_record_jti_decode(const void *data, size_t len, sa_jti_record *out, sa_error *err)
+{
+    rec_reader r;
+    const unsigned char *sid;
+    size_t sid_n;
+    int64_t expires;
+    unsigned char flags;
+
+    if (!reader_open(&r, data, len, SA_RECORD_JTI) ||
+        !reader_str(&r, &sid, &sid_n, SA_RECORD_SID_MAX) || !reader_i64(&r, &expires, NULL) ||
+        !reader_u8(&r, &flags) || r.left != 0)
+        return bad_record(data, len, SA_RECORD_JTI, err);
+    memset(out, 0, sizeof *out);
+    copy_field(out->sid, sid, sid_n);
+    out->expires_at = expires;
+    out->revoked = (flags & JTI_REVOKED) != 0;
+    return SA_OK;
+}
+
+/* ---- not-before times ---- */
+
+void sa_record_not_before_encode(int64_t not_before, unsigned char out[SA_RECORD_NOT_BEFORE_SIZE])
+{
+    out[0] = SA_RECORD_VERSION;
+    out[1] = SA_RECORD_NOT_BEFORE;
+    sa_record_i64_put(out + 2, not_before);
+}
+
+sa_status sa_record_not_before_decode(const void *data, size_t len, int64_t *out,
+                                      sa_error *err)
+{
+    rec_reader r;
+    if (!reader_open(&r, data, len, SA_RECORD_NOT_BEFORE) || !reader_i64(&r, out, NULL) ||
+        r.left != 0)
+        return bad_record(data, len, SA_RECORD_NOT_BEFORE, err);
+    return SA_OK;
+}
+
 /* ---- metadata ---- */
 
 void sa_record_meta_encode(unsigned char out[2])
@@ -453,6 +513,12 @@ bool sa_record_field_get(const void *data, size_t len, sa_record_field field,
         for (int i = 0; i < 4; i++)
             if (!reader_i64(&r, NULL, NULL))
                 return false;
+        *value_len = SA_RECORD_I64_SIZE;
+        return reader_i64(&r, NULL, value);
+    case SA_FIELD_JTI_EXPIRES_AT:
+        if (!reader_open(&r, data, len, SA_RECORD_JTI) ||
+            !reader_str(&r, &s, &n, SA_RECORD_SID_MAX))
+            return false;
         *value_len = SA_RECORD_I64_SIZE;
         return reader_i64(&r, NULL, value);
     }

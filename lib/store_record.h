@@ -20,6 +20,13 @@
  *   keys     (key: "google_keys")  str jwks_json (empty = NULL), i64 fetched_at,
  *                        i64 expires_at, i64 forced_at
  *   meta     (key: "format")       no fields: the store's own format version
+ *   jti      (key: jti)  str sid (empty when revoked unused), i64 expires_at, u8 flags
+ *                        (1 revoked): a refresh token without sid (API.md section 2)
+ *   not_before (key: user id)  i64 not_before: the user's last global logout
+ *
+ * The jti and not_before kinds came after the first release in databases of their own
+ * (jtis.db, not_before.db), which sa_store_open() creates in place in an older store: no
+ * existing record changed, so version 1 still describes every record.
  *
  * A reader refuses any other version with SA_ERR_UNAVAILABLE (an older program must not
  * rewrite a newer record), and refuses a record that does not parse exactly the same way.
@@ -39,6 +46,8 @@
 #define SA_RECORD_SESSION 'S'
 #define SA_RECORD_KEYS 'K'
 #define SA_RECORD_META 'M'
+#define SA_RECORD_JTI 'J'
+#define SA_RECORD_NOT_BEFORE 'B'
 
 #define SA_RECORD_EXTRA_MAX (64 * 1024)    /* google_extra JSON text */
 #define SA_RECORD_JWKS_MAX (256 * 1024)    /* Google's JWKS document */
@@ -73,6 +82,15 @@ sa_status sa_record_session_decode(const void *key, size_t key_len, const void *
 sa_status sa_record_keys_encode(const sa_google_keys *keys, sa_record *out, sa_error *err);
 sa_status sa_record_keys_decode(const void *data, size_t len, sa_google_keys *out,
                                 sa_error *err);
+sa_status sa_record_jti_encode(const sa_jti_record *jti, sa_record *out, sa_error *err);
+sa_status sa_record_jti_decode(const void *data, size_t len, sa_jti_record *out,
+                               sa_error *err);
+/* The fixed-size not-before record (SA_RECORD_NOT_BEFORE_SIZE bytes); decode says SA_OK or
+ * SA_ERR_UNAVAILABLE. */
+#define SA_RECORD_NOT_BEFORE_SIZE (2 + SA_RECORD_I64_SIZE)
+void sa_record_not_before_encode(int64_t not_before, unsigned char out[SA_RECORD_NOT_BEFORE_SIZE]);
+sa_status sa_record_not_before_decode(const void *data, size_t len, int64_t *out,
+                                      sa_error *err);
 /* The two-byte metadata record; check says SA_OK or SA_ERR_UNAVAILABLE. */
 void sa_record_meta_encode(unsigned char out[2]);
 sa_status sa_record_meta_check(const void *data, size_t len, sa_error *err);
@@ -84,7 +102,8 @@ typedef enum sa_record_field {
     SA_FIELD_EMAIL,
     SA_FIELD_GOOGLE_SUB,
     SA_FIELD_SESSION_USER_ID,
-    SA_FIELD_SESSION_EXPIRES_AT   /* the 8 encoded bytes, usable as a Btree key */
+    SA_FIELD_SESSION_EXPIRES_AT,  /* the 8 encoded bytes, usable as a Btree key */
+    SA_FIELD_JTI_EXPIRES_AT       /* likewise */
 } sa_record_field;
 bool sa_record_field_get(const void *data, size_t len, sa_record_field field,
                          const unsigned char **value, size_t *value_len);

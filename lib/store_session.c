@@ -61,8 +61,8 @@ static bool jti_equal(const char *a, const char *b)
     return na > 0 && na == nb && na <= SA_RECORD_JTI_MAX && CRYPTO_memcmp(a, b, na) == 0;
 }
 
-static sa_status session_read(sa_store_txn *t, const char *sid, u_int32_t flags,
-                              sa_session *out, sa_error *err)
+sa_status sa_store_session_read(sa_store_txn *t, const char *sid, u_int32_t flags,
+                                sa_session *out, sa_error *err)
 {
     DBT data;
     sa_status st = sa_store_record_get(t, t->store->sessions, sid, flags, &data,
@@ -120,7 +120,7 @@ typedef struct get_ctx {
 static sa_status session_get_txn(sa_store_txn *t, void *ctx, sa_error *err)
 {
     get_ctx *c = ctx;
-    return session_read(t, c->sid, 0, c->out, err);
+    return sa_store_session_read(t, c->sid, 0, c->out, err);
 }
 
 /* Contract: SA_OK with *out filled; SA_ERR_NOT_FOUND (no such sid, or an empty / over-long
@@ -145,37 +145,60 @@ typedef struct rotate_ctx {
     sa_rotate_result result;
 } rotate_ctx;
 
+/* Contract: see store.h. */
+sa_rotate_result sa_store_session_judge(const sa_session *s, const char *presented_jti,
+                                        int64_t now, int64_t grace)
+{
+    if (s->revoked)
+        return SA_ROTATE_REVOKED;
+    if (jti_equal(s->current_jti, presented_jti))
+        return SA_ROTATE_ROTATED;
+    if (jti_equal(s->previous_jti, presented_jti) && grace >= 0 &&
+        (now <= s->replaced_at || now - s->replaced_at <= grace))
+        return SA_ROTATE_GRACE;
+    return SA_ROTATE_REUSE;
+}
+
+/* Contract: see store_internal.h. */
+sa_status sa_store_session_rotate_locked(sa_store_txn *t, sa_session *s,
+                                         const char *presented_jti, const sa_session *next,
+                                         int64_t now, int64_t grace, sa_rotate_result *result,
+                                         sa_error *err)
+{
+    if (!next) {
+        *result = s->revoked ? SA_ROTATE_REVOKED : SA_ROTATE_KEPT;
+        return SA_OK;
+    }
+    *result = sa_store_session_judge(s, presented_jti, now, grace);
+    if (*result == SA_ROTATE_REVOKED || *result == SA_ROTATE_GRACE)
+        return SA_OK;
+    if (*result == SA_ROTATE_ROTATED) {
+        memcpy(s->previous_jti, s->current_jti, sizeof s->previous_jti);
+        s->replaced_at = now;
+        memcpy(s->current_jti, next->current_jti, sizeof s->current_jti);
+        s->current_iat = next->current_iat;
+        s->current_exp = next->current_exp;
+        s->expires_at = next->expires_at;
+        if (!t->store->sync_rotation)
+            t->commit_flags = DB_TXN_WRITE_NOSYNC;
+        return session_write(t, s, 0, err);
+    }
+    /* Security: any other token of this session means a copy is in someone else's hands:
+     * the whole session ends, and that commit is always flushed. */
+    t->commit_flags = 0;
+    s->revoked = true;
+    return session_write(t, s, 0, err);
+}
+
 static sa_status session_rotate_txn(sa_store_txn *t, void *ctx, sa_error *err)
 {
     rotate_ctx *c = ctx;
     sa_session s;
-    sa_status st = session_read(t, c->sid, DB_RMW, &s, err);
+    sa_status st = sa_store_session_read(t, c->sid, DB_RMW, &s, err);
 
-    if (st != SA_OK)
-        return st;
-    if (s.revoked) {
-        c->result = SA_ROTATE_REVOKED;
-    } else if (jti_equal(s.current_jti, c->presented)) {
-        c->result = SA_ROTATE_ROTATED;
-        memcpy(s.previous_jti, s.current_jti, sizeof s.previous_jti);
-        s.replaced_at = c->now;
-        memcpy(s.current_jti, c->next->current_jti, sizeof s.current_jti);
-        s.current_iat = c->next->current_iat;
-        s.current_exp = c->next->current_exp;
-        s.expires_at = c->next->expires_at;
-        if (!t->store->sync_rotation)
-            t->commit_flags = DB_TXN_WRITE_NOSYNC;
-        st = session_write(t, &s, 0, err);
-    } else if (jti_equal(s.previous_jti, c->presented) && c->grace >= 0 &&
-               (c->now <= s.replaced_at || c->now - s.replaced_at <= c->grace)) {
-        c->result = SA_ROTATE_GRACE;
-    } else {
-        /* Security: any other token of this session means a copy is in someone else's
-         * hands: the whole session ends, and that commit is always flushed. */
-        c->result = SA_ROTATE_REUSE;
-        s.revoked = true;
-        st = session_write(t, &s, 0, err);
-    }
+    if (st == SA_OK)
+        st = sa_store_session_rotate_locked(t, &s, c->presented, c->next, c->now, c->grace,
+                                            &c->result, err);
     if (st == SA_OK)
         *c->out = s;
     return st;
@@ -207,14 +230,20 @@ sa_status sa_store_session_rotate(sa_store *store, const char *sid, const char *
 
 /* ---- revocation ---- */
 
-static sa_status session_revoke_txn(sa_store_txn *t, void *ctx, sa_error *err)
+/* Contract: see store_internal.h. */
+sa_status sa_store_session_revoke_locked(sa_store_txn *t, const char *sid, sa_error *err)
 {
     sa_session s;
-    sa_status st = session_read(t, ctx, DB_RMW, &s, err);
+    sa_status st = sa_store_session_read(t, sid, DB_RMW, &s, err);
     if (st != SA_OK || s.revoked)
         return st;
     s.revoked = true;
     return session_write(t, &s, 0, err);
+}
+
+static sa_status session_revoke_txn(sa_store_txn *t, void *ctx, sa_error *err)
+{
+    return sa_store_session_revoke_locked(t, ctx, err);
 }
 
 /* Contract: SA_OK when the session is revoked (also when it already was); SA_ERR_NOT_FOUND;
@@ -306,6 +335,32 @@ sa_status sa_store_session_revoke_user(sa_store *store, const char *user_id,
     if (!user_id_ok(user_id))
         return SA_OK;
     return sa_store_txn_run(store, session_revoke_user_txn, &c, 0, err);
+}
+
+typedef struct revoke_all_ctx {
+    const char *user_id;
+    int64_t now;
+} revoke_all_ctx;
+
+static sa_status session_revoke_all_txn(sa_store_txn *t, void *ctx, sa_error *err)
+{
+    revoke_all_ctx *c = ctx;
+    sa_status st = session_walk_user(t, c->user_id, true, session_revoke_step, NULL,
+                                     "read sessions", err);
+    if (st == SA_OK)
+        st = sa_store_not_before_raise(t, c->user_id, c->now, err);
+    return st;
+}
+
+/* Contract: see store.h. */
+sa_status sa_store_session_revoke_all(sa_store *store, const char *user_id, int64_t now,
+                                      sa_error *err)
+{
+    revoke_all_ctx c = {user_id, now};
+    if (!user_id_ok(user_id))
+        return SA_FAIL(err, SA_ERR_INVALID, "user_id is empty or longer than %d bytes",
+                       SA_ID_MAX);
+    return sa_store_txn_run(store, session_revoke_all_txn, &c, 0, err);
 }
 
 /* Deleting through an index cursor removes the primary and every index entry. */
@@ -406,43 +461,8 @@ typedef struct purge_ctx {
 static sa_status session_purge_txn(sa_store_txn *t, void *ctx, sa_error *err)
 {
     purge_ctx *c = ctx;
-    sa_store *store = t->store;
-    DBC *cur = NULL;
-    DBT k, data;
-    sa_status st = SA_OK;
-    int rc;
-
-    c->purged = 0;
-    /* The common case, nothing expired, is a read whose lock is released at once, so that
-     * purging on every request does not serialise requests on the index's first page. */
-    st = sa_store_cursor_open(t, store->sessions_by_expiry, DB_READ_COMMITTED, &cur, err);
-    if (st != SA_OK)
-        return st;
-    sa_store_dbt(&k, NULL, 0);
-    sa_store_dbt(&data, NULL, 0);
-    data.flags = DB_DBT_PARTIAL;
-    rc = cur->get(cur, &k, &data, DB_FIRST);
-    bool expired =
-        rc == 0 && k.size == SA_RECORD_I64_SIZE && sa_record_i64_get(k.data) < c->now;
-    if (rc != 0 && rc != DB_NOTFOUND)
-        st = sa_store_db_fail(store, t, rc, err, "purge sessions");
-    st = sa_store_cursor_close(t, cur, st, err);
-    if (st != SA_OK || !expired)
-        return st;
-
-    st = sa_store_cursor_open(t, store->sessions_by_expiry, 0, &cur, err);
-    if (st != SA_OK)
-        return st;
-    rc = cur->get(cur, &k, &data, DB_FIRST | DB_RMW);
-    while (rc == 0 && k.size == SA_RECORD_I64_SIZE && sa_record_i64_get(k.data) < c->now) {
-        rc = cur->del(cur, 0);
-        if (rc != 0 || ++c->purged >= c->limit)
-            break;
-        rc = cur->get(cur, &k, &data, DB_NEXT | DB_RMW);
-    }
-    if (rc != 0 && rc != DB_NOTFOUND)
-        st = sa_store_db_fail(store, t, rc, err, "purge sessions");
-    return sa_store_cursor_close(t, cur, st, err);
+    return sa_store_purge_expired(t, t->store->sessions_by_expiry, c->now, c->limit,
+                                  &c->purged, err);
 }
 
 /* Contract: SA_OK with *purged (<= limit) sessions whose expires_at < now deleted, oldest
@@ -462,16 +482,7 @@ sa_status sa_store_session_purge(sa_store *store, int64_t now, size_t limit, siz
 
 static sa_status session_count_txn(sa_store_txn *t, void *ctx, sa_error *err)
 {
-    size_t *count = ctx;
-    sa_store *store = t->store;
-    DB_BTREE_STAT *sp = NULL;
-    int rc = store->sessions->stat(store->sessions, t->txn, &sp, DB_READ_COMMITTED);
-
-    if (rc != 0)
-        return sa_store_db_fail(store, t, rc, err, "count sessions");
-    *count = sp->bt_nkeys;
-    free(sp);
-    return SA_OK;
+    return sa_store_count_keys(t, t->store->sessions, ctx, err);
 }
 
 /* Contract: SA_OK with *count the number of stored sessions (revoked and expired-but-not-yet-

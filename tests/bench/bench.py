@@ -319,7 +319,8 @@ class SocialauthServer:
         }
         self.settings.update(google_settings)
         self.settings.update(settings or {})
-        with open(self.conf, "w") as f:
+        # It holds the signing key inline, so it must be private (config.h).
+        with open(os.open(self.conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
             for key, value in self.settings.items():
                 f.write(f"{key} = {value}\n")
         self.cli("init")

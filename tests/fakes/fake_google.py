@@ -6,6 +6,7 @@ The first stdout line is the port it listens on (127.0.0.1 only); then it serves
 
 It has its own RSA keys (generated at start) and answers the way Google does for:
   GET  /oauth2/v3/certs                 JWKS, Cache-Control: public, max-age=N
+  POST /oauth2/v3/tokeninfo             access_token=... (form body, as socialauth sends it)
   GET  /oauth2/v3/tokeninfo?access_token=... | ?id_token=...
   GET  /v1/userinfo, /oauth2/v3/userinfo (Authorization: Bearer <access token>)
   POST /token                           authorization code exchange (form body)
@@ -20,11 +21,16 @@ Tests steer it under /_fake/ on the same port (JSON in, JSON out); see google_cl
                              "code_challenge":..,"client_id":..,"client_secret":..}
   POST /_fake/rotate        {"drop_old":true} -> {"kids":[...],"current":kid,"dropped":[...]}
   POST /_fake/fail          {"endpoint":"certs"|"tokeninfo"|"userinfo"|"token"|"*",
-                             "mode":"500"|"close"|"stall"|"bad_json"|"none","seconds":N,"times":N}
+                             "mode":"500"|"close"|"stall"|"bad_json"|"redirect"|"big"|"none",
+                             "seconds":N,"times":N}
+  POST /_fake/bad_key       {"kind":"e1"|"e2"|"e3"|"even_n"|"rsa1024"} -> {"kid":...}: publish a
+                            key that must be refused; mint {"bad_kid":kid} signs with it (e = 1:
+                            the forgery, PKCS#1 v1.5 padded SHA-256 with no private key)
   POST /_fake/config        {"max_age":N,"client_id":..,"client_secret":..}
   GET  /_fake/calls         {"certs":n,"tokeninfo":n,"userinfo":n,"token":n}
   GET  /_fake/connections   {"connections":n}: client connections that called Google endpoints
   POST /_fake/calls/reset   counters (and connections) back to zero
+  GET  /_fake/requests      {"requests":["GET /oauth2/v3/certs", ...]}: request lines Google saw
   GET  /_fake/keys          {"current":kid,"published":[kid...],"public_pem":{kid:pem}}
   POST /_fake/reset         forget tokens, codes, failures and counters (keys are kept)
 
@@ -108,6 +114,7 @@ class State:
         self.lock = threading.Lock()
         self.keys = [Key() for _ in range(max(1, nkeys))]  # published, oldest first
         self.unpublished = Key()                            # signs "unknown kid" tokens
+        self.bad_keys = []                                  # BadKey: published, to be refused
         self.max_age = max_age
         self.client_id = DEFAULT_CLIENT_ID
         self.client_secret = DEFAULT_CLIENT_SECRET
@@ -119,6 +126,7 @@ class State:
         self.failures = {}
         self.calls = {name: 0 for name in ENDPOINTS}
         self.peers = set()   # (host, port) of connections that called a Google endpoint
+        self.requests = []   # request lines of calls to Google endpoints, as a proxy logs them
 
     @property
     def current(self):
@@ -143,6 +151,43 @@ class State:
                 fail["times"] -= 1
             return dict(fail)
         return None
+
+
+class BadKey:
+    """A key socialauth must refuse (issue 9 point 1), published next to the good ones."""
+
+    DIGEST_INFO = bytes.fromhex("3031300d060960864801650304020105000420")  # SHA-256, RFC 8017
+
+    def __init__(self, kind):
+        self.kid = "bad-%s-%s" % (kind, secrets.token_hex(4))
+        self.kind = kind
+        self.private = None
+        if kind in ("e3", "rsa1024"):   # real keys that sign, but too weak to trust
+            self.private = rsa.generate_private_key(public_exponent=3 if kind == "e3" else 65537,
+                                                    key_size=1024 if kind == "rsa1024" else 2048)
+            nums = self.private.public_key().public_numbers()
+            self.n, self.e = nums.n, nums.e
+        elif kind in ("e1", "e2", "even_n"):
+            self.n = rsa.generate_private_key(public_exponent=65537,
+                                              key_size=2048).public_key().public_numbers().n
+            self.e = {"e1": 1, "e2": 2, "even_n": 65537}[kind]
+            if kind == "even_n":
+                self.n += 1
+        else:
+            raise ValueError("unknown bad key kind %s" % kind)
+
+    def jwk(self):
+        return {"kty": "RSA", "alg": "RS256", "use": "sig", "kid": self.kid,
+                "n": b64url(int_bytes(self.n)), "e": b64url(int_bytes(self.e))}
+
+    def sign(self, data: bytes) -> bytes:
+        if self.private is not None:
+            return self.private.sign(data, padding.PKCS1v15(), hashes.SHA256())
+        # No private key: the PKCS#1 v1.5 encoding of the hash itself, which with e = 1 is its
+        # own valid signature (s^1 mod n = s).
+        k = (self.n.bit_length() + 7) // 8
+        t = self.DIGEST_INFO + hashlib.sha256(data).digest()
+        return b"\x00\x01" + b"\xff" * (k - len(t) - 3) + b"\x00" + t
 
 
 STATE = None
@@ -182,6 +227,9 @@ def mint(spec):
     key = signer
     if sign == "unpublished":
         key = unpublished
+    elif spec.get("bad_kid"):
+        with STATE.lock:
+            key = next(k for k in STATE.bad_keys if k.kid == spec["bad_kid"])
     elif spec.get("kid_of"):
         key = next((k for k in published if k.kid == spec["kid_of"]), signer)
     header = {"alg": "RS256", "kid": key.kid, "typ": "JWT"}
@@ -283,6 +331,7 @@ class Handler(BaseHTTPRequestHandler):
         with STATE.lock:
             STATE.calls[endpoint] += 1
             STATE.peers.add(tuple(self.client_address[:2]))
+            STATE.requests.append("%s %s" % (self.command, self.path))
             fail = STATE.take_failure(endpoint)
         if not fail:
             return False
@@ -302,6 +351,12 @@ class Handler(BaseHTTPRequestHandler):
             return True
         if mode == "bad_json":
             self.send(200, b'{"keys": [', headers=[("Cache-Control", "public, max-age=60")])
+            return True
+        if mode == "redirect":   # to the same place: a client that follows would succeed
+            self.send(302, {"moved": True}, headers=[("Location", self.path)])
+            return True
+        if mode == "big":        # over socialauth's 64 KiB bound
+            self.send(200, b'{"keys":[],"pad":"' + b"x" * 70000 + b'"}')
             return True
         if mode.isdigit():
             self.send(int(mode), {"error": "backend_error", "error_description": "fake failure"})
@@ -323,6 +378,9 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/_fake/calls":
             with STATE.lock:
                 return self.send(200, dict(STATE.calls))
+        if path == "/_fake/requests":
+            with STATE.lock:
+                return self.send(200, {"requests": list(STATE.requests)})
         if path == "/_fake/connections":
             with STATE.lock:
                 return self.send(200, {"connections": len(STATE.peers)})
@@ -342,12 +400,15 @@ class Handler(BaseHTTPRequestHandler):
         if self.fail_if_told("certs"):
             return
         with STATE.lock:
-            doc = {"keys": [k.jwk() for k in reversed(STATE.keys)]}
+            doc = {"keys": [k.jwk() for k in STATE.bad_keys] +
+                           [k.jwk() for k in reversed(STATE.keys)]}
             max_age = STATE.max_age
         self.send(200, doc, headers=[("Cache-Control", "public, max-age=%d, must-revalidate, "
                                       "no-transform" % max_age)])
 
-    def tokeninfo(self, query):
+    def tokeninfo(self, query, raw=None):
+        if raw is not None:   # POST: the token in a form body, never in the request line
+            query = urllib.parse.parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True)
         if self.fail_if_told("tokeninfo"):
             return
         invalid = {"error": "invalid_token", "error_description": "Invalid Value"}
@@ -402,6 +463,8 @@ class Handler(BaseHTTPRequestHandler):
         path = urllib.parse.urlsplit(self.path).path.rstrip("/")
         if path in ("/token", "/oauth2/v4/token"):
             return self.token()
+        if path in ("/oauth2/v3/tokeninfo", "/tokeninfo"):
+            return self.tokeninfo({}, raw=self.read_body())
         if not path.startswith("/_fake/"):
             return self.send(404, {"error": "not_found"})
         try:
@@ -505,6 +568,11 @@ class Handler(BaseHTTPRequestHandler):
                     dropped.append(STATE.keys.pop(0).kid)
                 return self.send(200, {"kids": [k.kid for k in STATE.keys],
                                        "current": STATE.current.kid, "dropped": dropped})
+        if what == "bad_key":
+            key = BadKey(str(spec.get("kind")))
+            with STATE.lock:
+                STATE.bad_keys.append(key)
+            return self.send(200, {"kid": key.kid, "jwk": key.jwk()})
         if what == "fail":
             endpoint = spec.get("endpoint", "*")
             if endpoint != "*" and endpoint not in ENDPOINTS:
@@ -533,6 +601,7 @@ class Handler(BaseHTTPRequestHandler):
             with STATE.lock:
                 STATE.calls = {name: 0 for name in ENDPOINTS}
                 STATE.peers = set()
+                STATE.requests = []
             return self.send(200, {"ok": True})
         if what == "reset":
             with STATE.lock:

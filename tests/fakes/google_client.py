@@ -86,9 +86,12 @@ class GoogleClient:
         return self._post("mint", spec)
 
     def mint_id_token(self, sign="rs256", remove=(), header=None, access_token=None,
-                      kid=None, raw_header=None, raw_payload=None, **claims):
-        """An ID token string; keyword arguments override claims (exp=..., aud=[...], ...)."""
+                      kid=None, raw_header=None, raw_payload=None, bad_kid=None, **claims):
+        """An ID token string; keyword arguments override claims (exp=..., aud=[...], ...);
+        bad_kid: signed with that key of add_bad_key() (forged when it has no private key)."""
         spec = {"claims": claims, "remove": list(remove), "sign": sign}
+        if bad_kid:
+            spec["bad_kid"] = bad_kid
         if header:
             spec["header"] = header
         if access_token:
@@ -121,7 +124,8 @@ class GoogleClient:
 
     def fail(self, endpoint="*", mode="500", seconds=None, times=None, then=None):
         """Make endpoint ("certs", "tokeninfo", "userinfo", "token" or "*") fail: mode "500"
-        (any status), "close", "stall" (seconds, then 500 or then="ok"), "bad_json", "none"."""
+        (any status), "close", "stall" (seconds, then 500 or then="ok"), "bad_json",
+        "redirect" (302 to itself), "big" (a 200 over 64 KiB), "none"."""
         spec = {"endpoint": endpoint, "mode": str(mode)}
         if seconds is not None:
             spec["seconds"] = seconds
@@ -130,6 +134,15 @@ class GoogleClient:
         if then is not None:
             spec["then"] = then
         return self._post("fail", spec)
+
+    def add_bad_key(self, kind):
+        """Publish a key socialauth must refuse: "e1", "e2", "e3", "even_n", "rsa1024".
+        Returns its kid."""
+        return self._post("bad_key", {"kind": kind})["kid"]
+
+    def requests(self):
+        """Request lines ("GET /path?query") of every call to a Google endpoint."""
+        return self._call("GET", "/_fake/requests")["requests"]
 
     def heal(self, endpoint="*"):
         return self.fail(endpoint, "none")

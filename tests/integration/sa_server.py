@@ -1,7 +1,7 @@
 """A real socialauth behind a real web server on a free loopback port, with a fresh store.
 
 Server(tmpdir, **settings) writes a socialauth.conf (settings override the defaults below),
-runs `socialauth init`, renders the web server's configuration with the project's generator,
+runs `socialauth init` (unless init=False), renders the web server's configuration with the project's generator,
 starts the server in the foreground and waits until /api/health/ answers. stop() ends the
 server and every endpoint process it started.
 
@@ -31,6 +31,7 @@ import tempfile
 import time
 
 import requests
+import urllib3
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SIGNING_KEY = "test-signing-key-0123456789abcdef0123456789abcdef"
@@ -79,7 +80,7 @@ def free_port():
 
 
 class Server:
-    def __init__(self, tmpdir, procs=1, extra_lighttpd=None, **settings):
+    def __init__(self, tmpdir, procs=1, extra_lighttpd=None, init=True, **settings):
         self.kind = server_kind()
         if installed():
             tree = install_tree()
@@ -110,10 +111,14 @@ class Server:
         self.settings.update({k: str(v) for k, v in settings.items() if v is not None})
         for k in [k for k, v in settings.items() if v is None]:
             self.settings.pop(k, None)
-        with open(self.conf, "w") as f:
+        # It holds the signing key inline, so it must be private (config.h).
+        with open(os.open(self.conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
             for k, v in self.settings.items():
                 f.write(f"{k} = {v}\n")
-        self.cli_ok("init")
+        if installed():  # the programs read it as www-data
+            os.chown(self.conf, tree["uid"], tree["gid"])
+        if init:  # init=False: serve a store that is already in db_home, as it is
+            self.cli_ok("init")
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.run = os.path.join(self.dir, "run")
@@ -127,6 +132,12 @@ class Server:
             subprocess.run(self.render(procs, extra_lighttpd), check=True, stdout=f)
         self.lighttpd_conf = self.server_conf
         self.session = requests.Session()
+        # lighttpd closes a keep-alive connection after 5 s idle; a test that waited longer
+        # (CLI work, sleeps) may send its next request on the closed one. Safe methods are
+        # sent again once then; unsafe ones never (a replayed refresh would be a reuse).
+        retry = urllib3.util.Retry(total=1, connect=1, read=1, status=0, redirect=0,
+                                   allowed_methods=frozenset(["GET", "HEAD", "OPTIONS"]))
+        self.session.mount("http://", requests.adapters.HTTPAdapter(max_retries=retry))
         self.start()
 
     def tool(self, name):

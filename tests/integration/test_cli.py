@@ -64,6 +64,7 @@ def test_bad_config_is_one_clear_line(tmp_path):
     from sa_server import ROOT
     conf = tmp_path / "bad.conf"
     conf.write_text("db_home = /tmp/x\nsigning_key = short\n")
+    conf.chmod(0o600)
     r = subprocess.run([os.path.join(ROOT, "bin", "socialauth"), "--config", str(conf), "user", "list"],
                        capture_output=True, text=True)
     assert r.returncode == 1

@@ -277,6 +277,7 @@ def test_cookie_mode_refuses_wildcard_origins(tmp_path):
     conf = tmp_path / "c.conf"
     conf.write_text(f"db_home = {tmp_path}/db\nsigning_key = {SIGNING_KEY}\n"
                     "cookie_mode = true\ncors_allowed_origins = *\n")
+    conf.chmod(0o600)
     r = subprocess.run([os.path.join(ROOT, "bin", "socialauth"), "--config", str(conf), "init"],
                        capture_output=True, text=True)
     assert r.returncode == 1 and "cookie_mode" in r.stderr

@@ -130,22 +130,22 @@ static void test_load_required_and_checks(void **state)
     sa_config cfg;
     sa_error err = {0};
     char text[512];
-    const char *path = write_file("nohome.conf", "signing_key = 0123456789abcdef0123456789abcdef\n", 0644);
+    const char *path = write_file("nohome.conf", "signing_key = 0123456789abcdef0123456789abcdef\n", 0600);
     assert_int_equal(sa_config_load(&cfg, path, &err), SA_ERR_CONFIG);
     assert_non_null(strstr(err.msg, "`db_home` is required"));
 
-    path = write_file("shortkey.conf", "db_home = /tmp/x\nsigning_key = short\n", 0644);
+    path = write_file("shortkey.conf", "db_home = /tmp/x\nsigning_key = short\n", 0600);
     assert_int_equal(sa_config_load(&cfg, path, &err), SA_ERR_CONFIG);
     assert_non_null(strstr(err.msg, "at least 32 bytes"));
 
     snprintf(text, sizeof text, "db_home = db\nsigning_key = %s\ngoogle_jwks_url = http://evil.example/certs\n", KEY);
-    path = write_file("http.conf", text, 0644);
+    path = write_file("http.conf", text, 0600);
     assert_int_equal(sa_config_load(&cfg, path, &err), SA_ERR_CONFIG);
     assert_non_null(strstr(err.msg, "google_jwks_url"));
 
     snprintf(text, sizeof text, "db_home = db\nsigning_key = %s\ngoogle_jwks_url = http://127.0.0.1:9/certs\n"
                                 "cors_allowed_origins = *\n", KEY);
-    path = write_file("ok.conf", text, 0644);
+    path = write_file("ok.conf", text, 0600);
     assert_int_equal(sa_config_load(&cfg, path, &err), SA_OK);
     assert_true(cfg.cors_any_origin);
     assert_int_equal(cfg.google_issuers.n, 2);
@@ -155,7 +155,7 @@ static void test_load_required_and_checks(void **state)
 
     snprintf(text, sizeof text, "db_home = db\nsigning_key = %s\ncookie_mode = true\n"
                                 "cors_allowed_origins = *\n", KEY);
-    path = write_file("cookiestar.conf", text, 0644);
+    path = write_file("cookiestar.conf", text, 0600);
     assert_int_equal(sa_config_load(&cfg, path, &err), SA_ERR_CONFIG);
     assert_non_null(strstr(err.msg, "cookie_mode"));
 
@@ -179,6 +179,97 @@ static void test_key_file_permissions(void **state)
     assert_int_equal(cfg.signing_key_len, 36); /* newline dropped */
     assert_memory_equal(cfg.signing_key, "0123456789abcdef0123456789abcdef0123", 36);
     sa_config_free(&cfg);
+
+    /* The key is raw bytes: a NUL inside is part of it. */
+    FILE *f = fopen(key, "w");
+    assert_non_null(f);
+    fwrite("0123456789abcdef\0" "0123456789abcdef", 1, 33, f);
+    fclose(f);
+    assert_int_equal(sa_config_load(&cfg, path, &err), SA_OK);
+    assert_int_equal(cfg.signing_key_len, 33);
+    assert_memory_equal(cfg.signing_key, "0123456789abcdef\0" "0123456789abcdef", 33);
+    sa_config_free(&cfg);
+}
+
+/* Issue 9 point 5: every file that holds a secret is private, every secret has a file form,
+ * and both forms at once are refused. The mode is checked from fstat, so this holds when the
+ * tests run as root too. */
+static void test_secret_files(void **state)
+{
+    sa_config cfg;
+    sa_error err = {0};
+    char text[1024], keyfile[256], secretfile[256], want[512];
+
+    snprintf(text, sizeof text, "db_home = /tmp/db\nsigning_key = %s\n", KEY);
+    const char *path = write_file("inline-key.conf", text, 0644);
+    assert_int_equal(sa_config_load(&cfg, path, &err), SA_ERR_CONFIG);
+    snprintf(want, sizeof want, "%s holds `signing_key` but is readable by group or others "
+             "(mode 0644): run `chmod 600 %s`", path, path);
+    assert_string_equal(err.msg, want);
+    chmod(path, 0600);
+    assert_int_equal(sa_config_load(&cfg, path, &err), SA_OK);
+    sa_config_free(&cfg);
+    chmod(path, 0604); /* others alone are enough to refuse */
+    assert_int_equal(sa_config_load(&cfg, path, &err), SA_ERR_CONFIG);
+
+    snprintf(text, sizeof text, "db_home = /tmp/db\nsigning_key_file = %s\n"
+             "google_client_secret = GOCSPX-inline\n",
+             write_file("k1", "0123456789abcdef0123456789abcdef\n", 0600));
+    path = write_file("inline-secret.conf", text, 0640);
+    assert_int_equal(sa_config_load(&cfg, path, &err), SA_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "holds `google_client_secret`"));
+    assert_non_null(strstr(err.msg, "(mode 0640)"));
+    chmod(path, 0600);
+    assert_int_equal(sa_config_load(&cfg, path, &err), SA_OK);
+    assert_string_equal(cfg.google_client_secret, "GOCSPX-inline");
+    sa_config_free(&cfg);
+
+    /* Secrets in files: the configuration file may then be readable by all. */
+    snprintf(keyfile, sizeof keyfile, "%s",
+             write_file("k2", "0123456789abcdef0123456789abcdef\r\n", 0600));
+    snprintf(secretfile, sizeof secretfile, "%s", write_file("s2", "GOCSPX-from-file\n", 0644));
+    snprintf(text, sizeof text, "db_home = /tmp/db\nsigning_key_file = %s\n"
+             "google_client_secret_file = %s\n", keyfile, secretfile);
+    path = write_file("files.conf", text, 0644);
+    assert_int_equal(sa_config_load(&cfg, path, &err), SA_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "`google_client_secret_file`"));
+    assert_non_null(strstr(err.msg, secretfile));
+    assert_non_null(strstr(err.msg, "(mode 0644): run `chmod 600"));
+    chmod(secretfile, 0400);
+    assert_int_equal(sa_config_load(&cfg, path, &err), SA_OK);
+    assert_string_equal(cfg.google_client_secret, "GOCSPX-from-file");
+    assert_int_equal(cfg.signing_key_len, 32);
+
+    /* Freed: the secrets are wiped, not just left behind. */
+    sa_config_free(&cfg);
+    static const unsigned char zero[SA_SIGNING_KEY_MAX];
+    assert_memory_equal(cfg.signing_key, zero, sizeof cfg.signing_key);
+    assert_memory_equal(cfg.google_client_secret, zero, sizeof cfg.google_client_secret);
+    assert_int_equal(cfg.signing_key_len, 0);
+
+    /* A secret file too long for its setting. */
+    char big[400];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    char conf[256];
+    snprintf(conf, sizeof conf, "%s", path);
+    write_file("s2", big, 0600);
+    assert_int_equal(sa_config_load(&cfg, conf, &err), SA_ERR_CONFIG);
+    if (!strstr(err.msg, "holds more than 255 bytes"))
+        fail_msg("%s", err.msg);
+
+    /* Both forms of one secret: refused, not "the file wins". */
+    snprintf(text, sizeof text, "db_home = /tmp/db\nsigning_key = %s\nsigning_key_file = %s\n",
+             KEY, keyfile);
+    path = write_file("both-key.conf", text, 0600);
+    assert_int_equal(sa_config_load(&cfg, path, &err), SA_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "`signing_key` and `signing_key_file` are both set"));
+    snprintf(text, sizeof text, "db_home = /tmp/db\nsigning_key_file = %s\n"
+             "google_client_secret_file = %s\ngoogle_client_secret = x\n", keyfile, secretfile);
+    path = write_file("both-secret.conf", text, 0600);
+    assert_int_equal(sa_config_load(&cfg, path, &err), SA_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "`google_client_secret` and `google_client_secret_file` are "
+                                    "both set"));
 }
 
 int main(void)
@@ -191,6 +282,7 @@ int main(void)
         cmocka_unit_test(test_errors_name_key_and_line),
         cmocka_unit_test(test_load_required_and_checks),
         cmocka_unit_test(test_key_file_permissions),
+        cmocka_unit_test(test_secret_files),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

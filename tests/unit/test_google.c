@@ -13,6 +13,10 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/param_build.h>
+#include <openssl/sha.h>
 
 #include "config.h"
 #include "google.h"
@@ -311,6 +315,215 @@ static void test_jwks_parse_refusals(void **state)
     assert_int_equal(sa_google_jwks_parse(many, strlen(many), &set, NULL), SA_ERR_INVALID);
 }
 
+/* ---- keys from the network (issue 9, point 1) ---- */
+
+/* The n of a JWKS text's key with this kid (a pointer into the text, up to the closing quote),
+ * copied into out. */
+static void jwks_n_of(const char *jwks, const char *kid, char *out, size_t size)
+{
+    char want[64];
+    snprintf(want, sizeof want, "\"kid\":\"%s\",\"n\":\"", kid);
+    const char *p = strstr(jwks, want);
+    assert_non_null(p);
+    p += strlen(want);
+    const char *end = strchr(p, '"');
+    assert_non_null(end);
+    assert_true((size_t)(end - p) < size);
+    memcpy(out, p, (size_t)(end - p));
+    out[end - p] = '\0';
+}
+
+/* A JWKS document: the good unit-kid-1 key plus an RS256 key `kid` with this n and e. */
+static char *jwks_with(const char *kid, const char *n, const char *e)
+{
+    char good[512];
+    jwks_n_of(JWKS, "unit-kid-1", good, sizeof good);
+    size_t size = strlen(good) + strlen(n) + strlen(e) + strlen(kid) + 256;
+    char *doc = malloc(size);
+    assert_non_null(doc);
+    snprintf(doc, size,
+             "{\"keys\":[{\"kty\":\"RSA\",\"alg\":\"RS256\",\"use\":\"sig\",\"kid\":\"unit-kid-1\","
+             "\"n\":\"%s\",\"e\":\"AQAB\"},{\"kty\":\"RSA\",\"alg\":\"RS256\",\"use\":\"sig\","
+             "\"kid\":\"%s\",\"n\":\"%s\",\"e\":\"%s\"}]}", good, kid, n, e);
+    return doc;
+}
+
+/* base64url of `len` bytes: the unit-kid-2 modulus changed by `change`, or `fill` bytes. */
+static void modulus_b64(int change, unsigned char fill, size_t len, char *out, size_t size)
+{
+    unsigned char bytes[1100];
+    size_t n = 0;
+    char text[512];
+    assert_true(len <= sizeof bytes);
+    if (change) {
+        jwks_n_of(JWKS, "unit-kid-2", text, sizeof text);
+        assert_int_equal(sa_b64url_decode(text, strlen(text), bytes, sizeof bytes, &n), SA_OK);
+        bytes[n - 1] &= 0xFE; /* even */
+    } else {
+        memset(bytes, fill, len);
+        n = len;
+    }
+    assert_true(sa_b64url_encode(bytes, n, out, size) > 0);
+}
+
+static void test_jwks_key_rules(void **state)
+{
+    char key2[512], even[512], weak[256], huge[1600], ones[512];
+    jwks_n_of(JWKS, "unit-kid-2", key2, sizeof key2);
+    jwks_n_of(JWKS_WEAK, "unit-weak", weak, sizeof weak);
+    modulus_b64(1, 0, 0, even, sizeof even);
+    modulus_b64(0, 0xFF, 1100, huge, sizeof huge);  /* 8800 bits */
+    modulus_b64(0, 0xFF, 256, ones, sizeof ones);   /* 2^2048-1: odd, but divisible by 3 */
+    static const struct { const char *e; int n_kind; const char *reason; } cases[] = {
+        { "AQ", 0, "exponent under 65537" },              /* e = 1: the forgery of point 1 */
+        { "Ag", 0, "exponent under 65537" },              /* e = 2 */
+        { "Aw", 0, "exponent under 65537" },              /* e = 3 */
+        { "AQAA", 0, "exponent under 65537" },            /* e = 65536 */
+        { "AQAC", 0, "exponent is even" },                /* e = 65538 */
+        { "AQAAAAAAAAAAAQ", 0, "exponent over 64 bits" },
+        { "AQ==", 0, "n or e is not base64url" },
+        { "AQAB", 1, "modulus is even" },
+        { "AQAB", 2, "modulus under 2048 bits" },
+        { "AQAB", 3, "modulus over 8192 bits" },
+        { "AQAB", 4, "fails OpenSSL's public key check" },
+    };
+    const char *moduli[] = { key2, even, weak, huge, ones };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *doc = jwks_with("bad-key", moduli[cases[i].n_kind], cases[i].e);
+        sa_google_keyset set = { 0 };
+        sa_error err = { 0 };
+        if (sa_google_jwks_parse(doc, strlen(doc), &set, &err) != SA_OK)
+            fail_msg("case %zu: document refused: %s", i, err.msg);
+        assert_int_equal(set.n, 1);
+        assert_non_null(sa_google_keyset_find(&set, "unit-kid-1"));
+        assert_null(sa_google_keyset_find(&set, "bad-key"));
+        assert_int_equal(set.n_rejected, 1);
+        assert_string_equal(set.rejected[0].kid, "bad-key");
+        if (strcmp(set.rejected[0].reason, cases[i].reason) != 0)
+            fail_msg("case %zu: reason %s, wanted %s", i, set.rejected[0].reason,
+                     cases[i].reason);
+        sa_google_keyset_clear(&set);
+        free(doc);
+    }
+
+    /* The same key with e = 65537 and e = 65539 is taken: the rules refuse only what they
+     * name. */
+    static const char *good_e[] = { "AQAB", "AQAD" };
+    for (size_t i = 0; i < 2; i++) {
+        char *doc = jwks_with("ok-key", key2, good_e[i]);
+        sa_google_keyset set = { 0 };
+        assert_int_equal(sa_google_jwks_parse(doc, strlen(doc), &set, NULL), SA_OK);
+        assert_int_equal(set.n, 2);
+        assert_int_equal(set.n_rejected, 0);
+        sa_google_keyset_clear(&set);
+        free(doc);
+    }
+
+    /* A kid that could forge a log line is kept printable; a repeated kid, even of a refused
+     * key, still refuses the document. */
+    char *doc = jwks_with("a\\nb\\u00e9", key2, "AQ");
+    sa_google_keyset set = { 0 };
+    assert_int_equal(sa_google_jwks_parse(doc, strlen(doc), &set, NULL), SA_OK);
+    assert_string_equal(set.rejected[0].kid, "a?b??");
+    sa_google_keyset_clear(&set);
+    free(doc);
+    doc = jwks_with("unit-kid-1", key2, "AQ");
+    assert_int_equal(sa_google_jwks_parse(doc, strlen(doc), &set, NULL), SA_ERR_INVALID);
+    free(doc);
+
+    /* Only refused keys: the document is refused, and the message names the kid and why. */
+    static const char only_bad[] =
+        "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"lonely\",\"n\":\"AQAB\",\"e\":\"AQ\"}]}";
+    sa_error err = { 0 };
+    assert_int_equal(sa_google_jwks_parse(only_bad, strlen(only_bad), &set, &err),
+                     SA_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "kid lonely: modulus under 2048 bits"));
+}
+
+/* The attack of issue 9 point 1: with e = 1, RSA "verification" of s is s itself, so the
+ * PKCS#1 v1.5 padding of SHA-256(header.payload) is a valid signature made without any
+ * private key. The key must be refused, so the token names an unknown key. */
+static void test_jwks_e1_forgery(void **state)
+{
+    static const unsigned char digest_info[] = {
+        0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+        0x01, 0x05, 0x00, 0x04, 0x20 };
+    static const char header[] = "{\"alg\":\"RS256\",\"kid\":\"forged-e1\",\"typ\":\"JWT\"}";
+    static const char payload[] =
+        "{\"iss\":\"https://accounts.google.com\",\"aud\":\"" CLIENT "\",\"sub\":\"666\","
+        "\"email\":\"victim@example.com\",\"email_verified\":true,"
+        "\"iat\":1700000000,\"exp\":1700003600}";
+    char key2[512], token[2048];
+    unsigned char em[256];
+    size_t pos = 0;
+
+    jwks_n_of(JWKS, "unit-kid-2", key2, sizeof key2);
+    pos += sa_b64url_encode((const unsigned char *)header, strlen(header), token, sizeof token);
+    token[pos++] = '.';
+    pos += sa_b64url_encode((const unsigned char *)payload, strlen(payload), token + pos,
+                            sizeof token - pos);
+    size_t signed_len = pos;
+    /* EM = 00 01 FF..FF 00 DigestInfo(SHA-256) hash (RFC 8017 section 9.2) */
+    memset(em, 0xFF, sizeof em);
+    em[0] = 0x00;
+    em[1] = 0x01;
+    size_t t = sizeof em - sizeof digest_info - 32;
+    em[t - 1] = 0x00;
+    memcpy(em + t, digest_info, sizeof digest_info);
+    assert_non_null(SHA256((const unsigned char *)token, signed_len, em + t + sizeof digest_info));
+    token[pos++] = '.';
+    pos += sa_b64url_encode(em, sizeof em, token + pos, sizeof token - pos);
+    token[pos] = '\0';
+
+    /* The forgery is real: built straight from n and e = 1, OpenSSL "verifies" it. */
+    unsigned char nb[300], eb[1] = { 1 };
+    size_t nlen = 0;
+    assert_int_equal(sa_b64url_decode(key2, strlen(key2), nb, sizeof nb, &nlen), SA_OK);
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    BIGNUM *bn_n = BN_bin2bn(nb, (int)nlen, NULL), *bn_e = BN_bin2bn(eb, 1, NULL);
+    assert_true(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n));
+    assert_true(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e));
+    OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(bld);
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+    EVP_PKEY *weak = NULL;
+    assert_true(EVP_PKEY_fromdata_init(ctx) > 0);
+    assert_true(EVP_PKEY_fromdata(ctx, &weak, EVP_PKEY_PUBLIC_KEY, params) > 0);
+    assert_true(sa_google_rs256_verify(weak, token, signed_len, em, sizeof em));
+    EVP_PKEY_free(weak);
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    BN_free(bn_n);
+    BN_free(bn_e);
+
+    /* Published next to a good key, the e = 1 key is refused and reported once. */
+    char *doc = jwks_with("forged-e1", key2, "AQ");
+    sa_error err = { 0 };
+    sa_google *g = sa_google_new(&cfg, NULL, &err);
+    assert_non_null(g);
+    assert_int_equal(sa_google_keys_install(g, doc, strlen(doc), NOW - 100, NOW + 3600, &err),
+                     SA_OK);
+    const sa_google_rejected_key *rejected = NULL;
+    assert_int_equal(sa_google_rejected_keys(g, &rejected), 1);
+    assert_string_equal(rejected[0].kid, "forged-e1");
+    assert_string_equal(rejected[0].reason, "exponent under 65537");
+    assert_int_equal(sa_google_rejected_keys(g, &rejected), 0);
+    expect_rejected(g, token, NULL, NOW, SA_GOOGLE_R_UNKNOWN_KEY);
+    assert_int_equal(verify(g, T_GOOD, NULL, NOW, &(const char *){ NULL }), SA_GOOGLE_OK);
+    sa_google_free(g);
+
+    /* Stale keys and Google down: the refused kid is still judged, not "cannot tell" (503). */
+    g = sa_google_new(&cfg, NULL, &err);
+    assert_non_null(g);
+    assert_int_equal(sa_google_keys_install(g, doc, strlen(doc), NOW - 100, NOW - 1, &err),
+                     SA_OK);
+    expect_rejected(g, token, NULL, NOW, SA_GOOGLE_R_UNKNOWN_KEY);
+    assert_int_equal(verify(g, T_UNKNOWN_KID, NULL, NOW, &(const char *){ NULL }),
+                     SA_GOOGLE_UNAVAILABLE);
+    sa_google_free(g);
+    free(doc);
+}
+
 static void test_max_age(void **state)
 {
     assert_int_equal(sa_google_max_age("public, max-age=19964, must-revalidate, no-transform",
@@ -547,6 +760,68 @@ static void test_claims(void **state)
     expect_claims("{" ISS "," AUD "," TIMES "," SUB "}", AT, NULL);
 }
 
+/* ---- numbers from outside (issue 9, point 3) ---- */
+
+static bool tokeninfo_exp(const char *json, int64_t now, int64_t *exp)
+{
+    json_object *info = NULL;
+    assert_int_equal(sa_json_parse(json, strlen(json), &info, NULL), SA_OK);
+    bool ok = sa_google_tokeninfo_exp(info, now, exp);
+    json_object_put(info);
+    return ok;
+}
+
+static void test_tokeninfo_times(void **state)
+{
+    int64_t exp = 0;
+    assert_true(tokeninfo_exp("{\"exp\":\"1700003600\",\"expires_in\":\"5\"}", NOW, &exp));
+    assert_int_equal(exp, 1700003600);
+    assert_true(tokeninfo_exp("{\"expires_in\":\"3599\"}", NOW, &exp));
+    assert_int_equal(exp, NOW + 3599);
+    assert_true(tokeninfo_exp("{\"expires_in\":3599}", NOW, &exp));
+    assert_int_equal(exp, NOW + 3599);
+    /* 2^63-1 seconds left saturates (UBSan flagged the overflow here). */
+    assert_true(tokeninfo_exp("{\"expires_in\":9223372036854775807}", NOW, &exp));
+    assert_int_equal(exp, INT64_MAX);
+    assert_true(tokeninfo_exp("{\"expires_in\":9223372036854775807}", INT64_MAX, &exp));
+    assert_int_equal(exp, INT64_MAX);
+    assert_true(tokeninfo_exp("{\"exp\":9223372036854775807}", NOW, &exp));
+    assert_int_equal(exp, INT64_MAX);
+    /* Refused: negative, over int64, too many digits as text, other types, absent. */
+    static const char *bad[] = {
+        "{\"expires_in\":-1}", "{\"expires_in\":-9223372036854775808}",
+        "{\"exp\":-5}", "{\"expires_in\":\"-1\"}", "{\"expires_in\":\"9223372036854775807\"}",
+        "{\"expires_in\":9223372036854775808}", "{\"expires_in\":1e300}",
+        "{\"expires_in\":3599.5}", "{\"expires_in\":true}", "{\"expires_in\":\"\"}",
+        "{\"expires_in\":\" 5\"}", "{}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        json_object *info = NULL;
+        if (sa_json_parse(bad[i], strlen(bad[i]), &info, NULL) != SA_OK)
+            continue; /* refused even earlier, by the JSON reader */
+        if (sa_google_tokeninfo_exp(info, NOW, &exp))
+            fail_msg("tokeninfo %s accepted: %lld", bad[i], (long long)exp);
+        json_object_put(info);
+    }
+
+    /* ID token times at the int64 limits: compared, never computed with. */
+    expect_claims("{" ISS "," AUD ",\"iat\":1700000000,\"exp\":9223372036854775807," SUB "}", NULL,
+                  NULL);
+    expect_claims("{" ISS "," AUD ",\"iat\":1700000000,\"exp\":-9223372036854775808," SUB "}",
+                  NULL, SA_GOOGLE_R_EXPIRED);
+    expect_claims("{" ISS "," AUD ",\"iat\":-9223372036854775808,\"exp\":1700003600," SUB "}",
+                  NULL, NULL);
+    expect_claims("{" ISS "," AUD ",\"iat\":9223372036854775807,\"exp\":1700003600," SUB "}",
+                  NULL, SA_GOOGLE_R_IN_FUTURE);
+
+    /* Cache-Control and Age at and past the int64 limits saturate. */
+    assert_int_equal(sa_google_max_age("max-age=9223372036854775807", NULL),
+                     SA_GOOGLE_MAX_MAX_AGE);
+    assert_int_equal(sa_google_max_age("max-age=9223372036854775808", "9223372036854775808"), 0);
+    assert_int_equal(sa_google_max_age("max-age=100", "99999999999999999999999999"), 0);
+    assert_int_equal(sa_google_max_age("max-age=-100", NULL), SA_GOOGLE_DEFAULT_MAX_AGE);
+}
+
 /* ---- key cache without Google ---- */
 
 static void test_cache_google_down(void **state)
@@ -657,6 +932,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_jwks_parse),
         cmocka_unit_test(test_jwks_parse_refusals),
+        cmocka_unit_test(test_jwks_key_rules),
+        cmocka_unit_test(test_jwks_e1_forgery),
         cmocka_unit_test(test_max_age),
         cmocka_unit_test(test_rs256),
         cmocka_unit_test(test_at_hash),
@@ -664,6 +941,7 @@ int main(void)
         cmocka_unit_test(test_verify_attacks),
         cmocka_unit_test(test_leeway),
         cmocka_unit_test(test_claims),
+        cmocka_unit_test(test_tokeninfo_times),
         cmocka_unit_test(test_cache_google_down),
         cmocka_unit_test(test_input_checks),
         cmocka_unit_test(test_is_jwt),

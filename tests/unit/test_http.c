@@ -226,8 +226,58 @@ static void test_cors(void **state)
     assert_int_equal(ctx.res.status, 200);
     assert_non_null(strstr(ctx.res.headers.data, "Access-Control-Allow-Origin: http://localhost:3000\r\n"));
     assert_non_null(strstr(ctx.res.headers.data, "Access-Control-Max-Age: 86400\r\n"));
-    assert_non_null(strstr(ctx.res.headers.data, "Vary: Origin\r\n"));
+    assert_int_equal(ctx.res.vary, SA_VARY_ORIGIN);
     assert_null(strstr(ctx.res.headers.data, "Credentials"));
+    ctx_done(&ctx);
+
+    /* A refused origin gets no CORS headers, but the answer still varies with Origin. */
+    ctx_init(&ctx, "GET", SA_GET, NULL);
+    ctx.cfg = &c;
+    ctx.req.origin = "https://evil.example";
+    sa_cors_decorate(&ctx);
+    assert_int_equal(ctx.res.vary, SA_VARY_ORIGIN);
+    assert_true(ctx.res.headers.len == 0 ||
+                !strstr(ctx.res.headers.data, "Access-Control-Allow-Origin"));
+    ctx_done(&ctx);
+    sa_config_free(&c);
+
+    /* Without CORS configured, no Vary: Origin. */
+    sa_config_defaults(&c);
+    ctx_init(&ctx, "GET", SA_GET, NULL);
+    ctx.cfg = &c;
+    ctx.req.origin = "https://app.example";
+    sa_cors_decorate(&ctx);
+    assert_int_equal(ctx.res.vary, 0);
+    ctx_done(&ctx);
+}
+
+/* Issue 9 point 6: answers that depend on credentials are neither stored nor shared. */
+static void test_private_answers(void **state)
+{
+    sa_config c;
+    sa_config_defaults(&c);
+    const char *text = "cors_allowed_origins = https://app.example\ncookie_mode = true\n";
+    assert_int_equal(sa_config_parse(&c, text, strlen(text), "t", NULL), SA_OK);
+    sa_ctx ctx;
+    ctx_init(&ctx, "GET", SA_GET, NULL);
+    ctx.cfg = &c;
+    sa_respond_private(&ctx);
+    sa_respond_raw(&ctx, 200, "{}", 2);
+    sa_cors_decorate(&ctx);
+    sa_buf out = {0};
+    assert_int_equal(sa_response_serialize(&ctx, &out), SA_OK);
+    assert_non_null(strstr(out.data, "\r\nCache-Control: no-store\r\n"
+                                     "Vary: Origin, Authorization, Cookie\r\n"));
+    sa_buf_free(&out);
+    ctx_done(&ctx);
+
+    c.cookie_mode = false;
+    ctx_init(&ctx, "GET", SA_GET, NULL);
+    ctx.cfg = &c;
+    sa_respond_private(&ctx);
+    assert_int_equal(sa_response_serialize(&ctx, &out), SA_OK);
+    assert_non_null(strstr(out.data, "\r\nCache-Control: no-store\r\nVary: Authorization\r\n"));
+    sa_buf_free(&out);
     ctx_done(&ctx);
     sa_config_free(&c);
 }
@@ -251,15 +301,118 @@ static void test_cookies_and_csrf(void **state)
     sa_config_parse(&c, text, strlen(text), "t", NULL);
     ctx.cfg = &c;
     ctx.req.origin = "https://app.example";
-    assert_true(sa_csrf_check(&ctx));
+    assert_true(sa_csrf_check(&ctx, SA_CSRF_USES_COOKIES));
     ctx.req.origin = NULL;
     ctx.req.referer = "https://app.example/page?x=1";
-    assert_true(sa_csrf_check(&ctx));
+    assert_true(sa_csrf_check(&ctx, SA_CSRF_USES_COOKIES));
     ctx.req.referer = "https://app.example.evil/page";
-    assert_false(sa_csrf_check(&ctx));
+    assert_false(sa_csrf_check(&ctx, SA_CSRF_USES_COOKIES));
     assert_answer(&ctx, 403, "{\"detail\":\"CSRF Failed: Origin checking failed.\"}");
+    ctx.req.referer = NULL; /* neither header: refused when cookies authenticate */
+    assert_false(sa_csrf_check(&ctx, SA_CSRF_USES_COOKIES));
+    /* Outside cookie mode nothing sets cookies: no login CSRF check at all. */
+    ctx.req.origin = "https://evil.example";
+    assert_true(sa_csrf_check(&ctx, SA_CSRF_SETS_COOKIES));
     ctx.req.method_bit = SA_GET;
-    assert_true(sa_csrf_check(&ctx));
+    assert_true(sa_csrf_check(&ctx, SA_CSRF_USES_COOKIES));
+    ctx_done(&ctx);
+    sa_config_free(&c);
+}
+
+/* Login CSRF (API.md section 8): in cookie mode a request that would set our cookies is
+ * refused for a hostile or `null` Origin (or, without Origin, a hostile Referer), and served
+ * with neither header. */
+static void test_csrf_sets_cookies(void **state)
+{
+    static const struct { const char *origin, *referer; bool pass; } cases[] = {
+        {NULL, NULL, true},
+        {"", "", true},
+        {"https://app.example", NULL, true},
+        {"https://app.example", "https://evil.example/x", true},   /* Origin decides */
+        {NULL, "https://app.example/login?next=/", true},
+        {"https://evil.example", NULL, false},
+        {"null", NULL, false},
+        {"https://app.example.evil", NULL, false},
+        {"http://app.example", NULL, false},                         /* another scheme */
+        {"https://evil.example", "https://app.example/", false},
+        {NULL, "https://evil.example/page", false},
+        {NULL, "not a url", false},
+        {"null", "https://app.example/", false},
+    };
+    sa_config c;
+    sa_config_defaults(&c);
+    /* `null` listed by mistake is still never trusted. */
+    const char *text = "cors_allowed_origins = https://app.example null\ncookie_mode = true\n";
+    assert_int_equal(sa_config_parse(&c, text, strlen(text), "t", NULL), SA_OK);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sa_ctx ctx;
+        ctx_init(&ctx, "POST", SA_POST, NULL);
+        ctx.cfg = &c;
+        ctx.req.origin = cases[i].origin;
+        ctx.req.referer = cases[i].referer;
+        bool pass = sa_csrf_check(&ctx, SA_CSRF_SETS_COOKIES);
+        if (pass != cases[i].pass)
+            fail_msg("case %zu: origin %s referer %s", i, cases[i].origin ? cases[i].origin : "-",
+                     cases[i].referer ? cases[i].referer : "-");
+        if (!pass)
+            assert_answer(&ctx, 403, "{\"detail\":\"CSRF Failed: Origin checking failed.\"}");
+        ctx_done(&ctx);
+    }
+    sa_config_free(&c);
+}
+
+/* Cookie mode (API.md section 8): a blank or null body `refresh` reads the cookie, which
+ * marks the request so that a refusal expires both cookies; other bodies keep DRF's 400. */
+static void test_refresh_token_sources(void **state)
+{
+    static const struct { const char *body; const char *token; int status; } cases[] = {
+        {"{\"refresh\":\"\"}", "from.cookie.x", 200},
+        {"{\"refresh\":null}", "from.cookie.x", 200},
+        {"{}", "from.cookie.x", 200},
+        {"{\"refresh\":\"from.body.x\"}", "from.body.x", 200},
+        {"{\"refresh\":7}", NULL, 400},
+    };
+    sa_config c;
+    sa_config_defaults(&c);
+    const char *text = "cors_allowed_origins = https://app.example\ncookie_mode = true\n"
+                       "cookie_domain = app.example\n";
+    assert_int_equal(sa_config_parse(&c, text, strlen(text), "t", NULL), SA_OK);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sa_ctx ctx;
+        const char *token = NULL;
+        ctx_init(&ctx, "POST", SA_POST, NULL);
+        ctx.cfg = &c;
+        ctx.req.origin = "https://app.example";
+        ctx.req.cookie = "sa-refresh=from.cookie.x";
+        ctx.req.data = json_tokener_parse(cases[i].body);
+        bool ok = sa_refresh_token_of_request(&ctx, &token);
+        assert_int_equal(ok, cases[i].status == 200);
+        if (ok)
+            assert_string_equal(token, cases[i].token);
+        bool from_cookie = ok && strcmp(cases[i].token, "from.cookie.x") == 0;
+        assert_int_equal(ctx.before_send != NULL, from_cookie);
+        if (from_cookie) {   /* refused: both cookies expire, with their Path and Domain */
+            sa_respond_detail(&ctx, 401, "Token is blacklisted", "token_not_valid");
+            ctx.before_send(&ctx);
+            assert_non_null(strstr(ctx.res.headers.data, "Set-Cookie: sa-access=; Path=/; "
+                                                         "Max-Age=0;"));
+            assert_non_null(strstr(ctx.res.headers.data, "Set-Cookie: sa-refresh=; "
+                                                         "Path=/api/auth/; Max-Age=0;"));
+            assert_non_null(strstr(ctx.res.headers.data, "Domain=app.example"));
+        }
+        ctx_done(&ctx);
+    }
+    /* Served, a cookie request expires nothing. */
+    sa_ctx ctx;
+    const char *token;
+    ctx_init(&ctx, "POST", SA_POST, NULL);
+    ctx.cfg = &c;
+    ctx.req.origin = "https://app.example";
+    ctx.req.cookie = "sa-refresh=from.cookie.x";
+    ctx.req.data = json_object_new_object();
+    assert_true(sa_refresh_token_of_request(&ctx, &token));
+    ctx.before_send(&ctx);
+    assert_null(ctx.res.headers.data ? strstr(ctx.res.headers.data, "Set-Cookie") : NULL);
     ctx_done(&ctx);
     sa_config_free(&c);
 }
@@ -350,7 +503,10 @@ int main(void)
         cmocka_unit_test(test_form_bodies),
         cmocka_unit_test(test_response_serialisation),
         cmocka_unit_test(test_cors),
+        cmocka_unit_test(test_private_answers),
         cmocka_unit_test(test_cookies_and_csrf),
+        cmocka_unit_test(test_csrf_sets_cookies),
+        cmocka_unit_test(test_refresh_token_sources),
         cmocka_unit_test(test_usernames),
         cmocka_unit_test(test_json_writer),
     };
