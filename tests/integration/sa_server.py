@@ -14,15 +14,17 @@ Which web server: SA_SERVER (or pytest --server), one of SERVERS:
                 bin/socialauth-spawn).
 Apache and nginx run their children as the service user (www-data), never as root, and the
 checkout may sit under a home that user cannot enter: those stacks run from a tree installed
-by `make install PREFIX=<temporary directory>` (SA_INSTALLED names one already made), each
-server in a directory owned by www-data; `socialauth init` and the CLI run as root as the
-tests do, and leave every store file to www-data (service_user).
+by `make install PREFIX=<temporary directory>` (SA_INSTALLED names one already made); each
+server's directory (the test's tmp_path) is made reachable (o+x on its parents, which pytest
+makes 0700) and everything in it is given to www-data at each start; `socialauth init` and the
+CLI run as root as the tests do, and leave every store file to www-data (service_user).
 """
 
 import atexit
 import json
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -73,6 +75,19 @@ def install_tree():
     return _tree
 
 
+def open_path(path):
+    """Let the service user reach `path`: pytest makes its directories 0700 (as root)."""
+    while path != "/":
+        mode = os.stat(path).st_mode
+        if not mode & 0o001:
+            os.chmod(path, (mode & 0o7777) | 0o011)
+        path = os.path.dirname(path)
+
+
+class PortTaken(Exception):
+    """The web server could not bind its port."""
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -85,14 +100,14 @@ class Server:
         if installed():
             tree = install_tree()
             self.prefix = tree["prefix"]
-            tmpdir = tempfile.mkdtemp(prefix="sa-", dir=tree["work"])
-            os.chmod(tmpdir, 0o755)
-            os.chown(tmpdir, tree["uid"], tree["gid"])
+            self.owner = (tree["uid"], tree["gid"])
+            open_path(str(tmpdir))
             self.cli_path = os.path.join(self.prefix, "bin", "socialauth")
             self.libexec = os.path.join(self.prefix, "lib", "socialauth")
             self.htdocs = os.path.join(self.prefix, "share", "socialauth", "htdocs")
         else:
             self.prefix = None
+            self.owner = None
             self.cli_path = os.path.join(ROOT, "bin", "socialauth")
             self.libexec = ROOT
             self.htdocs = os.path.join(ROOT, "htdocs")
@@ -115,21 +130,19 @@ class Server:
         with open(os.open(self.conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
             for k, v in self.settings.items():
                 f.write(f"{k} = {v}\n")
-        if installed():  # the programs read it as www-data
-            os.chown(self.conf, tree["uid"], tree["gid"])
+        self.give_to_service_user()
         if init:  # init=False: serve a store that is already in db_home, as it is
             self.cli_ok("init")
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.run = os.path.join(self.dir, "run")
         os.makedirs(self.run, exist_ok=True)
-        if installed():
-            os.chown(self.run, tree["uid"], tree["gid"])
+        self.give_to_service_user()
         self.errorlog = os.path.join(self.dir, "error.log")
         self.programs_log = os.path.join(self.dir, "programs.log")
         self.server_conf = os.path.join(self.dir, f"{self.kind}.conf")
-        with open(self.server_conf, "w") as f:
-            subprocess.run(self.render(procs, extra_lighttpd), check=True, stdout=f)
+        self.procs_setting, self.extra_lighttpd = procs, extra_lighttpd
+        self.render_conf()
         self.lighttpd_conf = self.server_conf
         self.session = requests.Session()
         # lighttpd closes a keep-alive connection after 5 s idle; a test that waited longer
@@ -139,6 +152,24 @@ class Server:
                                    allowed_methods=frozenset(["GET", "HEAD", "OPTIONS"]))
         self.session.mount("http://", requests.adapters.HTTPAdapter(max_retries=retry))
         self.start()
+
+    def render_conf(self):
+        with open(self.server_conf, "w") as f:
+            subprocess.run(self.render(self.procs_setting, self.extra_lighttpd), check=True, stdout=f)
+
+    def give_to_service_user(self):
+        """Behind Apache and nginx the programs run as www-data: everything in this server's
+        directory is theirs (settings, store, run directory), and so are the files the
+        settings name (`*_file`)."""
+        if not self.owner:
+            return
+        for d, dirs, files in os.walk(self.dir):
+            for name in [d] + [os.path.join(d, f) for f in dirs + files]:
+                os.lchown(name, *self.owner)
+        for key, value in self.settings.items():  # key files a test keeps elsewhere
+            if key.endswith("_file") and os.path.exists(value):
+                open_path(os.path.dirname(value))
+                os.lchown(value, *self.owner)
 
     def tool(self, name):
         return os.path.join(self.libexec, "bin", name)
@@ -175,7 +206,20 @@ class Server:
                 ["nginx", "-p", self.run, "-c", self.server_conf, "-e", self.errorlog]]
 
     def start(self):
-        """Start the server (again) with the same settings and wait until it answers."""
+        """Start the server (again) with the same settings and wait until it answers. When
+        its port was taken meanwhile (other test runs share the loopback ports), it moves to
+        a new one (self.base follows)."""
+        for attempt in range(3):
+            try:
+                return self.start_once()
+            except PortTaken:
+                self.port = free_port()
+                self.base = f"http://127.0.0.1:{self.port}"
+                self.render_conf()
+        return self.start_once()
+
+    def start_once(self):
+        self.give_to_service_user()
         self.procs = []
         with open(self.programs_log, "a") as out:
             for cmd in self.commands():
@@ -191,7 +235,10 @@ class Server:
                 pass
             if any(p.poll() is not None for p in self.procs) or time.time() > deadline:
                 self.stop()
-                raise RuntimeError(f"{self.kind} did not start:\n" + self.log())
+                log = self.log()
+                if re.search(r"Address already in use|could not bind|bind\(\) to .* failed", log[-2000:]):
+                    raise PortTaken(log)
+                raise RuntimeError(f"{self.kind} did not start:\n" + log)
             time.sleep(0.05)
 
     def restart(self):
