@@ -29,18 +29,21 @@ LIB       := lib/libsocialauth.a
 CGI_SRC   := $(sort $(wildcard cgi-bin/*.c))
 CGI_BIN   := $(CGI_SRC:.c=)
 TOOL_SRC  := $(sort $(wildcard bin/*.c))
-TOOL_BIN  := $(TOOL_SRC:.c=)
+TOOL_BIN  := $(TOOL_SRC:.c=) bin/socialauth
+# The admin command: one file per command family (bin/cli/cli.h).
+CLI_SRC   := $(sort $(wildcard bin/cli/*.c))
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  := $(UNIT_SRC:.c=)
 HEADERS   := $(wildcard lib/*.h)
 
-.PHONY: all deps run test unit integration bench clean install uninstall release help valgrind browser
+.PHONY: all deps run test unit integration e2e bench clean install uninstall release help valgrind
 all: $(LIB) $(CGI_BIN) $(TOOL_BIN)
 
 help:
 	@echo "make            build the library, the endpoints (cgi-bin/) and bin/socialauth"
 	@echo "make run        install missing packages, build, init the store, serve on 127.0.0.1:\$${PORT:-8000}"
 	@echo "make test       install missing packages, build, run unit and integration tests"
+	@echo "make e2e        the Next-Auth example (examples/nextjs) signing in through socialauth in Chromium"
 	@echo "make bench      measure throughput against a hello-world FastCGI floor (BENCH=short|long)"
 	@echo "make deps       install the Debian packages (as root) or print the apt-get line"
 	@echo "make run SERVER=apache|cgi|nginx   the same behind Apache mod_fcgid, Apache CGI or nginx"
@@ -62,6 +65,9 @@ $(LIB): $(LIB_OBJ)
 
 cgi-bin/%: cgi-bin/%.c $(LIB) $(HEADERS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+bin/socialauth: $(CLI_SRC) bin/cli/cli.h $(LIB) $(HEADERS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -Ibin/cli -o $@ $(CLI_SRC) $(LIB) $(LDLIBS)
 
 bin/%: bin/%.c $(LIB) $(HEADERS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
@@ -100,6 +106,13 @@ test:
 	@VALGRIND=1 bin/socialauth-unit $(UNIT_BIN)
 	@bin/socialauth-integration $(TEST_SERVERS)
 
+# The Next-Auth example end to end in headless Chromium (npm ci, next build, both modes); the
+# test stops everything it starts; `timeout` bounds the whole run (SIGTERM unwinds the test).
+e2e:
+	@bin/socialauth-deps e2e
+	@$(MAKE) --no-print-directory all
+	@timeout -k 20 900 /usr/bin/python3 -m pytest -q -rA -p no:cacheprovider tests/e2e
+
 valgrind: $(UNIT_BIN)
 	@VALGRIND=1 bin/socialauth-unit $(UNIT_BIN)
 
@@ -127,6 +140,8 @@ $(REL)/lib/%.o: lib/%.c $(HEADERS) $(REL)/conf-path
 $(REL_LIB): $(LIB_SRC:%.c=$(REL)/%.o)
 	rm -f $@
 	ar rcs $@ $^
+$(REL)/bin/socialauth: $(CLI_SRC) bin/cli/cli.h $(REL_LIB) $(HEADERS)
+	$(CC) $(REL_CFLAGS) $(LDFLAGS) -Ibin/cli -o $@ $(CLI_SRC) $(REL_LIB) $(LDLIBS)
 $(REL)/%: %.c $(REL_LIB) $(HEADERS)
 	$(CC) $(REL_CFLAGS) $(LDFLAGS) -o $@ $< $(REL_LIB) $(LDLIBS)
 release: $(REL_LIB) $(REL_CGI) $(REL_TOOL)

@@ -1,5 +1,6 @@
 /* config.c: reading socialauth.conf (see config.h for the syntax). */
 #include "config.h"
+#include "keyring.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -56,6 +57,11 @@ void sa_config_free(sa_config *cfg)
     OPENSSL_cleanse(cfg->signing_key, sizeof cfg->signing_key);
     OPENSSL_cleanse(cfg->google_client_secret, sizeof cfg->google_client_secret);
     cfg->signing_key_len = 0;
+    if (cfg->keys) {
+        sa_keyring_clear(cfg->keys);
+        free(cfg->keys);
+        cfg->keys = NULL;
+    }
     strlist_free(&cfg->google_client_ids);
     strlist_free(&cfg->google_issuers);
     strlist_free(&cfg->cors_allowed_origins);
@@ -241,47 +247,81 @@ static sa_status set_key(sa_config *cfg, const unsigned char *key, size_t len)
     return SA_OK;
 }
 
-/* A path from the file: absolute, or relative to the file's directory dir. */
-static sa_status file_path(char *dst, size_t size, const char *value, const char *dir)
+/* What a good value looks like, per kind of setting, for the bad-value message. A kind whose
+ * value may be a secret (strings) never has the value echoed. */
+#define EXPECT_DURATION "a duration like 300, 5m, 2h or 7d (seconds unless s, m, h or d follows)"
+#define EXPECT_BOOL "true or false (also yes/no, on/off, 1/0)"
+#define EXPECT_SIZE "a size like 65536, 64k or 1m"
+#define EXPECT_PATH "a path shorter than 1024 bytes"
+
+/* value as a path: as it is when absolute (or without a directory), else relative to dir,
+ * the settings file's directory. SA_ERR_INVALID when it does not fit. */
+static sa_status resolve_path(char *dst, size_t size, const char *value, const char *dir)
 {
     int n = value[0] == '/' || !dir ? snprintf(dst, size, "%s", value)
                                     : snprintf(dst, size, "%s/%s", dir, value);
     return n > 0 && (size_t)n < size ? SA_OK : SA_ERR_INVALID;
 }
 
+/* What a bad value was expected to look like (the message names the key and, when it is not
+ * a secret, the value). */
+typedef struct expectation {
+    char text[128];
+    bool show_value;
+} expectation;
+
 /* Apply one key = value. Returns SA_OK, SA_ERR_NOT_FOUND for an unknown key, or
- * SA_ERR_INVALID for a bad value. */
-static sa_status apply(sa_config *cfg, const char *key, const char *value, const char *dir)
+ * SA_ERR_INVALID for a bad value, with *want filled. */
+static sa_status apply(sa_config *cfg, const char *key, const char *value, const char *dir,
+                       expectation *want)
 {
     bool b;
     int64_t i;
+    want->show_value = true;
+#define EXPECT(...) snprintf(want->text, sizeof want->text, __VA_ARGS__)
 #define DURATION(name) \
-    if (strcmp(key, #name) == 0) return sa_parse_duration(value, &cfg->name);
-#define BOOL(name) \
     if (strcmp(key, #name) == 0) { \
+        EXPECT(EXPECT_DURATION); return sa_parse_duration(value, &cfg->name); }
+#define BOOL(name) \
+    if (strcmp(key, #name) == 0) { EXPECT(EXPECT_BOOL); \
         sa_status s_ = sa_parse_bool(value, &b); if (s_ == SA_OK) cfg->name = b; return s_; }
 #define STRING(name) \
-    if (strcmp(key, #name) == 0) return copy_string(cfg->name, sizeof cfg->name, value);
+    if (strcmp(key, #name) == 0) { \
+        EXPECT("a value of at most %zu bytes", sizeof cfg->name - 1); \
+        want->show_value = false; \
+        return copy_string(cfg->name, sizeof cfg->name, value); }
 #define LIST(name) \
-    if (strcmp(key, #name) == 0) return strlist_parse(&cfg->name, value);
+    if (strcmp(key, #name) == 0) { \
+        EXPECT("at most %d items separated by commas or spaces", SA_MAX_LIST); \
+        return strlist_parse(&cfg->name, value); }
 
     if (strcmp(key, "db_home") == 0) {
-        if (value[0] == '/' || !dir)
-            return copy_string(cfg->db_home, sizeof cfg->db_home, value);
-        int n = snprintf(cfg->db_home, sizeof cfg->db_home, "%s/%s", dir, value);
-        return n > 0 && (size_t)n < sizeof cfg->db_home ? SA_OK : SA_ERR_INVALID;
+        EXPECT(EXPECT_PATH);
+        return resolve_path(cfg->db_home, sizeof cfg->db_home, value, dir);
     }
     if (strcmp(key, "signing_key") == 0) {
+        EXPECT("a key of at most %d bytes", SA_SIGNING_KEY_MAX);
+        want->show_value = false;
         cfg->signing_key_inline = true;
         return set_key(cfg, (const unsigned char *)value, strlen(value));
     }
     /* Secret files are read by check(), so that `socialauth init` can create the key first. */
-    if (strcmp(key, "signing_key_file") == 0)
-        return file_path(cfg->signing_key_file, sizeof cfg->signing_key_file, value, dir);
-    if (strcmp(key, "google_client_secret_file") == 0)
-        return file_path(cfg->google_client_secret_file, sizeof cfg->google_client_secret_file,
-                         value, dir);
+    if (strcmp(key, "signing_key_file") == 0) {
+        EXPECT(EXPECT_PATH);
+        return resolve_path(cfg->signing_key_file, sizeof cfg->signing_key_file, value, dir);
+    }
+    if (strcmp(key, "signing_key_dir") == 0) {
+        EXPECT(EXPECT_PATH);
+        return resolve_path(cfg->signing_key_dir, sizeof cfg->signing_key_dir, value, dir);
+    }
+    if (strcmp(key, "google_client_secret_file") == 0) {
+        EXPECT(EXPECT_PATH);
+        return resolve_path(cfg->google_client_secret_file, sizeof cfg->google_client_secret_file,
+                            value, dir);
+    }
     if (strcmp(key, "google_client_secret") == 0) {
+        EXPECT("a value of at most %zu bytes", sizeof cfg->google_client_secret - 1);
+        want->show_value = false;
         cfg->google_client_secret_inline = true;
         return copy_string(cfg->google_client_secret, sizeof cfg->google_client_secret, value);
     }
@@ -310,6 +350,7 @@ static sa_status apply(sa_config *cfg, const char *key, const char *value, const
     LIST(google_issuers)
     LIST(cors_allowed_origins)
     if (strcmp(key, "cookie_samesite") == 0) {
+        EXPECT("Lax, Strict or None");
         if (strcasecmp(value, "Lax") && strcasecmp(value, "Strict") && strcasecmp(value, "None"))
             return SA_ERR_INVALID;
         snprintf(cfg->cookie_samesite, sizeof cfg->cookie_samesite, "%c%s",
@@ -318,15 +359,19 @@ static sa_status apply(sa_config *cfg, const char *key, const char *value, const
             *p = (char)tolower((unsigned char)*p);
         return SA_OK;
     }
-    if (strcmp(key, "max_body") == 0)
+    if (strcmp(key, "max_body") == 0) {
+        EXPECT(EXPECT_SIZE);
         return sa_parse_size(value, &cfg->max_body);
+    }
     if (strcmp(key, "max_procs") == 0) {
+        EXPECT("a whole number from 1 to 256");
         sa_status st = sa_parse_int(value, 1, 256, &i);
         if (st == SA_OK)
             cfg->max_procs = (int)i;
         return st;
     }
     return SA_ERR_NOT_FOUND;
+#undef EXPECT
 #undef DURATION
 #undef BOOL
 #undef STRING
@@ -381,11 +426,16 @@ sa_status sa_config_parse(sa_config *cfg, const char *text, size_t len, const ch
         *ke = '\0';
         while (isspace((unsigned char)*value))
             value++;
-        sa_status st = apply(cfg, key, value, dir);
+        expectation want = {{0}, true};
+        sa_status st = apply(cfg, key, value, dir, &want);
         if (st == SA_ERR_NOT_FOUND)
             st = SA_FAIL(err, SA_ERR_CONFIG, "%s:%zu: unknown key `%s`", origin, lineno, key);
+        else if (st != SA_OK && want.show_value)
+            st = SA_FAIL(err, SA_ERR_CONFIG, "%s:%zu: bad value for `%s = %.40s`: expected %s",
+                         origin, lineno, key, value, want.text);
         else if (st != SA_OK)
-            st = SA_FAIL(err, SA_ERR_CONFIG, "%s:%zu: bad value for `%s`", origin, lineno, key);
+            st = SA_FAIL(err, SA_ERR_CONFIG, "%s:%zu: bad value for `%s`: expected %s", origin,
+                         lineno, key, want.text);
         OPENSSL_cleanse(line, sizeof line); /* it may have held a secret */
         if (st != SA_OK)
             return st;
@@ -451,10 +501,10 @@ static sa_status load_secrets(sa_config *cfg, sa_error *err)
     size_t len = 0;
     if (cfg->signing_key_inline && cfg->signing_key_file[0])
         return SA_FAIL(err, SA_ERR_CONFIG,
-                       "%s: `signing_key` and `signing_key_file` are both set: keep one", cfg->path);
+                       "%s: both `signing_key` and `signing_key_file` are set: keep one", cfg->path);
     if (cfg->google_client_secret_inline && cfg->google_client_secret_file[0])
         return SA_FAIL(err, SA_ERR_CONFIG,
-                       "%s: `google_client_secret` and `google_client_secret_file` are both set: "
+                       "%s: both `google_client_secret` and `google_client_secret_file` are set: "
                        "keep one", cfg->path);
     if (cfg->signing_key_file[0]) {
         st = load_secret_file(cfg, "signing_key_file", cfg->signing_key_file, false,
@@ -482,14 +532,31 @@ static sa_status check(sa_config *cfg, sa_error *err)
         return secrets;
     if (!cfg->db_home[0])
         return SA_FAIL(err, SA_ERR_CONFIG, "%s: `db_home` is required", f);
+    if (cfg->signing_key_dir[0]) {
+        sa_error why = {0};
+        cfg->keys = calloc(1, sizeof *cfg->keys);
+        if (!cfg->keys)
+            return SA_FAIL(err, SA_ERR_NOMEM, "out of memory");
+        if (sa_keyring_load(cfg->keys, cfg->signing_key_dir, &why) != SA_OK)
+            return SA_FAIL(err, SA_ERR_CONFIG, "%s: `signing_key_dir`: %s", f, why.msg);
+    }
+    if (cfg->signing_key_len == 0)
+        return SA_FAIL(err, SA_ERR_CONFIG,
+                       "%s: no signing key: set `signing_key_file = PATH` (a file of at least %d "
+                       "random bytes, mode 0600; `socialauth init` creates it) or `signing_key`",
+                       f, SA_SIGNING_KEY_MIN);
     if (cfg->signing_key_len < SA_SIGNING_KEY_MIN)
         return SA_FAIL(err, SA_ERR_CONFIG,
-                       "%s: `signing_key` (or `signing_key_file`) must be at least %d bytes", f,
-                       SA_SIGNING_KEY_MIN);
+                       "%s: the signing key (`%s`) is %zu bytes: it must be at least %d bytes "
+                       "(e.g. `openssl rand -hex 32`)",
+                       f, cfg->signing_key_file[0] ? "signing_key_file" : "signing_key",
+                       cfg->signing_key_len, SA_SIGNING_KEY_MIN);
     if (cfg->access_token_lifetime <= 0)
-        return SA_FAIL(err, SA_ERR_CONFIG, "%s: `access_token_lifetime` must be positive", f);
+        return SA_FAIL(err, SA_ERR_CONFIG,
+                       "%s: `access_token_lifetime = 0`: expected a duration above 0, like 5m", f);
     if (cfg->refresh_token_lifetime <= 0)
-        return SA_FAIL(err, SA_ERR_CONFIG, "%s: `refresh_token_lifetime` must be positive", f);
+        return SA_FAIL(err, SA_ERR_CONFIG,
+                       "%s: `refresh_token_lifetime = 0`: expected a duration above 0, like 7d", f);
     if (cfg->google_issuers.n == 0) {
         sa_status st = strlist_parse(&cfg->google_issuers,
                                      "https://accounts.google.com accounts.google.com");

@@ -23,6 +23,8 @@
 #define SA_SIGNING_KEY_MIN 32
 #define SA_SIGNING_KEY_MAX 512
 
+typedef struct sa_keyring sa_keyring;   /* keyring.h */
+
 /* A bounded list of strings split from a comma/space separated value. */
 typedef struct sa_strlist {
     size_t n;
@@ -37,6 +39,9 @@ typedef struct sa_config {
     size_t signing_key_len;
     char signing_key_file[1024];     /* where the key came from, "" when inline */
     bool signing_key_inline;         /* `signing_key` was set in the file itself */
+    char signing_key_dir[1024];      /* our kid-named keys (keyring.h), "" when none */
+    sa_keyring *keys;                /* loaded from signing_key_dir by sa_config_load; owned,
+                                        NULL when none; refreshed by the request loop */
     char jwt_audience[256];          /* optional `aud`, then required on verify */
     char jwt_issuer[256];            /* optional `iss`, then required on verify */
 
@@ -90,15 +95,16 @@ sa_status sa_config_parse(sa_config *cfg, const char *text, size_t len, const ch
  * newlines dropped); any file that holds a secret (those, or the configuration file itself
  * when it sets signing_key or google_client_secret inline) must not be readable by group or
  * others: SA_ERR_CONFIG naming the file, its mode and the fix. Setting both forms of one
- * secret is SA_ERR_CONFIG too. Returns SA_OK, SA_ERR_CONFIG, SA_ERR_NOMEM; on failure cfg
+ * secret is SA_ERR_CONFIG too. signing_key_dir, when set, is loaded
+ * into cfg->keys (sa_keyring_load's errors). Returns SA_OK, SA_ERR_CONFIG, SA_ERR_NOMEM; on failure cfg
  * holds nothing to free. */
 sa_status sa_config_load(sa_config *cfg, const char *path, sa_error *err);
 
 /* The path named by SOCIALAUTH_CONF, else the built-in default. */
 const char *sa_config_default_path(void);
 
-/* Free the strings held by lists and wipe the secrets (OPENSSL_cleanse). Safe on a zeroed or
- * defaulted config. */
+/* Free the strings held by lists and the keyring, and wipe the secrets (OPENSSL_cleanse).
+ * Safe on a zeroed or defaulted config. */
 void sa_config_free(sa_config *cfg);
 
 /* True when s is in list (exact, constant in nothing: lists are not secret). */

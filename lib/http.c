@@ -1,8 +1,10 @@
 /* http.c: the request loop every endpoint runs (see http.h). */
 #include "http.h"
 #include "cors.h"
+#include "keyring.h"
 
 #include <fastcgi.h>
+#include <unistd.h>
 #include <fcgi_stdio.h>
 #include <fcgiapp.h>
 #include <fcntl.h>
@@ -241,17 +243,41 @@ static void cgi_end_answer(void)
     }
 }
 
+/* Pick up key directory changes (keyring.h: at most one stat a second). A directory that
+ * fails to load keeps the keys already in use; the reason is logged. */
+static void refresh_keys(sa_config *cfg)
+{
+    if (!cfg->keys)
+        return;
+    struct timespec mono;
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    sa_error err = {0};
+    if (sa_keyring_refresh(cfg->keys, (int64_t)mono.tv_sec * 1000 + mono.tv_nsec / 1000000,
+                           &err) != SA_OK)
+        sa_log("signing keys: %s (keeping the keys already loaded)", err.msg);
+}
+
 int sa_serve(const sa_endpoint *ep, int argc, char **argv)
 {
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        /* dprintf, not printf: fcgi_stdio's printf writes nowhere before FCGI_Accept. */
-        dprintf(STDOUT_FILENO, "usage: %s\n"
-               "The socialauth `%s` endpoint: a FastCGI responder started by the web server\n"
+        /* Answered before anything else: no configuration read, no FastCGI socket touched.
+         * Written with write(2): fcgi_stdio's printf writes nothing before FCGI_Accept. */
+        char self[4096];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        self[n > 0 ? n : 0] = '\0';
+        const char *conf = getenv("SOCIALAUTH_CONF");
+        sa_buf help = {0};
+        sa_buf_printf(&help, "usage: %s [--help]\n"
+               "socialauth's `%s` endpoint: a FastCGI responder started by the web server\n"
                "(lighttpd bin-path, Apache mod_fcgid, spawn-fcgi), or a CGI program when its\n"
-               "standard input is not a FastCGI socket.\n"
-               "Settings come from $SOCIALAUTH_CONF (default %s).\n",
-               argv[0], ep->name, SA_DEFAULT_CONF);
-        return 0;
+               "standard input is not a FastCGI socket. Not meant to be run by hand.\n"
+               "program:  %s\n"
+               "settings: the file named by $SOCIALAUTH_CONF (%s%s)\n",
+               argv[0], ep->name, self[0] ? self : argv[0],
+               conf && *conf ? "now " : "unset: the default ", sa_config_default_path());
+        bool written = help.data && write(STDOUT_FILENO, help.data, help.len) == (ssize_t)help.len;
+        sa_buf_free(&help);
+        return written ? 0 : 1;
     }
     log_name = ep->name;
     /* Start-up work that was two thirds of a plain CGI request (callgrind, user-me): the
@@ -302,6 +328,7 @@ int sa_serve(const sa_endpoint *ep, int argc, char **argv)
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ctx.now = (int64_t)ts.tv_sec;
+        refresh_keys(&cfg);
         const char *m = getenv("REQUEST_METHOD");
         ctx.req.method = m ? m : "GET";
         ctx.req.method_bit = method_bit(ctx.req.method);

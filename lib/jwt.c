@@ -18,6 +18,7 @@
 #include <openssl/rand.h>
 
 #include "json.h"
+#include "keyring.h"
 
 #define HS256_LEN 32
 /* base64url of {"alg":"HS256","typ":"JWT"}, byte for byte what simplejwt/PyJWT emit. */
@@ -49,13 +50,13 @@ sa_status sa_random_hex(char *buf, size_t hex_chars)
     return st;
 }
 
-/* HMAC-SHA256 of data with the configured key into mac (HS256_LEN bytes).
+/* HMAC-SHA256 of data with key (key_len bytes) into mac (HS256_LEN bytes).
  * Returns SA_OK or SA_ERR_UNAVAILABLE (OpenSSL failure).
  *
  * The key schedule (the padded key's two SHA-256 blocks) is computed once per process and key:
  * a context keyed once is re-initialised with a NULL key, which reuses it. Processes are
  * single-threaded (DESIGN.md section 2), so the static context is never shared. */
-static sa_status hs256(const sa_config *cfg, const char *data, size_t len,
+static sa_status hs256(const unsigned char *key, size_t key_len, const char *data, size_t len,
                        unsigned char mac[HS256_LEN])
 {
     static EVP_MAC *hmac;
@@ -68,8 +69,7 @@ static sa_status hs256(const sa_config *cfg, const char *data, size_t len,
         return SA_ERR_UNAVAILABLE;
     if (!ctx && !(ctx = EVP_MAC_CTX_new(hmac)))
         return SA_ERR_UNAVAILABLE;
-    bool same_key = keyed_len == cfg->signing_key_len &&
-                    CRYPTO_memcmp(keyed_with, cfg->signing_key, keyed_len) == 0;
+    bool same_key = keyed_len == key_len && CRYPTO_memcmp(keyed_with, key, keyed_len) == 0;
     if (!same_key) {
         char digest[] = "SHA256";
         OSSL_PARAM params[] = {
@@ -77,10 +77,10 @@ static sa_status hs256(const sa_config *cfg, const char *data, size_t len,
             OSSL_PARAM_construct_end(),
         };
         keyed_len = 0;
-        if (EVP_MAC_init(ctx, cfg->signing_key, cfg->signing_key_len, params) != 1)
+        if (EVP_MAC_init(ctx, key, key_len, params) != 1)
             return SA_ERR_UNAVAILABLE;
-        memcpy(keyed_with, cfg->signing_key, cfg->signing_key_len);
-        keyed_len = cfg->signing_key_len;
+        memcpy(keyed_with, key, key_len);
+        keyed_len = key_len;
     } else if (EVP_MAC_init(ctx, NULL, 0, NULL) != 1) {
         return SA_ERR_UNAVAILABLE;
     }
@@ -192,8 +192,11 @@ sa_status sa_jwt_mint(const sa_config *cfg, const sa_claims *claims, char *out, 
         return SA_FAIL(err, st, st == SA_ERR_INVALID ? "claim is not valid UTF-8"
                                                      : "payload too large");
 
-    /* header "." payload, then the signature over exactly that text. */
-    st = put(token, sizeof token, &t, jwt_header_b64);
+    /* header "." payload, then the signature over exactly that text. With a key directory
+     * (keyring.h) its signing key signs and the header names its kid: the Django key then
+     * verifies only tokens without kid, so ours must say which key they need. */
+    const sa_key *k = sa_keyring_signing(cfg->keys);
+    st = put(token, sizeof token, &t, k ? k->header_b64 : jwt_header_b64);
     if (st == SA_OK)
         st = put(token, sizeof token, &t, ".");
     if (st != SA_OK)
@@ -202,7 +205,8 @@ sa_status sa_jwt_mint(const sa_config *cfg, const sa_claims *claims, char *out, 
     if (n == 0)
         return SA_FAIL(err, SA_ERR_TOO_LARGE, "token too large");
     t += n;
-    if (hs256(cfg, token, t, mac) != SA_OK)
+    if (hs256(k ? k->key : cfg->signing_key, k ? k->len : cfg->signing_key_len, token, t,
+              mac) != SA_OK)
         return SA_FAIL(err, SA_ERR_UNAVAILABLE, "HMAC failed");
     st = put(token, sizeof token, &t, ".");
     if (st != SA_OK)
@@ -362,8 +366,15 @@ sa_jwt_result sa_jwt_verify(const sa_config *cfg, const char *token, size_t len,
     const char *sig_b64 = dot2 + 1;
     size_t sig_b64_len = len - signed_len - 1;
 
-    bool canonical_header = (size_t)(dot1 - token) == sizeof jwt_header_b64 - 1 &&
+    size_t header_b64_len = (size_t)(dot1 - token);
+    bool canonical_header = header_b64_len == sizeof jwt_header_b64 - 1 &&
                             memcmp(token, jwt_header_b64, sizeof jwt_header_b64 - 1) == 0;
+    /* The key: one of ours when the header is byte for byte the one we write for its kid;
+     * else the Django key (tokens without kid: simplejwt's, and ours without a key
+     * directory). Chosen by comparing bytes, so still no JSON is read before the HMAC. */
+    const sa_key *k = canonical_header ? NULL
+                                       : sa_keyring_by_header(cfg->keys, token, header_b64_len);
+    canonical_header = canonical_header || k;
     if ((!canonical_header && sa_b64url_decode(token, (size_t)(dot1 - token), header_raw,
                                                sizeof header_raw, &header_len) != SA_OK) ||
         sa_b64url_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), payload_raw, sizeof payload_raw,
@@ -379,7 +390,8 @@ sa_jwt_result sa_jwt_verify(const sa_config *cfg, const char *token, size_t len,
     }
     /* Security: the algorithm is HS256 because the configuration says so, whatever the header
      * claims; compare in constant time so timing tells nothing about the expected MAC. */
-    if (hs256(cfg, token, signed_len, mac) != SA_OK) {
+    if (hs256(k ? k->key : cfg->signing_key, k ? k->len : cfg->signing_key_len, token,
+              signed_len, mac) != SA_OK) {
         SA_FAIL(err, SA_ERR_INVALID, "HMAC failed");
         goto done;
     }

@@ -43,6 +43,8 @@ sa_status sa_random_hex(char *buf, size_t hex_chars);
 
 /* Mint a token of claims->token_type with claims->exp, iat, jti, user_id, sid exactly in the
  * payload order of API.md section 2 (sid omitted when empty), plus aud/iss when configured.
+ * Signed with the key directory's signing key, its kid in the header, when cfg->keys has
+ * one (keyring.h); else with the configured key and simplejwt's header (no kid).
  * Writes a NUL-terminated token into out. Returns SA_OK, SA_ERR_TOO_LARGE (out too small, or
  * the token would exceed SA_JWT_MAX_LEN), SA_ERR_INVALID (no usable key: fewer than
  * SA_SIGNING_KEY_MIN bytes; empty jti or user_id; a claim that is not valid UTF-8), or
@@ -59,7 +61,10 @@ sa_status sa_jwt_mint(const sa_config *cfg, const sa_claims *claims, char *out, 
  * longer one is refused, never cut); user_id a string of 1..SA_USER_ID_MAX bytes or a JSON
  * integer; sid, when present, a string of 1..SA_SID_LEN bytes; iat and nbf optional but
  * integers when present; `aud` in a token is refused when no audience is configured (as
- * PyJWT does); header typ/kid, when present, must be strings (values not checked).
+ * PyJWT does); header typ/kid, when present, must be strings.
+ * Key: a header byte-identical to the one we mint for a kid of cfg->keys is verified with that
+ * key; any other (no kid: simplejwt's) with the configured Django key, so a retired kid's
+ * tokens fail.
  * SA_JWT_WRONG_TYPE is returned only when every other check passed. */
 sa_jwt_result sa_jwt_verify(const sa_config *cfg, const char *token, size_t len,
                             sa_token_type expected, int64_t now, sa_claims *out, sa_error *err);

@@ -999,6 +999,15 @@ sa_status sa_store_checkpoint(sa_store *store, sa_error *err)
     return store_checkpoint_env(store, store->env, STORE_CHECKPOINT_KBYTE, 0, err);
 }
 
+/* Contract in store.h. */
+sa_status sa_store_flush(sa_store *store, sa_error *err)
+{
+    if (store->fatal)
+        return fatal_status(err);
+    int rc = store->env->log_flush(store->env, NULL);
+    return rc == 0 ? SA_OK : sa_store_db_fail(store, NULL, rc, err, "flush the log");
+}
+
 /* Make a copied environment consistent on its own: catastrophic recovery replays every log
  * copied after the databases (as db_hotbackup does), then a checkpoint lets the logs that
  * recovery no longer needs go. A private environment leaves no region files behind. */

@@ -25,6 +25,7 @@
 #define SA_EMAIL_MAX 254
 #define SA_NAME_MAX 150
 #define SA_SUB_MAX 255
+#define SA_PASSWORD_MAX 128              /* Django's password field: max_length=128 */
 
 typedef struct sa_store sa_store;
 
@@ -41,6 +42,9 @@ typedef struct sa_user {
     int64_t last_login;                  /* unix seconds, 0 = never */
     char google_sub[SA_SUB_MAX + 1];     /* unique when non-empty: the social account link */
     char *google_extra;                  /* JSON text of Google's claims, or NULL; owned */
+    char password[SA_PASSWORD_MAX + 1];  /* Django's password hash as imported (e.g.
+                                            "pbkdf2_sha256$..."), "" for users we create.
+                                            Security: never shown, exported or logged. */
 } sa_user;
 
 /* Frees what a user record owns (google_extra); the struct itself is the caller's. */
@@ -78,6 +82,18 @@ sa_status sa_store_user_create(sa_store *store, sa_user *user, sa_error *err);
 
 /* Replace the record with id user->id (must exist), indexes kept consistent. */
 sa_status sa_store_user_update(sa_store *store, const sa_user *user, sa_error *err);
+
+/* Import one user (`socialauth import-django`) in one transaction: create it, or when its id
+ * exists replace its fields, keeping its Google link (google_sub, google_extra) unless user
+ * carries one. *created says which. Committed without a synchronous flush (one fsync per
+ * user would take hours for a million): call sa_store_flush() after the last one.
+ * Returns as sa_store_user_create / sa_store_user_update do. */
+sa_status sa_store_user_import(sa_store *store, const sa_user *user, bool *created,
+                               sa_error *err);
+
+/* Flush the log to disk: every transaction committed before is durable. SA_OK or
+ * SA_ERR_UNAVAILABLE / SA_ERR_FATAL. */
+sa_status sa_store_flush(sa_store *store, sa_error *err);
 
 /* Delete a user, its indexes and its sessions. */
 sa_status sa_store_user_delete(sa_store *store, const char *id, sa_error *err);
@@ -252,5 +268,39 @@ sa_status sa_store_checkpoint_background(sa_store *store, int64_t now, int64_t i
                                          uint64_t log_bytes, sa_error *err);
 /* Hot backup of the environment into dir (created). */
 sa_status sa_store_backup(sa_store *store, const char *dir, sa_error *err);
+
+/* Copy the backup in backup_dir (made by sa_store_backup) into db_home, which must not exist
+ * (it is created, mode 0700) or be empty; the caller then opens it with SA_STORE_CREATE.
+ * No handle may be open on db_home. Returns SA_OK; SA_ERR_NOT_FOUND (backup_dir holds no users.db);
+ * SA_ERR_EXISTS (db_home holds files: nothing was written); SA_ERR_INVALID (path too long);
+ * SA_ERR_UNAVAILABLE (a file could not be read, written or flushed; err->msg names it). */
+sa_status sa_store_restore(const char *backup_dir, const char *db_home, sa_error *err);
+
+/* Whole-store check (`socialauth verify`): every user and session record decodes; every
+ * record is in each of its indexes and every index entry points at a record whose field
+ * gives that entry (so no two users share a username, e-mail or Google sub); every session's
+ * user exists. report(message, ctx) is called once per problem found (a NUL-terminated line
+ * naming the record and the field; at most 1000 are listed, then one line saying more were
+ * found), after the walk; progress(records_seen, ctx), when non-NULL, every 4096 records
+ * during it. *problems is the count found. Reads in one read-committed transaction, so it
+ * runs beside serving processes. Returns SA_OK (whatever was found), SA_ERR_UNAVAILABLE or
+ * SA_ERR_FATAL on store trouble (then nothing was reported). */
+typedef void (*sa_store_problem_fn)(const char *message, void *ctx);
+typedef void (*sa_store_progress_fn)(size_t done, void *ctx);
+sa_status sa_store_verify(sa_store *store, sa_store_problem_fn report,
+                          sa_store_progress_fn progress, void *ctx, size_t *problems,
+                          sa_error *err);
+
+/* What the store holds (`socialauth stats`): records counted by Berkeley DB's Btree
+ * statistics; bytes are the lengths of the database files, indexes included. */
+typedef struct sa_store_stats {
+    uint64_t users;
+    uint64_t google_links;     /* users with a Google sub */
+    uint64_t sessions;         /* including revoked and expired ones not yet purged */
+    uint64_t user_bytes;       /* users.db and its three indexes */
+    uint64_t session_bytes;    /* sessions.db and its two indexes */
+} sa_store_stats;
+/* Returns SA_OK with *out filled, or SA_ERR_UNAVAILABLE / SA_ERR_FATAL. */
+sa_status sa_store_stats_get(sa_store *store, sa_store_stats *out, sa_error *err);
 
 #endif

@@ -115,7 +115,9 @@ typedef struct rec_reader {
 static bool reader_open(rec_reader *r, const void *data, size_t len, char kind)
 {
     const unsigned char *d = data;
-    if (len < 2 || d[0] != SA_RECORD_VERSION || d[1] != (unsigned char)kind)
+    bool version_ok = len >= 1 && (d[0] == SA_RECORD_VERSION ||
+                                   (kind == SA_RECORD_USER && d[0] == SA_RECORD_VERSION_PASSWORD));
+    if (len < 2 || !version_ok || d[1] != (unsigned char)kind)
         return false;
     r->p = d + 2;
     r->left = len - 2;
@@ -171,7 +173,8 @@ static void copy_field(char *dst, const unsigned char *src, size_t n)
 static sa_status bad_record(const void *data, size_t len, char kind, sa_error *err)
 {
     const unsigned char *d = data;
-    if (len >= 1 && d[0] != SA_RECORD_VERSION)
+    if (len >= 1 && d[0] != SA_RECORD_VERSION &&
+        !(kind == SA_RECORD_USER && d[0] == SA_RECORD_VERSION_PASSWORD))
         return SA_FAIL(err, SA_ERR_UNAVAILABLE,
                        "store: record format version %u is unknown to this program "
                        "(expected %u)", (unsigned)d[0], (unsigned)SA_RECORD_VERSION);
@@ -192,6 +195,7 @@ sa_status sa_record_user_encode(const sa_user *user, sa_record *out, sa_error *e
     long last = bounded_len(user->last_name, SA_NAME_MAX);
     long sub = bounded_len(user->google_sub, SA_SUB_MAX);
     long extra = user->google_extra ? bounded_len(user->google_extra, SA_RECORD_EXTRA_MAX) : 0;
+    long password = bounded_len(user->password, SA_PASSWORD_MAX);
     rec_writer w;
     sa_status st;
 
@@ -208,14 +212,19 @@ sa_status sa_record_user_encode(const sa_user *user, sa_record *out, sa_error *e
     if (extra < 0)
         return SA_FAIL(err, SA_ERR_INVALID, "google_extra is longer than %d bytes",
                        SA_RECORD_EXTRA_MAX);
+    if (password < 0)
+        return SA_FAIL(err, SA_ERR_INVALID, "password is longer than %d bytes",
+                       SA_PASSWORD_MAX);
 
     st = writer_init(&w, SA_RECORD_USER,
                      STR_STORAGE(username) + STR_STORAGE(email) + STR_STORAGE(first) +
                          STR_STORAGE(last) + 1 + 2 * SA_RECORD_I64_SIZE + STR_STORAGE(sub) +
-                         STR_STORAGE(extra),
+                         STR_STORAGE(extra) + (password ? STR_STORAGE(password) : 0),
                      err);
     if (st != SA_OK)
         return st;
+    if (password)
+        w.p[0] = SA_RECORD_VERSION_PASSWORD;
     writer_str(&w, user->username, (size_t)username);
     writer_str(&w, user->email, (size_t)email);
     writer_str(&w, user->first_name, (size_t)first);
@@ -227,6 +236,8 @@ sa_status sa_record_user_encode(const sa_user *user, sa_record *out, sa_error *e
     writer_i64(&w, user->last_login);
     writer_str(&w, user->google_sub, (size_t)sub);
     writer_str(&w, user->google_extra, (size_t)extra);
+    if (password)
+        writer_str(&w, user->password, (size_t)password);
     writer_finish(&w, out);
     return SA_OK;
 }
@@ -235,8 +246,8 @@ sa_status sa_record_user_decode(const void *key, size_t key_len, const void *dat
                                 sa_user *out, sa_error *err)
 {
     rec_reader r;
-    const unsigned char *username, *email, *first, *last, *sub, *extra;
-    size_t username_n, email_n, first_n, last_n, sub_n, extra_n;
+    const unsigned char *username, *email, *first, *last, *sub, *extra, *password = NULL;
+    size_t username_n, email_n, first_n, last_n, sub_n, extra_n, password_n = 0;
     unsigned char flags;
     int64_t joined, login;
 
@@ -249,7 +260,10 @@ sa_status sa_record_user_decode(const void *key, size_t key_len, const void *dat
         !reader_str(&r, &last, &last_n, SA_NAME_MAX) || !reader_u8(&r, &flags) ||
         !reader_i64(&r, &joined, NULL) || !reader_i64(&r, &login, NULL) ||
         !reader_str(&r, &sub, &sub_n, SA_SUB_MAX) ||
-        !reader_str(&r, &extra, &extra_n, SA_RECORD_EXTRA_MAX) || r.left != 0)
+        !reader_str(&r, &extra, &extra_n, SA_RECORD_EXTRA_MAX) ||
+        (((const unsigned char *)data)[0] == SA_RECORD_VERSION_PASSWORD &&
+         (!reader_str(&r, &password, &password_n, SA_PASSWORD_MAX) || password_n == 0)) ||
+        r.left != 0)
         return bad_record(data, len, SA_RECORD_USER, err);
 
     char *extra_copy = NULL;
@@ -272,6 +286,8 @@ sa_status sa_record_user_decode(const void *key, size_t key_len, const void *dat
     out->last_login = login;
     copy_field(out->google_sub, sub, sub_n);
     out->google_extra = extra_copy;
+    if (password)
+        copy_field(out->password, password, password_n);
     return SA_OK;
 }
 

@@ -14,6 +14,10 @@
  *   user     (key: id)   str username, str email, str first_name, str last_name,
  *                        u8 flags (1 active, 2 staff, 4 superuser), i64 date_joined,
  *                        i64 last_login, str google_sub, str google_extra (empty = NULL)
+ *                        and, only in format version 2 (SA_RECORD_VERSION_PASSWORD), which
+ *                        is written only for users that have one: str password (Django's
+ *                        hash, imported). Users without a password stay version 1, so a
+ *                        program from before version 2 reads every store it could read.
  *   session  (key: sid)  str user_id, str current_jti, str previous_jti, i64 created_at,
  *                        i64 replaced_at, i64 current_iat, i64 current_exp, i64 expires_at,
  *                        u8 flags (1 revoked)
@@ -42,6 +46,7 @@
 #include "store.h"
 
 #define SA_RECORD_VERSION 1
+#define SA_RECORD_VERSION_PASSWORD 2   /* user records with a password (see above) */
 #define SA_RECORD_USER 'U'
 #define SA_RECORD_SESSION 'S'
 #define SA_RECORD_KEYS 'K'

@@ -333,6 +333,50 @@ sa_status sa_store_user_update(sa_store *store, const sa_user *user, sa_error *e
     return sa_store_txn_run(store, user_update_txn, (void *)user, 0, err);
 }
 
+typedef struct import_ctx {
+    const sa_user *user;
+    sa_user merged;        /* what is written: the import, with the stored Google link */
+    bool created;
+} import_ctx;
+
+static sa_status user_import_txn(sa_store_txn *t, void *ctx, sa_error *err)
+{
+    import_ctx *c = ctx;
+    sa_user old = {0};
+    sa_status st = user_read(t, SA_BY_ID, c->user->id, DB_RMW, &old, err);
+    if (st != SA_OK && st != SA_ERR_NOT_FOUND)
+        return st;
+    c->created = st == SA_ERR_NOT_FOUND;
+    memcpy(&c->merged, c->user, sizeof c->merged);
+    if (!c->created && !c->user->google_sub[0]) {
+        memcpy(c->merged.google_sub, old.google_sub, sizeof old.google_sub);
+        c->merged.google_extra = old.google_extra;
+    }
+    st = user_check_unique(t, &c->merged, err);
+    if (st == SA_OK)
+        st = user_write(t, &c->merged, c->created ? DB_NOOVERWRITE : 0, err);
+    t->commit_flags = DB_TXN_WRITE_NOSYNC;
+    sa_user_clear(&old);
+    return st;
+}
+
+/* Contract in store.h. */
+sa_status sa_store_user_import(sa_store *store, const sa_user *user, bool *created,
+                               sa_error *err)
+{
+    import_ctx c;
+    memset(&c, 0, sizeof c);
+    c.user = user;
+    sa_status st = user_validate(user, err);
+    if (st == SA_OK && !user->id[0])
+        st = SA_FAIL(err, SA_ERR_INVALID, "store: an imported user needs its id");
+    if (st == SA_OK)
+        st = sa_store_txn_run(store, user_import_txn, &c, DB_TXN_WRITE_NOSYNC, err);
+    if (st == SA_OK)
+        *created = c.created;
+    return st;
+}
+
 static sa_status user_delete_txn(sa_store_txn *t, void *ctx, sa_error *err)
 {
     const char *id = ctx;

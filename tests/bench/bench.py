@@ -1185,6 +1185,11 @@ def parse_args(argv):
     p.add_argument("--hold", action="store_true",
                    help="after the run, keep the servers up until Ctrl-C (for perf/valgrind)")
     p.add_argument("--strict", action="store_true", help="exit 1 when any case answered errors")
+    p.add_argument("--users", type=int, default=0,
+                   help="before measuring, import this many users (half with a Google link) "
+                        "into the main server's store with `socialauth import-django`, timed; "
+                        "the report gains the import rate and the store's size per user and "
+                        "per session (e.g. 1000 vs 1000000 to see how cost grows)")
     p.add_argument("--profile", action="store_true",
                    help="after each case, one more round under `perf record` on its processes; "
                         "prints where their CPU time goes (needs linux-perf)")
@@ -1223,8 +1228,11 @@ def run_all(args, mode, runner, plan, servers, workdir):
     gsettings = plan.start_google()
     runner.google = plan.google
     main = plan.socialauth("socialauth-sync", gsettings, sync=True, floor=floor)
+    population = populate(main, args.users, workdir) if args.users else None
     cases = plan.main_cases(main, floor)
     measure(cases)
+    if population is not None:
+        population["after"] = json.loads(main.cli("stats", "--json"))
     if mode["leak_requests"]:
         by_key = {c.key: c for c in cases}
         for key in args.leak_cases.split(","):
@@ -1258,7 +1266,52 @@ def run_all(args, mode, runner, plan, servers, workdir):
     if plan.google is not None:
         calls = plan.google.calls()
         log(f"bench: calls to the fake Google during the whole run: {calls}")
-    return records, leaks
+    return records, leaks, population
+
+
+def write_dumpdata(path, n):
+    """n users as Django's `dumpdata auth.user socialaccount.socialaccount` writes them (one
+    record per line), every second one with a Google account; returns the file's size."""
+    salt = "a" * 22
+    with open(path, "w") as f:
+        f.write("[\n")
+        for i in range(1, n + 1):
+            f.write(json.dumps({"model": "auth.user", "pk": i, "fields": {
+                "password": f"pbkdf2_sha256$600000${salt}${i:044d}",
+                "last_login": None, "is_superuser": False, "username": f"user{i}",
+                "first_name": "Scale", "last_name": f"User {i}",
+                "email": f"user{i}@scale.example", "is_staff": False, "is_active": True,
+                "date_joined": "2024-01-01T00:00:00.000Z", "groups": [],
+                "user_permissions": []}}) + ",\n")
+        for i in range(2, n + 1, 2):
+            f.write(json.dumps({"model": "socialaccount.socialaccount", "pk": i // 2, "fields": {
+                "user": i, "provider": "google", "uid": f"scale-sub-{i}",
+                "last_login": "2024-01-02T00:00:00.000Z",
+                "date_joined": "2024-01-01T00:00:00.000Z",
+                "extra_data": json.dumps({"sub": f"scale-sub-{i}"})}}))
+            f.write(",\n" if i + 2 <= n else "\n")
+        f.write("]\n")
+    return os.path.getsize(path)
+
+
+def populate(server, n, workdir):
+    """Import n users into server's store (while it serves); returns the measurement."""
+    path = os.path.join(workdir, f"dumpdata-{n}.json")
+    size = write_dumpdata(path, n)
+    log(f"bench: importing {n} users ({size} bytes of dumpdata)")
+    t0 = time.monotonic()
+    r = subprocess.run([os.path.join(ROOT, "bin", "socialauth"), "--config", server.conf,
+                        "import-django", path], capture_output=True, text=True)
+    seconds = time.monotonic() - t0
+    if r.returncode != 0:
+        raise BenchError(f"import-django: {r.stderr.strip()}")
+    os.unlink(path)
+    stats = json.loads(server.cli("stats", "--json"))
+    log(f"bench: imported {n} users in {seconds:.1f} s ({n / seconds:.0f} users/s); "
+        f"{stats['bytes_per_user']} bytes per user")
+    return {"users": n, "import_seconds": round(seconds, 1),
+            "users_per_second": round(n / seconds), "dumpdata_bytes": size,
+            "before": stats, "import_report": r.stderr.strip().splitlines()[-1]}
 
 
 def main(argv=None):
@@ -1283,7 +1336,8 @@ def main(argv=None):
     t0 = time.time()
     deploy_rows = []
     try:
-        records, leaks = ([], []) if args.deploy else run_all(args, mode, runner, plan, servers, workdir)
+        records, leaks, population = (([], [], None) if args.deploy else
+                                      run_all(args, mode, runner, plan, servers, workdir))
         if not args.no_deploy:
             import deploy  # tests/bench/deploy.py
             deploy_rows = deploy.run(sys.modules[__name__], args, workdir, log)
@@ -1306,7 +1360,7 @@ def main(argv=None):
         "conns": runner.conns, "rounds": runner.rounds, "duration": runner.duration,
         "warmup": runner.warmup, "host": host_info(),
         "cases": records, "comparisons": comparisons(records), "leaks": leaks,
-        "skipped": plan.skipped, "deploy": deploy_rows,
+        "skipped": plan.skipped, "population": population, "deploy": deploy_rows,
     }
     os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
     with open(args.output, "w") as f:

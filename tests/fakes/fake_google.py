@@ -9,7 +9,18 @@ It has its own RSA keys (generated at start) and answers the way Google does for
   POST /oauth2/v3/tokeninfo             access_token=... (form body, as socialauth sends it)
   GET  /oauth2/v3/tokeninfo?access_token=... | ?id_token=...
   GET  /v1/userinfo, /oauth2/v3/userinfo (Authorization: Bearer <access token>)
-  POST /token                           authorization code exchange (form body)
+  POST /token                           authorization code exchange (form body; the client
+                                        authenticates in the body or with HTTP Basic)
+
+As an OpenID provider for a real client (Next-Auth's Google provider pointed at it through
+`wellKnown`), with automatic consent:
+  GET  /.well-known/openid-configuration discovery; its issuer is --issuer, else http://<Host>
+  GET  /o/oauth2/v2/auth                authorize: checks client_id, redirect_uri, response_type
+                                        =code, then redirects at once to redirect_uri?code=&state=
+                                        with a code whose exchange returns an id_token (signed
+                                        with the current key; iss = the issuer, aud = client_id,
+                                        nonce and at_hash when due) and an access_token that
+                                        userinfo and tokeninfo accept; PKCE S256 is enforced
 
 Tests steer it under /_fake/ on the same port (JSON in, JSON out); see google_client.py:
   POST /_fake/mint          {"claims":{...},"remove":[...],"header":{...},"sign":"rs256"|"none"|
@@ -33,6 +44,9 @@ Tests steer it under /_fake/ on the same port (JSON in, JSON out); see google_cl
   GET  /_fake/requests      {"requests":["GET /oauth2/v3/certs", ...]}: request lines Google saw
   GET  /_fake/keys          {"current":kid,"published":[kid...],"public_pem":{kid:pem}}
   POST /_fake/reset         forget tokens, codes, failures and counters (keys are kept)
+  POST /_fake/oidc_account  {"sub":..,"email":..,"given_name":..,"family_name":..,...}: the
+                            Google account that authorize signs in (claims merged into the
+                            default account) -> the account
 
 Only the Python standard library and python3-cryptography are used.
 """
@@ -394,6 +408,10 @@ class Handler(BaseHTTPRequestHandler):
                                    STATE.keys + [STATE.unpublished]},
                     "jwks": {"keys": [k.jwk() for k in STATE.keys]},
                 })
+        if path == "/.well-known/openid-configuration":
+            return self.send(200, self.oidc_discovery())
+        if path == "/o/oauth2/v2/auth":
+            return self.oidc_authorize(query)
         self.send(404, {"error": "not_found"})
 
     def certs(self):
@@ -482,6 +500,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         form = {k: v[0] for k, v in urllib.parse.parse_qs(raw.decode("utf-8", "replace"),
                                                           keep_blank_values=True).items()}
+        form.update(basic_client_auth(self.headers.get("Authorization", "")))
         bad = lambda status, error, desc: self.send(status, {"error": error,
                                                              "error_description": desc})
         if form.get("grant_type") != "authorization_code":
@@ -607,7 +626,109 @@ class Handler(BaseHTTPRequestHandler):
             with STATE.lock:
                 STATE.reset()
             return self.send(200, {"ok": True})
+        if what == "oidc_account":
+            with STATE.lock:
+                OIDC_ACCOUNT.update(spec)
+                return self.send(200, dict(OIDC_ACCOUNT))
         return self.send(404, {"error": "unknown control %s" % what})
+
+
+def basic_client_auth(header):
+    """client_id/client_secret from `Authorization: Basic` (RFC 6749 2.3.1: each part
+    form-urlencoded before base64), or {} when the header is absent or malformed."""
+    if not header.startswith("Basic "):
+        return {}
+    try:
+        raw = base64.b64decode(header[6:], validate=True).decode("utf-8")
+    except ValueError:
+        return {}
+    if ":" not in raw:
+        return {}
+    user, password = raw.split(":", 1)
+    return {"client_id": urllib.parse.unquote_plus(user),
+            "client_secret": urllib.parse.unquote_plus(password)}
+
+
+# The Google account that /o/oauth2/v2/auth signs in (guarded by STATE.lock; /_fake/oidc_account).
+OIDC_ACCOUNT = {"sub": "104242424242424242424", "email": "ada.lovelace@example.com",
+                "email_verified": True, "name": "Ada Lovelace", "given_name": "Ada",
+                "family_name": "Lovelace"}
+OIDC_ISSUER = None   # --issuer; None: http://<Host header>
+
+
+class OidcProvider:
+    """The OpenID provider half of the fake: discovery and authorize (Handler inherits it)."""
+
+    def oidc_issuer(self):
+        return OIDC_ISSUER or "http://" + self.headers.get("Host", "127.0.0.1")
+
+    def oidc_discovery(self):
+        base = "http://" + self.headers.get("Host", "127.0.0.1")
+        return {
+            "issuer": self.oidc_issuer(),
+            "authorization_endpoint": base + "/o/oauth2/v2/auth",
+            "token_endpoint": base + "/token",
+            "userinfo_endpoint": base + "/v1/userinfo",
+            "jwks_uri": base + "/oauth2/v3/certs",
+            "response_types_supported": ["code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "scopes_supported": ["openid", "email", "profile"],
+            "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+            "claims_supported": ["aud", "email", "email_verified", "exp", "family_name",
+                                 "given_name", "iat", "iss", "name", "picture", "sub"],
+            "code_challenge_methods_supported": ["plain", "S256"],
+            "grant_types_supported": ["authorization_code"],
+        }
+
+    def oidc_authorize(self, query):
+        """Automatic consent: a valid request is answered with a redirect carrying a code."""
+        arg = lambda name: (query.get(name) or [""])[0]
+        with STATE.lock:
+            client_id = STATE.client_id
+            account = dict(OIDC_ACCOUNT)
+        redirect_uri = arg("redirect_uri")
+        parts = urllib.parse.urlsplit(redirect_uri)
+        if arg("client_id") != client_id or parts.scheme not in ("http", "https") \
+                or not parts.netloc:
+            return self.send(400, {"error": "invalid_request",
+                                   "error_description": "unknown client_id or bad redirect_uri"})
+        answer = {"state": arg("state")} if arg("state") else {}
+        method = arg("code_challenge_method") or "plain"
+        if arg("response_type") != "code" or method not in ("plain", "S256"):
+            answer["error"] = "unsupported_response_type"
+        else:
+            access_token = "ya29." + secrets.token_urlsafe(40)
+            claims = {k: v for k, v in account.items() if k not in ("sub", "email")}
+            claims["iss"] = self.oidc_issuer()
+            if arg("nonce"):
+                claims["nonce"] = arg("nonce")
+            id_token = mint({"sub": account["sub"], "email": account["email"],
+                             "claims": claims, "access_token": access_token})["id_token"]
+            code = "4/" + secrets.token_urlsafe(30)
+            rec = {"id_token": id_token, "access_token": access_token,
+                   "redirect_uri": redirect_uri}
+            challenge = arg("code_challenge")
+            if challenge:   # the token endpoint compares S256(code_verifier) with it
+                rec["code_challenge"] = challenge if method == "S256" else b64url(
+                    hashlib.sha256(challenge.encode("ascii", "replace")).digest())
+            profile = {k: v for k, v in account.items() if k not in ("sub", "email",
+                                                                      "email_verified")}
+            with STATE.lock:
+                STATE.codes[code] = rec
+                STATE.access_tokens[access_token] = {
+                    "aud": client_id, "azp": client_id, "sub": account["sub"],
+                    "exp": int(time.time()) + 3599, "email": account["email"],
+                    "email_verified": account.get("email_verified", True), "profile": profile}
+            answer["code"] = code
+        sep = "&" if parts.query else "?"
+        location = redirect_uri + sep + urllib.parse.urlencode(answer)
+        self.send(302, b"", content_type="text/plain", headers=[("Location", location),
+                                                               ("Cache-Control", "no-store")])
+
+
+class OidcHandler(OidcProvider, Handler):
+    """The handler the server runs: Google's endpoints plus the OpenID provider half."""
 
 
 class Server(ThreadingHTTPServer):
@@ -621,9 +742,13 @@ def main(argv=None):
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: pick one)")
     parser.add_argument("--max-age", type=int, default=3600, help="JWKS Cache-Control max-age")
     parser.add_argument("--keys", type=int, default=2, help="RSA keys published at start")
+    parser.add_argument("--issuer", help="OpenID issuer of discovery and authorize's ID tokens "
+                        "(default http://<Host header>)")
     args = parser.parse_args(argv)
     STATE = State(args.keys, args.max_age)
-    server = Server(("127.0.0.1", args.port), Handler)
+    global OIDC_ISSUER
+    OIDC_ISSUER = args.issuer
+    server = Server(("127.0.0.1", args.port), OidcHandler)
     sys.stdout.write("%d\n" % server.server_address[1])
     sys.stdout.flush()
     try:

@@ -4,15 +4,52 @@ import json
 
 import pytest
 
-COMMANDS = [[], ["init"], ["user", "create"], ["user", "list"], ["user", "show"],
-            ["user", "set-active"], ["user", "delete"], ["token", "mint"], ["backup"]]
+COMMANDS = [[], ["init"], ["createsuperuser"], ["user"], ["user", "create"], ["user", "list"],
+            ["user", "show"], ["user", "update"], ["user", "set-active"], ["user", "set-staff"],
+            ["user", "delete"], ["token"], ["token", "mint"], ["session"], ["session", "list"],
+            ["session", "revoke"], ["session", "count"], ["config"], ["config", "check"],
+            ["config", "show"], ["backup"], ["restore"], ["verify"], ["stats"], ["checkpoint"],
+            ["purge"], ["export"]]
 
 
 @pytest.mark.parametrize("cmd", COMMANDS)
 def test_help(server, cmd):
     r = server.cli(*cmd, "--help")
-    assert r.returncode == 0
-    assert r.stdout.startswith("usage: socialauth")
+    assert r.returncode == 0 and r.stderr == ""
+    assert r.stdout.startswith("usage: socialauth " + " ".join(cmd))
+
+
+def test_top_level_help_has_exit_table(server):
+    out = server.cli_ok("--help")
+    for line in ("0  success", "3  no such user", "4  settings", "5  store cannot", "6  verify"):
+        assert line in out
+
+
+@pytest.mark.parametrize("family", ["user", "token", "session", "config"])
+def test_family_without_command_is_usage_error(server, family):
+    r = server.cli(family)
+    assert r.returncode == 2 and f"`{family}` needs a command" in r.stderr
+    r = server.cli(family, "frob")
+    assert r.returncode == 2 and f"unknown command `{family} frob`" in r.stderr
+
+
+ENDPOINTS = ["google-login", "health", "logout", "posts", "token-refresh", "token-verify", "user-me"]
+
+
+@pytest.mark.parametrize("name", ENDPOINTS)
+def test_endpoint_help_does_not_serve(name):
+    """--help answers at once (no FastCGI loop, no settings read) and says what and where."""
+    import os
+    import subprocess
+    from sa_server import ROOT
+    path = os.path.join(ROOT, "cgi-bin", name)
+    env = dict(os.environ, SOCIALAUTH_CONF="/nonexistent/socialauth.conf")
+    r = subprocess.run([path, "--help"], capture_output=True, text=True, timeout=10, env=env,
+                       stdin=subprocess.DEVNULL)
+    assert r.returncode == 0 and r.stderr == ""
+    assert f"`{name}` endpoint" in r.stdout
+    assert "program:  " + os.path.realpath(path) in r.stdout
+    assert "$SOCIALAUTH_CONF (now /nonexistent/socialauth.conf)" in r.stdout
 
 
 def test_create_show_list(server):
@@ -32,30 +69,43 @@ def test_create_show_list(server):
     (["user", "create", "--username", "ok", "--email", "nope"], "invalid e-mail"),
     (["user", "create", "--bogus"], "unknown option"),
     (["user", "show", "no-such-user"], "no user"),
-    (["user", "set-active"], "wrong number of arguments"),
+    (["user", "set-active"], "expected a user and a value, got 0 arguments"),
+    (["user", "update"], "which user?"),
+    (["user", "update", "nobody", "--email", ""], "--email may not be empty"),
+    (["session", "list"], "expected one user"),
+    (["token", "mint", "a", "b"], "expected one user, got 2 arguments"),
+    (["session", "revoke", "a", "b"], "expected a sid, or --all and a user"),
+    (["backup"], "expected one directory, got 0 arguments"),
+    (["restore"], "expected the backup's directory"),
+    (["verify", "extra"], "unexpected argument extra"),
     (["frobnicate"], "unknown command"),
 ])
 def test_errors(server, args, message):
     r = server.cli(*args)
-    assert r.returncode != 0
+    assert r.returncode == (3 if "no user" in message else 2)
     assert message in r.stderr
     assert r.stdout == ""
 
 
 def test_duplicates_refused_and_store_unchanged(server):
     server.cli_ok("user", "create", "--username", "ivan", "--email", "ivan@example.com")
+    u = server.create_user("ivan3")
     before = server.cli_ok("user", "list")
     r = server.cli("user", "create", "--username", "ivan", "--email", "other@example.com")
-    assert r.returncode == 1 and "username" in r.stderr
+    assert r.returncode == 1
+    assert r.stderr == 'socialauth: user create: another user already has username "ivan"\n'
     r = server.cli("user", "create", "--username", "ivan2", "--email", "IVAN@example.com")
-    assert r.returncode == 1 and "email" in r.stderr
+    assert r.returncode == 1
+    assert r.stderr == 'socialauth: user create: another user already has email "IVAN@example.com"\n'
+    r = server.cli("user", "update", u["pk"], "--username", "ivan")
+    assert r.returncode == 1 and 'another user already has username "ivan"' in r.stderr
     assert server.cli_ok("user", "list") == before
 
 
 def test_set_active_rejects_non_boolean(server):
     u = server.create_user("judy")
     r = server.cli("user", "set-active", u["pk"], "maybe")
-    assert r.returncode == 2 and "true or false" in r.stderr
+    assert r.returncode == 2 and 'expected true or false, not "maybe"' in r.stderr
 
 
 def test_bad_config_is_one_clear_line(tmp_path):
@@ -67,8 +117,8 @@ def test_bad_config_is_one_clear_line(tmp_path):
     conf.chmod(0o600)
     r = subprocess.run([os.path.join(ROOT, "bin", "socialauth"), "--config", str(conf), "user", "list"],
                        capture_output=True, text=True)
-    assert r.returncode == 1
-    assert "signing_key" in r.stderr and str(conf) in r.stderr
+    assert r.returncode == 4
+    assert "signing_key" in r.stderr and str(conf) in r.stderr and "at least 32 bytes" in r.stderr
 
 
 def test_hot_backup_restores(make_server):

@@ -161,7 +161,7 @@ def test_cli_session_list_and_revoke(server):
     server.cli_ok("session", "revoke", "--all", u["username"])
     assert not any(alive(server, t) for t in sessions)
     r = server.cli("session", "revoke", "f" * 32)
-    assert r.returncode == 1 and "no session" in r.stderr
+    assert r.returncode == 3 and "no session" in r.stderr
 
 
 def test_refresh_refuses_deleted_and_disabled_users(server):
@@ -280,4 +280,4 @@ def test_cookie_mode_refuses_wildcard_origins(tmp_path):
     conf.chmod(0o600)
     r = subprocess.run([os.path.join(ROOT, "bin", "socialauth"), "--config", str(conf), "init"],
                        capture_output=True, text=True)
-    assert r.returncode == 1 and "cookie_mode" in r.stderr
+    assert r.returncode == 4 and "cookie_mode" in r.stderr

@@ -113,7 +113,25 @@ static void test_errors_name_key_and_line(void **state)
     assert_non_null(strstr(err.msg, "unknown key `foo`"));
     sa_config_free(&cfg);
     assert_int_equal(parse(&cfg, "max_body = lots\n", &err), SA_ERR_CONFIG);
-    assert_non_null(strstr(err.msg, "bad value for `max_body`"));
+    assert_non_null(strstr(err.msg, "bad value for `max_body = lots`: expected a size like"));
+    sa_config_free(&cfg);
+    assert_int_equal(parse(&cfg, "access_token_lifetime = 5x\n", &err), SA_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "`access_token_lifetime = 5x`: expected a duration like "
+                                    "300, 5m, 2h or 7d"));
+    sa_config_free(&cfg);
+    assert_int_equal(parse(&cfg, "cookie_mode = perhaps\n", &err), SA_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "`cookie_mode = perhaps`: expected true or false"));
+    sa_config_free(&cfg);
+    /* a string's value may be a secret: named, never echoed */
+    char big[400];
+    memset(big, 's', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    char line[512];
+    snprintf(line, sizeof line, "google_client_secret = %s\n", big);
+    assert_int_equal(parse(&cfg, line, &err), SA_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "bad value for `google_client_secret`: expected a value of "
+                                    "at most 255 bytes"));
+    assert_null(strstr(err.msg, "sss"));
     sa_config_free(&cfg);
     assert_int_equal(parse(&cfg, "just words\n", &err), SA_ERR_CONFIG);
     assert_non_null(strstr(err.msg, "expected `key = value`"));
@@ -137,6 +155,18 @@ static void test_load_required_and_checks(void **state)
     path = write_file("shortkey.conf", "db_home = /tmp/x\nsigning_key = short\n", 0600);
     assert_int_equal(sa_config_load(&cfg, path, &err), SA_ERR_CONFIG);
     assert_non_null(strstr(err.msg, "at least 32 bytes"));
+    assert_non_null(strstr(err.msg, "is 5 bytes"));
+
+    path = write_file("nokey.conf", "db_home = /tmp/x\n", 0644);
+    assert_int_equal(sa_config_load(&cfg, path, &err), SA_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "no signing key: set `signing_key_file = PATH`"));
+
+    const char *keyfile = write_file("both.key", KEY, 0600);
+    snprintf(text, sizeof text, "db_home = db\nsigning_key = %s\nsigning_key_file = %s\n", KEY,
+             keyfile);
+    path = write_file("both.conf", text, 0600);
+    assert_int_equal(sa_config_load(&cfg, path, &err), SA_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "both `signing_key` and `signing_key_file` are set"));
 
     snprintf(text, sizeof text, "db_home = db\nsigning_key = %s\ngoogle_jwks_url = http://evil.example/certs\n", KEY);
     path = write_file("http.conf", text, 0600);
@@ -263,13 +293,13 @@ static void test_secret_files(void **state)
              KEY, keyfile);
     path = write_file("both-key.conf", text, 0600);
     assert_int_equal(sa_config_load(&cfg, path, &err), SA_ERR_CONFIG);
-    assert_non_null(strstr(err.msg, "`signing_key` and `signing_key_file` are both set"));
+    assert_non_null(strstr(err.msg, "both `signing_key` and `signing_key_file` are set"));
     snprintf(text, sizeof text, "db_home = /tmp/db\nsigning_key_file = %s\n"
              "google_client_secret_file = %s\ngoogle_client_secret = x\n", keyfile, secretfile);
     path = write_file("both-secret.conf", text, 0600);
     assert_int_equal(sa_config_load(&cfg, path, &err), SA_ERR_CONFIG);
-    assert_non_null(strstr(err.msg, "`google_client_secret` and `google_client_secret_file` are "
-                                    "both set"));
+    assert_non_null(strstr(err.msg, "both `google_client_secret` and "
+                                    "`google_client_secret_file` are set"));
 }
 
 int main(void)

@@ -1319,15 +1319,39 @@ static void test_record_format(void **state)
     assert_int_equal(sa_record_user_decode("id1", 3, rec.data, rec.len, &back, &err), SA_OK);
     assert_string_equal(back.id, "id1");
     assert_string_equal(back.google_extra, "{}");
+    assert_string_equal(back.password, "");
     sa_user_clear(&back);
+
+    /* A user with Django's password hash: format version 2, the hash kept exactly. */
+    sa_record with_password;
+    snprintf(u.password, sizeof u.password, "pbkdf2_sha256$260000$salt$hash=");
+    assert_int_equal(sa_record_user_encode(&u, &with_password, &err), SA_OK);
+    assert_int_equal(with_password.data[0], SA_RECORD_VERSION_PASSWORD);
+    assert_int_equal(sa_record_user_decode("id1", 3, with_password.data, with_password.len,
+                                           &back, &err), SA_OK);
+    assert_string_equal(back.password, "pbkdf2_sha256$260000$salt$hash=");
+    assert_string_equal(back.username, "alice");
+    sa_user_clear(&back);
+    /* the index callbacks read version 2 records too */
+    const unsigned char *field;
+    size_t field_len;
+    assert_true(sa_record_field_get(with_password.data, with_password.len, SA_FIELD_GOOGLE_SUB,
+                                    &field, &field_len));
+    assert_int_equal(field_len, 3);
+    sa_record_free(&with_password);
+    u.password[0] = '\0';
 
     /* Truncated or trailing bytes: corrupt. Another version: refused. Another kind: refused. */
     assert_int_equal(sa_record_user_decode("id1", 3, rec.data, rec.len - 1, &back, &err),
                      SA_ERR_UNAVAILABLE);
-    rec.data[0] = 2;
+    rec.data[0] = 3;
     assert_int_equal(sa_record_user_decode("id1", 3, rec.data, rec.len, &back, &err),
                      SA_ERR_UNAVAILABLE);
-    assert_non_null(strstr(err.msg, "version 2"));
+    assert_non_null(strstr(err.msg, "version 3"));
+    /* version 2 is a user with a password: without one it does not parse */
+    rec.data[0] = SA_RECORD_VERSION_PASSWORD;
+    assert_int_equal(sa_record_user_decode("id1", 3, rec.data, rec.len, &back, &err),
+                     SA_ERR_UNAVAILABLE);
     rec.data[0] = SA_RECORD_VERSION;
     rec.data[1] = 'S';
     assert_int_equal(sa_record_user_decode("id1", 3, rec.data, rec.len, &back, &err),

@@ -1,0 +1,291 @@
+/* maintenance.c: the store as a whole: backup, restore, verify, stats, checkpoint, purge,
+ * export. */
+#include "cli.h"
+
+#include <dirent.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+/* ---- backup / restore ---- */
+
+/* Bytes of the database and log files in dir (what a backup copies). */
+static uint64_t store_bytes(const char *dir)
+{
+    uint64_t total = 0;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        if (!((n > 3 && strcmp(e->d_name + n - 3, ".db") == 0) ||
+              strncmp(e->d_name, "log.", 4) == 0))
+            continue;
+        struct stat st;
+        if (fstatat(dirfd(d), e->d_name, &st, 0) == 0)
+            total += (uint64_t)st.st_size;
+    }
+    if (d)
+        closedir(d);
+    return total;
+}
+
+/* The backup's progress on a terminal: a thread compares the bytes already in the target
+ * with the store's, ten times a second, while Berkeley DB copies. */
+typedef struct backup_watch {
+    const char *target;
+    cli_progress bar;
+    atomic_bool done;
+} backup_watch;
+
+static void *watch_backup(void *arg)
+{
+    backup_watch *w = arg;
+    while (!atomic_load(&w->done)) {
+        cli_progress_update(&w->bar, store_bytes(w->target));
+        struct timespec tick = {0, 100 * 1000 * 1000};
+        nanosleep(&tick, NULL);
+    }
+    return NULL;
+}
+
+static int act_backup(sa_config *cfg, sa_store *store, void *ctx)
+{
+    sa_error err = {0};
+    backup_watch w = {.target = ctx};
+    pthread_t watcher;
+    cli_progress_begin(&w.bar, "backup (bytes)", store_bytes(cfg->db_home));
+    atomic_init(&w.done, false);
+    bool watching = w.bar.on && pthread_create(&watcher, NULL, watch_backup, &w) == 0;
+    sa_status st = sa_store_backup(store, ctx, &err);
+    atomic_store(&w.done, true);
+    if (watching)
+        pthread_join(watcher, NULL);
+    cli_progress_end(&w.bar);
+    if (st != SA_OK)
+        return cli_fail("backup", &err);
+    fprintf(stderr, "socialauth: backup of %s written to %s\n", cfg->db_home, (char *)ctx);
+    return CLI_EXIT_OK;
+}
+
+int cli_backup(int argc, char **argv)
+{
+    static const char usage[] =
+        "usage: socialauth backup DIR\n"
+        "Copies the store into DIR (created, mode 0700; it must not hold a backup already)\n"
+        "while the endpoints keep serving. The copy is consistent: every transaction\n"
+        "committed before the copy ended is in it, none half. Restore it with\n"
+        "`socialauth restore DIR`.\n";
+    int rc = cli_start(&argc, argv, usage, NULL, 1, "one directory");
+    return rc != CLI_GO_ON ? rc : cli_with_store(SA_STORE_SERVE, act_backup, argv[1]);
+}
+
+static void print_problem(const char *message, void *ctx)
+{
+    cli_progress_end(ctx);
+    printf("%s\n", message);
+}
+
+static void show_progress(size_t done, void *ctx)
+{
+    cli_progress_update(ctx, done);
+}
+
+/* Verify the open store; prints each problem on stdout. */
+static int verify_store(sa_store *store, const char *what)
+{
+    sa_error err = {0};
+    sa_store_stats stats;
+    size_t problems = 0;
+    cli_progress bar;
+    if (sa_store_stats_get(store, &stats, &err) != SA_OK)
+        return cli_fail(what, &err);
+    /* users and sessions are each read, then each index entry of theirs */
+    cli_progress_begin(&bar, what, 2 * stats.users + stats.google_links + stats.users +
+                                       2 * stats.sessions);
+    if (sa_store_verify(store, print_problem, show_progress, &bar, &problems, &err) != SA_OK) {
+        cli_progress_end(&bar);
+        return cli_fail(what, &err);
+    }
+    cli_progress_end(&bar);
+    if (problems) {
+        fprintf(stderr, "socialauth: %s: %zu problem%s found\n", what, problems,
+                problems == 1 ? "" : "s");
+        return CLI_EXIT_PROBLEMS;
+    }
+    fprintf(stderr, "socialauth: %s: %" PRIu64 " users and %" PRIu64 " sessions, no problem\n",
+            what, stats.users, stats.sessions);
+    return CLI_EXIT_OK;
+}
+
+static int act_verify(sa_config *cfg, sa_store *store, void *ctx)
+{
+    return verify_store(store, ctx);
+}
+
+int cli_restore(int argc, char **argv)
+{
+    static const char usage[] =
+        "usage: socialauth restore DIR\n"
+        "Copies the backup in DIR (made by `socialauth backup`) into `db_home`, which must\n"
+        "not exist or be empty (move the old store away first, with the servers stopped),\n"
+        "then verifies it as `socialauth verify` does.\n";
+    int rc = cli_start(&argc, argv, usage, NULL, 1, "the backup's directory");
+    if (rc != CLI_GO_ON)
+        return rc;
+    sa_config cfg;
+    rc = cli_load_config(&cfg);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    sa_error err = {0};
+    if (sa_store_restore(argv[1], cfg.db_home, &err) != SA_OK)
+        rc = cli_fail("restore", &err);
+    sa_config_free(&cfg);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    fprintf(stderr, "socialauth: restored %s into the store\n", argv[1]);
+    return cli_with_store(SA_STORE_CREATE, act_verify, "restore");
+}
+
+int cli_verify(int argc, char **argv)
+{
+    static const char usage[] =
+        "usage: socialauth verify\n"
+        "Checks the whole store: every record decodes; every user and session is in its\n"
+        "indexes and every index entry points back at its record (so no two users share a\n"
+        "username, e-mail or Google sub); every session's user exists. Prints one line per\n"
+        "problem and exits 6 when there is any. Runs beside the serving endpoints; it\n"
+        "reads without a snapshot, so a user deleted during the walk can show as a problem:\n"
+        "run it again to confirm one.\n";
+    int rc = cli_start(&argc, argv, usage, NULL, 0, NULL);
+    return rc != CLI_GO_ON ? rc : cli_with_store(SA_STORE_SERVE, act_verify, "verify");
+}
+
+/* ---- stats / checkpoint / purge ---- */
+
+static int act_stats(sa_config *cfg, sa_store *store, void *ctx)
+{
+    const cli_output *out = ctx;
+    sa_store_stats s;
+    sa_error err = {0};
+    if (sa_store_stats_get(store, &s, &err) != SA_OK)
+        return cli_fail("stats", &err);
+    uint64_t per_user = s.users ? s.user_bytes / s.users : 0;
+    uint64_t per_session = s.sessions ? s.session_bytes / s.sessions : 0;
+    if (out->json) {
+        printf("{\"users\":%" PRIu64 ",\"google_links\":%" PRIu64 ",\"sessions\":%" PRIu64
+               ",\"user_bytes\":%" PRIu64 ",\"session_bytes\":%" PRIu64
+               ",\"bytes_per_user\":%" PRIu64 ",\"bytes_per_session\":%" PRIu64 "}\n",
+               s.users, s.google_links, s.sessions, s.user_bytes, s.session_bytes, per_user,
+               per_session);
+        return CLI_EXIT_OK;
+    }
+    char v[7][32];
+    const uint64_t n[7] = {s.users, s.google_links, s.sessions, s.user_bytes, s.session_bytes,
+                           per_user, per_session};
+    const char *names[7] = {"users", "google links", "sessions", "user files (bytes)",
+                            "session files (bytes)", "bytes per user", "bytes per session"};
+    cli_table t;
+    cli_table_begin(&t, 2, (const char *const[]){"WHAT", "COUNT"});
+    for (size_t i = 0; i < 7; i++) {
+        snprintf(v[i], sizeof v[i], "%" PRIu64, n[i]);
+        cli_table_row(&t, (const char *const[]){names[i], v[i]});
+    }
+    cli_table_print(&t);
+    return CLI_EXIT_OK;
+}
+
+int cli_stats(int argc, char **argv)
+{
+    static const char usage[] =
+        "usage: socialauth stats [--json|--table]\n"
+        "Counts users, Google links and sessions, and the disk the store's files take.\n";
+    cli_output out;
+    int rc = cli_start(&argc, argv, usage, &out, 0, NULL);
+    return rc != CLI_GO_ON ? rc : cli_with_store(SA_STORE_SERVE, act_stats, &out);
+}
+
+static int act_checkpoint(sa_config *cfg, sa_store *store, void *ctx)
+{
+    sa_error err = {0};
+    if (sa_store_checkpoint(store, &err) != SA_OK)
+        return cli_fail("checkpoint", &err);
+    return CLI_EXIT_OK;
+}
+
+int cli_checkpoint(int argc, char **argv)
+{
+    static const char usage[] =
+        "usage: socialauth checkpoint\n"
+        "Writes the store's cached pages to its files and removes log files recovery no\n"
+        "longer needs (the endpoints also do this in the background).\n";
+    int rc = cli_start(&argc, argv, usage, NULL, 0, NULL);
+    return rc != CLI_GO_ON ? rc : cli_with_store(SA_STORE_SERVE, act_checkpoint, NULL);
+}
+
+static int act_purge(sa_config *cfg, sa_store *store, void *ctx)
+{
+    sa_error err = {0};
+    size_t purged, total = 0;
+    int64_t now = (int64_t)time(NULL);
+    do {
+        if (sa_store_session_purge(store, now, 1000, &purged, &err) != SA_OK)
+            return cli_fail("purge", &err);
+        total += purged;
+    } while (purged == 1000);
+    printf("%zu\n", total);
+    return CLI_EXIT_OK;
+}
+
+int cli_purge(int argc, char **argv)
+{
+    static const char usage[] =
+        "usage: socialauth purge\n"
+        "Deletes every expired session (1000 per transaction) and prints how many.\n";
+    int rc = cli_start(&argc, argv, usage, NULL, 0, NULL);
+    return rc != CLI_GO_ON ? rc : cli_with_store(SA_STORE_SERVE, act_purge, NULL);
+}
+
+/* ---- export ---- */
+
+typedef struct export_ctx {
+    cli_progress bar;
+    uint64_t done;
+} export_ctx;
+
+static int export_one(const sa_user *u, void *ctx)
+{
+    export_ctx *c = ctx;
+    cli_print_user_json(u);
+    cli_progress_update(&c->bar, ++c->done);
+    return 0;
+}
+
+static int act_export(sa_config *cfg, sa_store *store, void *ctx)
+{
+    export_ctx c = {0};
+    sa_store_stats s;
+    sa_error err = {0};
+    if (sa_store_stats_get(store, &s, &err) != SA_OK)
+        return cli_fail("export", &err);
+    cli_progress_begin(&c.bar, "export", s.users);
+    sa_status st = sa_store_user_each(store, export_one, &c, &err);
+    cli_progress_end(&c.bar);
+    if (st != SA_OK)
+        return cli_fail("export", &err);
+    fprintf(stderr, "socialauth: exported %" PRIu64 " users\n", c.done);
+    return CLI_EXIT_OK;
+}
+
+int cli_export(int argc, char **argv)
+{
+    static const char usage[] =
+        "usage: socialauth export > users.jsonl\n"
+        "Writes every user, with its Google link (google_sub) and the claims kept from its\n"
+        "last sign-in, as one JSON object per line, in id order.\n";
+    int rc = cli_start(&argc, argv, usage, NULL, 0, NULL);
+    return rc != CLI_GO_ON ? rc : cli_with_store(SA_STORE_SERVE, act_export, NULL);
+}
