@@ -13,7 +13,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from sa_server import SERVERS, SIGNING_KEY, Server, server_kind  # noqa: E402,F401
+from sa_server import SERVERS, SIGNING_KEY, Server, install_tree, installed, server_kind  # noqa: E402,F401
 from google_fixture import *  # noqa: E402,F401,F403
 
 
@@ -25,6 +25,10 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     if config.getoption("--server"):
         os.environ["SA_SERVER"] = config.getoption("--server")
+    if installed() and not config.option.basetemp:
+        # www-data must reach the servers' directories. Not under /tmp/pytest-of-root: every
+        # pytest that starts (any run on this machine) makes that 0700 again.
+        config.option.basetemp = os.path.join(install_tree()["work"], "pytest")
     config.addinivalue_line("markers", "lighttpd_only: the test's subject is lighttpd itself")
     config.addinivalue_line("markers", "server_independent: involves no web server (lighttpd pass only)")
     config.addinivalue_line("markers", "fastcgi_only: about a process serving many requests")
