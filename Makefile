@@ -21,7 +21,7 @@ OPT     := -O1 -g
 endif
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(HARDEN) -Ilib
 LDFLAGS += -pie -Wl,-z,relro,-z,now
-LDLIBS  := -lfcgi -ljson-c -lcurl -lcrypto -ldb-5.3
+LDLIBS  := -lfcgi -ljson-c -lcurl -lcrypto -ldb-5.3 -lunistring
 
 LIB_SRC   := $(sort $(wildcard lib/*.c))
 LIB_OBJ   := $(LIB_SRC:.c=.o)
@@ -35,8 +35,12 @@ CLI_SRC   := $(sort $(wildcard bin/cli/*.c))
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  := $(UNIT_SRC:.c=)
 HEADERS   := $(wildcard lib/*.h)
+# Fuzz targets (tests/fuzz/fuzz_<name>.c), each also linked with tests/fuzz/standalone.c into
+# tests/fuzz/replay_<name>, which `make test` runs over tests/fuzz/corpus/<name>.
+FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=tests/fuzz/replay_%)
 
-.PHONY: all deps run test unit integration e2e bench clean install uninstall release help valgrind
+.PHONY: all deps run test unit integration e2e bench clean install uninstall release help valgrind fuzz-replay
 all: $(LIB) $(CGI_BIN) $(TOOL_BIN)
 
 help:
@@ -75,6 +79,16 @@ bin/%: bin/%.c $(LIB) $(HEADERS)
 tests/unit/test_%: tests/unit/test_%.c tests/unit/*.h $(LIB) $(HEADERS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -Itests/unit -o $@ $< $(LIB) $(LDLIBS) -lcmocka
 
+tests/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/standalone.c $(LIB) $(HEADERS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/standalone.c $(LIB) $(LDLIBS)
+
+# Every fuzz target's seeds, under valgrind when VALGRIND=1.
+fuzz-replay: $(FUZZ_REPLAY)
+	@for r in $(FUZZ_REPLAY); do \
+	    if [ "$${VALGRIND:-0}" = 1 ]; then v="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect"; else v=""; fi; \
+	    $$v $$r tests/fuzz/corpus/$${r#tests/fuzz/replay_} || exit 1; \
+	done
+
 deps:
 	@bin/socialauth-deps $(DEPS_SET)
 
@@ -104,6 +118,7 @@ test:
 	@$(MAKE) --no-print-directory all $(UNIT_BIN)
 	@$(MAKE) --no-print-directory $(BROWSER_DEPS)
 	@VALGRIND=1 bin/socialauth-unit $(UNIT_BIN)
+	@VALGRIND=1 $(MAKE) --no-print-directory fuzz-replay
 	@bin/socialauth-integration $(TEST_SERVERS)
 
 # The Next-Auth example end to end in headless Chromium (npm ci, next build, both modes); the
@@ -195,5 +210,5 @@ uninstall:
 	@[ ! -d $(D)$(CONF_DIR) ] || echo "socialauth: kept $(D)$(CONF_DIR) (settings, key) and $(D)$(I_STATE) (the store)"
 
 clean:
-	rm -f lib/*.o lib/.build-* $(LIB) $(CGI_BIN) $(TOOL_BIN) $(UNIT_BIN)
+	rm -f lib/*.o lib/.build-* $(LIB) $(CGI_BIN) $(TOOL_BIN) $(UNIT_BIN) $(FUZZ_REPLAY)
 	rm -rf build

@@ -3,6 +3,7 @@
 #include "cookie.h"
 #include "http.h"
 #include "session.h"
+#include "text.h"
 #include "tokens.h"
 
 #include <stdio.h>
@@ -22,8 +23,10 @@ static bool scope_of_request(sa_ctx *ctx, sa_logout_scope *scope)
             return true;
         }
     }
-    char msg[96];
-    snprintf(msg, sizeof msg, "\"%.40s\" is not a valid choice.", name);
+    /* The client's text cut at a character (issue 9.4), never inside one. */
+    char shown[SA_ECHO_CHARS * 4 + 1], msg[sizeof shown + 32];
+    sa_text_copy_cut(shown, sizeof shown, name, SA_ECHO_CHARS);
+    snprintf(msg, sizeof msg, "\"%s\" is not a valid choice.", shown);
     sa_respond_field_error(ctx, "scope", msg);
     return false;
 }

@@ -2,47 +2,77 @@
  * change username, first_name, last_name (pk, userId, email are read-only and ignored). */
 #include "auth.h"
 #include "http.h"
+#include "text.h"
 #include "user.h"
 
 #include <string.h>
 
+/* Add message to field's list in errors (DRF lists every message of a field). */
 static void field_error(json_object *errors, const char *field, const char *message)
 {
-    json_object *list = json_object_new_array();
+    json_object *list;
+    if (!json_object_object_get_ex(errors, field, &list)) {
+        list = json_object_new_array();
+        json_object_object_add(errors, field, list);
+    }
     json_object_array_add(list, json_object_new_string(message));
-    json_object_object_add(errors, field, list);
 }
 
-/* Read one writable field into dst (size bytes). Missing fields are left alone unless
- * `required`. Problems are added to errors in DRF's words. */
-static void take_field(sa_ctx *ctx, json_object *errors, const char *field, bool required,
-                       bool allow_blank, char *dst, size_t size)
+/* Read one writable string field (body.c checked it is text). Missing fields are left alone
+ * unless `required`. Returns the value, or NULL when absent or after adding an error. */
+static const char *take_field(sa_ctx *ctx, json_object *errors, const char *field,
+                              bool required, bool allow_blank, size_t *len)
 {
     json_object *v;
     if (!json_object_object_get_ex(ctx->req.data, field, &v)) {
         if (required)
             field_error(errors, field, "This field is required.");
-        return;
+        return NULL;
     }
     if (v == NULL) {
         field_error(errors, field, "This field may not be null.");
-        return;
+        return NULL;
     }
     if (!json_object_is_type(v, json_type_string)) {
         field_error(errors, field, "Not a valid string.");
-        return;
+        return NULL;
     }
-    const char *s = json_object_get_string(v);
-    size_t len = (size_t)json_object_get_string_len(v);
-    if (len == 0 && !allow_blank) {
+    *len = (size_t)json_object_get_string_len(v);
+    if (*len == 0 && !allow_blank) {
         field_error(errors, field, "This field may not be blank.");
-        return;
+        return NULL;
     }
-    if (len >= size || memchr(s, '\0', len)) {
-        field_error(errors, field, "Ensure this field has no more than 150 characters.");
+    return json_object_get_string(v);
+}
+
+/* first_name / last_name: up to 150 characters (Django's max_length counts code points). */
+static void take_name(sa_ctx *ctx, json_object *errors, const char *field, char *dst)
+{
+    size_t len = 0;
+    const char *s = take_field(ctx, errors, field, false, true, &len);
+    if (!s)
+        return;
+    if (sa_text_chars(s, len) > SA_NAME_CHARS) {
+        field_error(errors, field, SA_MAX_150_MESSAGE);
         return;
     }
     memcpy(dst, s, len + 1);
+}
+
+/* username: NFKC, Django's validator, 150 characters (user.h). */
+static void take_username(sa_ctx *ctx, json_object *errors, bool required, sa_user *user)
+{
+    size_t len = 0;
+    const char *s = take_field(ctx, errors, "username", required, false, &len);
+    char normal[SA_USERNAME_MAX + 1];
+    const char *msgs[2];
+    if (!s)
+        return;
+    size_t n = sa_username_check(s, len, normal, msgs);
+    for (size_t i = 0; i < n; i++)
+        field_error(errors, "username", msgs[i]);
+    if (n == 0)
+        memcpy(user->username, normal, strlen(normal) + 1);
 }
 
 static void respond_user(sa_ctx *ctx, const sa_user *user)
@@ -57,13 +87,9 @@ static void update(sa_ctx *ctx, sa_user *user)
 {
     json_object *errors = json_object_new_object();
     bool put = ctx->req.method_bit == SA_PUT;
-    take_field(ctx, errors, "username", put, false, user->username, sizeof user->username);
-    take_field(ctx, errors, "first_name", false, true, user->first_name, sizeof user->first_name);
-    take_field(ctx, errors, "last_name", false, true, user->last_name, sizeof user->last_name);
-    if (!json_object_object_get_ex(errors, "username", NULL) && !sa_username_valid(user->username))
-        field_error(errors, "username",
-                    "Enter a valid username. This value may contain only letters, numbers, and "
-                    "@/./+/-/_ characters.");
+    take_username(ctx, errors, put, user);
+    take_name(ctx, errors, "first_name", user->first_name);
+    take_name(ctx, errors, "last_name", user->last_name);
     if (json_object_object_length(errors) > 0) {
         sa_respond_json(ctx, 400, errors);
         return;

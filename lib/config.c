@@ -24,6 +24,7 @@ void sa_config_defaults(sa_config *cfg)
     cfg->rotate_refresh_tokens = true;
     cfg->reuse_grace = 30;
     cfg->leeway = 0;
+    cfg->google_leeway = 60;
     cfg->sync_rotation = true;
     cfg->google_timeout = 5;
     cfg->cookie_secure = true;
@@ -329,6 +330,7 @@ static sa_status apply(sa_config *cfg, const char *key, const char *value, const
     DURATION(refresh_token_lifetime)
     DURATION(reuse_grace)
     DURATION(leeway)
+    DURATION(google_leeway)
     DURATION(google_timeout)
     BOOL(rotate_refresh_tokens)
     BOOL(sync_rotation)

@@ -12,6 +12,7 @@
 
 #include "json.h"
 #include "jwt.h"
+#include "text.h"
 
 #define GOOGLE_SIG_MAX 1024          /* bytes of an RS256 signature: 8192-bit keys at most */
 #define GOOGLE_VERIFIER_MIN 43       /* RFC 7636 section 4.1 */
@@ -90,19 +91,6 @@ static sa_status google_string(json_object *obj, const char *key, const char **o
     if (st == SA_OK && strlen(*out) != len)
         return SA_ERR_INVALID;
     return st;
-}
-
-/* Copy src into dst (size bytes), cutting at a UTF-8 character boundary if it is too long. */
-static void google_copy_utf8(char *dst, size_t size, const char *src)
-{
-    size_t len = strlen(src);
-    if (len >= size) {
-        len = size - 1;
-        while (len > 0 && ((unsigned char)src[len] & 0xC0) == 0x80)
-            len--; /* src[len] would start the cut-off part: back up to a lead byte */
-    }
-    memcpy(dst, src, len);
-    dst[len] = '\0';
 }
 
 /* Strictly decimal, non-negative, no sign or spaces; as a JSON integer or a string (of at
@@ -382,9 +370,10 @@ const char *sa_google_check_claims(const sa_config *cfg, json_object *claims,
     if (sa_json_get_int64(claims, "exp", &exp) != SA_OK ||
         sa_json_get_int64(claims, "iat", &iat) != SA_OK)
         return SA_GOOGLE_R_MALFORMED;
-    if (exp <= now - cfg->leeway)
+    /* Servers' clocks drift from Google's: google_leeway (issue 8.10), not our leeway. */
+    if (exp <= now - cfg->google_leeway)
         return SA_GOOGLE_R_EXPIRED;
-    if (iat > now + cfg->leeway)
+    if (iat > now + cfg->google_leeway)
         return SA_GOOGLE_R_IN_FUTURE;
 
     why = google_sub(claims, &s);
@@ -426,7 +415,7 @@ static const char *google_fill_profile(json_object *obj, sa_google_identity *out
 
     st = google_string(obj, "email", &s);
     if (st == SA_OK) {
-        if (strlen(s) > SA_EMAIL_MAX)
+        if (strlen(s) > SA_EMAIL_MAX || sa_text_chars(s, strlen(s)) > SA_EMAIL_CHARS)
             return SA_GOOGLE_R_MALFORMED;
         memcpy(out->email, s, strlen(s) + 1);
     } else if (st == SA_ERR_INVALID && !sa_json_is_null(obj, "email")) {
@@ -441,7 +430,8 @@ static const char *google_fill_profile(json_object *obj, sa_google_identity *out
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         st = google_string(obj, names[i].key, &s);
         if (st == SA_OK)
-            google_copy_utf8((char *)out + names[i].off, names[i].size, s);
+            /* Kept whole up to Django's 150 characters, cut at a character beyond. */
+            sa_text_copy_cut((char *)out + names[i].off, names[i].size, s, SA_NAME_CHARS);
     }
     if (google_string(obj, "picture", &s) == SA_OK && strlen(s) <= SA_GOOGLE_PICTURE_MAX)
         memcpy(out->picture, s, strlen(s) + 1);
@@ -723,7 +713,7 @@ sa_google_result sa_google_verify_access_token(sa_google *g, const char *access_
         SA_FAIL(err, SA_ERR_INVALID, "tokeninfo gave no usable expiry");
         goto done;
     }
-    if (exp <= now - g->cfg->leeway) {
+    if (exp <= now - g->cfg->google_leeway) {
         *reason = SA_GOOGLE_R_EXPIRED;
         SA_FAIL(err, SA_ERR_INVALID, "access token expired");
         goto done;

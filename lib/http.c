@@ -1,6 +1,7 @@
 /* http.c: the request loop every endpoint runs (see http.h). */
 #include "http.h"
 #include "cors.h"
+#include "text.h"
 #include "keyring.h"
 
 #include <fastcgi.h>
@@ -70,8 +71,9 @@ static void allow_header(sa_ctx *ctx, int allowed)
 
 static void method_not_allowed(sa_ctx *ctx, int allowed)
 {
-    char detail[96];
-    snprintf(detail, sizeof detail, "Method \"%.32s\" not allowed.", ctx->req.method);
+    char shown[SA_ECHO_CHARS * 4 + 1], detail[sizeof shown + 32];
+    sa_text_copy_cut(shown, sizeof shown, ctx->req.method, SA_ECHO_CHARS);
+    snprintf(detail, sizeof detail, "Method \"%s\" not allowed.", shown);
     sa_respond_detail(ctx, 405, detail, NULL);
     allow_header(ctx, allowed);
 }
@@ -141,11 +143,36 @@ void sa_ctx_reset(sa_ctx *ctx)
     sa_buf_reset(&ctx->res.body);
 }
 
+/* Issue 9 point 2: the headers we read are valid UTF-8 before any other code sees them
+ * (they cannot hold a NUL: they come as C strings). One that is not gets 400
+ * {"detail":"Malformed <Name> header."}, and an Origin that is not is never echoed. */
+static bool check_headers(sa_ctx *ctx)
+{
+    sa_request *req = &ctx->req;
+    const struct { const char *name, **value; } headers[] = {
+        {"Content-Type", &req->content_type}, {"Authorization", &req->authorization},
+        {"Origin", &req->origin}, {"Referer", &req->referer}, {"Cookie", &req->cookie},
+    };
+    for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++) {
+        const char *v = *headers[i].value;
+        if (v && sa_text_check(v, strlen(v)) != SA_TEXT_OK) {
+            char detail[64];
+            req->origin = NULL;
+            snprintf(detail, sizeof detail, "Malformed %s header.", headers[i].name);
+            sa_respond_detail(ctx, 400, detail, NULL);
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Dispatch one request that has been read into ctx->req. */
 static void dispatch(const sa_endpoint *ep, sa_ctx *ctx, bool config_ok, size_t *consumed)
 {
     int allowed = allowed_methods(ep);
     sa_request *req = &ctx->req;
+    if (!check_headers(ctx))
+        return;
     if (req->method_bit == SA_OPTIONS) {
         if (getenv("HTTP_ACCESS_CONTROL_REQUEST_METHOD"))
             sa_cors_preflight(ctx);
@@ -243,6 +270,34 @@ static void cgi_end_answer(void)
     }
 }
 
+/* Set when this process's open upgraded the store (store.h): the case variants are then
+ * logged inside the next request, whose error stream reaches the web server's error log. */
+static bool upgrade_report_pending;
+
+static void store_opened(sa_ctx *ctx)
+{
+    sa_store_set_sync_rotation(ctx->store, ctx->cfg->sync_rotation);
+    upgrade_report_pending = sa_store_upgraded(ctx->store);
+}
+
+/* Log the users whose usernames differ only in case (README says how to resolve them). */
+static void report_upgrade(sa_ctx *ctx)
+{
+    sa_username_variant *v = NULL;
+    size_t n = 0;
+    sa_error err = {0};
+    upgrade_report_pending = false;
+    if (sa_store_username_variants(ctx->store, &v, &n, &err) != SA_OK) {
+        sa_log("store: upgraded; listing username case variants failed: %s", err.msg);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        sa_log("store: upgraded: username \"%s\" (user %s) differs only in case from another "
+               "user's; rename one: socialauth user update ID --username NEW", v[i].username,
+               v[i].id);
+    free(v);
+}
+
 /* Pick up key directory changes (keyring.h: at most one stat a second). A directory that
  * fails to load keeps the keys already in use; the reason is logged. */
 static void refresh_keys(sa_config *cfg)
@@ -312,7 +367,7 @@ int sa_serve(const sa_endpoint *ep, int argc, char **argv)
     if (!cgi && config_ok && ep->needs_store) {
         sa_error serr = {0};
         if (sa_store_open(&ctx.store, cfg.db_home, SA_STORE_SERVE, &serr) == SA_OK)
-            sa_store_set_sync_rotation(ctx.store, cfg.sync_rotation);
+            store_opened(&ctx);
         else
             ctx.store = NULL;
     }
@@ -323,6 +378,8 @@ int sa_serve(const sa_endpoint *ep, int argc, char **argv)
             sa_log("configuration: %s", err.msg);
             startup_error_pending = false;
         }
+        if (upgrade_report_pending && ctx.store)
+            report_upgrade(&ctx);
         /* Not time(NULL): glibc serves it from a coarse clock that can lag a few ms behind,
          * which made a token minted elsewhere in the same second look issued in the future. */
         struct timespec ts;
@@ -345,7 +402,7 @@ int sa_serve(const sa_endpoint *ep, int argc, char **argv)
                 sa_log("store: %s", serr.msg);
                 ctx.store = NULL;
             } else {
-                sa_store_set_sync_rotation(ctx.store, cfg.sync_rotation);
+                store_opened(&ctx);
             }
         }
         size_t consumed = 0;

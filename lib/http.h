@@ -46,7 +46,8 @@ typedef struct sa_request {
     const char *cookie;         /* HTTP_COOKIE, may be NULL */
     char *body;                 /* NUL-terminated copy of the body, body_len bytes */
     size_t body_len;
-    json_object *data;          /* parsed body (JSON object, or form fields as strings);
+    json_object *data;          /* parsed body (JSON object, or form or multipart fields as
+                                   strings), every string valid UTF-8 without NUL (body.c);
                                    an empty object when there was no body */
 } sa_request;
 
@@ -130,8 +131,9 @@ sa_status sa_optional_string(sa_ctx *ctx, const char *field, const char **out);
 
 /* ---- internal pieces, exposed for unit tests ---- */
 
-/* Read and parse the body per content type: sets req->body/body_len/data, or answers 400/413/
- * 415 and returns false. `read` pulls up to n bytes into buf and returns the count (0 at end). */
+/* Read and parse the body per content type (JSON, form, multipart/form-data), then check
+ * every string in it (issue 9.2: valid UTF-8, no NUL; DRF's field errors): sets
+ * req->body/body_len/data, or answers 400/413/415 and returns false. `read` pulls up to n bytes into buf and returns the count (0 at end). */
 typedef size_t (*sa_read_fn)(void *src, char *buf, size_t n);
 bool sa_body_read(sa_ctx *ctx, const char *content_length, sa_read_fn read, void *src);
 /* Decode an application/x-www-form-urlencoded body into an object of strings. */

@@ -14,6 +14,7 @@
  * double) go through a scratch stack that starts in a small buffer on the caller's stack, so
  * a typical parse allocates nothing beyond json-c's own objects. */
 #include "json.h"
+#include "text.h"
 
 #include <limits.h>
 #include <locale.h>
@@ -436,15 +437,12 @@ static bool note_duplicate(parser *ps, json_object *obj, const char *key, size_t
     if (ps->dup)
         return true; /* an earlier one is already noted: keys are met in text order */
     char shown[48];
-    size_t m = 0;
-    /* At most 40 bytes of the key, control bytes, quotes and backslashes as '?'. */
-    for (size_t j = 0; j < len && m < 40; j++) {
+    size_t m = sa_text_cut(key, len < 40 ? len : 40, 40); /* 40 bytes, whole characters */
+    /* Control bytes, quotes and backslashes shown as '?'. */
+    for (size_t j = 0; j < m; j++) {
         unsigned char c = (unsigned char)key[j];
-        shown[m++] = (c < 0x20 || c == '"' || c == '\\' || c == 0x7F) ? '?' : (char)c;
+        shown[j] = (c < 0x20 || c == '"' || c == '\\' || c == 0x7F) ? '?' : (char)c;
     }
-    /* Do not cut a UTF-8 sequence in half. */
-    while (m > 0 && !sa_json_utf8_valid(shown, m))
-        m--;
     shown[m] = '\0';
     ps->dup = true;
     ps->dup_pos = pos;

@@ -728,7 +728,10 @@ typedef struct db_spec {
 
 static const db_spec store_dbs[] = {
     {offsetof(sa_store, users), "users.db", 0, false},
-    {offsetof(sa_store, users_by_username), "users_by_username.db", 0, false},
+    /* Case-folded usernames, duplicates allowed: stores made before case-insensitive
+     * uniqueness may hold case variants (store_user.c). Replaces users_by_username.db; built
+     * from users.db when absent (store_open_all), so not `added` (created empty). */
+    {offsetof(sa_store, users_by_username), STORE_USERNAME_INDEX, DB_DUP | DB_DUPSORT, false},
     {offsetof(sa_store, users_by_email), "users_by_email.db", 0, false},
     {offsetof(sa_store, users_by_sub), "users_by_sub.db", 0, false},
     {offsetof(sa_store, sessions), "sessions.db", 0, false},
@@ -747,40 +750,72 @@ static DB **store_db_slot(sa_store *store, size_t i)
     return (DB **)(void *)((char *)store + store_dbs[i].offset);
 }
 
+static bool store_has_file(const sa_store *store, const char *file)
+{
+    char path[sizeof store->home + 64];
+    snprintf(path, sizeof path, "%s/%s", store->home, file);
+    return access(path, F_OK) == 0;
+}
+
 /* A store made before database i existed (an upgrade): create it in place, empty, in its
  * own transaction, under open.lock so that processes starting together do not race to
  * create one file (the loser then simply opens it). Its index, created alongside, is empty
- * too, so nothing needs rebuilding. Returns a Berkeley DB error code or an errno. */
-static int store_create_added(sa_store *store, size_t i)
+ * too, so nothing needs rebuilding. gate_held: the caller holds open.lock already (flock
+ * locks are per open file: taking it again here would wait for ever). Returns a Berkeley DB
+ * error code or an errno. */
+static int store_create_added(sa_store *store, size_t i, bool gate_held)
 {
-    int gate = sa_store_open_gate(store->home);
-    if (gate < 0)
+    int gate = gate_held ? -1 : sa_store_open_gate(store->home);
+    if (!gate_held && gate < 0)
         return errno;
     int rc = store_open_db(store, NULL, store_db_slot(store, i), store_dbs[i].file,
                            store_dbs[i].flags, true);
-    close(gate);
+    if (gate >= 0)
+        close(gate);
     return rc;
 }
 
 /* Open every database and associate every index, inside txn when creating. On failure
- * *what names the step. */
+ * *what names the step.
+ * Upgrade in place: a store made before case-insensitive usernames has no
+ * STORE_USERNAME_INDEX; the first process to open it creates that index and fills it from
+ * users.db (DB->associate with DB_CREATE fills an empty secondary), one auto-committed
+ * transaction under db_home/open.lock so that exactly one process builds it. The old exact
+ * index (users_by_username.db) is no longer opened; sa_store_username_variants() reports
+ * the case variants such a store may hold. */
 static int store_open_all(sa_store *store, DB_TXN *txn, bool create, const char **what)
 {
     u_int32_t assoc = create ? DB_CREATE : 0;
-    int rc = 0;
+    bool build = false;
+    int gate = -1, rc = 0;
 
-    for (size_t i = 0; i < STORE_NDBS && rc == 0; i++) {
-        *what = store_dbs[i].file;
-        rc = store_open_db(store, txn, store_db_slot(store, i), store_dbs[i].file,
-                           store_dbs[i].flags, create);
-        if (rc == ENOENT && store_dbs[i].added)
-            rc = store_create_added(store, i);
+    if (!create && !store_has_file(store, STORE_USERNAME_INDEX) &&
+        store_has_file(store, "users.db")) {
+        *what = STORE_OPEN_LOCK;
+        gate = sa_store_open_gate(store->home);
+        if (gate < 0)
+            return errno;
+        build = !store_has_file(store, STORE_USERNAME_INDEX);
     }
+    for (size_t i = 0; i < STORE_NDBS && rc == 0; i++) {
+        DB **slot = store_db_slot(store, i);
+        *what = store_dbs[i].file;
+        rc = store_open_db(store, txn, slot, store_dbs[i].file, store_dbs[i].flags,
+                           create || (build && slot == &store->users_by_username));
+        if (rc == ENOENT && store_dbs[i].added)
+            rc = store_create_added(store, i, gate >= 0);
+    }
+    if (rc == 0) {
+        *what = build ? "build the case-folded username index" : "associate indexes";
+        rc = store->users->associate(store->users, txn, store->users_by_username,
+                                     sa_store_index_username, build ? DB_CREATE : assoc);
+    }
+    if (gate >= 0)
+        close(gate);
     if (rc != 0)
         return rc;
+    store->username_index_built = build;
     *what = "associate indexes";
-    rc = store->users->associate(store->users, txn, store->users_by_username,
-                                 sa_store_index_username, assoc);
     if (rc == 0)
         rc = store->users->associate(store->users, txn, store->users_by_email,
                                      sa_store_index_email, assoc);
@@ -949,6 +984,12 @@ void sa_store_close(sa_store *store)
     if (store->users_fd >= 0)
         close(store->users_fd); /* not a user of the environment any more */
     free(store);
+}
+
+/* Contract: see store.h; false for NULL. */
+bool sa_store_upgraded(const sa_store *store)
+{
+    return store && store->username_index_built;
 }
 
 /* Contract: sync false makes later rotation commits DB_TXN_WRITE_NOSYNC; no failure. */

@@ -20,10 +20,15 @@
 
 #include "sa_error.h"
 
+/* Django's limits, in characters (code points), as its max_length counts (API.md 7). */
+#define SA_USERNAME_CHARS 150
+#define SA_EMAIL_CHARS 254
+#define SA_NAME_CHARS 150
+/* The same in bytes of UTF-8 (at most 4 a character): the sizes of the fields below. */
 #define SA_ID_MAX 128
-#define SA_USERNAME_MAX 150
-#define SA_EMAIL_MAX 254
-#define SA_NAME_MAX 150
+#define SA_USERNAME_MAX (4 * SA_USERNAME_CHARS)
+#define SA_EMAIL_MAX (4 * SA_EMAIL_CHARS)
+#define SA_NAME_MAX (4 * SA_NAME_CHARS)
 #define SA_SUB_MAX 255
 #define SA_PASSWORD_MAX 128              /* Django's password field: max_length=128 */
 
@@ -31,7 +36,7 @@ typedef struct sa_store sa_store;
 
 typedef struct sa_user {
     char id[SA_ID_MAX + 1];              /* UUID4 string for users we create */
-    char username[SA_USERNAME_MAX + 1];  /* unique, exact */
+    char username[SA_USERNAME_MAX + 1];  /* NFKC; unique ignoring case (sa_text_casefold) */
     char email[SA_EMAIL_MAX + 1];        /* unique case-insensitively when non-empty */
     char first_name[SA_NAME_MAX + 1];
     char last_name[SA_NAME_MAX + 1];
@@ -101,6 +106,27 @@ sa_status sa_store_user_delete(sa_store *store, const char *id, sa_error *err);
 /* Call fn for each user in id order until fn returns non-zero. */
 typedef int (*sa_user_visit_fn)(const sa_user *user, void *ctx);
 sa_status sa_store_user_each(sa_store *store, sa_user_visit_fn fn, void *ctx, sa_error *err);
+
+/* Usernames that differ only in case (they fold to one key: sa_text_casefold). The store
+ * refuses new ones, but a store made before usernames were unique ignoring case may hold
+ * them (its index is rebuilt in place when it is first opened: store.c). Both users keep
+ * signing in (Google sign-in goes by sub); an operator renames one
+ * (`socialauth user update ID --username NEW`). */
+typedef struct sa_username_variant {
+    char id[SA_ID_MAX + 1];
+    char username[SA_USERNAME_MAX + 1];
+    size_t group;          /* the variants of one name share a group, numbered from 1 */
+} sa_username_variant;
+
+/* Whether opening this handle upgraded the store (built the case-folded username index), so
+ * that the caller reports sa_store_username_variants() once. */
+bool sa_store_upgraded(const sa_store *store);
+
+/* Every user that has a case variant, grouped (each group's users together, groups in the
+ * index's order). Contract: SA_OK with *out a malloc'd array of *count entries (NULL and 0
+ * when there are none; the caller frees it); SA_ERR_UNAVAILABLE, SA_ERR_FATAL. */
+sa_status sa_store_username_variants(sa_store *store, sa_username_variant **out, size_t *count,
+                                     sa_error *err);
 
 /* Google sign-in in one transaction (API.md section 3, account resolution):
  * - a user linked to `sub` exists: it is returned (outcome SA_LOGIN_EXISTING), last_login and

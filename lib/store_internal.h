@@ -57,6 +57,7 @@ struct sa_store {
     DB *jtis_by_expiry;     /* encoded expires_at -> jti (duplicates, sorted) */
     DB *not_before;         /* user id -> not-before record */
     bool sync_rotation;
+    bool username_index_built; /* this open built users_by_username_ci.db (an upgrade) */
     char home[4096];        /* db_home, for the checkpoint child and its lock file */
     int users_fd;           /* db_home/env.lock, held shared while the environment is open */
     dev_t region_dev;       /* the primary region file (__db.001) this handle attached to: */
@@ -179,6 +180,9 @@ sa_status sa_store_not_before_raise(sa_store_txn *t, const char *user_id, int64_
 
 /* Delete every session of user_id inside t (used by user deletion). */
 sa_status sa_store_session_delete_user(sa_store_txn *t, const char *user_id, sa_error *err);
+
+/* The case-folded username index (store.c builds it in place for older stores). */
+#define STORE_USERNAME_INDEX "users_by_username_ci.db"
 
 #define SA_META_FORMAT_KEY "format"
 #define SA_META_KEYS_KEY "google_keys"

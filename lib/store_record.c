@@ -1,5 +1,6 @@
 /* store_record.c: encoding and decoding of the store's records (layout in store_record.h). */
 #include "store_record.h"
+#include "text.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -199,14 +200,23 @@ sa_status sa_record_user_encode(const sa_user *user, sa_record *out, sa_error *e
     rec_writer w;
     sa_status st;
 
-    if (username < 0)
-        return SA_FAIL(err, SA_ERR_INVALID, "username is longer than %d bytes", SA_USERNAME_MAX);
-    if (email < 0)
-        return SA_FAIL(err, SA_ERR_INVALID, "email is longer than %d bytes", SA_EMAIL_MAX);
-    if (first < 0)
-        return SA_FAIL(err, SA_ERR_INVALID, "first_name is longer than %d bytes", SA_NAME_MAX);
-    if (last < 0)
-        return SA_FAIL(err, SA_ERR_INVALID, "last_name is longer than %d bytes", SA_NAME_MAX);
+    const struct { const char *name, *value; long len; size_t chars; } text[] = {
+        {"username", user->username, username, SA_USERNAME_CHARS},
+        {"email", user->email, email, SA_EMAIL_CHARS},
+        {"first_name", user->first_name, first, SA_NAME_CHARS},
+        {"last_name", user->last_name, last, SA_NAME_CHARS},
+    };
+    for (size_t i = 0; i < sizeof text / sizeof text[0]; i++) {
+        if (text[i].len < 0)
+            return SA_FAIL(err, SA_ERR_INVALID, "%s is longer than %zu characters", text[i].name,
+                           text[i].chars);
+        /* Security: the store holds only text that every answer can carry (issue 9.2). */
+        if (sa_text_check(text[i].value, (size_t)text[i].len) != SA_TEXT_OK)
+            return SA_FAIL(err, SA_ERR_INVALID, "%s is not valid UTF-8", text[i].name);
+        if (sa_text_chars(text[i].value, (size_t)text[i].len) > text[i].chars)
+            return SA_FAIL(err, SA_ERR_INVALID, "%s is longer than %zu characters", text[i].name,
+                           text[i].chars);
+    }
     if (sub < 0)
         return SA_FAIL(err, SA_ERR_INVALID, "google_sub is longer than %d bytes", SA_SUB_MAX);
     if (extra < 0)
@@ -263,8 +273,17 @@ sa_status sa_record_user_decode(const void *key, size_t key_len, const void *dat
         !reader_str(&r, &extra, &extra_n, SA_RECORD_EXTRA_MAX) ||
         (((const unsigned char *)data)[0] == SA_RECORD_VERSION_PASSWORD &&
          (!reader_str(&r, &password, &password_n, SA_PASSWORD_MAX) || password_n == 0)) ||
-        r.left != 0)
-        return bad_record(data, len, SA_RECORD_USER, err);
+        r.left != 0) {
+        /* Name the record, so that the admin command can say which user it could not read. */
+        sa_status st = bad_record(data, len, SA_RECORD_USER, err);
+        if (err) {
+            char why[sizeof err->msg];
+            memcpy(why, err->msg, sizeof why);
+            SA_FAIL(err, st, "store: user %.*s: %s", (int)key_len, (const char *)key,
+                    why + strlen("store: "));
+        }
+        return st;
+    }
 
     char *extra_copy = NULL;
     if (extra_n) {

@@ -34,7 +34,8 @@
  *
  * A reader refuses any other version with SA_ERR_UNAVAILABLE (an older program must not
  * rewrite a newer record), and refuses a record that does not parse exactly the same way.
- * Encoders are the one place where field lengths are checked against store.h's bounds. */
+ * Encoders are the one place where field lengths are checked against store.h's bounds: a user's
+ * text fields must also be valid UTF-8 within their limits in characters (SA_*_CHARS). */
 #ifndef SA_STORE_RECORD_H
 #define SA_STORE_RECORD_H
 

@@ -10,6 +10,7 @@
 #include "store.h"
 #include "store_internal.h"
 #include "store_record.h"
+#include "text.h"
 
 #include <errno.h>
 #include <openssl/rand.h>
@@ -31,11 +32,41 @@ void sa_user_clear(sa_user *user)
 
 /* ---- index callbacks (called by Berkeley DB on every write of a user) ---- */
 
+/* The key of a username in the case-folded index: sa_text_casefold's caseless-match key;
+ * a username an older version stored that is not valid UTF-8 is indexed as its bytes.
+ * *out is malloc'd. */
+static sa_status username_key(const char *username, size_t len, char **out, size_t *out_len)
+{
+    sa_status st = sa_text_casefold(username, len, out, out_len, NULL);
+    if (st != SA_ERR_INVALID)
+        return st;
+    *out = malloc(len + 1);
+    if (!*out)
+        return SA_ERR_NOMEM;
+    memcpy(*out, username, len);
+    (*out)[len] = '\0';
+    *out_len = len;
+    return SA_OK;
+}
+
 int sa_store_index_username(DB *sdb, const DBT *key, const DBT *data, DBT *result)
 {
+    const unsigned char *value;
+    size_t len, folded_len;
+    char *folded;
+
     (void)sdb;
     (void)key;
-    return sa_store_index_field(data, SA_FIELD_USERNAME, result);
+    if (!sa_record_field_get(data->data, data->size, SA_FIELD_USERNAME, &value, &len))
+        return EINVAL;
+    if (len == 0)
+        return DB_DONOTINDEX;
+    if (username_key((const char *)value, len, &folded, &folded_len) != SA_OK)
+        return ENOMEM;
+    result->data = folded;
+    result->size = (u_int32_t)folded_len;
+    result->flags = DB_DBT_APPMALLOC;   /* Berkeley DB frees it */
+    return 0;
 }
 
 int sa_store_index_sub(DB *sdb, const DBT *key, const DBT *data, DBT *result)
@@ -129,6 +160,66 @@ static const char *user_key_name(sa_user_key by)
     return "id";
 }
 
+/* Visit the users whose username folds to the same key as username (the duplicates of one
+ * key in the case-folded index), in the index's order, with the cursor flags (0 or DB_RMW)
+ * until fn returns non-zero. fn gets the primary key (id) and the record. Returns SA_OK
+ * (also when there are none) or a store failure. */
+typedef int (*variant_fn)(const DBT *id, const DBT *record, void *ctx);
+static sa_status username_each(sa_store_txn *t, const char *username, u_int32_t flags,
+                               variant_fn fn, void *ctx, sa_error *err)
+{
+    sa_store *store = t->store;
+    char *folded;
+    size_t folded_len;
+    DBC *cur = NULL;
+    DBT k, pk, data;
+    int rc;
+
+    if (username_key(username, strlen(username), &folded, &folded_len) != SA_OK)
+        return SA_FAIL(err, SA_ERR_UNAVAILABLE, "store: out of memory");
+    sa_status st = sa_store_cursor_open(t, store->users_by_username, 0, &cur, err);
+    if (st != SA_OK) {
+        free(folded);
+        return st;
+    }
+    sa_store_dbt(&k, folded, folded_len);
+    sa_store_dbt(&pk, NULL, 0);
+    sa_store_dbt(&data, NULL, 0);
+    for (rc = cur->pget(cur, &k, &pk, &data, DB_SET | flags); rc == 0;
+         rc = cur->pget(cur, &k, &pk, &data, DB_NEXT_DUP | flags))
+        if (fn(&pk, &data, ctx) != 0)
+            break;
+    if (rc != 0 && rc != DB_NOTFOUND)
+        st = sa_store_db_fail(store, t, rc, err, "read username index");
+    free(folded);
+    return sa_store_cursor_close(t, cur, st, err);
+}
+
+/* username_each's visitor for lookups: the user spelled exactly as asked wins, else the
+ * first variant (there is one unless the store holds case variants). */
+typedef struct username_find {
+    const char *username;
+    sa_user *out;
+    sa_status st;       /* SA_ERR_NOT_FOUND until a user is decoded */
+    bool exact;
+    sa_error *err;
+} username_find;
+
+static int username_find_visit(const DBT *id, const DBT *record, void *ctx)
+{
+    username_find *f = ctx;
+    const unsigned char *name;
+    size_t len;
+    bool exact = sa_record_field_get(record->data, record->size, SA_FIELD_USERNAME, &name, &len) &&
+                 len == strlen(f->username) && memcmp(name, f->username, len) == 0;
+    if (f->st == SA_OK && !exact)
+        return 0;
+    sa_user_clear(f->out);
+    f->st = sa_record_user_decode(id->data, id->size, record->data, record->size, f->out, f->err);
+    f->exact = exact;
+    return exact || f->st != SA_OK;
+}
+
 /* Read the user with key (by), into *out (google_extra must be NULL on entry).
  * SA_ERR_NOT_FOUND when absent (or when the key is empty / too long to exist). */
 static sa_status user_read(sa_store_txn *t, sa_user_key by, const char *key, u_int32_t flags,
@@ -146,6 +237,15 @@ static sa_status user_read(sa_store_txn *t, sa_user_key by, const char *key, u_i
     if (by == SA_BY_EMAIL) {
         ascii_lower(lower, (const unsigned char *)key, len);
         key = lower;
+    }
+    if (by == SA_BY_USERNAME) {
+        username_find f = {key, out, SA_ERR_NOT_FOUND, false, err};
+        sa_status st = username_each(t, key, flags, username_find_visit, &f, err);
+        if (st != SA_OK)
+            return st;
+        if (f.st == SA_ERR_NOT_FOUND)
+            return SA_FAIL(err, SA_ERR_NOT_FOUND, "store: no user with that username");
+        return f.st;
     }
     sa_store_dbt(&k, key, len);
     sa_store_dbt(&pk, NULL, 0);
@@ -167,9 +267,24 @@ static sa_status user_read(sa_store_txn *t, sa_user_key by, const char *key, u_i
     return sa_record_user_decode(pk.data, pk.size, data.data, data.size, out, err);
 }
 
+/* username_each's visitor for uniqueness: stops at a variant owned by another user. */
+typedef struct username_taken {
+    const char *self_id;
+    bool taken;
+} username_taken;
+
+static int username_taken_visit(const DBT *id, const DBT *record, void *ctx)
+{
+    username_taken *c = ctx;
+    (void)record;
+    c->taken = !(id->size == strlen(c->self_id) && memcmp(id->data, c->self_id, id->size) == 0);
+    return c->taken;
+}
+
 /* Whether the index `by` holds value for a user other than self_id: SA_ERR_EXISTS with
- * err->msg exactly the field name, SA_OK when free or owned by self_id. Write-locks the
- * looked-up place in the index until the transaction ends. */
+ * err->msg exactly the field name, SA_OK when free or owned by self_id. Usernames compare
+ * case-folded (sa_text_casefold). Write-locks the looked-up place in the index until the
+ * transaction ends. */
 static sa_status user_check_free(sa_store_txn *t, sa_user_key by, const char *value,
                                  const char *self_id, sa_error *err)
 {
@@ -182,6 +297,13 @@ static sa_status user_check_free(sa_store_txn *t, sa_user_key by, const char *va
 
     if (len == 0 || len > user_key_max(by))
         return SA_OK;   /* not indexed; the encoder refuses over-long values */
+    if (by == SA_BY_USERNAME) {
+        username_taken c = {self_id, false};
+        sa_status st = username_each(t, value, DB_RMW, username_taken_visit, &c, err);
+        if (st != SA_OK)
+            return st;
+        return c.taken ? SA_FAIL(err, SA_ERR_EXISTS, "username") : SA_OK;
+    }
     if (by == SA_BY_EMAIL) {
         ascii_lower(lower, (const unsigned char *)value, len);
         value = lower;
@@ -200,12 +322,16 @@ static sa_status user_check_free(sa_store_txn *t, sa_user_key by, const char *va
     return SA_FAIL(err, SA_ERR_EXISTS, "%s", user_key_name(by));
 }
 
-static sa_status user_check_unique(sa_store_txn *t, const sa_user *user, sa_error *err)
+/* old: the user as stored (NULL for a new user). A username kept exactly as stored is not
+ * checked again, so that both of two case variants an older store holds keep working until
+ * an operator renames one (README); any change must be unique ignoring case. */
+static sa_status user_check_unique(sa_store_txn *t, const sa_user *user, const sa_user *old,
+                                   sa_error *err)
 {
     sa_status st = user_check_free(t, SA_BY_GOOGLE_SUB, user->google_sub, user->id, err);
     if (st == SA_OK)
         st = user_check_free(t, SA_BY_EMAIL, user->email, user->id, err);
-    if (st == SA_OK)
+    if (st == SA_OK && !(old && strcmp(old->username, user->username) == 0))
         st = user_check_free(t, SA_BY_USERNAME, user->username, user->id, err);
     return st;
 }
@@ -272,7 +398,7 @@ sa_status sa_store_user_get(sa_store *store, sa_user_key by, const char *key, sa
 static sa_status user_create_txn(sa_store_txn *t, void *ctx, sa_error *err)
 {
     const sa_user *user = ctx;
-    sa_status st = user_check_unique(t, user, err);
+    sa_status st = user_check_unique(t, user, NULL, err);
     if (st == SA_OK)
         st = user_write(t, user, DB_NOOVERWRITE, err);
     return st;
@@ -313,9 +439,9 @@ static sa_status user_update_txn(sa_store_txn *t, void *ctx, sa_error *err)
     const sa_user *user = ctx;
     sa_user old = {0};
     sa_status st = user_read(t, SA_BY_ID, user->id, DB_RMW, &old, err);
-    sa_user_clear(&old);
     if (st == SA_OK)
-        st = user_check_unique(t, user, err);
+        st = user_check_unique(t, user, &old, err);
+    sa_user_clear(&old);
     if (st == SA_OK)
         st = user_write(t, user, 0, err);
     return st;
@@ -352,7 +478,7 @@ static sa_status user_import_txn(sa_store_txn *t, void *ctx, sa_error *err)
         memcpy(c->merged.google_sub, old.google_sub, sizeof old.google_sub);
         c->merged.google_extra = old.google_extra;
     }
-    st = user_check_unique(t, &c->merged, err);
+    st = user_check_unique(t, &c->merged, c->created ? NULL : &old, err);
     if (st == SA_OK)
         st = user_write(t, &c->merged, c->created ? DB_NOOVERWRITE : 0, err);
     t->commit_flags = DB_TXN_WRITE_NOSYNC;
@@ -470,6 +596,87 @@ sa_status sa_store_user_each(sa_store *store, sa_user_visit_fn fn, void *ctx, sa
     return st;
 }
 
+/* ---- case variants ---- */
+
+typedef struct variants_ctx {
+    sa_username_variant *v;
+    size_t n, cap, groups;
+} variants_ctx;
+
+static sa_status variants_add(variants_ctx *c, const DBT *id, const DBT *record, size_t group,
+                              sa_error *err)
+{
+    const unsigned char *name;
+    size_t len;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 8;
+        sa_username_variant *v = realloc(c->v, cap * sizeof *v);
+        if (!v)
+            return SA_FAIL(err, SA_ERR_UNAVAILABLE, "store: out of memory");
+        c->v = v;
+        c->cap = cap;
+    }
+    sa_username_variant *e = &c->v[c->n++];
+    memset(e, 0, sizeof *e);
+    if (id->size <= SA_ID_MAX)
+        memcpy(e->id, id->data, id->size);
+    if (sa_record_field_get(record->data, record->size, SA_FIELD_USERNAME, &name, &len))
+        memcpy(e->username, name, len);
+    e->group = group;
+    return SA_OK;
+}
+
+/* One pass over the case-folded index: keys with duplicates are the variants. */
+static sa_status variants_txn(sa_store_txn *t, void *ctx, sa_error *err)
+{
+    variants_ctx *c = ctx;
+    DBC *cur = NULL;
+    DBT k, pk, data;
+    db_recno_t dups = 0;
+    sa_status st;
+    int rc;
+
+    c->n = 0;
+    c->groups = 0;
+    st = sa_store_cursor_open(t, t->store->users_by_username, 0, &cur, err);
+    if (st != SA_OK)
+        return st;
+    sa_store_dbt(&k, NULL, 0);
+    sa_store_dbt(&pk, NULL, 0);
+    sa_store_dbt(&data, NULL, 0);
+    while (st == SA_OK && (rc = cur->pget(cur, &k, &pk, &data, DB_NEXT)) == 0) {
+        if (cur->count(cur, &dups, 0) != 0 || dups < 2)
+            continue;
+        /* The first of a group: take it and its duplicates. */
+        size_t group = ++c->groups;
+        do
+            st = variants_add(c, &pk, &data, group, err);
+        while (st == SA_OK && (rc = cur->pget(cur, &k, &pk, &data, DB_NEXT_DUP)) == 0);
+        if (st == SA_OK && rc != DB_NOTFOUND)
+            st = sa_store_db_fail(t->store, t, rc, err, "read username index");
+    }
+    if (st == SA_OK && rc != DB_NOTFOUND)
+        st = sa_store_db_fail(t->store, t, rc, err, "read username index");
+    return sa_store_cursor_close(t, cur, st, err);
+}
+
+/* Contract: see store.h. */
+sa_status sa_store_username_variants(sa_store *store, sa_username_variant **out, size_t *count,
+                                     sa_error *err)
+{
+    variants_ctx c = {0};
+    sa_status st = sa_store_txn_run(store, variants_txn, &c, 0, err);
+    *out = NULL;
+    *count = 0;
+    if (st != SA_OK || c.n == 0) {
+        free(c.v);
+        return st;
+    }
+    *out = c.v;
+    *count = c.n;
+    return SA_OK;
+}
+
 /* ---- Google sign-in ---- */
 
 typedef struct login_ctx {
@@ -545,7 +752,8 @@ static sa_status login_unique_username(sa_store_txn *t, sa_user *user, sa_error 
                              (unsigned long)r[2] << 8 | r[3]) % 99999900UL);
         }
         size_t nd = put_decimal(digits, suffix);
-        size_t keep = base_len + nd > SA_USERNAME_MAX ? SA_USERNAME_MAX - nd : base_len;
+        /* Within SA_USERNAME_CHARS characters, the base cut at a character boundary. */
+        size_t keep = sa_text_cut(base, base_len, SA_USERNAME_CHARS - nd);
         memcpy(user->username, base, keep);
         memcpy(user->username + keep, digits, nd);
         user->username[keep + nd] = '\0';

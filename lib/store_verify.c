@@ -7,6 +7,7 @@
  * processes are not blocked for the whole walk; a deadlock re-runs the walk, so problems are
  * collected per attempt and reported only after the last one. */
 #include "store_internal.h"
+#include "text.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -77,7 +78,16 @@ typedef struct index_spec {
     const char *name;        /* the field, as store.h names unique fields */
     index_fn key_of;
     DB *raw;
+    bool dups;               /* duplicates allowed (usernames: case variants, reported apart) */
 } index_spec;
+
+/* Free a key an index callback allocated (DB_DBT_APPMALLOC: e-mail and username keys). */
+static void key_free(DBT *key)
+{
+    if (key->flags & DB_DBT_APPMALLOC)
+        free(key->data);
+    key->data = NULL;
+}
 
 /* The record (pkey, data) is in its index `ix`: the raw entry under the record's index key
  * holds pkey. A unique index can hold one entry per key: another primary key there means two
@@ -95,9 +105,12 @@ static sa_status check_indexed(sa_store_txn *t, verify_ctx *v, const char *kind,
     if (rc != 0)
         return SA_OK;   /* an undecodable record is reported by the caller */
     DBC *cur = NULL;
+    dups = dups || ix->dups;
     rc = ix->raw->cursor(ix->raw, t->txn, &cur, DB_READ_COMMITTED);
-    if (rc != 0)
+    if (rc != 0) {
+        key_free(&skey);
         return sa_store_db_fail(t->store, t, rc, err, "verify: open index cursor");
+    }
     sa_store_dbt(&found, pkey->data, pkey->size);
     DBT k = skey;
     rc = dups ? cur->get(cur, &k, &found, DB_GET_BOTH) : cur->get(cur, &k, &found, DB_SET);
@@ -111,6 +124,7 @@ static sa_status check_indexed(sa_store_txn *t, verify_ctx *v, const char *kind,
     if (rc != 0 && rc != DB_NOTFOUND)
         st = sa_store_db_fail(t->store, t, rc, err, "verify: read index");
     cur->close(cur);
+    key_free(&skey);
     return st;
 }
 
@@ -144,6 +158,7 @@ static sa_status check_index_entries(sa_store_txn *t, verify_ctx *v, DB *primary
         if (ix->key_of(NULL, &pkey, &data, &expect) != 0 || !same(&expect, &skey))
             problem(v, "index of %s: \"%s\" points at %s \"%s\", whose %s differs", ix->name,
                     printable(&skey, a), kind, printable(&pkey, b), ix->name);
+        key_free(&expect);
     }
     sa_status st = SA_OK;
     if (rc != DB_NOTFOUND)
@@ -174,6 +189,15 @@ static sa_status check_users(sa_store_txn *t, verify_ctx *v, const index_spec *i
                     why.msg);
             continue;
         }
+        /* Text an older version stored unchecked (issue 9.2): answers about this user fail. */
+        const struct { const char *name, *value; } text[] = {
+            {"username", u.username}, {"email", u.email},
+            {"first_name", u.first_name}, {"last_name", u.last_name},
+        };
+        for (size_t i = 0; i < sizeof text / sizeof text[0]; i++)
+            if (sa_text_check(text[i].value, strlen(text[i].value)) != SA_TEXT_OK)
+                problem(v, "user \"%s\": %s is not valid UTF-8 (repair it with socialauth "
+                           "user update)", printable(&k, a), text[i].name);
         sa_user_clear(&u);
         for (size_t i = 0; i < n && st == SA_OK; i++)
             st = check_indexed(t, v, "user", &ix[i], &k, &data, false, err);
@@ -226,11 +250,12 @@ static sa_status verify_txn(sa_store_txn *t, void *ctx, sa_error *err)
     verify_ctx *v = ctx;
     verify_reset(v);
     const index_spec users_ix[] = {
-        {"username", sa_store_index_username, v->raw_username},
-        {"email", sa_store_index_email, v->raw_email},
-        {"google_sub", sa_store_index_sub, v->raw_sub},
+        {"username", sa_store_index_username, v->raw_username, true},
+        {"email", sa_store_index_email, v->raw_email, false},
+        {"google_sub", sa_store_index_sub, v->raw_sub, false},
     };
-    const index_spec session_ix = {"user", sa_store_index_session_user, v->raw_session_user};
+    const index_spec session_ix = {"user", sa_store_index_session_user, v->raw_session_user,
+                                   true};
     sa_status st = check_users(t, v, users_ix, 3, err);
     for (size_t i = 0; i < 3 && st == SA_OK; i++)
         st = check_index_entries(t, v, t->store->users, "user", &users_ix[i], err);
@@ -266,7 +291,7 @@ sa_status sa_store_verify(sa_store *store, sa_store_problem_fn report,
     v->progress = progress;
     v->progress_ctx = ctx;
     const struct { const char *file; DB **slot; } raw[] = {
-        {"users_by_username.db", &v->raw_username},
+        {STORE_USERNAME_INDEX, &v->raw_username},
         {"users_by_email.db", &v->raw_email},
         {"users_by_sub.db", &v->raw_sub},
         {"sessions_by_user.db", &v->raw_session_user},
@@ -279,6 +304,17 @@ sa_status sa_store_verify(sa_store *store, sa_store_problem_fn report,
     }
     if (st == SA_OK)
         st = sa_store_txn_run(store, verify_txn, v, 0, err);
+    /* Usernames that differ only in case (an older store's, issue 8.3): each is a problem to
+     * resolve by renaming (README), though both users keep working. */
+    sa_username_variant *var = NULL;
+    size_t nvar = 0;
+    if (st == SA_OK)
+        st = sa_store_username_variants(store, &var, &nvar, err);
+    for (size_t i = 0; st == SA_OK && i < nvar; i++)
+        problem(v, "user \"%s\": username \"%s\" differs only in case from another user's "
+                   "(rename one: socialauth user update ID --username NEW)", var[i].id,
+                var[i].username);
+    free(var);
     if (st == SA_OK) {
         for (size_t i = 0; i < v->problems && i < VERIFY_PROBLEMS_MAX; i++)
             report(v->problem[i] ? v->problem[i] : "(out of memory)", ctx);

@@ -1,5 +1,6 @@
 /* user.c: user representation and username rules (see user.h). */
 #include "user.h"
+#include "text.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -21,92 +22,75 @@ void sa_user_write(sa_jw *w, const sa_user *u)
     sa_jw_end(w);
 }
 
-/* Length of the valid UTF-8 multi-byte sequence at s, or 0. */
-static size_t utf8_seq(const unsigned char *s)
+bool sa_username_valid(const char *username)
 {
-    size_t n;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) n = 2;
-    else if (s[0] >= 0xe0 && s[0] <= 0xef) n = 3;
-    else if (s[0] >= 0xf0 && s[0] <= 0xf4) n = 4;
-    else return 0;
-    for (size_t i = 1; i < n; i++)
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
+    size_t len = strlen(username);
+    if (sa_text_check(username, len) != SA_TEXT_OK)
+        return false;
+    size_t chars = sa_text_chars(username, len);
+    return chars >= 1 && chars <= SA_USERNAME_CHARS && sa_text_all_word(username, len, "@.+-");
+}
+
+size_t sa_username_check(const char *in, size_t len, char out[SA_USERNAME_MAX + 1],
+                         const char *msgs[2])
+{
+    size_t n = 0, out_len = 0;
+    sa_status st = sa_text_nfkc(in, len, out, SA_USERNAME_MAX + 1, &out_len, NULL);
+    /* More than 4 * 150 bytes after NFKC is more than 150 characters. */
+    bool too_long = st == SA_ERR_TOO_LARGE ||
+                    (st == SA_OK && sa_text_chars(out, out_len) > SA_USERNAME_CHARS);
+    const char *checked = st == SA_OK ? out : in;
+    size_t checked_len = st == SA_OK ? out_len : len;
+    if (st == SA_ERR_INVALID || st == SA_ERR_NOMEM || checked_len == 0 ||
+        !sa_text_all_word(checked, checked_len, "@.+-"))
+        msgs[n++] = SA_USERNAME_INVALID_MESSAGE;
+    if (too_long)
+        msgs[n++] = SA_MAX_150_MESSAGE;
+    if (n)
+        out[0] = '\0';
     return n;
 }
 
-static bool ascii_allowed(unsigned char c)
+const char *sa_user_bad_text(const sa_user *u)
 {
-    return isalnum(c) || c == '@' || c == '.' || c == '+' || c == '-' || c == '_';
+    const struct { const char *name, *value; } fields[] = {
+        {"username", u->username}, {"email", u->email},
+        {"first_name", u->first_name}, {"last_name", u->last_name},
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        if (sa_text_check(fields[i].value, strlen(fields[i].value)) != SA_TEXT_OK)
+            return fields[i].name;
+    return NULL;
 }
 
-bool sa_username_valid(const char *username)
+/* Python's str.isspace() within ASCII. */
+static bool ascii_space(char c)
 {
-    const unsigned char *s = (const unsigned char *)username;
-    size_t chars = 0;
-    while (*s) {
-        if (*s < 0x80) {
-            if (!ascii_allowed(*s))
-                return false;
-            s++;
-        } else {
-            size_t n = utf8_seq(s);
-            if (n == 0)
-                return false;
-            s += n;
-        }
-        chars++;
-    }
-    return chars >= 1 && chars <= 150;
+    return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f);
 }
 
-/* ASCII base letter of a Latin-1 Supplement or Latin Extended-A letter (U+00C0..U+017F),
- * or 0 when there is none. */
-static char fold_latin(unsigned cp)
-{
-    static const char latin1[] = /* U+00C0 .. U+00FF */
-        "AAAAAAACEEEEIIII" "DNOOOOO\0OUUUUYTs" "aaaaaaaceeeeiiii" "dnooooo\0ouuuuyty";
-    if (cp >= 0xc0 && cp <= 0xff)
-        return latin1[cp - 0xc0];
-    if (cp >= 0x100 && cp <= 0x17f) {
-        static const char ext[] = /* U+0100 .. U+017F, pairs upper/lower */
-            "AaAaAaCcCcCcCcDdDdEeEeEeEeEeGgGgGgGgHhHhIiIiIiIiIiJjJjKkkLlLlLlLlLlNnNnNnnNnOoOoOoOo"
-            "RrRrRrSsSsSsSsTtTtTtUuUuUuUuUuUuWwYyYZzZzZzs";
-        size_t i = cp - 0x100;
-        return i < sizeof ext - 1 ? ext[i] : 0;
-    }
-    return 0;
-}
-
-/* Fold src into out as lower-case [a-z0-9@.+-_]; returns the length written. */
+/* allauth's folding of one source (see user.h) into out (size bytes); returns the length. */
 static size_t fold(const char *src, char *out, size_t size)
 {
-    const unsigned char *s = (const unsigned char *)src;
-    size_t o = 0;
-    while (*s && o + 1 < size) {
-        unsigned char c = *s;
-        if (c < 0x80) {
-            if (ascii_allowed(c))
-                out[o++] = (char)tolower(c);
-            s++;
-            continue;
-        }
-        size_t n = utf8_seq(s);
-        if (n == 0) {
-            s++;
-            continue;
-        }
-        if (n == 2) {
-            unsigned cp = ((unsigned)(s[0] & 0x1f) << 6) | (s[1] & 0x3f);
-            char base = fold_latin(cp);
-            if (cp == 0xdf && o + 2 < size) { /* German sharp s */
-                out[o++] = 's';
-                out[o++] = 's';
-            } else if (base) {
-                out[o++] = (char)tolower((unsigned char)base);
-            }
-        }
-        s += n;
+    char ascii[4 * SA_USERNAME_MAX + 1], kept[sizeof ascii];
+    size_t n = sa_text_ascii_fold(src, ascii, sizeof ascii), k = 0, o = 0;
+    /* re.sub(r"[^\w\s@+.-]", "", ...).lower(), then .split("@")[0] */
+    for (size_t i = 0; i < n && ascii[i] != '@'; i++) {
+        unsigned char c = (unsigned char)ascii[i];
+        if (isalnum(c) || c == '_' || c == '+' || c == '.' || c == '-' || ascii_space((char)c))
+            kept[k++] = (char)tolower(c);
+    }
+    /* .strip(), then re.sub(r"\s+", "_", ...) */
+    size_t start = 0, end = k;
+    while (start < end && ascii_space(kept[start]))
+        start++;
+    while (end > start && ascii_space(kept[end - 1]))
+        end--;
+    for (size_t i = start; i < end && o + 1 < size; i++) {
+        if (!ascii_space(kept[i]))
+            out[o++] = kept[i];
+        else if (!ascii_space(kept[i - 1]))
+            out[o++] = '_';
     }
     out[o] = '\0';
     return o;
@@ -117,17 +101,9 @@ void sa_username_from_profile(const char *given, const char *family, const char 
 {
     /* allauth keeps generated usernames short; 30 leaves room for the unique suffix. */
     size_t cap = size < 31 ? size : 31;
-    char local[SA_EMAIL_MAX + 1] = "";
-    if (email) {
-        size_t n = strcspn(email, "@");
-        if (n >= sizeof local)
-            n = sizeof local - 1;
-        memcpy(local, email, n);
-        local[n] = '\0';
-    }
-    const char *candidates[] = {given, family, local};
+    const char *candidates[] = {given, family, email};
     for (size_t i = 0; i < 3; i++)
-        if (candidates[i] && fold(candidates[i], out, cap) > 0)
+        if (candidates[i] && fold(candidates[i], out, cap) > 0 && sa_username_valid(out))
             return;
     fold("user", out, cap);
 }

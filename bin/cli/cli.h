@@ -93,8 +93,15 @@ sa_status cli_find_user(sa_store *store, const char *key, sa_user *out, sa_error
  * "email", "id", "google_sub"). */
 const char *cli_user_field(const sa_user *u, const char *field);
 
-/* A user as one JSON object line (password-free: the store keeps none to show). */
-void cli_print_user_json(const sa_user *u);
+/* A user as one JSON object line (password-free: the store keeps none to show). Returns
+ * CLI_EXIT_OK, or CLI_EXIT_FAILED after naming the user and field on stderr when a text
+ * field is not valid UTF-8 (a record an older version wrote: issue 9.2) and nothing can be
+ * printed: such a user is never silently left out. */
+int cli_print_user_json(const sa_user *u);
+
+/* CLI_EXIT_OK when u's text fields are valid UTF-8, else CLI_EXIT_FAILED after saying on
+ * stderr which user and field, and how to repair it. */
+int cli_check_user_text(const sa_user *u);
 
 /* ---- aligned tables for people ---- */
 

@@ -186,8 +186,23 @@ const char *cli_user_field(const sa_user *u, const char *field)
                                           : u->google_sub;
 }
 
-void cli_print_user_json(const sa_user *u)
+int cli_check_user_text(const sa_user *u)
 {
+    const char *bad = sa_user_bad_text(u);
+    if (!bad)
+        return CLI_EXIT_OK;
+    fprintf(stderr,
+            "socialauth: user %s: %s is not valid UTF-8 (stored by an older version); repair "
+            "it with `socialauth user update %s --%s VALUE`\n", u->id, bad, u->id,
+            strcmp(bad, "first_name") == 0 ? "first-name"
+            : strcmp(bad, "last_name") == 0 ? "last-name" : bad);
+    return CLI_EXIT_FAILED;
+}
+
+int cli_print_user_json(const sa_user *u)
+{
+    if (cli_check_user_text(u) != CLI_EXIT_OK)
+        return CLI_EXIT_FAILED;
     sa_buf out = {0};
     sa_jw w;
     char when[32];
@@ -225,9 +240,15 @@ void cli_print_user_json(const sa_user *u)
         sa_jw_null(&w);
     json_object_put(extra);
     sa_jw_end(&w);
-    if (!w.failed)
+    int rc = CLI_EXIT_OK;
+    if (!w.failed) {
         printf("%s\n", out.data);
+    } else {
+        fprintf(stderr, "socialauth: user %s: cannot be written as JSON\n", u->id);
+        rc = CLI_EXIT_FAILED;
+    }
     sa_buf_free(&out);
+    return rc;
 }
 
 /* ---- tables ---- */

@@ -5,6 +5,7 @@
 #include "owner.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <stdio.h>
@@ -29,10 +30,32 @@ static int create_key_file(const char *path)
     return CLI_EXIT_OK;
 }
 
+/* Users whose usernames differ only in case, which a store made before usernames were
+ * unique ignoring case may hold (store.h): listed on stderr with how to resolve them. */
+static int report_username_variants(sa_store *store)
+{
+    sa_username_variant *v;
+    size_t n;
+    sa_error err = {0};
+    if (sa_store_username_variants(store, &v, &n, &err) != SA_OK)
+        return cli_fail("username variants", &err);
+    for (size_t i = 0; i < n; i++) {
+        if (i == 0 || v[i].group != v[i - 1].group)
+            fprintf(stderr, "socialauth: usernames that differ only in case:");
+        fprintf(stderr, " %s (id %s)%s", v[i].username, v[i].id,
+                i + 1 < n && v[i + 1].group == v[i].group ? "," : "\n");
+    }
+    if (n)
+        fprintf(stderr, "socialauth: all of them keep signing in; rename all but one with "
+                        "`socialauth user update ID --username NEW` (see README)\n");
+    free(v);
+    return CLI_EXIT_OK;
+}
+
 static int act_init(sa_config *cfg, sa_store *store, void *ctx)
 {
     fprintf(stderr, "socialauth: store ready in %s\n", cfg->db_home);
-    return CLI_EXIT_OK;
+    return report_username_variants(store);
 }
 
 int cli_init(int argc, char **argv)

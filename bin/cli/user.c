@@ -38,12 +38,15 @@ static void print_user_table(const sa_user *u)
     cli_table_print(&t);
 }
 
-static void print_user(const sa_user *u, const cli_output *out)
+/* Returns CLI_EXIT_OK, or CLI_EXIT_FAILED when the user's text cannot be shown (cli.h). */
+static int print_user(const sa_user *u, const cli_output *out)
 {
     if (out->json)
-        cli_print_user_json(u);
-    else
-        print_user_table(u);
+        return cli_print_user_json(u);
+    if (cli_check_user_text(u) != CLI_EXIT_OK)
+        return CLI_EXIT_FAILED;
+    print_user_table(u);
+    return CLI_EXIT_OK;
 }
 
 /* ---- create / update: the fields given on the command line ---- */
@@ -92,10 +95,15 @@ static int parse_fields(int argc, char **argv, const char *usage, bool allow_id,
         memcpy(fields[k].dst, argv[i], len + 1);
         f->set[k] = true;
     }
-    if (f->set[1] && !sa_username_valid(f->u.username))
-        return cli_usage_error(usage,
-                               "invalid username \"%s\": use letters, digits and @/./+/-/_ only",
-                               f->u.username);
+    if (f->set[1]) {
+        /* Django's rules, as PATCH /api/auth/user/ applies them: NFKC, \w and @.+-, 150
+         * characters (user.h); the username kept is the normalised one. */
+        char normal[SA_USERNAME_MAX + 1];
+        const char *msgs[2];
+        if (sa_username_check(f->u.username, strlen(f->u.username), normal, msgs) > 0)
+            return cli_usage_error(usage, "invalid username: %s", msgs[0]);
+        memcpy(f->u.username, normal, strlen(normal) + 1);
+    }
     if (f->set[2] && f->u.email[0] && !strchr(f->u.email, '@'))
         return cli_usage_error(usage, "invalid e-mail address: %s", f->u.email);
     return CLI_EXIT_OK;
@@ -123,8 +131,7 @@ static int act_create(sa_config *cfg, sa_store *store, void *ctx)
     sa_error err = {0};
     if (sa_store_user_create(store, c->u, &err) != SA_OK)
         return fail_write(c->what, c->u, &err);
-    print_user(c->u, &c->out);
-    return CLI_EXIT_OK;
+    return print_user(c->u, &c->out);
 }
 
 static int create_user(int argc, char **argv, const char *usage, bool superuser)
@@ -171,20 +178,34 @@ int cli_createsuperuser(int argc, char **argv)
 
 /* ---- list ---- */
 
+/* Listing: a user that cannot be shown is named on stderr and counted, never left out
+ * silently; the command then exits CLI_EXIT_FAILED after listing the others. */
+typedef struct list_ctx {
+    cli_table t;
+    size_t failed;
+} list_ctx;
+
 static int list_json(const sa_user *u, void *ctx)
 {
-    cli_print_user_json(u);
+    list_ctx *c = ctx;
+    if (cli_print_user_json(u) != CLI_EXIT_OK)
+        c->failed++;
     return 0;
 }
 
 static int list_row(const sa_user *u, void *ctx)
 {
+    list_ctx *c = ctx;
+    if (cli_check_user_text(u) != CLI_EXIT_OK) {
+        c->failed++;
+        return 0;
+    }
     char joined[32];
     sa_format_utc(u->date_joined, joined, sizeof joined);
     const char *row[] = {u->id, u->username, u->email, yes_no(u->is_active),
                          yes_no(u->is_staff), yes_no(u->is_superuser),
                          u->google_sub[0] ? "linked" : "-", joined};
-    cli_table_row(ctx, row);
+    cli_table_row(&c->t, row);
     return 0;
 }
 
@@ -192,15 +213,24 @@ static int act_list(sa_config *cfg, sa_store *store, void *ctx)
 {
     const cli_output *out = ctx;
     sa_error err = {0};
-    cli_table t;
-    if (out->json)
-        return sa_store_user_each(store, list_json, NULL, &err) == SA_OK
-                   ? CLI_EXIT_OK : cli_fail("user list", &err);
-    cli_table_begin(&t, 8, (const char *const[]){"ID", "USERNAME", "EMAIL", "ACTIVE", "STAFF",
-                                                 "SUPERUSER", "GOOGLE", "JOINED"});
-    sa_status st = sa_store_user_each(store, list_row, &t, &err);
-    cli_table_print(&t);
-    return st == SA_OK ? CLI_EXIT_OK : cli_fail("user list", &err);
+    list_ctx c = {.failed = 0};
+    sa_status st;
+    if (out->json) {
+        st = sa_store_user_each(store, list_json, &c, &err);
+    } else {
+        cli_table_begin(&c.t, 8, (const char *const[]){"ID", "USERNAME", "EMAIL", "ACTIVE",
+                                                       "STAFF", "SUPERUSER", "GOOGLE",
+                                                       "JOINED"});
+        st = sa_store_user_each(store, list_row, &c, &err);
+        cli_table_print(&c.t);
+    }
+    if (st != SA_OK)
+        return cli_fail("user list", &err);
+    if (c.failed) {
+        fprintf(stderr, "socialauth: user list: %zu user(s) could not be shown\n", c.failed);
+        return CLI_EXIT_FAILED;
+    }
+    return CLI_EXIT_OK;
 }
 
 static int user_list(int argc, char **argv)
@@ -252,8 +282,7 @@ static int with_user(int argc, char **argv, const char *usage, int nargs, user_a
 
 static int act_show(sa_store *store, sa_user *u, char **args, const cli_output *out)
 {
-    print_user(u, out);
-    return CLI_EXIT_OK;
+    return print_user(u, out);
 }
 
 static int user_show(int argc, char **argv)
@@ -277,8 +306,7 @@ static int set_flag(sa_store *store, sa_user *u, const char *value, bool *field,
     sa_error err = {0};
     if (sa_store_user_update(store, u, &err) != SA_OK)
         return cli_fail(what, &err);
-    print_user(u, out);
-    return CLI_EXIT_OK;
+    return print_user(u, out);
 }
 
 static int act_set_active(sa_store *store, sa_user *u, char **args, const cli_output *out)
@@ -353,7 +381,7 @@ static int act_update(sa_config *cfg, sa_store *store, void *ctx)
     if (sa_store_user_update(store, &u, &err) != SA_OK)
         rc = fail_write("user update", &u, &err);
     else
-        print_user(&u, &c->out);
+        rc = print_user(&u, &c->out);
     sa_user_clear(&u);
     return rc;
 }

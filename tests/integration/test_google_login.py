@@ -228,7 +228,8 @@ def test_access_token_of_another_client(g_and_s):
 
 def test_access_token_expired(g_and_s):
     google, server = g_and_s
-    at = google.register_access_token(expires_in=-10, google_checks_expiry=False)
+    # beyond google_leeway (60 s): within it the token would still be taken as unexpired
+    at = google.register_access_token(expires_in=-120, google_checks_expiry=False)
     assert_incorrect(login(server, access_token=at["access_token"]), "expired")
 
 

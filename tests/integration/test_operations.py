@@ -96,8 +96,10 @@ def test_verify_accepts_a_sound_store_and_names_each_problem(tmp_path):
     r = run(conf, "verify")
     assert r.returncode == 6, r.stderr
     assert r.stdout.splitlines() == [
-        'user "bad1": the record does not decode (store: corrupt U record)',
-        f'users "dup1" and "{alice["pk"]}" share the username "alice"',
+        'user "bad1": the record does not decode (store: user bad1: corrupt U record)',
+        # the username index holds duplicates (case variants of an older store, reported
+        # apart), so a record written past it is missing from it rather than sharing a key
+        'user "dup1": its username "alice" is missing from the index',
         'user "dup1": its email "dup@x.org" is missing from the index',
         'index of google_sub: "sub-9" points at user "ghost", which does not exist',
         f'session "{"f" * 32}" belongs to user "ghost", which does not exist',

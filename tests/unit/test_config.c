@@ -57,6 +57,11 @@ static void test_syntax_comments_spaces(void **state)
     assert_int_equal(cfg.access_token_lifetime, 600);
     assert_false(cfg.rotate_refresh_tokens);
     assert_int_equal(cfg.leeway, 5);
+    assert_int_equal(cfg.google_leeway, 60);   /* issue 8.10: its own default */
+    sa_config_free(&cfg);
+    assert_int_equal(parse(&cfg, "google_leeway = 2m\n", &err), SA_OK);
+    assert_int_equal(cfg.google_leeway, 120);
+    assert_int_equal(cfg.leeway, 0);
     sa_config_free(&cfg);
 }
 

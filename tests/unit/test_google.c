@@ -222,6 +222,8 @@ static int setup(void **state)
     cfg.google_tokeninfo_url[0] = '\0';
     cfg.google_userinfo_url[0] = '\0';
     cfg.google_token_url[0] = '\0';
+    /* Time rules are tested at their exact edges; test_leeway tests the windows. */
+    cfg.google_leeway = 0;
     return 0;
 }
 
@@ -655,12 +657,19 @@ static void test_leeway(void **state)
 {
     sa_google *g = verifier(2000000000);
     const char *reason = NULL;
-    cfg.leeway = 30;
+    /* Google's times use google_leeway (default 60 s), not our tokens' leeway. */
+    int64_t saved = cfg.google_leeway;
+    cfg.google_leeway = 30;
+    cfg.leeway = 1000;
     assert_int_equal(verify(g, T_GOOD, NULL, 1700003600 + 29, &reason), SA_GOOGLE_OK);
     expect_rejected(g, T_GOOD, NULL, 1700003600 + 30, SA_GOOGLE_R_EXPIRED);
     assert_int_equal(verify(g, T_GOOD, NULL, 1700000000 - 30, &reason), SA_GOOGLE_OK);
     expect_rejected(g, T_GOOD, NULL, 1700000000 - 31, SA_GOOGLE_R_IN_FUTURE);
     cfg.leeway = 0;
+    cfg.google_leeway = 60;
+    assert_int_equal(verify(g, T_GOOD, NULL, 1700000000 - 60, &reason), SA_GOOGLE_OK);
+    expect_rejected(g, T_GOOD, NULL, 1700000000 - 61, SA_GOOGLE_R_IN_FUTURE);
+    cfg.google_leeway = saved;
     sa_google_free(g);
 }
 

@@ -13,6 +13,7 @@
 #include "cors.h"
 #include "http.h"
 #include "json_writer.h"
+#include "multipart.h"
 #include "user.h"
 
 typedef struct source {
@@ -174,12 +175,111 @@ static void test_form_bodies(void **state)
     assert_int_equal(sa_form_parse(plus, strlen(plus), &o, &err), SA_OK);
     assert_string_equal(json_object_get_string(json_object_object_get(o, "code")), "a+b c");
     json_object_put(o);
-    static const char *bad[] = {"a=%", "a=%4", "a=%zz", "a=%00b", "=x"};
-    for (size_t i = 0; i < 5; i++)
+    static const char *bad[] = {"a=%", "a=%4", "a=%zz", "%00=b", "=x", "%FF=1", "a%ED%A0%80=1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(sa_form_parse(bad[i], strlen(bad[i]), &o, &err), SA_ERR_INVALID);
     sa_ctx ctx;
     assert_false(read_body(&ctx, "application/x-www-form-urlencoded", "3", "a=%", 0));
     assert_answer(&ctx, 400, "{\"detail\":\"Malformed form data.\"}");
+    ctx_done(&ctx);
+}
+
+/* Issue 9 point 2: every string of every body kind is checked once, before a handler runs. */
+static void test_body_text_checked(void **state)
+{
+    static const struct { const char *type, *body, *answer; } cases[] = {
+        {"application/json", "{\"token\":\"abc\\u0000junk\"}",
+         "{\"token\":[\"Null characters are not allowed.\"]}"},
+        {"application/json", "{\"a\":\"ok\",\"b\":[{\"c\":\"x\\u0000\"}]}",
+         "{\"b\":[\"Null characters are not allowed.\"]}"},
+        {"application/x-www-form-urlencoded", "first_name=%FF",
+         "{\"first_name\":[\"Not a valid string.\"]}"},
+        {"application/x-www-form-urlencoded", "username=x%ED%A0%80",
+         "{\"username\":[\"Not a valid string.\"]}"},
+        {"application/x-www-form-urlencoded", "username=x%C0%AF",
+         "{\"username\":[\"Not a valid string.\"]}"},
+        {"application/x-www-form-urlencoded", "refresh=a%00b",
+         "{\"refresh\":[\"Null characters are not allowed.\"]}"},
+        {"multipart/form-data; boundary=XX",
+         "--XX\r\nContent-Disposition: form-data; name=\"token\"\r\n\r\na\0b\r\n--XX--\r\n",
+         "{\"token\":[\"Null characters are not allowed.\"]}"},
+        {"multipart/form-data; boundary=XX",
+         "--XX\r\nContent-Disposition: form-data; name=\"last_name\"\r\n\r\n\xff\r\n--XX--",
+         "{\"last_name\":[\"Not a valid string.\"]}"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sa_ctx ctx;
+        size_t len = strlen(cases[i].body);
+        if (strstr(cases[i].answer, "Null") && strncmp(cases[i].type, "multi", 5) == 0)
+            len += 1 + strlen(cases[i].body + len + 1); /* the body holds a NUL byte */
+        char cl[24];
+        snprintf(cl, sizeof cl, "%zu", len);
+        ctx_init(&ctx, "POST", SA_POST, cases[i].type);
+        source src = {cases[i].body, len, 0, 0};
+        assert_false(sa_body_read(&ctx, cl, read_source, &src));
+        assert_answer(&ctx, 400, cases[i].answer);
+        ctx_done(&ctx);
+    }
+    /* 9.4: a 415 echoes the media type cut at a character, never inside one */
+    char type[256];
+    memset(type, 'a', 199);
+    memcpy(type + 199, "\xc3\xa9", 3);
+    sa_ctx ctx;
+    assert_false(read_body(&ctx, type, "2", "{}", 0));
+    assert_int_equal(ctx.res.status, 415);
+    assert_non_null(strstr(ctx.res.body.data, "a\xc3\xa9\\\" in request."));
+    ctx_done(&ctx);
+    memset(type, 'a', 250);
+    memcpy(type + 199, "\xc3\xa9", 2);
+    type[250] = '\0';
+    assert_false(read_body(&ctx, type, "2", "{}", 0));
+    assert_int_equal(ctx.res.status, 415);
+    assert_non_null(strstr(ctx.res.body.data, "a\xc3\xa9\\\" in request.")); /* 200 characters */
+    ctx_done(&ctx);
+}
+
+/* Issue 8 point 9: multipart/form-data plain fields, and Django's words for what is refused. */
+static void test_multipart_bodies(void **state)
+{
+    json_object *o;
+    sa_error err = {0};
+    const char *ok = "--b0undary\r\nContent-Disposition: form-data; name=\"refresh\"\r\n\r\n"
+                     "tok\r\nen\r\n--b0undary\r\ncontent-disposition: form-data; name=\"scope\"\r\n"
+                     "Content-Type: text/plain; charset=UTF-8\r\n\r\nlocal\r\n--b0undary\r\n"
+                     "Content-Disposition: form-data; name=\"scope\"\r\n\r\nglobal\r\n--b0undary--\r\n";
+    assert_int_equal(sa_multipart_parse("multipart/form-data; boundary=\"b0undary\"", ok,
+                                        strlen(ok), &o, &err), SA_OK);
+    assert_string_equal(json_object_get_string(json_object_object_get(o, "refresh")), "tok\r\nen");
+    assert_string_equal(json_object_get_string(json_object_object_get(o, "scope")), "global");
+    json_object_put(o);
+    static const struct { const char *type, *body, *reason; } bad[] = {
+        {"multipart/form-data", "--x\r\n", "Invalid boundary in multipart: None"},
+        {"multipart/form-data; boundary=", "--x\r\n", "Invalid boundary in multipart: "},
+        {"multipart/form-data; boundary=a{b", "--x\r\n", "Invalid boundary in multipart: a{b"},
+        {"multipart/form-data; boundary=\"x\xc3\xa9\"", "", "Invalid non-ASCII Content-Type in multipart: multipart/form-data; boundary=\"x\xc3\xa9\""},
+        {"multipart/form-data; boundary=x", "junk--x\r\n", "Missing opening boundary"},
+        {"multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nv", "Missing final boundary"},
+        {"multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"a\"\n\nv\r\n--x--", "Invalid line ending in part header"},
+        {"multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.txt\"\r\n\r\nv\r\n--x--", "File uploads are not supported"},
+        {"multipart/form-data; boundary=x", "--x\r\nContent-Disposition: attachment; name=\"a\"\r\n\r\nv\r\n--x--", "Invalid Content-Disposition"},
+        {"multipart/form-data; boundary=x", "--x\r\nContent-Type: text/plain\r\n\r\nv\r\n--x--", "Missing Content-Disposition"},
+        {"multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"a\"\r\nContent-Type: image/png\r\n\r\nv\r\n--x--", "Unsupported part Content-Type"},
+        {"multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"a\"\r\nX-Other: 1\r\n\r\nv\r\n--x--", "Invalid part header"},
+        {"multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nv\r\n--x--trailing", "Data after the final boundary"},
+        {"multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nv\r\n--xy\r\n", "Malformed boundary line"},
+        {"multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"\"\r\n\r\nv\r\n--x--", "Invalid field name"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        o = NULL;
+        assert_int_equal(sa_multipart_parse(bad[i].type, bad[i].body, strlen(bad[i].body), &o,
+                                            &err), SA_ERR_INVALID);
+        assert_null(o);
+        assert_string_equal(err.msg, bad[i].reason);
+    }
+    sa_ctx ctx;
+    assert_false(read_body(&ctx, "multipart/form-data", "3", "abc", 0));
+    assert_answer(&ctx, 400,
+                  "{\"detail\":\"Multipart form parse error - Invalid boundary in multipart: None\"}");
     ctx_done(&ctx);
 }
 
@@ -432,19 +532,80 @@ static void test_usernames(void **state)
     long_name[150] = '\0';
     assert_true(sa_username_valid(long_name));
 
-    char out[151];
-    sa_username_from_profile("J\xc3\xbcrgen", "M\xc3\xbcller", "j@x.de", out, sizeof out);
-    assert_string_equal(out, "jurgen");
-    sa_username_from_profile("\xc5\x81ukasz", NULL, NULL, out, sizeof out);   /* Łukasz */
-    assert_string_equal(out, "lukasz");
-    sa_username_from_profile("\xe5\xa4\xaa\xe9\x83\x8e", "", "Taro.Y@example.jp", out, sizeof out);
-    assert_string_equal(out, "taro.y");
-    sa_username_from_profile("", "", "", out, sizeof out);
-    assert_string_equal(out, "user");
-    sa_username_from_profile("Stra\xc3\x9f" "e", NULL, NULL, out, sizeof out);  /* Straße */
-    assert_string_equal(out, "strasse");
-    sa_username_from_profile("Anne Marie O'Neil", NULL, NULL, out, sizeof out);
-    assert_string_equal(out, "annemarieoneil");
+    /* Issue 8.3: NFKC first, then \w plus @.+- only, DRF's messages in DRF's order. */
+    static const struct { const char *in, *normal; } ok[] = {
+        {"\xef\xbc\xaa\xef\xbd\x8f\xef\xbd\x88\xef\xbd\x8e", "John"},  /* full-width: NFKC */
+        {"\xd9\xa3\xd9\xa4\xd8\xb9\xd9\x84\xd9\x8a", NULL},   /* Arabic-Indic digits, letters */
+        {"\xe0\xa4\xb0\xe0\xa4\xae\xe0\xa5\xa7", NULL}, /* Devanagari letters, digit one */
+        {"\xe5\xa4\xaa\xe9\x83\x8e_2", NULL},                  /* 太郎_2 */
+        {"x\xe2\x85\xa0", "xI"},                              /* Roman numeral one: NFKC */
+        {"\xc2\xb2" "a", "2a"},                                /* superscript two */
+    };
+    char out[SA_USERNAME_MAX + 1];
+    const char *msgs[2];
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        assert_int_equal(sa_username_check(ok[i].in, strlen(ok[i].in), out, msgs), 0);
+        assert_string_equal(out, ok[i].normal ? ok[i].normal : ok[i].in);
+    }
+    static const char *bad[] = {
+        "alice\xe2\x80\x8b",        /* trailing zero-width space */
+        "ali\xc2\xa0" "ce",          /* no-break space (NFKC makes it a space) */
+        "al\xf0\x9f\x98\x80ice",     /* emoji */
+        "\xe2\x80\xae" "ecila",      /* right-to-left override */
+        "alice\xc2\x85",             /* U+0085 */
+        "a\xe2\x80\x8d" "b",         /* zero-width joiner */
+        "a\xc2\xad" "b",             /* soft hyphen (format) */
+        "a\tb", "a/b", "a$b", "\xe2\x82\xac", /* tab, slash, dollar, euro sign */
+        "x\xed\xa0\x80", "x\xc0\xaf", /* surrogate, overlong: not UTF-8 */
+        /* A spacing vowel sign (Mc) is not \w in Python either: Django refuses "राम". */
+        "\xe0\xa4\xb0\xe0\xa4\xbe\xe0\xa4\xae",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(sa_username_check(bad[i], strlen(bad[i]), out, msgs), 1);
+        assert_string_equal(msgs[0], SA_USERNAME_INVALID_MESSAGE);
+    }
+    /* 150 characters of CJK (450 bytes) are fine; 151 are not; bad and long: both. */
+    char cjk[4 * 152] = "";
+    for (size_t i = 0; i < 150; i++)
+        strcat(cjk, "\xe5\xa4\xaa");
+    assert_int_equal(sa_username_check(cjk, strlen(cjk), out, msgs), 0);
+    strcat(cjk, "\xe5\xa4\xaa");
+    assert_int_equal(sa_username_check(cjk, strlen(cjk), out, msgs), 1);
+    assert_string_equal(msgs[0], SA_MAX_150_MESSAGE);
+    strcat(cjk, " ");
+    assert_int_equal(sa_username_check(cjk, strlen(cjk), out, msgs), 2);
+    assert_string_equal(msgs[0], SA_USERNAME_INVALID_MESSAGE);
+    assert_string_equal(msgs[1], SA_MAX_150_MESSAGE);
+    /* NFKC can grow a short text past 150 characters: U+FDFA is 18 of them. */
+    char grow[4 * 10] = "";
+    for (size_t i = 0; i < 9; i++)
+        strcat(grow, "\xef\xb7\xba");
+    assert_int_equal(sa_username_check(grow, strlen(grow), out, msgs), 2);
+
+    /* Issue 8.5: allauth's folding (NFKD, drop non-ASCII), then the next source. */
+    static const struct { const char *given, *family, *email, *want; } gen[] = {
+        {"Nguy\xe1\xbb\x85n", "Van", NULL, "nguyen"},
+        {"\xc8\x98tefan", NULL, NULL, "stefan"},                 /* S with comma below */
+        {"\xc5\x9e" "tefan", NULL, NULL, "stefan"},               /* S with cedilla */
+        {"\xef\xbc\xaa\xef\xbd\x8f\xef\xbd\x88\xef\xbd\x8e", "Doe", NULL, "john"},
+        {"\xd0\x98\xd0\xb2\xd0\xb0\xd0\xbd", "Petrov", NULL, "petrov"}, /* Иван: next source */
+        {"\xd0\x98\xd0\xb2\xd0\xb0\xd0\xbd", "\xd0\x9f", "ivan.p@example.ru", "ivan.p"},
+        {"J\xc3\xbcrgen", "M\xc3\xbcller", "j@x.de", "jurgen"},
+        {"\xe5\xa4\xaa\xe9\x83\x8e", "", "Taro.Y@example.jp", "taro.y"},
+        {"", "", "", "user"},
+        {"\xf0\x9f\x98\x80", NULL, NULL, "user"},                 /* emoji only */
+        {"Anne Marie O'Neil", NULL, NULL, "anne_marie_oneil"},
+        {"  Jean \t Luc ", NULL, NULL, "jean_luc"},
+        {"Fran\xc3\xa7ois-Xavier", NULL, NULL, "francois-xavier"},
+    };
+    char name[151];
+    for (size_t i = 0; i < sizeof gen / sizeof gen[0]; i++) {
+        sa_username_from_profile(gen[i].given, gen[i].family, gen[i].email, name, sizeof name);
+        assert_string_equal(name, gen[i].want);
+    }
+    /* At most 30 characters before the store's suffix. */
+    sa_username_from_profile("abcdefghijklmnopqrstuvwxyzabcdefghij", NULL, NULL, name, sizeof name);
+    assert_string_equal(name, "abcdefghijklmnopqrstuvwxyzabcd");
 }
 
 
@@ -501,6 +662,8 @@ int main(void)
         cmocka_unit_test(test_json_errors),
         cmocka_unit_test(test_field_messages),
         cmocka_unit_test(test_form_bodies),
+        cmocka_unit_test(test_body_text_checked),
+        cmocka_unit_test(test_multipart_bodies),
         cmocka_unit_test(test_response_serialisation),
         cmocka_unit_test(test_cors),
         cmocka_unit_test(test_private_answers),

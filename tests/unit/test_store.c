@@ -174,7 +174,10 @@ static void test_user_create_get(void **state)
     assert_string_equal(got.id, u.id);
     sa_user_clear(&got);
 
-    assert_user_status(fx->store, SA_BY_USERNAME, "Alice", SA_ERR_NOT_FOUND);  /* exact */
+    /* Usernames are unique ignoring case, and looked up so (issue 8.3). */
+    assert_int_equal(sa_store_user_get(fx->store, SA_BY_USERNAME, "ALICE", &got, &err), SA_OK);
+    assert_string_equal(got.username, "alice");
+    sa_user_clear(&got);
     assert_user_status(fx->store, SA_BY_GOOGLE_SUB, "SUB-A", SA_ERR_NOT_FOUND);
     assert_user_status(fx->store, SA_BY_ID, "nope", SA_ERR_NOT_FOUND);
     assert_user_status(fx->store, SA_BY_EMAIL, "", SA_ERR_NOT_FOUND);
@@ -262,14 +265,61 @@ static void test_user_invalid(void **state)
     memset(u.id, '1', sizeof u.id);
     assert_int_equal(sa_store_user_create(fx->store, &u, &err), SA_ERR_INVALID);
 
-    /* Maximal lengths are fine. */
+    /* Limits count characters: 151 is too many, also in ASCII; bytes are not text. */
     make_user(&u, "x", "", "");
-    memset(u.username, 'a', SA_USERNAME_MAX);
-    u.username[SA_USERNAME_MAX] = '\0';
+    memset(u.first_name, 'f', SA_NAME_CHARS + 1);
+    assert_int_equal(sa_store_user_create(fx->store, &u, &err), SA_ERR_INVALID);
+    assert_string_equal(err.msg, "first_name is longer than 150 characters");
+    make_user(&u, "x", "", "");
+    snprintf(u.last_name, sizeof u.last_name, "bad\xff");
+    assert_int_equal(sa_store_user_create(fx->store, &u, &err), SA_ERR_INVALID);
+    assert_string_equal(err.msg, "last_name is not valid UTF-8");
+
+    /* Maximal lengths are fine: 150 characters of 3 bytes each. */
+    make_user(&u, "x", "", "");
+    for (size_t i = 0; i < SA_USERNAME_CHARS; i++)
+        memcpy(u.username + 3 * i, "\xe5\xa4\xaa", 3);   /* 太 */
+    u.username[3 * SA_USERNAME_CHARS] = '\0';
     memset(u.google_sub, 's', SA_SUB_MAX);
     u.google_sub[SA_SUB_MAX] = '\0';
     assert_int_equal(sa_store_user_create(fx->store, &u, &err), SA_OK);
     assert_int_equal(user_count(fx->store), 1);
+}
+
+/* Issue 8.3: usernames are unique ignoring case (full case folding, NFKC). */
+static void test_username_case_insensitive(void **state)
+{
+    fixture *fx = *state;
+    sa_user a, b, got = {0};
+    sa_error err = {0};
+    sa_username_variant *v = NULL;
+    size_t n = 1;
+
+    make_user(&a, "alice", "alice@example.com", "sub-a");
+    assert_int_equal(sa_store_user_create(fx->store, &a, &err), SA_OK);
+    static const char *taken[] = {"ALICE", "Alice", "aLiCe", "\xef\xbd\x81lice" /* full-width a */};
+    for (size_t i = 0; i < sizeof taken / sizeof taken[0]; i++) {
+        make_user(&b, taken[i], "", "");
+        assert_int_equal(sa_store_user_create(fx->store, &b, &err), SA_ERR_EXISTS);
+        assert_string_equal(err.msg, "username");
+    }
+    make_user(&b, "Stra\xc3\x9f" "e", "", "");   /* Straße, then STRASSE folds to the same */
+    assert_int_equal(sa_store_user_create(fx->store, &b, &err), SA_OK);
+    make_user(&b, "STRASSE", "", "");
+    assert_int_equal(sa_store_user_create(fx->store, &b, &err), SA_ERR_EXISTS);
+    make_user(&b, "bob", "", "");
+    assert_int_equal(sa_store_user_create(fx->store, &b, &err), SA_OK);
+    /* Renaming into another's case variant is refused; changing one's own case is not. */
+    snprintf(b.username, sizeof b.username, "Alice");
+    assert_int_equal(sa_store_user_update(fx->store, &b, &err), SA_ERR_EXISTS);
+    snprintf(a.username, sizeof a.username, "Alice");
+    assert_int_equal(sa_store_user_update(fx->store, &a, &err), SA_OK);
+    assert_int_equal(sa_store_user_get(fx->store, SA_BY_USERNAME, "alice", &got, &err), SA_OK);
+    assert_string_equal(got.username, "Alice");
+    sa_user_clear(&got);
+    assert_int_equal(sa_store_username_variants(fx->store, &v, &n, &err), SA_OK);
+    assert_int_equal(n, 0);
+    assert_null(v);
 }
 
 static void test_user_update(void **state)
@@ -538,20 +588,20 @@ static void test_google_login(void **state)
     assert_string_equal(out.username, "user");
     assert_null(out.google_extra);
 
-    /* A maximal base name keeps within SA_USERNAME_MAX when suffixed. */
+    /* A maximal base name keeps within SA_USERNAME_CHARS when suffixed. */
     make_user(&cand, "", "", "g-5");
-    memset(cand.username, 'z', SA_USERNAME_MAX);
-    cand.username[SA_USERNAME_MAX] = '\0';
+    memset(cand.username, 'z', SA_USERNAME_CHARS);
+    cand.username[SA_USERNAME_CHARS] = '\0';
     assert_int_equal(sa_store_google_login(fx->store, &cand, false, 1000, NULL, &out, &outcome, &err),
                      SA_OK);
     make_user(&cand, "", "", "g-6");
-    memset(cand.username, 'z', SA_USERNAME_MAX);
-    cand.username[SA_USERNAME_MAX] = '\0';
+    memset(cand.username, 'z', SA_USERNAME_CHARS);
+    cand.username[SA_USERNAME_CHARS] = '\0';
     assert_int_equal(sa_store_google_login(fx->store, &cand, false, 1000, NULL, &out, &outcome, &err),
                      SA_OK);
-    assert_int_equal(strlen(out.username), SA_USERNAME_MAX);
-    assert_int_equal(out.username[SA_USERNAME_MAX - 1], '1');
-    assert_int_equal(out.username[SA_USERNAME_MAX - 2], 'z');
+    assert_int_equal(strlen(out.username), SA_USERNAME_CHARS);
+    assert_int_equal(out.username[SA_USERNAME_CHARS - 1], '1');
+    assert_int_equal(out.username[SA_USERNAME_CHARS - 2], 'z');
 
     /* Email taken by a user without a Google link. */
     make_user(&bob, "bob", "Bob@Example.com", "");
@@ -1344,6 +1394,7 @@ static void test_record_format(void **state)
     /* Truncated or trailing bytes: corrupt. Another version: refused. Another kind: refused. */
     assert_int_equal(sa_record_user_decode("id1", 3, rec.data, rec.len - 1, &back, &err),
                      SA_ERR_UNAVAILABLE);
+    assert_string_equal(err.msg, "store: user id1: corrupt U record");   /* names the record */
     rec.data[0] = 3;
     assert_int_equal(sa_record_user_decode("id1", 3, rec.data, rec.len, &back, &err),
                      SA_ERR_UNAVAILABLE);
@@ -1389,6 +1440,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_user_create_get, setup, teardown),
         cmocka_unit_test_setup_teardown(test_user_duplicates_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_user_invalid, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_username_case_insensitive, setup, teardown),
         cmocka_unit_test_setup_teardown(test_user_update, setup, teardown),
         cmocka_unit_test_setup_teardown(test_user_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_user_each, setup, teardown),
