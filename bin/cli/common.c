@@ -121,6 +121,13 @@ int cli_load_config(sa_config *cfg)
         fprintf(stderr, "socialauth: configuration: %s\n", err.msg);
         return CLI_EXIT_CONFIG;
     }
+    /* As root, work as the store's owner from here on: files made in the store or the key
+     * directory (key rotate) stay readable to the endpoints. */
+    if (sa_owner_become_store_owner(cfg->db_home, &err) != SA_OK) {
+        sa_config_free(cfg);
+        cli_fail("store", &err);
+        return CLI_EXIT_STORE;
+    }
     return CLI_EXIT_OK;
 }
 
@@ -152,11 +159,7 @@ int cli_with_store(sa_store_mode mode, cli_store_action act, void *ctx)
     int rc = cli_load_config(&cfg);
     if (rc != CLI_EXIT_OK)
         return rc;
-    /* As root, work as the store's owner: files created now stay readable to the endpoints. */
-    if (sa_owner_become_store_owner(cfg.db_home, &err) != SA_OK) {
-        cli_fail("store", &err);
-        rc = CLI_EXIT_STORE;
-    } else if (sa_store_open(&store, cfg.db_home, mode, &err) != SA_OK) {
+    if (sa_store_open(&store, cfg.db_home, mode, &err) != SA_OK) {
         cli_fail("store", &err);
         rc = CLI_EXIT_STORE;
     } else {
