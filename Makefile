@@ -4,6 +4,13 @@
 CC      ?= cc
 PREFIX  ?= /usr/local
 BUILD   ?= debug
+SERVER  ?= lighttpd
+# Installed layout: /usr puts settings in /etc/socialauth and state in /var/lib/socialauth;
+# any other prefix keeps both under it.
+SYSCONFDIR    ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+LOCALSTATEDIR ?= $(if $(filter /usr,$(PREFIX)),/var,$(PREFIX)/var)
+RUNSTATEDIR   ?= $(if $(filter /usr,$(PREFIX)),/run,$(LOCALSTATEDIR)/run)
+SERVICE_USER  ?= www-data
 
 WARN    := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 HARDEN  := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
@@ -55,14 +62,15 @@ FUZZ_LIB    := tests/fuzz/.obj/libsocialauth-fuzz.a
 # fuzz_google scripts Google's answers: its calls to sa_google_http go to the target's own.
 LDFLAGS_fuzz_google := -Wl,--wrap=sa_google_http
 
-.PHONY: all deps run test unit integration e2e bench clean install help valgrind fuzz \
-        fuzz-replay analyze soak test-cluster cluster
+.PHONY: all deps run test test-servers unit integration e2e bench clean install uninstall release \
+        help valgrind fuzz fuzz-replay analyze soak test-cluster cluster
 all: $(LIB) $(CGI_BIN) $(TOOL_BIN)
 
 help:
 	@echo "make            build the library, the endpoints (cgi-bin/) and bin/socialauth"
 	@echo "make run        install missing packages, build, init the store, serve on 127.0.0.1:\$${PORT:-8000}"
-	@echo "make test       install missing packages, build, run unit and integration tests"
+	@echo "make test       install missing packages, build, run unit and integration tests (lighttpd)"
+	@echo "make test-servers  the integration suite behind every web server (TEST_SERVERS), the full matrix"
 	@echo "make e2e        the Next-Auth example (examples/nextjs) signing in through socialauth in Chromium"
 	@echo "make test SANITIZE=address,undefined   the same, every program built with sanitizers"
 	@echo "make fuzz       run every libFuzzer target for FUZZ_S seconds (default 60)"
@@ -72,7 +80,9 @@ help:
 	@echo "make test-cluster  three replicating nodes on loopback: read-your-writes, failover"
 	@echo "make bench      measure throughput against a hello-world FastCGI floor (BENCH=short|long)"
 	@echo "make deps       install the Debian packages (as root) or print the apt-get line"
-	@echo "make install    copy programs and configuration under PREFIX ($(PREFIX))"
+	@echo "make run SERVER=apache|cgi|nginx   the same behind Apache mod_fcgid, Apache CGI or nginx"
+	@echo "make install    release build of programs, library, headers, configs, htdocs, man page"
+	@echo "                under PREFIX ($(PREFIX)), DESTDIR for staging; make uninstall removes them"
 
 # A stamp per build mode: switching between debug and release rebuilds everything.
 BUILD_STAMP := lib/.build-$(BUILD)$(if $(SANITIZE),-san-$(subst $(comma),-,$(SANITIZE)))
@@ -146,16 +156,27 @@ analyze:
 deps:
 	@bin/socialauth-deps $(DEPS_SET)
 
-run: 
-	@bin/socialauth-deps run
+run:
+	@bin/socialauth-deps run-$(SERVER)
 	@$(MAKE) --no-print-directory all
-	@bin/socialauth-run
+	@exec env SERVER=$(SERVER) bin/socialauth-run
 
 unit: $(UNIT_BIN)
 	@bin/socialauth-unit $(UNIT_BIN)
 
-integration: all
-	@/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
+# `make test` runs the integration suite behind lighttpd (FastCGI) only: that pass includes the
+# server-independent deploy tests (test_deploy.py: install tree, ownership, configs;
+# test_index_page.py: the index page in Chromium). `make test-servers` runs the suite once behind
+# each web server (TEST_SERVERS), the full matrix; see tests/integration/sa_server.py.
+TEST_SERVERS ?= lighttpd apache nginx cgi lighttpd-cgi
+BROWSER_DEPS := tests/browser/node_modules/playwright-core/package.json
+
+$(BROWSER_DEPS): tests/browser/package-lock.json
+	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+	@touch $@
+
+integration: all $(BROWSER_DEPS)
+	@bin/socialauth-integration $(TEST_SERVERS)
 
 # Unit tests run under valgrind: a leak or invalid access fails the build. With SANITIZE,
 # the sanitizers take valgrind's place, in every program the tests start, and any report
@@ -173,8 +194,16 @@ test:
 	@rm -rf $(SAN_LOG_DIR) && mkdir -p $(SAN_LOG_DIR)
 	@$(SAN_ENV) VALGRIND=$(if $(SANITIZE),0,1) bin/socialauth-unit $(UNIT_BIN)
 	@$(SAN_ENV) VALGRIND=$(if $(SANITIZE),0,1) $(MAKE) --no-print-directory fuzz-replay
-	@$(SAN_ENV) /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration $(SAN_PYTEST); st=$$?; \
+	@$(MAKE) --no-print-directory $(BROWSER_DEPS)
+	@$(SAN_ENV) PYTEST_ARGS="$(SAN_PYTEST)" bin/socialauth-integration $(if $(SANITIZE),lighttpd,$(TEST_SERVERS)); st=$$?; \
 	    bin/socialauth-sanitizer-check $(SAN_LOG_DIR) && exit $$st
+
+# The full server matrix again on its own (Apache mod_fcgid, Apache CGI, nginx + spawn-fcgi +
+# multiwatch, lighttpd CGI, lighttpd FastCGI); make test runs it too.
+test-servers:
+	@bin/socialauth-deps test
+	@$(MAKE) --no-print-directory all $(BROWSER_DEPS)
+	@bin/socialauth-integration $(TEST_SERVERS)
 
 # The Next-Auth example end to end in headless Chromium (npm ci, next build, both modes); the
 # test stops everything it starts; `timeout` bounds the whole run (SIGTERM unwinds the test).
@@ -202,12 +231,79 @@ bench:
 	@$(MAKE) --no-print-directory BUILD=release all
 	@/usr/bin/python3 tests/bench/bench.py --mode $${BENCH:-short}
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/lib/socialauth/cgi-bin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/etc/socialauth
-	install -m 0755 $(CGI_BIN) $(DESTDIR)$(PREFIX)/lib/socialauth/cgi-bin/
-	install -m 0755 bin/socialauth $(DESTDIR)$(PREFIX)/bin/
-	install -m 0644 etc/socialauth.conf.example etc/endpoints etc/apache-fcgid.conf $(DESTDIR)$(PREFIX)/etc/socialauth/
+# ---- release build for `make install`, out of tree: the checkout's debug build is untouched.
+# The default settings path (SA_DEFAULT_CONF) depends on PREFIX; the stamp rebuilds when it
+# changes.
+REL        := build/release
+CONF_DIR   := $(SYSCONFDIR)/socialauth
+REL_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -DNDEBUG $(WARN) $(HARDEN) -Ilib \
+              -DSA_DEFAULT_CONF='"$(CONF_DIR)/socialauth.conf"'
+REL_LIB    := $(REL)/libsocialauth.a
+REL_CGI    := $(CGI_BIN:%=$(REL)/%)
+REL_TOOL   := $(TOOL_BIN:%=$(REL)/%)
+
+$(REL)/conf-path: FORCE
+	@mkdir -p $(REL)/lib $(REL)/cgi-bin $(REL)/bin
+	@echo '$(CONF_DIR)/socialauth.conf' | cmp -s - $@ || echo '$(CONF_DIR)/socialauth.conf' > $@
+$(REL)/lib/%.o: lib/%.c $(HEADERS) $(REL)/conf-path
+	$(CC) $(REL_CFLAGS) -c -o $@ $<
+$(REL_LIB): $(LIB_SRC:%.c=$(REL)/%.o)
+	rm -f $@
+	ar rcs $@ $^
+$(REL)/bin/socialauth: $(CLI_SRC) bin/cli/cli.h $(REL_LIB) $(HEADERS)
+	$(CC) $(REL_CFLAGS) $(LDFLAGS) -Ibin/cli -o $@ $(CLI_SRC) $(REL_LIB) $(LDLIBS)
+$(REL)/%: %.c $(REL_LIB) $(HEADERS)
+	$(CC) $(REL_CFLAGS) $(LDFLAGS) -o $@ $< $(REL_LIB) $(LDLIBS)
+release: $(REL_LIB) $(REL_CGI) $(REL_TOOL)
+FORCE:
+
+# What `make install` puts where (DESTDIR is prepended to each, never written into files).
+I_BIN   := $(PREFIX)/bin
+I_LIBX  := $(PREFIX)/lib/socialauth
+I_SHARE := $(PREFIX)/share/socialauth
+I_MAN   := $(PREFIX)/share/man/man8
+I_INC   := $(PREFIX)/include/socialauth
+I_STATE := $(LOCALSTATEDIR)/lib/socialauth
+I_RUN   := $(RUNSTATEDIR)/socialauth
+I_UNITS := $(PREFIX)/lib/systemd/system
+GEN     := bin/socialauth-apache-conf bin/socialauth-nginx-conf bin/socialauth-lighttpd-conf \
+           bin/socialauth-spawn
+D       := $(DESTDIR)
+
+install: release
+	install -d $(D)$(I_BIN) $(D)$(I_LIBX)/cgi-bin $(D)$(I_LIBX)/bin $(D)$(I_LIBX)/etc \
+	    $(D)$(I_SHARE)/htdocs $(D)$(I_MAN) $(D)$(I_INC) $(D)$(PREFIX)/lib $(D)$(CONF_DIR) \
+	    $(D)$(I_UNITS) $(D)$(I_STATE)
+	install -m 0755 $(REL_CGI) $(D)$(I_LIBX)/cgi-bin/
+	install -m 0755 $(REL)/bin/socialauth $(D)$(I_BIN)/
+	install -m 0755 $(GEN) $(D)$(I_LIBX)/bin/
+	install -m 0644 etc/endpoints $(D)$(I_LIBX)/etc/
+	install -m 0644 $(REL_LIB) $(D)$(PREFIX)/lib/
+	install -m 0644 $(filter-out %_internal.h,$(HEADERS)) $(D)$(I_INC)/
+	install -m 0644 htdocs/* $(D)$(I_SHARE)/htdocs/
+	sed -e 's|@CONF_DIR@|$(CONF_DIR)|g; s|@STATE@|$(I_STATE)|g; s|@PREFIX@|$(PREFIX)|g' \
+	    -e 's|@LIBX@|$(I_LIBX)|g; s|@HTDOCS@|$(I_SHARE)/htdocs|g; s|@RUN@|$(I_RUN)|g' \
+	    etc/socialauth.8 > $(D)$(I_MAN)/socialauth.8
+	sed -e 's|^db_home = .*|db_home = $(I_STATE)/db|' \
+	    -e 's|^signing_key_file = .*|signing_key_file = $(I_STATE)/signing.key|' \
+	    -e 's|^# service_user =.*|service_user = $(SERVICE_USER)|' \
+	    etc/socialauth.conf.example > $(D)$(CONF_DIR)/socialauth.conf.example
+	[ -e $(D)$(CONF_DIR)/socialauth.conf ] || \
+	    install -m 0644 $(D)$(CONF_DIR)/socialauth.conf.example $(D)$(CONF_DIR)/socialauth.conf
+	bin/socialauth-install-configs --dest $(D)$(CONF_DIR) --units $(D)$(I_UNITS) \
+	    --conf $(CONF_DIR)/socialauth.conf --cgi-bin $(I_LIBX)/cgi-bin \
+	    --htdocs $(I_SHARE)/htdocs --run-dir $(I_RUN) --user $(SERVICE_USER)
+
+# Removes what install put there, but never settings, keys or the store.
+uninstall:
+	rm -f $(D)$(I_BIN)/socialauth $(D)$(PREFIX)/lib/libsocialauth.a $(D)$(I_MAN)/socialauth.8
+	rm -f $(D)$(I_UNITS)/socialauth@.service
+	rm -rf $(D)$(I_LIBX) $(D)$(I_SHARE) $(D)$(I_INC)
+	cd $(D)$(CONF_DIR) 2>/dev/null && rm -f socialauth.conf.example lighttpd.conf \
+	    apache-fcgid-global.conf apache-fcgid-vhost.conf apache-cgi-vhost.conf htaccess.example \
+	    nginx-server.conf || true
+	@[ ! -d $(D)$(CONF_DIR) ] || echo "socialauth: kept $(D)$(CONF_DIR) (settings, key) and $(D)$(I_STATE) (the store)"
 
 clean:
 	rm -f lib/*.o lib/.build-* $(LIB) $(CGI_BIN) $(TOOL_BIN) $(UNIT_BIN) $(FUZZ_BIN) $(FUZZ_REPLAY)
-	rm -rf tests/fuzz/.obj
+	rm -rf tests/fuzz/.obj build

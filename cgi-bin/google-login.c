@@ -168,7 +168,11 @@ done:
 
 int main(int argc, char **argv)
 {
-    static const sa_endpoint endpoint = {"google-login", SA_POST, true, handle, true};
+    static const sa_endpoint endpoint = {
+        .name = "google-login", .methods = SA_POST, .needs_store = true, .handle = handle,
+        .tls = true, /* fetches Google's keys and tokens over HTTPS */
+        .credential_body = true,
+    };
     int rc = sa_serve(&endpoint, argc, argv);
     sa_google_free(google);
     return rc;

@@ -58,6 +58,9 @@ static void handle(sa_ctx *ctx)
 
 int main(int argc, char **argv)
 {
-    static const sa_endpoint endpoint = {"logout", SA_POST, true, handle, true};
+    static const sa_endpoint endpoint = {
+        .name = "logout", .methods = SA_POST, .needs_store = true, .handle = handle,
+        .credential_body = true,
+    };
     return sa_serve(&endpoint, argc, argv);
 }

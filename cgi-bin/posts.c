@@ -18,6 +18,8 @@ static void handle(sa_ctx *ctx)
 
 int main(int argc, char **argv)
 {
-    static const sa_endpoint endpoint = {"posts", SA_GET, true, handle, false};
+    static const sa_endpoint endpoint = {
+        .name = "posts", .methods = SA_GET, .needs_store = true, .handle = handle,
+    };
     return sa_serve(&endpoint, argc, argv);
 }

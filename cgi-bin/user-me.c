@@ -128,7 +128,9 @@ static void handle(sa_ctx *ctx)
 
 int main(int argc, char **argv)
 {
-    static const sa_endpoint endpoint = {"user-me", SA_GET | SA_PUT | SA_PATCH, true, handle,
-                                          false};
+    static const sa_endpoint endpoint = {
+        .name = "user-me", .methods = SA_GET | SA_PUT | SA_PATCH, .needs_store = true,
+        .handle = handle,
+    };
     return sa_serve(&endpoint, argc, argv);
 }

@@ -17,10 +17,6 @@
 
 #define SA_CONFIG_FILE_MAX (256 * 1024)
 
-#ifndef SA_DEFAULT_CONF
-#define SA_DEFAULT_CONF "etc/socialauth.conf"
-#endif
-
 void sa_config_defaults(sa_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -444,6 +440,7 @@ static sa_status apply(sa_config *cfg, const char *key, const char *value, const
     STRING(cookie_domain)
     STRING(cookie_access_name)
     STRING(cookie_refresh_name)
+    STRING(service_user)
     LIST(google_client_ids)
     LIST(google_issuers)
     LIST(cors_allowed_origins)

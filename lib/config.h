@@ -13,6 +13,12 @@
 
 #include "sa_error.h"
 
+/* The settings file when neither --config nor SOCIALAUTH_CONF names one: relative to the
+ * working directory in a checkout; `make install` builds with PREFIX's (/etc/socialauth/...). */
+#ifndef SA_DEFAULT_CONF
+#define SA_DEFAULT_CONF "etc/socialauth.conf"
+#endif
+
 #define SA_MAX_LIST 16
 #define SA_SIGNING_KEY_MIN 32
 #define SA_SIGNING_KEY_MAX 512
@@ -84,6 +90,8 @@ typedef struct sa_config {
     char rep_local[256];             /* this node's replication address, host:port */
     sa_strlist rep_sites;            /* the other nodes' replication addresses, host:port */
     int rep_priority;                /* election priority, 0 = never master; default 100 */
+    char service_user[64];           /* user the web server runs the programs as; `init` as
+                                        root gives it db_home and the key ("" = no change) */
 } sa_config;
 
 /* Fill cfg with the defaults above (no db_home, no key). Never fails. */

@@ -84,10 +84,36 @@ static void method_not_allowed(sa_ctx *ctx, int allowed)
     allow_header(ctx, allowed);
 }
 
+/* src: a size_t counting the body bytes read so far. */
 static size_t fcgi_read(void *src, char *buf, size_t n)
 {
-    (void)src;
-    return FCGI_fread(buf, 1, n, FCGI_stdin);
+    size_t got = FCGI_fread(buf, 1, n, FCGI_stdin);
+    *(size_t *)src += got;
+    return got;
+}
+
+/* Plain CGI: the web server writes the whole body into our stdin before it reads the answer
+ * (Apache mod_cgid). Answering early (413, 415, 405) and exiting with the body unread makes
+ * that write fail, and the client gets a reset connection instead of our answer. So before
+ * answering, read and drop what the request announced and we did not read, at most
+ * SA_CGI_DRAIN_MAX bytes (the shipped configs make the web server refuse larger bodies). Only
+ * announced bytes are read: a read never waits for data that will not come. */
+#define SA_CGI_DRAIN_MAX (1024 * 1024)
+static void cgi_drain_body(size_t consumed)
+{
+    const char *cl = getenv("CONTENT_LENGTH");
+    int64_t announced = 0;
+    if (!cl || sa_parse_int(cl, 0, INT64_MAX, &announced) != SA_OK)
+        return;
+    size_t left = (size_t)(announced < SA_CGI_DRAIN_MAX ? announced : SA_CGI_DRAIN_MAX);
+    left = left > consumed ? left - consumed : 0;
+    char buf[8192];
+    while (left > 0) {
+        size_t got = FCGI_fread(buf, 1, left < sizeof buf ? left : sizeof buf, FCGI_stdin);
+        if (got == 0)
+            break;
+        left -= got;
+    }
 }
 
 /* The request path without its query string, in a buffer owned by the caller. */
@@ -147,7 +173,7 @@ static bool check_headers(sa_ctx *ctx)
 }
 
 /* Dispatch one request that has been read into ctx->req. */
-static void dispatch(const sa_endpoint *ep, sa_ctx *ctx, bool config_ok)
+static void dispatch(const sa_endpoint *ep, sa_ctx *ctx, bool config_ok, size_t *consumed)
 {
     int allowed = allowed_methods(ep);
     sa_request *req = &ctx->req;
@@ -169,7 +195,7 @@ static void dispatch(const sa_endpoint *ep, sa_ctx *ctx, bool config_ok)
         return;
     }
     if (req->method_bit & (SA_POST | SA_PUT | SA_PATCH)) {
-        if (!sa_body_read(ctx, getenv("CONTENT_LENGTH"), fcgi_read, NULL))
+        if (!sa_body_read(ctx, getenv("CONTENT_LENGTH"), fcgi_read, consumed))
             return;
     } else {
         req->data = json_object_new_object();
@@ -190,7 +216,11 @@ static void dispatch(const sa_endpoint *ep, sa_ctx *ctx, bool config_ok)
 
 static void upkeep(sa_ctx *ctx, unsigned long served, bool cgi)
 {
-    if (!ctx->store || (!cgi && served % SA_UPKEEP_EVERY != 0))
+    /* A CGI process serves one request: one process in SA_UPKEEP_EVERY does it (process ids
+     * are handed out in turn), so that it costs CGI what it costs FastCGI per request. */
+    if (cgi)
+        served = (unsigned long)getpid();
+    if (!ctx->store || served % SA_UPKEEP_EVERY != 0)
         return;
     size_t purged = 0;
     sa_error err = {0};
@@ -338,6 +368,18 @@ static void drain_backlog(sa_ctx *ctx, sa_buf *out)
     }
 }
 
+/* Plain CGI: the web server sends the answer on when our standard output closes, which would
+ * otherwise wait for the store to close (Berkeley DB flushes each database file). */
+static void cgi_end_answer(void)
+{
+    FCGI_fflush(FCGI_stdout);
+    int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (devnull >= 0) { /* fd 1 stays taken, so that no later file lands on it */
+        dup2(devnull, STDOUT_FILENO);
+        close(devnull);
+    }
+}
+
 /* Set when this process's open upgraded the store (store.h): the case variants are then
  * logged inside the next request, whose error stream reaches the web server's error log. */
 static bool upgrade_report_pending;
@@ -403,6 +445,14 @@ int sa_serve(const sa_endpoint *ep, int argc, char **argv)
         return written ? 0 : 1;
     }
     log_name = ep->name;
+    /* Start-up work that was two thirds of a plain CGI request (callgrind, user-me): the
+     * system's openssl.cnf (our algorithms are fixed: HS256, RS256) and, unless the endpoint
+     * makes TLS calls (certificate checks look digests up by name), the legacy name tables
+     * that the first algorithm fetch then walks. */
+    uint64_t ossl = OPENSSL_INIT_NO_LOAD_CONFIG;
+    if (!ep->tls)
+        ossl |= OPENSSL_INIT_NO_ADD_ALL_CIPHERS | OPENSSL_INIT_NO_ADD_ALL_DIGESTS;
+    OPENSSL_init_crypto(ossl, NULL);
     sa_config cfg;
     sa_error err = {0};
     bool config_ok = sa_config_load(&cfg, sa_config_default_path(), &err) == SA_OK;
@@ -477,10 +527,13 @@ int sa_serve(const sa_endpoint *ep, int argc, char **argv)
                 store_opened(&ctx);
             }
         }
+        size_t consumed = 0;
         if (ep->needs_store && !ctx.store && config_ok && ctx.req.method_bit != SA_OPTIONS)
             sa_respond_store_error(&ctx, SA_ERR_UNAVAILABLE, NULL);
         else
-            dispatch(ep, &ctx, config_ok);
+            dispatch(ep, &ctx, config_ok, &consumed);
+        if (cgi)
+            cgi_drain_body(consumed);
 
         if (ctx.before_send)
             ctx.before_send(&ctx);
@@ -498,6 +551,8 @@ int sa_serve(const sa_endpoint *ep, int argc, char **argv)
             FCGI_fwrite(out.data, 1, out.len, FCGI_stdout);
         serving = 0;   /* (a fault while writing the answer may leave it half sent) */
         FCGI_Finish(); /* the answer leaves now, before any upkeep */
+        if (cgi)
+            cgi_end_answer();
         if (!ctx.fatal)
             upkeep(&ctx, ++served, cgi);
         if (ctx.fatal)

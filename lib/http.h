@@ -84,6 +84,8 @@ typedef struct sa_endpoint {
     int methods;                /* allowed methods, OPTIONS implied */
     bool needs_store;           /* open the store at start-up */
     void (*handle)(sa_ctx *ctx);
+    bool tls;                   /* makes TLS calls (to Google): OpenSSL's full name tables are
+                                   loaded; without, a plain CGI start skips that work */
     bool credential_body;       /* requests carry a credential (token, code) in the body:
                                    every answer gets Cache-Control: no-store (API.md
                                    section 10), whatever its status */

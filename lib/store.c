@@ -33,6 +33,7 @@
 #include "store_internal.h"
 #include "store_remote.h"
 #include "store_record.h"
+#include "owner.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -937,6 +938,20 @@ sa_status sa_store_meta_format(sa_store_txn *t, void *ctx, sa_error *err)
                                SA_META_FORMAT_KEY, "write format record", err);
 }
 
+/* A permission error while opening names the path and who we are and who owns it: the
+ * usual cause is a store made by root for a web server running as www-data. */
+static sa_status store_denied(const char *db_home, const char *what, int rc, sa_error *err)
+{
+    char path[PATH_MAX], why[PATH_MAX + 96];
+    /* `what` is a file in db_home (open.lock, users.db, ...) or a step ("open environment"). */
+    if (strchr(what, '.') && !strchr(what, ' '))
+        snprintf(path, sizeof path, "%s/%s", db_home, what);
+    else
+        snprintf(path, sizeof path, "%s", db_home);
+    sa_owner_describe(path, why, sizeof why);
+    return SA_FAIL(err, SA_ERR_UNAVAILABLE, "store: %s: %s %s", path, strerror(rc), why);
+}
+
 static sa_status store_check_home(const char *db_home, sa_store_mode mode, sa_error *err)
 {
     struct stat st;
@@ -945,14 +960,16 @@ static sa_status store_check_home(const char *db_home, sa_store_mode mode, sa_er
         return SA_FAIL(err, SA_ERR_INVALID, "store: db_home is empty");
     if (strnlen(db_home, PATH_MAX) >= PATH_MAX)
         return SA_FAIL(err, SA_ERR_INVALID, "store: db_home is too long");
-    if (mode == SA_STORE_CREATE && mkdir(db_home, 0700) != 0 && errno != EEXIST)
-        return SA_FAIL(err, SA_ERR_UNAVAILABLE, "store: cannot create %s: %s", db_home,
-                       strerror(errno));
+    if (mode == SA_STORE_CREATE && mkdir(db_home, 0700) != 0 && errno != EEXIST) {
+        char why[PATH_MAX + 96];
+        return SA_FAIL(err, SA_ERR_UNAVAILABLE, "store: cannot create %s: %s %s", db_home,
+                       strerror(errno), sa_owner_describe(db_home, why, sizeof why));
+    }
     if (stat(db_home, &st) != 0) {
         if (errno == ENOENT)
             return SA_FAIL(err, SA_ERR_UNAVAILABLE,
                            "store: %s does not exist: run `socialauth init` first", db_home);
-        return SA_FAIL(err, SA_ERR_UNAVAILABLE, "store: %s: %s", db_home, strerror(errno));
+        return store_denied(db_home, "", errno, err);
     }
     if (!S_ISDIR(st.st_mode))
         return SA_FAIL(err, SA_ERR_UNAVAILABLE, "store: %s is not a directory", db_home);
@@ -1020,6 +1037,8 @@ fail_db:
     if (rc == ENOENT && !create)
         st = SA_FAIL(err, SA_ERR_UNAVAILABLE,
                      "store: %s in %s is missing: run `socialauth init` first", what, db_home);
+    else if (rc == EACCES || rc == EPERM)
+        st = store_denied(db_home, what, rc, err);
     else
         st = sa_store_db_fail(store, NULL, rc, err, what);
 fail:

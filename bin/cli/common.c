@@ -5,6 +5,7 @@
 #include "json_writer.h"
 #include "http.h"
 #include "jwt.h"
+#include "owner.h"
 #include "user.h"
 
 #include <ctype.h>
@@ -134,6 +135,18 @@ void cli_take_output_flags(int *argc, char **argv, cli_output *out)
 int cli_load_config(sa_config *cfg)
 {
     sa_error err = {0};
+    /* As root, work as the store's owner from here on: files made in the store or the key
+     * directory stay readable to the endpoints. Switch before the checked load, so the key
+     * files' owner check (config.h) sees the owner the endpoints run as, not root. */
+    int rc = cli_parse_config(cfg);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    sa_status st = sa_owner_become_store_owner(cfg->db_home, &err);
+    sa_config_free(cfg);
+    if (st != SA_OK) {
+        cli_fail("store", &err);
+        return CLI_EXIT_STORE;
+    }
     if (sa_config_load(cfg, cli_conf_path, &err) != SA_OK) {
         fprintf(stderr, "socialauth: configuration: %s\n", err.msg);
         return CLI_EXIT_CONFIG;

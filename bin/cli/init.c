@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include "jwt.h"
+#include "owner.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -74,11 +75,23 @@ int cli_init(int argc, char **argv)
     rc = cli_parse_config(&probe);
     if (rc != CLI_EXIT_OK)
         return rc;
-    if (probe.signing_key_file[0] && access(probe.signing_key_file, F_OK) != 0)
+    /* As root with service_user set: db_home and the keys belong to that user, or we refuse. */
+    sa_error err = {0};
+    if (sa_owner_prepare(probe.db_home, probe.signing_key_file, probe.service_user, &err) != SA_OK)
+        rc = cli_fail("init", &err);
+    if (rc == CLI_EXIT_OK && probe.signing_key_file[0] &&
+        access(probe.signing_key_file, F_OK) != 0) {
         rc = create_key_file(probe.signing_key_file);
-    if (rc == CLI_EXIT_OK && probe.signing_key_dir[0] && mkdir(probe.signing_key_dir, 0700) == 0)
+        if (rc == CLI_EXIT_OK &&
+            sa_owner_give(probe.signing_key_file, probe.service_user, &err) != SA_OK)
+            rc = cli_fail("init", &err);
+    }
+    if (rc == CLI_EXIT_OK && probe.signing_key_dir[0] && mkdir(probe.signing_key_dir, 0700) == 0) {
         fprintf(stderr, "socialauth: created key directory %s (`socialauth key rotate` adds "
                         "a key)\n", probe.signing_key_dir);
+        if (sa_owner_give(probe.signing_key_dir, probe.service_user, &err) != SA_OK)
+            rc = cli_fail("init", &err);
+    }
     sa_config_free(&probe);
     if (rc != CLI_EXIT_OK)
         return rc;

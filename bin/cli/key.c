@@ -3,6 +3,7 @@
 
 #include "keyring.h"
 #include "jwt.h"
+#include "owner.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +14,9 @@
 
 #include <openssl/crypto.h>
 
-/* The key directory named by the settings (read without loading any key), into dir. */
+/* The key directory named by the settings (read without loading any key), into dir. As root,
+ * then works as the store's owner (as cli_load_config does), so that key files made by
+ * rotate/add/retire are readable to the endpoints the web server runs as that user. */
 static int key_dir(char *dir, size_t size)
 {
     sa_config cfg;
@@ -21,7 +24,13 @@ static int key_dir(char *dir, size_t size)
     if (rc != CLI_EXIT_OK)
         return rc;
     snprintf(dir, size, "%s", cfg.signing_key_dir);
+    sa_error err = {0};
+    sa_status st = sa_owner_become_store_owner(cfg.db_home, &err);
     sa_config_free(&cfg);
+    if (st != SA_OK) {
+        cli_fail("key", &err);
+        return CLI_EXIT_STORE;
+    }
     if (!dir[0]) {
         fprintf(stderr, "socialauth: key: no `signing_key_dir` in %s: set it to a directory "
                         "only the service user can open, then run `socialauth key rotate`\n",

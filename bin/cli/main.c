@@ -28,7 +28,7 @@ static const char usage_main[] =
     "  cluster status       this node's view of the replication group\n"
     "\n"
     "Results go to stdout: a table on a terminal, JSON lines in a pipe or with --json.\n"
-    "Settings come from --config, else $SOCIALAUTH_CONF, else etc/socialauth.conf.\n"
+    "Settings come from --config, else $SOCIALAUTH_CONF, else " SA_DEFAULT_CONF ".\n"
     "\n" CLI_EXIT_TABLE;
 
 int main(int argc, char **argv)

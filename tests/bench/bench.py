@@ -1169,6 +1169,10 @@ def parse_args(argv):
     p.add_argument("--timeout", type=int, default=10, help="wrk request timeout, seconds")
     p.add_argument("--only", help="comma-separated substrings: run only cases whose name has one")
     p.add_argument("--no-django", action="store_true", help="skip the Django stack")
+    p.add_argument("--deploy", action="store_true",
+                   help="only the deployment rows (tests/bench/deploy.py): lighttpd, Apache "
+                        "mod_fcgid and Apache plain CGI, user-me and floors at c=8 and c=32")
+    p.add_argument("--no-deploy", action="store_true", help="skip the deployment rows")
     p.add_argument("--leak-requests", type=int,
                    help="requests per endpoint for the memory-growth check (long mode: 100000; "
                         "0 disables)")
@@ -1330,8 +1334,13 @@ def main(argv=None):
     plan = Plan(args, mode, workdir, servers)
     started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     t0 = time.time()
+    deploy_rows = []
     try:
-        records, leaks, population = run_all(args, mode, runner, plan, servers, workdir)
+        records, leaks, population = (([], [], None) if args.deploy else
+                                      run_all(args, mode, runner, plan, servers, workdir))
+        if not args.no_deploy:
+            import deploy  # tests/bench/deploy.py
+            deploy_rows = deploy.run(sys.modules[__name__], args, workdir, log)
         if args.hold:
             hold(servers, workdir)
     except KeyboardInterrupt:
@@ -1351,13 +1360,16 @@ def main(argv=None):
         "conns": runner.conns, "rounds": runner.rounds, "duration": runner.duration,
         "warmup": runner.warmup, "host": host_info(),
         "cases": records, "comparisons": comparisons(records), "leaks": leaks,
-        "skipped": plan.skipped, "population": population,
+        "skipped": plan.skipped, "population": population, "deploy": deploy_rows,
     }
     os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
     with open(args.output, "w") as f:
         json.dump(report, f, indent=1)
         f.write("\n")
-    print_table(report)
+    if records:
+        print_table(report)
+    if deploy_rows:
+        deploy.print_rows(deploy_rows)
     log(f"bench: {report['seconds']} s in all; results in {os.path.relpath(args.output)}")
     if args.strict and any(r["bad"] for c in records for r in c["rows"]):
         return 1

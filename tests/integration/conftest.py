@@ -1,5 +1,10 @@
 """Fixtures for the integration tests: `server` (one socialauth per test module, default
-settings) and `make_server` (a fresh one with given settings, stopped after the test)."""
+settings) and `make_server` (a fresh one with given settings, stopped after the test).
+
+`--server KIND` (or SA_SERVER=KIND) picks the web server every test runs behind (sa_server.py
+lists them; `make test` runs the suite once per kind). Tests marked `lighttpd_only` are about
+lighttpd's own process handling and are skipped, with that reason, behind the others;
+`fastcgi_only` ones are about what a process keeps between requests, skipped behind CGI."""
 
 import os
 import sys
@@ -9,7 +14,7 @@ import requests
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from sa_server import SIGNING_KEY, Server  # noqa: E402,F401
+from sa_server import SERVERS, SIGNING_KEY, Server, install_tree, installed, server_kind  # noqa: E402,F401
 from google_fixture import *  # noqa: E402,F401,F403
 import secret_watch  # noqa: E402
 
@@ -32,6 +37,36 @@ def no_secret_in_server_logs():
     print(f"\nsecret scan: {len(secret_watch.secrets)} secrets, "
           f"{len(secret_watch.logs)} server logs, {len(found)} leaks")
     assert not found, found[:20]
+
+
+def pytest_addoption(parser):
+    parser.addoption("--server", choices=SERVERS, default=None,
+                     help="web server to run the suite behind (default: $SA_SERVER or lighttpd)")
+
+
+def pytest_configure(config):
+    if config.getoption("--server"):
+        os.environ["SA_SERVER"] = config.getoption("--server")
+    if installed() and not config.option.basetemp:
+        # www-data must reach the servers' directories. Not under /tmp/pytest-of-root: every
+        # pytest that starts (any run on this machine) makes that 0700 again.
+        config.option.basetemp = os.path.join(install_tree()["work"], "pytest")
+    config.addinivalue_line("markers", "lighttpd_only: the test's subject is lighttpd itself")
+    config.addinivalue_line("markers", "server_independent: involves no web server (lighttpd pass only)")
+    config.addinivalue_line("markers", "fastcgi_only: about a process serving many requests")
+
+
+def pytest_report_header(config):
+    return f"socialauth web server: {server_kind()}"
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("lighttpd_only") and server_kind() != "lighttpd":
+        pytest.skip(f"lighttpd only (its subject is lighttpd's process handling), not {server_kind()}")
+    if item.get_closest_marker("fastcgi_only") and server_kind() in ("cgi", "lighttpd-cgi"):
+        pytest.skip("a CGI process serves one request: nothing is kept between requests")
+    if item.get_closest_marker("server_independent") and server_kind() != "lighttpd":
+        pytest.skip("involves no web server: runs in the lighttpd pass")
 
 
 @pytest.fixture(scope="module")

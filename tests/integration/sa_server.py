@@ -1,16 +1,35 @@
-"""A real socialauth behind a real lighttpd on a free loopback port, with a fresh store.
+"""A real socialauth behind a real web server on a free loopback port, with a fresh store.
 
 Server(tmpdir, **settings) writes a socialauth.conf (settings override the defaults below),
-runs `socialauth init` (unless init=False), renders the lighttpd configuration with bin/socialauth-lighttpd-conf,
-starts `lighttpd -D` and waits until /api/health/ answers. stop() ends lighttpd and every
-endpoint process it started.
+runs `socialauth init` (unless init=False), renders the web server's configuration with the project's generator,
+starts the server in the foreground and waits until /api/health/ answers. stop() ends the
+server and every endpoint process it started.
+
+Which web server: SA_SERVER (or pytest --server), one of SERVERS:
+- lighttpd      mod_fastcgi, the checkout's build (bin/socialauth-lighttpd-conf), as today;
+- lighttpd-cgi  lighttpd's mod_cgi, a process per request (same generator, --cgi);
+- apache        Apache 2.4 + mod_fcgid (bin/socialauth-apache-conf --mode fcgid);
+- cgi           Apache 2.4 + mod_cgid with CGIPassAuth On (--mode cgi), as shared hosts run;
+- nginx         nginx + spawn-fcgi under multiwatch on unix sockets (bin/socialauth-nginx-conf,
+                bin/socialauth-spawn).
+Apache and nginx run their children as the service user (www-data), never as root, and the
+checkout may sit under a home that user cannot enter: those stacks run from a tree installed
+by `make install PREFIX=<temporary directory>` (SA_INSTALLED names one already made); each
+server's directory (the test's tmp_path) is made reachable (o+x on its parents, which pytest
+makes 0700) and everything in it is given to www-data at each start; `socialauth init` and the
+CLI run as root as the tests do, and leave every store file to www-data (service_user).
 """
 
+import atexit
 import json
 import os
+import pwd
+import re
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 
 import requests
@@ -20,6 +39,55 @@ import secret_watch
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SIGNING_KEY = "test-signing-key-0123456789abcdef0123456789abcdef"
+SERVERS = ("lighttpd", "lighttpd-cgi", "apache", "cgi", "nginx")
+SERVICE_USER = "www-data"
+
+
+def server_kind():
+    kind = os.environ.get("SA_SERVER", "lighttpd")
+    if kind not in SERVERS:
+        raise RuntimeError(f"SA_SERVER={kind}: expected one of {', '.join(SERVERS)}")
+    return kind
+
+
+def installed():
+    """True when this kind runs from an installed tree as the service user."""
+    return server_kind() in ("apache", "cgi", "nginx")
+
+
+_tree = {}
+
+
+def install_tree():
+    """PREFIX of an installed tree (made once per test run unless SA_INSTALLED names one),
+    and a directory owned by the service user for the servers' own files."""
+    if not _tree:
+        prefix = os.environ.get("SA_INSTALLED")
+        if not prefix:
+            prefix = tempfile.mkdtemp(prefix="socialauth-tree-")
+            atexit.register(shutil.rmtree, prefix, True)
+            subprocess.run(["make", "-s", "-C", ROOT, "install", f"PREFIX={prefix}"], check=True,
+                           stdout=subprocess.DEVNULL)
+        os.chmod(prefix, 0o755)
+        work = tempfile.mkdtemp(prefix="servers-", dir=prefix)
+        os.chmod(work, 0o755)
+        user = pwd.getpwnam(SERVICE_USER)
+        os.chown(work, user.pw_uid, user.pw_gid)
+        _tree.update(prefix=prefix, work=work, uid=user.pw_uid, gid=user.pw_gid)
+    return _tree
+
+
+def open_path(path):
+    """Let the service user reach `path`: pytest makes its directories 0700 (as root)."""
+    while path != "/":
+        mode = os.stat(path).st_mode
+        if not mode & 0o001:
+            os.chmod(path, (mode & 0o7777) | 0o011)
+        path = os.path.dirname(path)
+
+
+class PortTaken(Exception):
+    """The web server could not bind its port."""
 
 
 def free_port():
@@ -30,6 +98,21 @@ def free_port():
 
 class Server:
     def __init__(self, tmpdir, procs=1, extra_lighttpd=None, init=True, **settings):
+        self.kind = server_kind()
+        if installed():
+            tree = install_tree()
+            self.prefix = tree["prefix"]
+            self.owner = (tree["uid"], tree["gid"])
+            open_path(str(tmpdir))
+            self.cli_path = os.path.join(self.prefix, "bin", "socialauth")
+            self.libexec = os.path.join(self.prefix, "lib", "socialauth")
+            self.htdocs = os.path.join(self.prefix, "share", "socialauth", "htdocs")
+        else:
+            self.prefix = None
+            self.owner = None
+            self.cli_path = os.path.join(ROOT, "bin", "socialauth")
+            self.libexec = ROOT
+            self.htdocs = os.path.join(ROOT, "htdocs")
         self.dir = str(tmpdir)
         self.db_home = os.path.join(self.dir, "db")
         self.conf = os.path.join(self.dir, "socialauth.conf")
@@ -40,6 +123,8 @@ class Server:
             "cors_allowed_origins": "http://127.0.0.1:3000",
             "max_procs": str(procs),
         }
+        if installed():
+            self.settings["service_user"] = SERVICE_USER
         self.settings.update({k: str(v) for k, v in settings.items() if v is not None})
         for k in [k for k, v in settings.items() if v is None]:
             self.settings.pop(k, None)
@@ -47,26 +132,24 @@ class Server:
         with open(os.open(self.conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
             for k, v in self.settings.items():
                 f.write(f"{k} = {v}\n")
+        self.give_to_service_user()
         if init:  # init=False: serve a store that is already in db_home, as it is
             self.cli_ok("init")
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        run = os.path.join(self.dir, "run")
-        os.makedirs(run, exist_ok=True)
+        self.run = os.path.join(self.dir, "run")
+        os.makedirs(self.run, exist_ok=True)
+        self.give_to_service_user()
         self.errorlog = os.path.join(self.dir, "error.log")
         secret_watch.logs.add(self.errorlog)
         for name in ("signing_key", "google_client_secret"):
             secret_watch.add(self.settings.get(name))
-        args = [os.path.join(ROOT, "bin", "socialauth-lighttpd-conf"), "--port", str(self.port),
-                "--conf", self.conf, "--run-dir", run, "--errorlog", self.errorlog]
-        if extra_lighttpd:
-            extra = os.path.join(self.dir, "extra.conf")
-            with open(extra, "w") as f:
-                f.write(extra_lighttpd)
-            args += ["--extra", extra]
-        self.lighttpd_conf = os.path.join(self.dir, "lighttpd.conf")
-        with open(self.lighttpd_conf, "w") as f:
-            subprocess.run(args, check=True, stdout=f)
+        self.programs_log = os.path.join(self.dir, "programs.log")
+        secret_watch.logs.add(self.programs_log)
+        self.server_conf = os.path.join(self.dir, f"{self.kind}.conf")
+        self.procs_setting, self.extra_lighttpd = procs, extra_lighttpd
+        self.render_conf()
+        self.lighttpd_conf = self.server_conf
         self.session = requests.Session()
         # lighttpd closes a keep-alive connection after 5 s idle; a test that waited longer
         # (CLI work, sleeps) may send its next request on the closed one. Safe methods are
@@ -76,10 +159,79 @@ class Server:
         self.session.mount("http://", requests.adapters.HTTPAdapter(max_retries=retry))
         self.start()
 
+    def render_conf(self):
+        with open(self.server_conf, "w") as f:
+            subprocess.run(self.render(self.procs_setting, self.extra_lighttpd), check=True, stdout=f)
+
+    def give_to_service_user(self):
+        """Behind Apache and nginx the programs run as www-data: everything in this server's
+        directory is theirs (settings, store, run directory), and so are the files the
+        settings name (`*_file`)."""
+        if not self.owner:
+            return
+        for d, dirs, files in os.walk(self.dir):
+            for name in [d] + [os.path.join(d, f) for f in dirs + files]:
+                os.lchown(name, *self.owner)
+        for key, value in self.settings.items():  # key files a test keeps elsewhere
+            if key.endswith("_file") and os.path.exists(value):
+                open_path(os.path.dirname(value))
+                os.lchown(value, *self.owner)
+
+    def tool(self, name):
+        return os.path.join(self.libexec, "bin", name)
+
+    def render(self, procs, extra_lighttpd):
+        """The generator command that prints this kind's configuration."""
+        if self.kind.startswith("lighttpd"):
+            args = [self.tool("socialauth-lighttpd-conf"), "--port", str(self.port),
+                    "--conf", self.conf, "--run-dir", self.run, "--errorlog", self.errorlog]
+            if self.kind == "lighttpd-cgi":
+                args.append("--cgi")
+            if extra_lighttpd:
+                extra = os.path.join(self.dir, "extra.conf")
+                with open(extra, "w") as f:
+                    f.write(extra_lighttpd)
+                args += ["--extra", extra]
+            return args
+        if self.kind in ("apache", "cgi"):
+            return [self.tool("socialauth-apache-conf"), "--mode", "fcgid" if self.kind == "apache" else "cgi",
+                    "--part", "full", "--conf", self.conf, "--cgi-bin", os.path.join(self.libexec, "cgi-bin"),
+                    "--htdocs", self.htdocs, "--port", str(self.port), "--run-dir", self.run,
+                    "--errorlog", self.errorlog]
+        return [self.tool("socialauth-nginx-conf"), "--part", "full", "--port", str(self.port),
+                "--run-dir", self.run, "--htdocs", self.htdocs, "--errorlog", self.errorlog]
+
+    def commands(self):
+        """The processes to start, each in its own process group; the web server last."""
+        if self.kind.startswith("lighttpd"):
+            return [["lighttpd", "-D", "-f", self.server_conf]]
+        if self.kind in ("apache", "cgi"):
+            return [["apache2", "-DFOREGROUND", "-f", self.server_conf]]
+        return [[self.tool("socialauth-spawn"), "--conf", self.conf, "--cgi-bin",
+                 os.path.join(self.libexec, "cgi-bin"), "--run-dir", self.run],
+                ["nginx", "-p", self.run, "-c", self.server_conf, "-e", self.errorlog]]
+
     def start(self):
-        """Start lighttpd (again) with the same settings and wait until it answers."""
-        self.proc = subprocess.Popen(["lighttpd", "-D", "-f", self.lighttpd_conf],
-                                     start_new_session=True)
+        """Start the server (again) with the same settings and wait until it answers. When
+        its port was taken meanwhile (other test runs share the loopback ports), it moves to
+        a new one (self.base follows)."""
+        for attempt in range(3):
+            try:
+                return self.start_once()
+            except PortTaken:
+                self.port = free_port()
+                self.base = f"http://127.0.0.1:{self.port}"
+                self.render_conf()
+        return self.start_once()
+
+    def start_once(self):
+        self.give_to_service_user()
+        self.procs = []
+        with open(self.programs_log, "a") as out:
+            for cmd in self.commands():
+                self.procs.append(subprocess.Popen(cmd, start_new_session=True,
+                                                   stdout=out, stderr=out))
+        self.proc = self.procs[-1]
         deadline = time.time() + 15
         while True:
             try:
@@ -87,9 +239,12 @@ class Server:
                     break
             except requests.ConnectionError:
                 pass
-            if self.proc.poll() is not None or time.time() > deadline:
+            if any(p.poll() is not None for p in self.procs) or time.time() > deadline:
                 self.stop()
-                raise RuntimeError("lighttpd did not start:\n" + self.log())
+                log = self.log()
+                if re.search(r"Address already in use|could not bind|bind\(\) to .* failed", log[-2000:]):
+                    raise PortTaken(log)
+                raise RuntimeError(f"{self.kind} did not start:\n" + log)
             time.sleep(0.05)
 
     def restart(self):
@@ -97,11 +252,15 @@ class Server:
         self.start()
 
     def log(self):
-        try:
-            with open(self.errorlog) as f:
-                return f.read()
-        except OSError:
-            return ""
+        """The web server's error log and what the programs wrote to stderr outside it."""
+        text = ""
+        for path in (self.errorlog, self.programs_log):
+            try:
+                with open(path, errors="replace") as f:
+                    text += f.read()
+            except OSError:
+                pass
+        return text
 
     def url(self, path):
         return self.base + path
@@ -120,7 +279,9 @@ class Server:
         return self.request("POST", path, **kw)
 
     def cli(self, *args, input=None):
-        return subprocess.run([os.path.join(ROOT, "bin", "socialauth"), "--config", self.conf, *args],
+        # A Server made with __new__ (test_upgrade_text's older build) has no cli_path: ROOT's.
+        cli_path = getattr(self, "cli_path", os.path.join(ROOT, "bin", "socialauth"))
+        return subprocess.run([cli_path, "--config", self.conf, *args],
                               capture_output=True, text=True, input=input, timeout=60)
 
     def cli_ok(self, *args):
@@ -142,14 +303,15 @@ class Server:
         return tokens
 
     def stop(self):
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        try:  # endpoint processes are in lighttpd's session; make sure none outlives the test
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        for proc in reversed(self.procs):
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+            try:  # endpoint processes are in the server's group: none may outlive the test
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass

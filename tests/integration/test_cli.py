@@ -140,11 +140,12 @@ def test_bad_config_is_one_clear_line(tmp_path):
     assert "signing_key" in r.stderr and str(conf) in r.stderr and "at least 32 bytes" in r.stderr
 
 
-def test_hot_backup_restores(make_server, tmp_path):
+def test_hot_backup_restores(make_server):
+    import os
     s = make_server()
     u = s.create_user("backedup")
     tokens = s.mint(u["pk"])
-    target = tmp_path / "backup"
+    target = os.path.join(s.dir, "backup")  # where the store's owner may write
     s.cli_ok("backup", str(target))  # while lighttpd and its endpoints hold the store open
     assert s.cli("backup", str(target)).returncode == 1  # never over an existing backup
     restored = make_server(db_home=str(target))

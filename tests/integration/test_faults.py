@@ -20,7 +20,12 @@ import subprocess
 import threading
 import time
 
+import pytest
 import requests
+
+# The subject here is lighttpd's handling of its FastCGI processes (respawn, its own 500s);
+# nginx's supervisor has its own test in test_deploy.py.
+pytestmark = pytest.mark.lighttpd_only
 
 REFRESH = "/api/auth/token/refresh/"
 LOGIN = "/api/social/login/google/"

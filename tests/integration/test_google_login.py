@@ -176,6 +176,7 @@ def test_access_token_alone(g_and_s):
     assert google.calls() == {"certs": 0, "tokeninfo": 1, "userinfo": 1, "token": 0}
 
 
+@pytest.mark.fastcgi_only
 def test_connections_to_google_are_reused(g_and_s):
     google, server = g_and_s
     for _ in range(3):

@@ -69,6 +69,18 @@ function M.report(summary, latency, requests, extra)
     for _, p in ipairs({50, 75, 90, 99, 99.9}) do
         pct[tostring(p)] = latency:percentile(p)
     end
+    -- Requests slower than 900 ms (mod_fcgid's one-second stall): the share of the latency
+    -- distribution at or above it, found by bisecting percentiles.
+    local slow = 0
+    if latency.max >= 900000 then
+        local lo, hi = 0, 100
+        for _ = 1, 40 do
+            local mid = (lo + hi) / 2
+            if latency:percentile(mid) >= 900000 then hi = mid else lo = mid end
+        end
+        slow = math.floor((100 - hi) / 100 * summary.requests + 0.5)
+        if slow < 1 then slow = 1 end
+    end
     local out = {
         requests = summary.requests,
         duration_us = summary.duration,
@@ -76,6 +88,7 @@ function M.report(summary, latency, requests, extra)
         errors = summary.errors,
         latency_us = {percentiles = pct, mean = latency.mean, max = latency.max,
                       stdev = latency.stdev},
+        slow_900ms = slow,
         counters = M.counters(),
     }
     for k, v in pairs(extra or {}) do out[k] = v end
