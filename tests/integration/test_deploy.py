@@ -52,6 +52,7 @@ def test_install_then_uninstall(open_dir):
     for f in ["usr/bin/socialauth", "usr/lib/libsocialauth.a", "usr/include/socialauth/http.h",
               "usr/include/socialauth/auth.h", "usr/lib/socialauth/cgi-bin/user-me",
               "usr/lib/socialauth/cgi-bin/client-config", "usr/share/socialauth/htdocs/index.html",
+              "usr/share/socialauth/htdocs/api.html",
               "usr/share/man/man8/socialauth.8", "etc/socialauth/socialauth.conf",
               "etc/socialauth/socialauth.conf.example", "etc/socialauth/lighttpd.conf",
               "etc/socialauth/apache-fcgid-global.conf", "etc/socialauth/apache-fcgid-vhost.conf",
