@@ -198,6 +198,7 @@ test:
 	@bin/socialauth-deps $(if $(SANITIZE),hardening,test)
 	@tests/lint/banned-functions
 	@tests/lint/api-reference
+	@tests/lint/outside-docs --self-test
 	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(FUZZ_REPLAY)
 	@rm -rf $(SAN_LOG_DIR) && mkdir -p $(SAN_LOG_DIR)
 	@$(SAN_ENV) VALGRIND=$(if $(SANITIZE),0,1) bin/socialauth-unit $(UNIT_BIN)

@@ -50,7 +50,7 @@ typedef struct sa_config {
     bool rotate_refresh_tokens;      /* default true */
     int64_t reuse_grace;             /* seconds, default 30 */
     int64_t leeway;                  /* seconds, default 0: our tokens' exp/iat/nbf */
-    int64_t google_leeway;           /* seconds, default 60: Google's exp/iat (API.md 3) */
+    int64_t google_leeway;           /* seconds, default 60: Google's exp/iat */
     bool sync_rotation;              /* rotation commits synced to disk; default true */
 
     sa_strlist google_client_ids;

@@ -64,8 +64,9 @@ typedef struct sa_response {
     unsigned vary;              /* SA_VARY_* bits: one Vary header lists them */
 } sa_response;
 
-/* What every handler gets: settings, the store (NULL if it could not be opened: then
- * sa_ctx_store() answers 503), the request, and the answer to fill. */
+/* What every handler gets: settings, the store, the request, and the answer to fill. The
+ * store is NULL only for an endpoint without needs_store: when it cannot be opened, the request
+ * loop answers 503 itself and the handler never runs. */
 typedef struct sa_ctx {
     const sa_config *cfg;
     sa_store *store;
@@ -87,8 +88,8 @@ typedef struct sa_endpoint {
     bool tls;                   /* makes TLS calls (to Google): OpenSSL's full name tables are
                                    loaded; without, a plain CGI start skips that work */
     bool credential_body;       /* requests carry a credential (token, code) in the body:
-                                   every answer gets Cache-Control: no-store (API.md
-                                   section 10), whatever its status */
+                                   every answer gets Cache-Control: no-store
+                                   (api.html#conventions), whatever its status */
 } sa_endpoint;
 
 /* Run the endpoint: FastCGI loop, or one CGI request when not started by a FastCGI server.
