@@ -4,6 +4,7 @@
 #include "codec/json.h"
 #include "codec/json_writer.h"
 #include "http/http.h"
+#include "core/utc.h"
 #include "token/jwt.h"
 #include "core/owner.h"
 #include "api/user.h"

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include "config/keyring.h"
+#include "core/utc.h"
 #include "token/jwt.h"
 #include "core/owner.h"
 

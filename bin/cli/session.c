@@ -1,6 +1,7 @@
 /* session.c: `socialauth session ...` and `socialauth token mint` (API.md section 5). */
 #include "cli.h"
 
+#include "core/utc.h"
 #include "token/jwt.h"
 #include "api/session.h"
 #include "api/tokens.h"

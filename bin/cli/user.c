@@ -2,6 +2,7 @@
  * createsuperuser and admin user pages, without passwords: users sign in with Google). */
 #include "cli.h"
 
+#include "core/utc.h"
 #include "token/jwt.h"
 #include "api/user.h"
 

@@ -1,5 +1,6 @@
 /* tokens.c: token pairs and the shared answers of the token endpoints (see tokens.h). */
 #include "api/tokens.h"
+#include "core/utc.h"
 
 #include <string.h>
 

@@ -4,7 +4,9 @@
  * characters outside the alphabet, no length of 4n+1, unused trailing bits zero), so a
  * signed token has a single spelling and cannot be altered without breaking the signature
  * check done over its text. */
-#include "token/jwt.h"
+#include "codec/b64url.h"
+
+#include <stdint.h>
 
 #include <string.h>
 

@@ -130,12 +130,3 @@ void sa_jw_member(sa_jw *w, const char *key, const char *value)
     sa_jw_key(w, key);
     sa_jw_string(w, value);
 }
-
-void sa_respond_written(sa_ctx *ctx, int status, const sa_jw *w)
-{
-    if (w->failed || w->depth != 0) {
-        sa_respond_detail(ctx, 503, "Service temporarily unavailable.", "service_unavailable");
-        return;
-    }
-    ctx->res.status = status;
-}

@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "http/http.h"
+#include "core/buf.h"
 
 #define SA_JW_MAX_DEPTH 16
 
@@ -46,8 +46,5 @@ void sa_jw_null(sa_jw *w);
 void sa_jw_raw(sa_jw *w, const char *json, size_t len);
 /* Key and string value in one call. */
 void sa_jw_member(sa_jw *w, const char *key, const char *value);
-
-/* Finish the answer: status and the written body, or 503 when the writer failed. */
-void sa_respond_written(sa_ctx *ctx, int status, const sa_jw *w);
 
 #endif

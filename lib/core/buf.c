@@ -1,5 +1,5 @@
 /* buf.c: a growable byte buffer, always NUL-terminated when non-empty. */
-#include "http/http.h"
+#include "core/buf.h"
 
 #include <stdarg.h>
 #include <stdio.h>

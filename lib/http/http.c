@@ -23,17 +23,11 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *log_name = "socialauth";
-
-void sa_log(const char *fmt, ...)
+/* sa_log's sink (core/log.h) while an endpoint runs. */
+static void log_to_fcgi_stderr(const char *name, const char *line)
 {
-    char line[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
     /* Goes to the real stderr (the web server's error log), not the FastCGI error stream. */
-    FCGI_fprintf(FCGI_stderr, "%s: %s\n", log_name, line);
+    FCGI_fprintf(FCGI_stderr, "%s: %s\n", name, line);
     FCGI_fflush(FCGI_stderr);
 }
 
@@ -424,6 +418,7 @@ static void refresh_keys(sa_config *cfg)
 
 int sa_serve(const sa_endpoint *ep, int argc, char **argv)
 {
+    sa_log_set_sink(log_to_fcgi_stderr);
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         /* Answered before anything else: no configuration read, no FastCGI socket touched.
          * Written with write(2): fcgi_stdio's printf writes nothing before FCGI_Accept. */
@@ -444,7 +439,7 @@ int sa_serve(const sa_endpoint *ep, int argc, char **argv)
         sa_buf_free(&help);
         return written ? 0 : 1;
     }
-    log_name = ep->name;
+    sa_log_set_name(ep->name);
     /* Start-up work that was two thirds of a plain CGI request (callgrind, user-me): the
      * system's openssl.cnf (our algorithms are fixed: HS256, RS256) and, unless the endpoint
      * makes TLS calls (certificate checks look digests up by name), the legacy name tables

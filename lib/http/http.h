@@ -12,7 +12,10 @@
 #include <stdint.h>
 #include <json-c/json.h>
 
+#include "codec/json_writer.h"
 #include "config/config.h"
+#include "core/buf.h"
+#include "core/log.h"
 #include "core/sa_error.h"
 #include "store/store.h"
 
@@ -22,18 +25,6 @@ enum {
     SA_DELETE = 1 << 4, SA_OPTIONS = 1 << 5, SA_HEAD = 1 << 6
 };
 
-typedef struct sa_buf {
-    char *data;
-    size_t len;
-    size_t cap;
-} sa_buf;
-
-sa_status sa_buf_append(sa_buf *buf, const char *s, size_t len);
-/* Make room for `extra` more bytes (and a NUL) without writing them. */
-sa_status sa_buf_reserve(sa_buf *buf, size_t extra);
-sa_status sa_buf_printf(sa_buf *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void sa_buf_reset(sa_buf *buf);   /* len = 0, memory kept; the bytes written are wiped */
-void sa_buf_free(sa_buf *buf);    /* wiped, then freed */
 
 typedef struct sa_request {
     const char *method;         /* "GET", ... */
@@ -111,6 +102,9 @@ void sa_respond_field_error_code(sa_ctx *ctx, const char *field, const char *mes
 /* 503 {"detail":"Service temporarily unavailable.","code":"service_unavailable"}; marks the
  * process for exit when status is SA_ERR_FATAL. Logs err. */
 void sa_respond_store_error(sa_ctx *ctx, sa_status status, const sa_error *err);
+/* Finish the answer written with w (codec/json_writer.h) into ctx->res.body: status and
+ * that body, or 503 when the writer failed (too deep, bad UTF-8, out of memory). */
+void sa_respond_written(sa_ctx *ctx, int status, const sa_jw *w);
 /* Mark the answer as depending on the request's credentials (Authorization header, or our
  * cookies in cookie mode): Cache-Control: no-store and Vary: Authorization (and Cookie in
  * cookie mode), so no shared or browser cache hands one user's answer to another. Called by
@@ -119,9 +113,6 @@ void sa_respond_private(sa_ctx *ctx);
 /* Add a response header line (name and value without CR/LF). */
 void sa_add_header(sa_ctx *ctx, const char *name, const char *value);
 
-/* Log one line to stderr (the web server's error log) with the endpoint's name.
- * Security: never pass a token or a secret. */
-void sa_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- request fields ---- */
 

@@ -186,3 +186,12 @@ sa_status sa_response_serialize(const sa_ctx *ctx, sa_buf *out)
         st = sa_buf_append(out, r->body.data, r->body.len);
     return st;
 }
+
+void sa_respond_written(sa_ctx *ctx, int status, const sa_jw *w)
+{
+    if (w->failed || w->depth != 0) {
+        sa_respond_detail(ctx, 503, "Service temporarily unavailable.", "service_unavailable");
+        return;
+    }
+    ctx->res.status = status;
+}

@@ -26,32 +26,6 @@
 /* base64url of {"alg":"HS256","typ":"JWT"}, byte for byte what simplejwt/PyJWT emit. */
 static const char jwt_header_b64[] = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
 
-sa_status sa_random_hex(char *buf, size_t hex_chars)
-{
-    static const char hex[] = "0123456789abcdef";
-    unsigned char raw[32];
-    size_t done = 0;
-    sa_status st = SA_OK;
-
-    while (done < hex_chars) {
-        size_t want = (hex_chars - done + 1) / 2;
-        if (want > sizeof raw)
-            want = sizeof raw;
-        if (RAND_bytes(raw, (int)want) != 1) {
-            st = SA_ERR_UNAVAILABLE;
-            break;
-        }
-        for (size_t i = 0; i < want && done < hex_chars; i++) {
-            buf[done++] = hex[raw[i] >> 4];
-            if (done < hex_chars)
-                buf[done++] = hex[raw[i] & 0xF];
-        }
-    }
-    OPENSSL_cleanse(raw, sizeof raw);
-    buf[st == SA_OK ? hex_chars : 0] = '\0';
-    return st;
-}
-
 /* HMAC-SHA256 of data with key (key_len bytes) into mac (HS256_LEN bytes).
  * Returns SA_OK or SA_ERR_UNAVAILABLE (OpenSSL failure).
  *
@@ -519,23 +493,4 @@ sa_jwt_result sa_jwt_verify(const sa_config *cfg, const char *token, size_t len,
 done:
     json_object_put(payload);
     return res;
-}
-
-void sa_format_utc(int64_t t, char *buf, size_t size)
-{
-    struct tm tm;
-    /* Clamped to years 1970..9999 so the text is always 20 characters. */
-    if (t < 0)
-        t = 0;
-    if (t > INT64_C(253402300799))
-        t = INT64_C(253402300799);
-    time_t tt = (time_t)t;
-    if (!buf || size == 0)
-        return;
-    if (!gmtime_r(&tt, &tm)) {
-        buf[0] = '\0';
-        return;
-    }
-    snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }

@@ -13,6 +13,8 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "codec/b64url.h"
+#include "core/random.h"
 #include "core/sa_error.h"
 
 #define SA_JWT_MAX_LEN 8192
@@ -36,10 +38,6 @@ typedef enum sa_jwt_result {
     SA_JWT_INVALID,      /* "Token is invalid or expired" */
     SA_JWT_WRONG_TYPE    /* signature and times fine, but another token_type */
 } sa_jwt_result;
-
-/* Fill buf (hex_chars + 1 bytes, e.g. SA_JTI_LEN + 1) with hex_chars random lower-case hex
- * characters and a NUL. Returns SA_OK or SA_ERR_UNAVAILABLE if the RNG fails (buf is ""). */
-sa_status sa_random_hex(char *buf, size_t hex_chars);
 
 /* Mint a token of claims->token_type with claims->exp, iat, jti, user_id, sid exactly in the
  * payload order of API.md section 2 (sid omitted when empty), plus aud/iss when configured.
@@ -69,17 +67,5 @@ sa_status sa_jwt_mint(const sa_config *cfg, const sa_claims *claims, char *out, 
 sa_jwt_result sa_jwt_verify(const sa_config *cfg, const char *token, size_t len,
                             sa_token_type expected, int64_t now, sa_claims *out, sa_error *err);
 
-/* base64url without padding. encode writes a NUL-terminated string and returns its length,
- * or 0 if out_size is too small (an empty input also gives 0, with out ""). decode accepts
- * only canonical input (no padding, no whitespace, unused trailing bits zero) and returns
- * SA_OK or SA_ERR_INVALID, or SA_ERR_TOO_LARGE when out_size cannot hold the result;
- * out is not NUL-terminated. */
-size_t sa_b64url_encode(const unsigned char *in, size_t len, char *out, size_t out_size);
-sa_status sa_b64url_decode(const char *in, size_t len, unsigned char *out, size_t out_size,
-                           size_t *out_len);
-
-/* ISO-8601 UTC "2026-11-26T22:18:03Z" for t into buf (at least 21 bytes; shorter is
- * truncated). t is clamped to 1970-01-01T00:00:00Z .. 9999-12-31T23:59:59Z. */
-void sa_format_utc(int64_t t, char *buf, size_t size);
 
 #endif

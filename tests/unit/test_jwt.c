@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/utc.h"
 #include "token/jwt.h"
 #include "jwt_craft.h"
 
