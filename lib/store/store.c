@@ -190,20 +190,6 @@ void sa_store_thread_end(void)
 
 /* ---- records ---- */
 
-int sa_store_index_field(const DBT *data, sa_record_field field, DBT *result)
-{
-    const unsigned char *value;
-    size_t len;
-
-    if (!sa_record_field_get(data->data, data->size, field, &value, &len))
-        return EINVAL;
-    if (len == 0)
-        return DB_DONOTINDEX;
-    result->data = (void *)value;
-    result->size = (u_int32_t)len;
-    return 0;
-}
-
 sa_status sa_store_record_get(sa_store_txn *t, DB *db, const char *key, u_int32_t flags,
                               DBT *data, const char *missing, const char *what, sa_error *err)
 {

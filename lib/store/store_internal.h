@@ -165,7 +165,14 @@ sa_status sa_store_cursor_close(sa_store_txn *t, DBC *cur, sa_status st, sa_erro
  * not a record of the field's kind. */
 int sa_store_index_field(const DBT *data, sa_record_field field, DBT *result);
 
-/* Secondary-key callbacks, given to DB->associate by sa_store_open(). */
+/* The username index's key for username (len bytes): its case-folded form, or its bytes
+ * when they are not valid UTF-8. Returns SA_OK with *out malloc'd (*out_len bytes, NUL
+ * after them), or SA_ERR_NOMEM. */
+sa_status sa_store_username_key(const char *username, size_t len, char **out, size_t *out_len);
+/* The email index's key: src's len bytes with ASCII A-Z lower-cased into dst (len bytes). */
+void sa_store_ascii_lower(char *dst, const unsigned char *src, size_t len);
+
+/* Secondary-key callbacks (store_index.c), given to DB->associate by sa_store_open(). */
 int sa_store_index_username(DB *sdb, const DBT *key, const DBT *data, DBT *result);
 int sa_store_index_email(DB *sdb, const DBT *key, const DBT *data, DBT *result);
 int sa_store_index_sub(DB *sdb, const DBT *key, const DBT *data, DBT *result);
@@ -204,7 +211,11 @@ sa_status sa_store_session_rotate_locked(sa_store_txn *t, sa_session *s,
  * SA_ERR_NOT_FOUND; store failures. */
 sa_status sa_store_session_revoke_locked(sa_store_txn *t, const char *sid, sa_error *err);
 
-/* Raise user_id's not-before time to now inside t (store_sidless.c). Contract: SA_OK;
+/* user_id's not-before time inside t into *out (0 when none was set); flags for DB->get
+ * (DB_RMW to lock it). Contract: SA_OK; store failures (store_not_before.c). */
+sa_status sa_store_not_before_read(sa_store_txn *t, const char *user_id, u_int32_t flags,
+                                   int64_t *out, sa_error *err);
+/* Raise user_id's not-before time to now inside t (store_not_before.c). Contract: SA_OK;
  * store failures. */
 sa_status sa_store_not_before_raise(sa_store_txn *t, const char *user_id, int64_t now,
                                     sa_error *err);

@@ -568,3 +568,12 @@ bool sa_record_field_get(const void *data, size_t len, sa_record_field field,
     }
     return false;
 }
+
+/* Contract: frees google_extra and sets it to NULL; user may be NULL. */
+void sa_user_clear(sa_user *user)
+{
+    if (!user)
+        return;
+    free(user->google_extra);
+    user->google_extra = NULL;
+}

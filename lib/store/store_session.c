@@ -17,30 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- index callbacks ---- */
-
-int sa_store_index_session_user(DB *sdb, const DBT *key, const DBT *data, DBT *result)
-{
-    (void)sdb;
-    (void)key;
-    return sa_store_index_field(data, SA_FIELD_SESSION_USER_ID, result);
-}
-
-int sa_store_index_session_expiry(DB *sdb, const DBT *key, const DBT *data, DBT *result)
-{
-    const unsigned char *value;
-    size_t len;
-
-    (void)sdb;
-    (void)key;
-    if (!sa_record_field_get(data->data, data->size, SA_FIELD_SESSION_EXPIRES_AT, &value,
-                             &len))
-        return EINVAL;
-    result->data = (void *)value;
-    result->size = (u_int32_t)len;
-    return 0;
-}
-
 /* ---- helpers ---- */
 
 static bool sid_ok(const char *sid)

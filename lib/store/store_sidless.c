@@ -12,20 +12,6 @@
 #include <errno.h>
 #include <string.h>
 
-int sa_store_index_jti_expiry(DB *sdb, const DBT *key, const DBT *data, DBT *result)
-{
-    const unsigned char *value;
-    size_t len;
-
-    (void)sdb;
-    (void)key;
-    if (!sa_record_field_get(data->data, data->size, SA_FIELD_JTI_EXPIRES_AT, &value, &len))
-        return EINVAL;
-    result->data = (void *)value;
-    result->size = (u_int32_t)len;
-    return 0;
-}
-
 static bool bounded(const char *s, size_t max)
 {
     size_t n = s ? strnlen(s, max + 1) : 0;
@@ -78,20 +64,6 @@ sa_status sa_store_jti_get(sa_store *store, const char *jti, sa_jti_record *out,
     return sa_store_txn_run(store, jti_get_txn, &c, 0, err);
 }
 
-static sa_status not_before_read(sa_store_txn *t, const char *user_id, u_int32_t flags,
-                                 int64_t *out, sa_error *err)
-{
-    DBT data;
-    *out = 0;
-    sa_status st = sa_store_record_get(t, t->store->not_before, user_id, flags, &data,
-                                       "store: no not-before time", "read not-before", err);
-    if (st == SA_ERR_NOT_FOUND)
-        return SA_OK;
-    if (st != SA_OK)
-        return st;
-    return sa_record_not_before_decode(data.data, data.size, out, err);
-}
-
 /* ---- adoption ---- */
 
 typedef struct adopt_ctx {
@@ -142,7 +114,7 @@ static sa_status adopt_txn(sa_store_txn *t, void *ctx, sa_error *err)
      * session, and its read lock is held to commit: a global logout (which walks the user's
      * sessions, then raises not-before) either commits first and this token is refused, or
      * waits for this session and revokes it. A token without iat counts as issued at 0. */
-    sa_status st = not_before_read(t, s.user_id, 0, &not_before, err);
+    sa_status st = sa_store_not_before_read(t, s.user_id, 0, &not_before, err);
     if (st != SA_OK)
         return st;
     c->result = SA_ROTATE_REVOKED;
@@ -233,48 +205,6 @@ sa_status sa_store_jti_revoke(sa_store *store, const char *jti, int64_t exp, sa_
         return SA_FAIL(err, SA_ERR_INVALID, "jti is empty or longer than %d bytes",
                        SA_RECORD_JTI_MAX);
     return sa_store_txn_run(store, jti_revoke_txn, &c, 0, err);
-}
-
-/* ---- not-before ---- */
-
-/* Contract: see store_internal.h. */
-sa_status sa_store_not_before_raise(sa_store_txn *t, const char *user_id, int64_t now,
-                                    sa_error *err)
-{
-    unsigned char buf[SA_RECORD_NOT_BEFORE_SIZE];
-    sa_record rec = {buf, sizeof buf};
-    int64_t current;
-    sa_status st = not_before_read(t, user_id, DB_RMW, &current, err);
-
-    if (st != SA_OK || current >= now)
-        return st;
-    sa_record_not_before_encode(now, buf);
-    return sa_store_record_put(t, t->store->not_before, user_id, &rec, 0, "user_id",
-                               "write not-before", err);
-}
-
-typedef struct not_before_ctx {
-    const char *user_id;
-    int64_t *out;
-} not_before_ctx;
-
-static sa_status not_before_get_txn(sa_store_txn *t, void *ctx, sa_error *err)
-{
-    not_before_ctx *c = ctx;
-    return not_before_read(t, c->user_id, 0, c->out, err);
-}
-
-/* Contract: see store.h. */
-sa_status sa_store_not_before_get(sa_store *store, const char *user_id, int64_t *out,
-                                  sa_error *err)
-{
-    if (store->remote)
-        return sa_store_remote_not_before_get(store, user_id, out, err);
-    not_before_ctx c = {user_id, out};
-    *out = 0;
-    if (!bounded(user_id, SA_ID_MAX))
-        return SA_OK;
-    return sa_store_txn_run(store, not_before_get_txn, &c, 0, err);
 }
 
 /* ---- purge / count ---- */

@@ -22,89 +22,6 @@
 #define USERNAME_SEQUENTIAL_SUFFIXES 99   /* alice1 .. alice99, then random suffixes */
 #define USERNAME_RANDOM_SUFFIXES 20
 
-/* Contract: frees google_extra and sets it to NULL; user may be NULL. */
-void sa_user_clear(sa_user *user)
-{
-    if (!user)
-        return;
-    free(user->google_extra);
-    user->google_extra = NULL;
-}
-
-/* ---- index callbacks (called by Berkeley DB on every write of a user) ---- */
-
-/* The key of a username in the case-folded index: sa_text_casefold's caseless-match key;
- * a username an older version stored that is not valid UTF-8 is indexed as its bytes.
- * *out is malloc'd. */
-static sa_status username_key(const char *username, size_t len, char **out, size_t *out_len)
-{
-    sa_status st = sa_text_casefold(username, len, out, out_len, NULL);
-    if (st != SA_ERR_INVALID)
-        return st;
-    *out = malloc(len + 1);
-    if (!*out)
-        return SA_ERR_NOMEM;
-    memcpy(*out, username, len);
-    (*out)[len] = '\0';
-    *out_len = len;
-    return SA_OK;
-}
-
-int sa_store_index_username(DB *sdb, const DBT *key, const DBT *data, DBT *result)
-{
-    const unsigned char *value;
-    size_t len, folded_len;
-    char *folded;
-
-    (void)sdb;
-    (void)key;
-    if (!sa_record_field_get(data->data, data->size, SA_FIELD_USERNAME, &value, &len))
-        return EINVAL;
-    if (len == 0)
-        return DB_DONOTINDEX;
-    if (username_key((const char *)value, len, &folded, &folded_len) != SA_OK)
-        return ENOMEM;
-    result->data = folded;
-    result->size = (u_int32_t)folded_len;
-    result->flags = DB_DBT_APPMALLOC;   /* Berkeley DB frees it */
-    return 0;
-}
-
-int sa_store_index_sub(DB *sdb, const DBT *key, const DBT *data, DBT *result)
-{
-    (void)sdb;
-    (void)key;
-    return sa_store_index_field(data, SA_FIELD_GOOGLE_SUB, result);
-}
-
-static void ascii_lower(char *dst, const unsigned char *src, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        dst[i] = (char)(src[i] >= 'A' && src[i] <= 'Z' ? src[i] - 'A' + 'a' : src[i]);
-}
-
-int sa_store_index_email(DB *sdb, const DBT *key, const DBT *data, DBT *result)
-{
-    const unsigned char *value;
-    size_t len;
-    char *lower;
-
-    (void)sdb;
-    (void)key;
-    if (!sa_record_field_get(data->data, data->size, SA_FIELD_EMAIL, &value, &len))
-        return EINVAL;
-    if (len == 0)
-        return DB_DONOTINDEX;
-    lower = malloc(len);
-    if (!lower)
-        return ENOMEM;
-    ascii_lower(lower, value, len);
-    result->data = lower;
-    result->size = (u_int32_t)len;
-    result->flags = DB_DBT_APPMALLOC;   /* Berkeley DB frees it */
-    return 0;
-}
-
 /* ---- helpers ---- */
 
 /* A new random (version 4) UUID, lower-case with dashes. */
@@ -176,7 +93,7 @@ static sa_status username_each(sa_store_txn *t, const char *username, u_int32_t 
     DBT k, pk, data;
     int rc;
 
-    if (username_key(username, strlen(username), &folded, &folded_len) != SA_OK)
+    if (sa_store_username_key(username, strlen(username), &folded, &folded_len) != SA_OK)
         return SA_FAIL(err, SA_ERR_UNAVAILABLE, "store: out of memory");
     sa_status st = sa_store_cursor_open(t, store->users_by_username, 0, &cur, err);
     if (st != SA_OK) {
@@ -236,7 +153,7 @@ static sa_status user_read(sa_store_txn *t, sa_user_key by, const char *key, u_i
         return SA_FAIL(err, SA_ERR_NOT_FOUND, "store: no user with that %s",
                        user_key_name(by));
     if (by == SA_BY_EMAIL) {
-        ascii_lower(lower, (const unsigned char *)key, len);
+        sa_store_ascii_lower(lower, (const unsigned char *)key, len);
         key = lower;
     }
     if (by == SA_BY_USERNAME) {
@@ -312,7 +229,7 @@ static sa_status user_check_free(sa_store_txn *t, sa_user_key by, const char *va
         return c.taken ? SA_FAIL(err, SA_ERR_EXISTS, "username") : SA_OK;
     }
     if (by == SA_BY_EMAIL) {
-        ascii_lower(lower, (const unsigned char *)value, len);
+        sa_store_ascii_lower(lower, (const unsigned char *)value, len);
         value = lower;
     }
     sa_store_dbt(&k, value, len);
