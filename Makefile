@@ -22,6 +22,8 @@ endif
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(HARDEN) -Ilib
 LDFLAGS += -pie -Wl,-z,relro,-z,now
 LDLIBS  := -lfcgi -ljson-c -lcurl -lcrypto -ldb-5.3 -lunistring
+# The admin command links without libfcgi: it must not reach the request loop (http/).
+CLI_LDLIBS := $(filter-out -lfcgi,$(LDLIBS))
 
 # `make test SANITIZE=address,undefined`: everything built with clang and these sanitizers
 # (its own build stamp, so switching rebuilds), every report fatal and written under
@@ -103,7 +105,7 @@ cgi-bin/%: cgi-bin/%.c $(LIB) $(HEADERS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 bin/socialauth: $(CLI_SRC) bin/cli/cli.h $(LIB) $(HEADERS)
-	$(CC) $(CFLAGS) $(LDFLAGS) -Ibin/cli -o $@ $(CLI_SRC) $(LIB) $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -Ibin/cli -o $@ $(CLI_SRC) $(LIB) $(CLI_LDLIBS)
 
 bin/%: bin/%.c $(LIB) $(HEADERS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
@@ -192,7 +194,10 @@ SAN_PYTEST := $(if $(SANITIZE),--ignore=tests/integration/test_faults.py)
 test:
 	@bin/socialauth-deps $(if $(SANITIZE),hardening,test)
 	@tests/lint/banned-functions
+	@tests/lint/layers
+	@tests/lint/test-layers
 	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(FUZZ_REPLAY)
+	@tests/lint/layers --objects --no-fcgi bin/socialauth
 	@rm -rf $(SAN_LOG_DIR) && mkdir -p $(SAN_LOG_DIR)
 	@$(SAN_ENV) VALGRIND=$(if $(SANITIZE),0,1) bin/socialauth-unit $(UNIT_BIN)
 	@$(SAN_ENV) VALGRIND=$(if $(SANITIZE),0,1) $(MAKE) --no-print-directory fuzz-replay
@@ -253,7 +258,7 @@ $(REL_LIB): $(LIB_SRC:%.c=$(REL)/%.o)
 	rm -f $@
 	ar rcs $@ $^
 $(REL)/bin/socialauth: $(CLI_SRC) bin/cli/cli.h $(REL_LIB) $(HEADERS)
-	$(CC) $(REL_CFLAGS) $(LDFLAGS) -Ibin/cli -o $@ $(CLI_SRC) $(REL_LIB) $(LDLIBS)
+	$(CC) $(REL_CFLAGS) $(LDFLAGS) -Ibin/cli -o $@ $(CLI_SRC) $(REL_LIB) $(CLI_LDLIBS)
 $(REL)/%: %.c $(REL_LIB) $(HEADERS)
 	$(CC) $(REL_CFLAGS) $(LDFLAGS) -o $@ $< $(REL_LIB) $(LDLIBS)
 release: $(REL_LIB) $(REL_CGI) $(REL_TOOL)

@@ -1,6 +1,7 @@
 /* keyring.c: the key directory (see keyring.h for its layout and rules). */
 #include "config/keyring.h"
-#include "token/jwt.h"
+#include "codec/b64url.h"
+#include "core/random.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -110,7 +110,7 @@ def test_man_page_covers_every_command_and_setting():
     assert len(commands) >= 8
     for cmd in commands:
         assert f".B {cmd}" in man, cmd
-    source = open(os.path.join(ROOT, "lib", "config.c")).read()
+    source = open(os.path.join(ROOT, "lib", "config", "config.c")).read()
     keys = set(re.findall(r"\b(?:STRING|BOOL|DURATION|LIST)\(([a-z_]+)\)", source))
     keys |= set(re.findall(r'strcmp\(key, "([a-z_]+)"\) == 0', source))
     keys -= {"name"}
