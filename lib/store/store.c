@@ -1,7 +1,8 @@
 /* store.c: the Berkeley DB environment behind store.h: opening and closing it (the one
  * place that opens every database and associates every index), the transaction runner with
- * its deadlock retry, the mapping of Berkeley DB errors to statuses, the record get and put
- * and the cursor open and close the tables share, ping, checkpoints and hot backup. Users,
+ * its deadlock retry, the watchdog, and ping. The mapping of Berkeley DB errors to statuses
+ * and what the tables share (record get and put, cursors, purge) live in store_db.c,
+ * checkpoints and hot backup in store_maint.c, the index callbacks in store_index.c. Users,
  * sessions and keys live in store_user.c, store_session.c, store_keys.c; the record layout
  * in store_record.c.
  *
@@ -51,7 +52,6 @@
 #define STORE_CACHE_BYTES (2u * 1024 * 1024)
 #define STORE_LOG_FILE_BYTES (1u * 1024 * 1024)
 #define STORE_LOCK_TIMEOUT_US 2000000u   /* a lock wait longer than this is a deadlock */
-#define STORE_CHECKPOINT_KBYTE 64u       /* checkpoint once this much log was written */
 #define STORE_THREAD_COUNT 512u          /* thread slots failchk tracks: processes, roughly */
 #define STORE_USERS_LOCK "env.lock"      /* held shared by every process with the env open */
 #define STORE_OPEN_LOCK "open.lock"      /* held by the process opening (and recovering) */
@@ -63,27 +63,7 @@
 #define STORE_STUCK_MS 2000              /* joining or failchk this long: a dead mutex */
 
 
-/* ---- errors ---- */
-
-void sa_store_errcall(const DB_ENV *env, const char *prefix, const char *msg)
-{
-    sa_store *store = env->app_private;
-    (void)prefix;
-    if (!store || !msg)
-        return;
-    /* Library code never logs: keep the last message for the next error report. */
-    size_t n = strnlen(msg, sizeof store->db_message - 1);
-    memcpy(store->db_message, msg, n);
-    store->db_message[n] = '\0';
-}
-
-/* Berkeley DB's informational messages (failchk's "Freeing ..." notes) would go to stdout,
- * which is not ours to write to: dropped. */
-void sa_store_msgcall(const DB_ENV *env, const char *msg)
-{
-    (void)env;
-    (void)msg;
-}
+/* ---- Berkeley DB events ---- */
 
 static void store_event(DB_ENV *env, u_int32_t event, void *info)
 {
@@ -93,222 +73,6 @@ static void store_event(DB_ENV *env, u_int32_t event, void *info)
         store->fatal = true;
 }
 
-sa_status sa_store_db_fail(sa_store *store, sa_store_txn *t, int rc, sa_error *err,
-                           const char *what)
-{
-    const char *detail = store && store->db_message[0] ? store->db_message : "";
-    const char *sep = detail[0] ? " / " : "";
-    sa_status st;
-
-    switch (rc) {
-    case DB_NOTFOUND:
-        return SA_FAIL(err, SA_ERR_NOT_FOUND, "store: %s: not found", what);
-    case DB_KEYEXIST:
-        return SA_FAIL(err, SA_ERR_EXISTS, "store: %s: already exists", what);
-    case DB_LOCK_DEADLOCK:
-    case DB_LOCK_NOTGRANTED:
-        if (t) {
-            t->retry = true;
-            t->lock_timeout = t->lock_timeout || rc == DB_LOCK_NOTGRANTED;
-        }
-        return SA_FAIL(err, SA_ERR_UNAVAILABLE, "store: %s: %s", what, db_strerror(rc));
-    case DB_REP_HANDLE_DEAD:
-        /* A replica rolled back a commit these handles saw: store_rep.c reopens them. */
-        if (store)
-            atomic_store(&store->handles_dead, true);
-        st = SA_FAIL(err, SA_ERR_UNAVAILABLE, "store: %s: %s", what, db_strerror(rc));
-        break;
-    case DB_RUNRECOVERY:
-        if (store)
-            store->fatal = true;
-        st = SA_FAIL(err, SA_ERR_FATAL, "store: %s: %s%s%s", what, db_strerror(rc), sep,
-                     detail);
-        break;
-    default:
-        st = SA_FAIL(err, SA_ERR_UNAVAILABLE, "store: %s: %s%s%s", what, db_strerror(rc), sep,
-                     detail);
-        break;
-    }
-    if (store)
-        store->db_message[0] = '\0';
-    return st;
-}
-
-void sa_store_dbt(DBT *dbt, const void *data, size_t len)
-{
-    memset(dbt, 0, sizeof *dbt);
-    dbt->data = (void *)data;
-    dbt->size = (u_int32_t)len;
-}
-
-/* ---- free-threaded reads ---- */
-
-#define STORE_TDBT_SLOTS 32
-static _Thread_local struct { const void *db; int role; void *buf; } store_tdbt[STORE_TDBT_SLOTS];
-
-static void **store_tdbt_slot(const void *db, int role)
-{
-    for (size_t i = 0; i < STORE_TDBT_SLOTS; i++) {
-        if (store_tdbt[i].db == db && store_tdbt[i].role == role)
-            return &store_tdbt[i].buf;
-        if (!store_tdbt[i].db) {
-            store_tdbt[i].db = db;
-            store_tdbt[i].role = role;
-            return &store_tdbt[i].buf;
-        }
-    }
-    return NULL;
-}
-
-/* Contract: see store_internal.h. */
-void sa_store_tdbt(const sa_store *store, const void *db, int role, DBT *dbt)
-{
-    if (!store->rep)
-        return;
-    void **slot = store_tdbt_slot(db, role);
-    dbt->flags = (dbt->flags & DB_DBT_PARTIAL) | (slot ? DB_DBT_REALLOC : DB_DBT_MALLOC);
-    dbt->data = slot ? *slot : NULL;
-}
-
-void sa_store_tdbt_keep(const sa_store *store, const void *db, int role, const DBT *dbt)
-{
-    if (!store->rep)
-        return;
-    void **slot = store_tdbt_slot(db, role);
-    if (slot)
-        *slot = dbt->data;
-}
-
-void sa_store_thread_end(void)
-{
-    for (size_t i = 0; i < STORE_TDBT_SLOTS; i++) {
-        free(store_tdbt[i].buf);
-        store_tdbt[i].db = NULL;
-        store_tdbt[i].buf = NULL;
-    }
-}
-
-/* ---- records ---- */
-
-sa_status sa_store_record_get(sa_store_txn *t, DB *db, const char *key, u_int32_t flags,
-                              DBT *data, const char *missing, const char *what, sa_error *err)
-{
-    DBT k;
-    int rc;
-
-    sa_store_dbt(&k, key, strlen(key));
-    sa_store_dbt(data, NULL, 0);
-    sa_store_tdbt(t->store, db, 0, data);
-    rc = db->get(db, t->txn, &k, data, flags);
-    sa_store_tdbt_keep(t->store, db, 0, data);
-    if (rc == DB_NOTFOUND)
-        return SA_FAIL(err, SA_ERR_NOT_FOUND, "%s", missing);
-    if (rc != 0)
-        return sa_store_db_fail(t->store, t, rc, err, what);
-    return SA_OK;
-}
-
-sa_status sa_store_record_put(sa_store_txn *t, DB *db, const char *key, const sa_record *rec,
-                              u_int32_t flags, const char *key_name, const char *what,
-                              sa_error *err)
-{
-    DBT k, data;
-    int rc;
-
-    sa_store_dbt(&k, key, strlen(key));
-    sa_store_dbt(&data, rec->data, rec->len);
-    rc = db->put(db, t->txn, &k, &data, flags);
-    if (rc == 0)
-        return SA_OK;
-    if (rc == DB_KEYEXIST)
-        return SA_FAIL(err, SA_ERR_EXISTS, "%s", key_name);
-    if (rc == EINVAL) {
-        /* A unique index refused the value although the caller checked it free in this
-         * transaction: only a race could do that. Retry the whole transaction; the check
-         * then names the field. */
-        t->retry = true;
-        return SA_FAIL(err, SA_ERR_UNAVAILABLE, "store: unique index conflict");
-    }
-    return sa_store_db_fail(t->store, t, rc, err, what);
-}
-
-sa_status sa_store_cursor_open(sa_store_txn *t, DB *db, u_int32_t flags, DBC **cur,
-                               sa_error *err)
-{
-    int rc = db->cursor(db, t->txn, cur, flags);
-    if (rc == 0)
-        return SA_OK;
-    *cur = NULL;
-    return sa_store_db_fail(t->store, t, rc, err, "open cursor");
-}
-
-sa_status sa_store_cursor_close(sa_store_txn *t, DBC *cur, sa_status st, sa_error *err)
-{
-    int rc = cur->close(cur);
-    if (rc != 0 && st == SA_OK)
-        st = sa_store_db_fail(t->store, t, rc, err, "close cursor");
-    return st;
-}
-
-/* Contract: see store_internal.h. */
-sa_status sa_store_purge_expired(sa_store_txn *t, DB *by_expiry, int64_t now, int64_t leeway,
-                                 size_t limit, size_t *purged, sa_error *err)
-{
-    /* Security: records live until exp + leeway, while sa_jwt_verify still accepts the
-     * token; forgetting a revoked or adopted jti earlier would make its token new again. */
-    int64_t cutoff = leeway <= 0 ? now : now < INT64_MIN + leeway ? INT64_MIN : now - leeway;
-    sa_store *store = t->store;
-    DBC *cur = NULL;
-    DBT k, data;
-    sa_status st = SA_OK;
-    int rc;
-
-    *purged = 0;
-    if (limit == 0)
-        return SA_OK;
-    /* The common case, nothing expired, is a read whose lock is released at once, so that
-     * purging on every request does not serialise requests on the index's first page. */
-    st = sa_store_cursor_open(t, by_expiry, DB_READ_COMMITTED, &cur, err);
-    if (st != SA_OK || !cur) /* (!cur: never with SA_OK; said for scan-build, which loses */
-        return st;           /*  track of it through Berkeley DB's function pointers) */
-    sa_store_dbt(&k, NULL, 0);
-    sa_store_dbt(&data, NULL, 0);
-    data.flags = DB_DBT_PARTIAL;
-    rc = cur->get(cur, &k, &data, DB_FIRST);
-    bool expired = rc == 0 && k.size == SA_RECORD_I64_SIZE && sa_record_i64_get(k.data) < cutoff;
-    if (rc != 0 && rc != DB_NOTFOUND)
-        st = sa_store_db_fail(store, t, rc, err, "purge expired");
-    st = sa_store_cursor_close(t, cur, st, err);
-    if (st != SA_OK || !expired)
-        return st;
-
-    st = sa_store_cursor_open(t, by_expiry, 0, &cur, err);
-    if (st != SA_OK || !cur)
-        return st;
-    rc = cur->get(cur, &k, &data, DB_FIRST | DB_RMW);
-    while (rc == 0 && k.size == SA_RECORD_I64_SIZE && sa_record_i64_get(k.data) < cutoff) {
-        rc = cur->del(cur, 0);   /* through the index: the primary and every index entry */
-        if (rc != 0 || ++*purged >= limit)
-            break;
-        rc = cur->get(cur, &k, &data, DB_NEXT | DB_RMW);
-    }
-    if (rc != 0 && rc != DB_NOTFOUND)
-        st = sa_store_db_fail(store, t, rc, err, "purge expired");
-    return sa_store_cursor_close(t, cur, st, err);
-}
-
-/* Contract: see store_internal.h. */
-sa_status sa_store_count_keys(sa_store_txn *t, DB *db, size_t *count, sa_error *err)
-{
-    DB_BTREE_STAT *sp = NULL;
-    int rc = db->stat(db, t->txn, &sp, DB_READ_COMMITTED);
-
-    if (rc != 0)
-        return sa_store_db_fail(t->store, t, rc, err, "count records");
-    *count = sp->bt_nkeys;
-    free(sp);
-    return SA_OK;
-}
 
 /* ---- transactions ---- */
 
@@ -327,11 +91,6 @@ static void store_backoff(sa_store *store, int attempt)
     struct timespec ts = {us / 1000000L, (us % 1000000L) * 1000L};
     while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
         ;
-}
-
-static sa_status fatal_status(sa_error *err)
-{
-    return SA_FAIL(err, SA_ERR_FATAL, "store: the environment needs recovery; run the command (or restart the program) again");
 }
 
 static long long monotonic_ms(void)
@@ -371,7 +130,7 @@ static sa_status store_txn_attempts(sa_store *store, sa_store_txn_fn fn, void *c
         int rc;
 
         if (store->fatal)
-            return fatal_status(err);
+            return sa_store_fatal_status(err);
         rc = store->env->txn_begin(store->env, NULL, &t.txn, 0);
         if (rc != 0) {
             st = sa_store_db_fail(store, &t, rc, err, "begin transaction");
@@ -399,7 +158,7 @@ static sa_status store_txn_attempts(sa_store *store, sa_store_txn_fn fn, void *c
             store_busy(store, STORE_BUSY_TXN);
         }
         if (store->fatal)
-            return st == SA_ERR_FATAL ? st : fatal_status(err);
+            return st == SA_ERR_FATAL ? st : sa_store_fatal_status(err);
         if (!t.retry)
             return st;
         if (attempt + 1 < SA_STORE_TRIES)
@@ -486,7 +245,7 @@ int sa_store_env_setup(DB_ENV *env)
 sa_status sa_store_failchk(sa_store *store, sa_error *err)
 {
     if (store->fatal)
-        return fatal_status(err);
+        return sa_store_fatal_status(err);
     store_busy(store, STORE_BUSY_CLEANUP);
     int rc = store->env->failchk(store->env, 0);
     store_busy(store, STORE_BUSY_NONE);
@@ -1105,100 +864,4 @@ sa_status sa_store_ping(sa_store *store, sa_error *err)
     if (store->remote)
         return sa_store_remote_ping(store, err);
     return sa_store_txn_run(store, store_ping_txn, NULL, 0, err);
-}
-
-/* ---- maintenance ---- */
-
-static sa_status store_checkpoint_env(sa_store *store, DB_ENV *env, u_int32_t kbyte,
-                                      u_int32_t flags, sa_error *err)
-{
-    int rc = env->txn_checkpoint(env, kbyte, 0, flags);
-    if (rc != 0)
-        return sa_store_db_fail(store, NULL, rc, err, "checkpoint");
-    rc = env->log_archive(env, NULL, DB_ARCH_REMOVE);
-    if (rc != 0)
-        return sa_store_db_fail(store, NULL, rc, err, "remove old logs");
-    return SA_OK;
-}
-
-/* Contract: SA_OK after a checkpoint (taken only once 64 KiB of log were written since the
- * last one, so calling it often is cheap) and removal of log files no longer needed for
- * normal recovery; SA_ERR_UNAVAILABLE / SA_ERR_FATAL on store trouble. Cost of a real
- * checkpoint: the dirty pages of the 2 MiB cache are written and each touched file fsynced. */
-sa_status sa_store_checkpoint(sa_store *store, sa_error *err)
-{
-    if (store->remote)
-        return sa_store_remote_checkpoint(store, err);
-    if (store->fatal)
-        return fatal_status(err);
-    return store_checkpoint_env(store, store->env, STORE_CHECKPOINT_KBYTE, 0, err);
-}
-
-/* Contract in store.h. */
-sa_status sa_store_flush(sa_store *store, sa_error *err)
-{
-    if (store->remote)
-        return sa_store_remote_unsupported("flush", err);
-    if (store->fatal)
-        return fatal_status(err);
-    int rc = store->env->log_flush(store->env, NULL);
-    return rc == 0 ? SA_OK : sa_store_db_fail(store, NULL, rc, err, "flush the log");
-}
-
-/* Make a copied environment consistent on its own: catastrophic recovery replays every log
- * copied after the databases (as db_hotbackup does), then a checkpoint lets the logs that
- * recovery no longer needs go. A private environment leaves no region files behind. */
-static sa_status store_recover_copy(const char *dir, sa_error *err)
-{
-    DB_ENV *env = NULL;
-    sa_status st = SA_OK;
-    int rc = db_env_create(&env, 0);
-
-    if (rc != 0)
-        return sa_store_db_fail(NULL, NULL, rc, err, "backup: create environment");
-    rc = env->open(env, dir,
-                   DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL |
-                       DB_PRIVATE | DB_RECOVER_FATAL,
-                   0600);
-    if (rc != 0)
-        st = sa_store_db_fail(NULL, NULL, rc, err, "backup: recover the copy");
-    else
-        st = store_checkpoint_env(NULL, env, 0, DB_FORCE, err);
-    rc = env->close(env, 0);
-    if (rc != 0 && st == SA_OK)
-        st = sa_store_db_fail(NULL, NULL, rc, err, "backup: close the copy");
-    return st;
-}
-
-/* Contract: SA_OK when dir (created with mode 0700 if absent; it must not already hold any
- * file of the backup) holds a recovered copy of every database that sa_store_open() can open
- * as a store; SA_ERR_INVALID (dir empty or too long); SA_ERR_EXISTS (a backup file is already
- * there); SA_ERR_UNAVAILABLE / SA_ERR_FATAL on store or file system trouble. Runs while other
- * processes keep serving. */
-sa_status sa_store_backup(sa_store *store, const char *dir, sa_error *err)
-{
-    if (store->remote)
-        return sa_store_remote_backup(store, dir, err);
-    sa_status st;
-    int rc;
-
-    if (!dir || !dir[0] || strnlen(dir, PATH_MAX) >= PATH_MAX)
-        return SA_FAIL(err, SA_ERR_INVALID, "backup: directory name empty or too long");
-    if (store->fatal)
-        return fatal_status(err);
-    /* A fresh checkpoint keeps the log the copy must replay short. */
-    st = store_checkpoint_env(store, store->env, 0, DB_FORCE, err);
-    if (st != SA_OK)
-        return st;
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-        return SA_FAIL(err, SA_ERR_UNAVAILABLE, "backup: cannot create %s: %s", dir,
-                       strerror(errno));
-    /* Security: DB_EXCL instead of DB_BACKUP_CLEAN, so a mistyped target never has its
-     * files deleted or overwritten. */
-    rc = store->env->backup(store->env, dir, DB_CREATE | DB_EXCL);
-    if (rc == EEXIST)
-        return SA_FAIL(err, SA_ERR_EXISTS, "backup: %s already holds a backup", dir);
-    if (rc != 0)
-        return sa_store_db_fail(store, NULL, rc, err, "backup");
-    return store_recover_copy(dir, err);
 }

@@ -160,6 +160,10 @@ sa_status sa_store_cursor_open(sa_store_txn *t, DB *db, u_int32_t flags, DBC **c
  * and the close failed, sa_store_db_fail()'s status for "close cursor". */
 sa_status sa_store_cursor_close(sa_store_txn *t, DBC *cur, sa_status st, sa_error *err);
 
+/* SA_ERR_FATAL with the message every call gives once the environment needs recovery
+ * (store->fatal): run the command, or restart the program, again. */
+sa_status sa_store_fatal_status(sa_error *err);
+
 /* The body of a secondary-key callback: result points at field inside the record data (no
  * copy). Returns 0, DB_DONOTINDEX when the field is empty (not indexed), EINVAL when data is
  * not a record of the field's kind. */
