@@ -55,7 +55,7 @@ static bool google_identity(sa_ctx *ctx, sa_google_identity *id)
             return false;
         }
     }
-    google->store = ctx->store;
+    sa_google_set_store(google, ctx->store);
 
     /* The ID token is checked when given (with the access token, if any, against its
      * at_hash); else the access token; else the code. */

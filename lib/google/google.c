@@ -1,6 +1,6 @@
 /* google.c: the three ways Google vouches for a user (ID token, access token, authorization
  * code) and the checks on what it says. Keys: google_jwks.c. HTTP: google_http.c. */
-#include "google/google.h"
+#include "google/google_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +70,11 @@ void sa_google_free(sa_google *g)
         curl_easy_cleanup(g->curl);
     sa_google_keyset_clear(&g->keys);
     free(g);
+}
+
+void sa_google_set_store(sa_google *g, sa_store *store)
+{
+    g->store = store;
 }
 
 void sa_google_identity_clear(sa_google_identity *id)

@@ -3,7 +3,7 @@
  * One easy handle per process, reset (not recreated) before each call, so its connection
  * cache keeps the TLS connection to Google alive between logins. Short timeouts from
  * cfg->google_timeout, certificate and host checks on, no redirects, answers bounded. */
-#include "google/google.h"
+#include "google/google_internal.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

@@ -9,7 +9,7 @@
  *      (sa_store_google_keys_claim_refetch), else unknown;
  *   4. stale or no keys: refetch; if Google cannot be reached, the stale keys keep working and
  *      this process waits SA_GOOGLE_RETRY_AFTER seconds before trying Google again. */
-#include "google/google.h"
+#include "google/google_internal.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -31,7 +31,7 @@
 #include <openssl/rsa.h>
 
 #include "fuzz_check.h"
-#include "google/google.h"
+#include "google/google_internal.h"
 #include "codec/json.h"
 #include "token/jwt.h"
 

@@ -19,7 +19,7 @@
 #include <openssl/sha.h>
 
 #include "config/config.h"
-#include "google/google.h"
+#include "google/google_internal.h"
 #include "codec/json.h"
 #include "token/jwt.h"
 
