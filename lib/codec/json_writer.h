@@ -10,7 +10,7 @@
  *
  * Output matches DRF's renderer: compact separators, UTF-8 left as is, control characters
  * escaped. Strings that are not valid UTF-8, too deep nesting or a failed allocation mark
- * the writer failed; sa_respond_written then answers 503 instead. */
+ * the writer failed; sa_respond_written (http/http.h) then answers 503 instead. */
 #ifndef SA_JSON_WRITER_H
 #define SA_JSON_WRITER_H
 
