@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "config/config.h"
 
 #define EXAMPLE "etc/socialauth.conf.example"
 #define SEEN_MAX 128
