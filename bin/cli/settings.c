@@ -1,5 +1,5 @@
 /* settings.c: `socialauth config check|show|defaults`: the settings the programs will use, and
- * every setting there is (lib/config.h's table). */
+ * every setting there is (lib/config/config.h's table). */
 #include "cli.h"
 
 #include <ctype.h>

@@ -1,4 +1,4 @@
-/* The shipped etc/socialauth.conf.example against the settings table (lib/config.h): a key
+/* The shipped etc/socialauth.conf.example against the settings table (lib/config/config.h): a key
  * the parser does not know, a setting the example leaves out, or a default the example
  * states differently from the table, each fails. Every default in the table also parses. */
 #include <setjmp.h>
