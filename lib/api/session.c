@@ -87,8 +87,8 @@ static sa_status sidless_standing(sa_store *store, sa_claims *claims, sa_standin
     sa_status st = sa_store_not_before_get(store, claims->user_id, &not_before, err);
     if (st != SA_OK)
         return st;
-    /* Security: a token without iat counts as issued at 0, so a global logout ends it too. */
-    *out = not_before && claims->iat <= not_before ? SA_STANDING_REVOKED : SA_STANDING_LIVE;
+    *out = sa_session_rule_before_logout(not_before, claims->iat) ? SA_STANDING_REVOKED
+                                                                  : SA_STANDING_LIVE;
     if (*out == SA_STANDING_REVOKED || claims->token_type != SA_TOKEN_REFRESH)
         return SA_OK;
     st = sa_store_jti_get(store, claims->jti, &known, err);
@@ -118,23 +118,11 @@ sa_status sa_session_standing(const sa_config *cfg, sa_store *store, sa_claims *
             return st;
     }
     st = sa_store_session_get(store, claims->sid, &s, err);
-    if (st == SA_ERR_NOT_FOUND) {
-        *out = SA_STANDING_REVOKED;
-        return SA_OK;
-    }
-    if (st != SA_OK)
+    if (st != SA_OK && st != SA_ERR_NOT_FOUND)
         return st;
-    /* Security: an adopted jti names a session of the token's own user, or none. */
-    if (s.revoked || (adopted && strcmp(s.user_id, claims->user_id) != 0)) {
-        *out = SA_STANDING_REVOKED;
-        return SA_OK;
-    }
-    *out = SA_STANDING_LIVE;
-    if (judge_rotation && claims->token_type == SA_TOKEN_REFRESH && cfg->rotate_refresh_tokens) {
-        sa_rotate_result r = sa_store_session_judge(&s, claims->jti, now, cfg->reuse_grace);
-        if (r == SA_ROTATE_REUSE)
-            *out = SA_STANDING_RETIRED;
-    }
+    *out = sa_session_rule_standing(st == SA_OK ? &s : NULL, claims, adopted,
+                                    judge_rotation && cfg->rotate_refresh_tokens, now,
+                                    cfg->reuse_grace);
     return SA_OK;
 }
 
