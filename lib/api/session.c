@@ -1,5 +1,6 @@
 /* session.c: sessions, rotation and reuse detection (see session.h). */
 #include "api/session.h"
+#include "api/answers.h"
 
 #include <string.h>
 
@@ -70,11 +71,6 @@ sa_status sa_session_open(const sa_config *cfg, sa_store *store, const char *use
     if ((st = sa_store_session_create(store, &s, err)) != SA_OK)
         return st;
     return sa_session_tokens(cfg, &s, now, access, refresh, err);
-}
-
-void sa_session_blacklisted(sa_ctx *ctx)
-{
-    sa_respond_detail(ctx, 401, "Token is blacklisted", "token_not_valid");
 }
 
 /* A token without sid: refused when issued at or before its user's not-before time; a
@@ -222,7 +218,7 @@ bool sa_session_refresh(sa_ctx *ctx, sa_claims *claims, sa_token *access, sa_tok
     *has_refresh = cfg->rotate_refresh_tokens;
 
     if (claims->sid[0] && !cfg->rotate_refresh_tokens) {
-        if (!sa_session_alive(ctx, claims, sa_session_blacklisted))
+        if (!sa_session_alive(ctx, claims, sa_answer_token_blacklisted))
             return false;
         memcpy(s.sid, claims->sid, sizeof s.sid);
     } else {
@@ -232,7 +228,7 @@ bool sa_session_refresh(sa_ctx *ctx, sa_claims *claims, sa_token *access, sa_tok
         if (refused) {
             if (st == SA_OK && result == SA_ROTATE_REUSE)
                 sa_log("refresh token reuse: session %s revoked", s.sid);
-            sa_session_blacklisted(ctx);
+            sa_answer_token_blacklisted(ctx);
             return false;
         }
         /* The grace answer, and a token without sid's successor, are the session's current

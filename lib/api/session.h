@@ -60,7 +60,4 @@ typedef enum sa_logout_scope { SA_LOGOUT_LOCAL, SA_LOGOUT_OTHERS, SA_LOGOUT_GLOB
 sa_status sa_session_end(sa_store *store, const sa_claims *claims, sa_logout_scope scope,
                          int64_t now, sa_error *err);
 
-/* The 401 {"detail":"Token is blacklisted","code":"token_not_valid"} answer. */
-void sa_session_blacklisted(sa_ctx *ctx);
-
 #endif
