@@ -223,18 +223,20 @@ bool sa_session_refresh(sa_ctx *ctx, sa_claims *claims, sa_token *access, sa_tok
         memcpy(s.sid, claims->sid, sizeof s.sid);
     } else {
         st = rotate_or_adopt(ctx, claims, refresh, &s, &result, &err);
-        bool refused = st == SA_ERR_NOT_FOUND ||
-                       (st == SA_OK && (result == SA_ROTATE_REUSE || result == SA_ROTATE_REVOKED));
-        if (refused) {
+        /* A session gone (NOT_FOUND) is refused too; other store errors answer 503 below. */
+        sa_refresh_outcome outcome = SA_REFRESH_ISSUED;
+        if (st == SA_ERR_NOT_FOUND)
+            outcome = SA_REFRESH_REFUSED;
+        else if (st == SA_OK)
+            outcome = sa_session_rule_refresh(result, cfg->rotate_refresh_tokens,
+                                              claims->sid[0] != '\0');
+        if (outcome == SA_REFRESH_REFUSED) {
             if (st == SA_OK && result == SA_ROTATE_REUSE)
                 sa_log("refresh token reuse: session %s revoked", s.sid);
             sa_answer_token_blacklisted(ctx);
             return false;
         }
-        /* The grace answer, and a token without sid's successor, are the session's current
-         * token, re-minted from the store. */
-        if (st == SA_OK && (result == SA_ROTATE_GRACE ||
-                            (cfg->rotate_refresh_tokens && !claims->sid[0])))
+        if (st == SA_OK && outcome == SA_REFRESH_CURRENT)
             st = remint_current(cfg, &s, refresh, &err);
     }
     if (st == SA_OK)

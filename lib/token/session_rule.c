@@ -60,6 +60,15 @@ sa_rotate_result sa_session_rule_rotate(sa_session *s, const char *presented_jti
     return r;
 }
 
+sa_refresh_outcome sa_session_rule_refresh(sa_rotate_result r, bool rotate, bool had_sid)
+{
+    if (r == SA_ROTATE_REUSE || r == SA_ROTATE_REVOKED)
+        return SA_REFRESH_REFUSED;
+    if (r == SA_ROTATE_GRACE || (rotate && !had_sid))
+        return SA_REFRESH_CURRENT;
+    return SA_REFRESH_ISSUED;
+}
+
 bool sa_session_rule_before_logout(int64_t not_before, int64_t iat)
 {
     return not_before != 0 && iat <= not_before;

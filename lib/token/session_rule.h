@@ -59,6 +59,19 @@ sa_rotate_result sa_session_rule_rotate(sa_session *s, const char *presented_jti
  * counts as issued at 0, so a global logout ends it too. */
 bool sa_session_rule_before_logout(int64_t not_before, int64_t iat);
 
+/* What a refresh answers once the store has run the rotation rule (API.md section 6). */
+typedef enum sa_refresh_outcome {
+    SA_REFRESH_REFUSED,   /* 401 "Token is blacklisted" */
+    SA_REFRESH_ISSUED,    /* the successor minted before the transaction (or, without
+                             rotation, a new access token only) */
+    SA_REFRESH_CURRENT    /* the session's current refresh token, re-minted from the record */
+} sa_refresh_outcome;
+
+/* The outcome for the store's result r: REFUSED for REUSE and REVOKED; CURRENT for GRACE,
+ * and under rotation for a token without sid (had_sid false: its successor's sid came from
+ * the store, so it is re-minted from the session); ISSUED otherwise. */
+sa_refresh_outcome sa_session_rule_refresh(sa_rotate_result r, bool rotate, bool had_sid);
+
 /* Where a verified token stands (API.md sections 2, 5, 6). */
 typedef enum sa_standing {
     SA_STANDING_LIVE,       /* its session is alive (and, when asked, it is the session's

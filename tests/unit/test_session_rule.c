@@ -147,6 +147,24 @@ static void test_before_logout(void **state)
     assert_true(sa_session_rule_before_logout(300, 0));      /* no iat counts as issued at 0 */
 }
 
+static void test_refresh_outcome(void **state)
+{
+    (void)state;
+    for (int rotate = 0; rotate < 2; rotate++)
+        for (int had_sid = 0; had_sid < 2; had_sid++) {
+            assert_int_equal(sa_session_rule_refresh(SA_ROTATE_REUSE, rotate, had_sid),
+                             SA_REFRESH_REFUSED);
+            assert_int_equal(sa_session_rule_refresh(SA_ROTATE_REVOKED, rotate, had_sid),
+                             SA_REFRESH_REFUSED);
+            assert_int_equal(sa_session_rule_refresh(SA_ROTATE_GRACE, rotate, had_sid),
+                             SA_REFRESH_CURRENT);
+        }
+    assert_int_equal(sa_session_rule_refresh(SA_ROTATE_ROTATED, true, true), SA_REFRESH_ISSUED);
+    assert_int_equal(sa_session_rule_refresh(SA_ROTATE_ROTATED, true, false), SA_REFRESH_CURRENT);
+    assert_int_equal(sa_session_rule_refresh(SA_ROTATE_KEPT, false, false), SA_REFRESH_ISSUED);
+    assert_int_equal(sa_session_rule_refresh(SA_ROTATE_KEPT, false, true), SA_REFRESH_ISSUED);
+}
+
 static void test_standing_rule(void **state)
 {
     sa_session s;
@@ -320,6 +338,7 @@ int main(void)
         cmocka_unit_test(test_judge),
         cmocka_unit_test(test_rotate_record),
         cmocka_unit_test(test_before_logout),
+        cmocka_unit_test(test_refresh_outcome),
         cmocka_unit_test(test_standing_rule),
         cmocka_unit_test_setup_teardown(test_store_rotation_grace_reuse, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_reuse_of_unknown_jti, setup, teardown),
