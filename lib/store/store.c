@@ -10,7 +10,7 @@
  * process, lock detection DB_LOCK_DEFAULT with a 2 s lock timeout, a 2 MiB shared cache
  * (Berkeley DB adds 25% to small caches), 1 MiB log files removed by sa_store_checkpoint().
  *
- * Killed processes: failchk, not DB_REGISTER (DESIGN.md section 3: measured). With
+ * Killed processes: failchk, not DB_REGISTER (measured). With
  * DB_REGISTER|DB_RECOVER every death made the next opener recover, and every other process
  * then got DB_RUNRECOVERY, answered 503 and exited. Now DB_ENV->failchk (thread tracking,
  * an is_alive that asks the kernel) runs when a process opens the environment (a replacement

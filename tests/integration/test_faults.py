@@ -1,5 +1,5 @@
-"""kill -9 of endpoint processes under load (DESIGN.md section 3; lib/store/store.c says how the
-store copes). Client threads keep token-refresh, google-login and user-me busy while
+"""kill -9 of endpoint processes under load (the store recovers by itself:
+lib/store/store.c says how). Client threads keep token-refresh, google-login and user-me busy while
 processes are killed; every answer is recorded.
 
 - A process killed between requests (outside Berkeley DB) is cleaned up after with failchk
