@@ -35,7 +35,6 @@ RECOVERED_WITHIN = 3.0   # seconds from a kill to the last answer that is not a 
 REQUEST_TIMEOUT = 8.0    # a request this slow is a hang
 
 
-
 def kill_if_alive(pid):
     """SIGKILL pid; False when it had already ended (a process the web server was replacing
     between listing and killing)."""
@@ -44,6 +43,7 @@ def kill_if_alive(pid):
         return True
     except ProcessLookupError:
         return False
+
 
 def pids(server, name):
     out = subprocess.run(["pgrep", "-P", str(server.proc.pid), "-f", f"cgi-bin/{name}$"],
