@@ -106,11 +106,12 @@ static int backup_target_ok(const char *target)
         fprintf(stderr, "socialauth: backup: %s holds other files: back up into a new or "
                         "empty directory\n", target);
         return CLI_EXIT_FAILED;
-    case DIR_UNREADABLE:
+    case DIR_UNREADABLE: {
         char why[512];
         fprintf(stderr, "socialauth: backup: cannot use %s: %s %s\n", target,
                 strerror(errno_seen), sa_owner_describe(target, why, sizeof why));
         return CLI_EXIT_FAILED;
+    }
     case DIR_EMPTY:   /* the copy is as secret as the store: only its owner may open it */
         if (chmod(target, 0700) != 0) {
             fprintf(stderr, "socialauth: backup: cannot chmod 700 %s: %s\n", target,
