@@ -311,3 +311,17 @@ def test_nginx_programs_are_restarted_after_kill(server):
             assert r.status_code == 502 and time.time() < deadline, r.status_code
             time.sleep(0.1)
         assert r.json()["pk"] == u["pk"]
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_body_over_the_web_servers_limit_is_413_not_500(server, chunked):
+    """A body over the shipped configurations' 1 MiB is refused by the web server with its own
+    413, behind every server. mod_fcgid alone (FcgidMaxRequestLen) ends it in a 500."""
+    body = b"x" * (3 * 1024 * 1024)
+    data = (body[i:i + 65536] for i in range(0, len(body), 65536)) if chunked else body
+    try:
+        r = server.post("/api/auth/token/verify/", data=data,
+                        headers={"Content-Type": "application/json"})
+    except requests.ConnectionError:
+        pytest.fail("connection reset instead of an answer")
+    assert r.status_code == 413, (r.status_code, r.text[:200])
