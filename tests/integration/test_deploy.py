@@ -325,3 +325,29 @@ def test_body_over_the_web_servers_limit_is_413_not_500(server, chunked):
     except requests.ConnectionError:
         pytest.fail("connection reset instead of an answer")
     assert r.status_code == 413, (r.status_code, r.text[:200])
+
+
+@once
+def test_restore_as_root_beside_a_root_owned_directory(open_dir):
+    """`restore` as root where db_home's parent is root's (as /var/lib/socialauth after
+    `make install`): the copy is made beside db_home by root, filled as the store's owner, and
+    the restored store is the service user's and readable to it."""
+    conf = write_conf(open_dir, service_user=SERVICE_USER)
+    assert cli(conf, "init").returncode == 0
+    r = cli(conf, "user", "create", "--username", "kept", "--email", "kept@example.com")
+    pk = json.loads(r.stdout)["pk"]
+    backup = os.path.join(tempfile.mkdtemp(prefix="sa-backup-"), "b")  # /tmp: the owner may write
+    os.chmod(os.path.dirname(backup), 0o777)
+    try:
+        assert cli(conf, "backup", backup).returncode == 0
+        db = os.path.join(open_dir, "db")
+        os.rename(db, db + ".old")
+        r = cli(conf, "restore", backup)
+        assert r.returncode == 0, r.stderr
+        assert owner(db) == SERVICE_USER and os.stat(db).st_mode & 0o777 == 0o700
+        assert [f for f in os.listdir(db) if owner(os.path.join(db, f)) != SERVICE_USER] == []
+        assert [f for f in os.listdir(open_dir) if ".restore-" in f] == []
+        r = cli(conf, "user", "show", "kept", user=SERVICE_USER)
+        assert r.returncode == 0 and json.loads(r.stdout)["pk"] == pk, r.stderr
+    finally:
+        shutil.rmtree(os.path.dirname(backup), ignore_errors=True)
