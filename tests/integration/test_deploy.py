@@ -351,3 +351,17 @@ def test_restore_as_root_beside_a_root_owned_directory(open_dir):
         assert r.returncode == 0 and json.loads(r.stdout)["pk"] == pk, r.stderr
     finally:
         shutil.rmtree(os.path.dirname(backup), ignore_errors=True)
+
+
+def test_chunked_body_reaches_the_program(server):
+    """A body sent chunked (no Content-Length) is read like an announced one behind every
+    server: Apache mod_cgid passes it to a CGI program without CONTENT_LENGTH."""
+    u = server.create_user("chunky")
+    token = server.mint(u["pk"])["access"]
+    body = json.dumps({"token": token}).encode()
+    r = server.post("/api/auth/token/verify/", data=iter([body[:10], body[10:]]),
+                    headers={"Content-Type": "application/json"})
+    assert r.status_code == 200 and r.json() == {}, (r.status_code, r.text[:200])
+    r = server.post("/api/auth/token/verify/", data=iter([b'{"token":"', b"a" * (65 * 1024), b'"}']),
+                    headers={"Content-Type": "application/json"})
+    assert r.status_code == 413 and r.json() == {"detail": "Request body is too large."}
