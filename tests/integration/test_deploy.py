@@ -365,3 +365,19 @@ def test_chunked_body_reaches_the_program(server):
     r = server.post("/api/auth/token/verify/", data=iter([b'{"token":"', b"a" * (65 * 1024), b'"}']),
                     headers={"Content-Type": "application/json"})
     assert r.status_code == 413 and r.json() == {"detail": "Request body is too large."}
+
+
+@once
+def test_store_that_cannot_be_created_names_the_error_and_user(open_dir):
+    """db_home in a directory the store's user may not write: the message gives errno's own
+    text (not one the owner lookup left behind), the user and the directory's owner."""
+    sub = os.path.join(open_dir, "locked")
+    os.mkdir(sub, 0o755)  # root's
+    conf = write_conf(open_dir, db_home=os.path.join(sub, "db"))
+    key = os.path.join(open_dir, "signing.key")
+    with open(os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+        f.write("k" * 64)
+    os.chown(key, WWW.pw_uid, WWW.pw_gid)
+    r = cli(conf, "init", user=SERVICE_USER)
+    assert f"cannot create {sub}/db: Permission denied (as www-data; {sub} owned by root, mode 0755)" \
+        in r.stderr, r.stderr
