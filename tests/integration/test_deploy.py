@@ -368,6 +368,19 @@ def test_chunked_body_reaches_the_program(server):
 
 
 @once
+def test_backup_as_root_into_a_root_directory_names_the_user(open_dir):
+    """`backup` run as root works as the store's owner: a target that user may not create
+    is refused, naming the user and the directory's owner and mode."""
+    conf = write_conf(open_dir, service_user=SERVICE_USER)
+    assert cli(conf, "init").returncode == 0
+    target = os.path.join(open_dir, "bk")
+    r = cli(conf, "backup", target)
+    assert r.returncode != 0 and not os.path.exists(target)
+    assert f"cannot create {target}: Permission denied (as www-data; {open_dir} owned by root, mode 0755)" \
+        in r.stderr, r.stderr
+
+
+@once
 def test_store_that_cannot_be_created_names_the_error_and_user(open_dir):
     """db_home in a directory the store's user may not write: the message gives errno's own
     text (not one the owner lookup left behind), the user and the directory's owner."""
