@@ -707,8 +707,10 @@ static sa_status store_check_home(const char *db_home, sa_store_mode mode, sa_er
         return SA_FAIL(err, SA_ERR_INVALID, "store: db_home is too long");
     if (mode == SA_STORE_CREATE && mkdir(db_home, 0700) != 0 && errno != EEXIST) {
         char why[PATH_MAX + 96];
+        int e = errno; /* sa_owner_describe may change errno */
+        sa_owner_describe(db_home, why, sizeof why);
         return SA_FAIL(err, SA_ERR_UNAVAILABLE, "store: cannot create %s: %s %s", db_home,
-                       strerror(errno), sa_owner_describe(db_home, why, sizeof why));
+                       strerror(e), why);
     }
     if (stat(db_home, &st) != 0) {
         if (errno == ENOENT)
