@@ -58,6 +58,9 @@ PYTHON = "/usr/bin/python3"
 sys.path.insert(0, os.path.join(ROOT, "tests", "fakes"))
 from google_client import GoogleClient  # noqa: E402
 
+sys.path.insert(0, BENCH_DIR)
+from fcgi_client import Endpoint, encode_request, parse_answer, private_kib  # noqa: E402
+
 CORES = os.cpu_count() or 1
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -65,9 +68,9 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 # the leak check the requests sent at each endpoint (0: no leak check).
 MODES = {
     "short": {"conns": [8, 32, 64], "warmup": 1, "duration": 1, "rounds": 2,
-              "leak_requests": 0, "pool": 1500},
+              "leak_requests": 100_000, "pool": 1500, "spawns": 5},
     "long": {"conns": [8, 32, 64], "warmup": 3, "duration": 5, "rounds": 5,
-             "leak_requests": 100_000, "pool": 4000},
+             "leak_requests": 100_000, "pool": 4000, "spawns": 15},
 }
 LEAK_CASES = ["token-refresh", "google-login", "user-me", "token-verify", "posts"]
 
@@ -205,8 +208,14 @@ def proc_comm(pid):
 
 
 def proc_memory(pid):
-    """{"VmRSS": kB, "RssAnon": kB, "RssFile": kB, "RssShmem": kB} of a process."""
+    """{"VmRSS": kB, "RssAnon": kB, "RssFile": kB, "RssShmem": kB, "Private": kB} of a
+    process; Private is Private_Clean + Private_Dirty from /proc/PID/smaps_rollup, the memory
+    the process does not share (RSS also counts shared libraries and the store's regions)."""
     out = {}
+    try:
+        out["Private"] = private_kib(pid)
+    except OSError:
+        pass
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
@@ -371,6 +380,45 @@ class SocialauthServer:
 
     def processes(self):
         """{name: [pid, ...]} for lighttpd itself and each endpoint it spawned."""
+        out = {"lighttpd": [self.proc.pid]}
+        for pid in proc_children(self.proc.pid):
+            out.setdefault(proc_comm(pid), []).append(pid)
+        return out
+
+    def stop(self):
+        stop_group(getattr(self, "proc", None))
+
+
+class FloorServer:
+    """The true floor: hello.c behind a minimal lighttpd configuration, one fastcgi.server
+    prefix and nothing else, max-procs = number of cores (as many processes as each endpoint
+    of the main server has). Every ratio in the table is to this server's requests/s."""
+
+    def __init__(self, workdir, floor):
+        self.name = "floor-minimal"
+        self.dir = os.path.join(workdir, self.name)
+        os.makedirs(self.dir)
+        self.port = free_port()
+        self.lighttpd_conf = os.path.join(self.dir, "lighttpd.conf")
+        with open(self.lighttpd_conf, "w") as f:
+            f.write(f'server.bind = "127.0.0.1"\nserver.port = {self.port}\n'
+                    f'server.document-root = "{self.dir}"\n'
+                    f'server.errorlog = "{self.dir}/error.log"\n'
+                    'server.max-connections = 4096\nserver.max-fds = 8192\n'
+                    'server.modules += ( "mod_fastcgi" )\n'
+                    'fastcgi.server = ( "/bench/hello/" => ( (\n'
+                    f'    "socket" => "{self.dir}/hello.sock", "bin-path" => "{floor}",\n'
+                    f'    "max-procs" => {CORES}, "check-local" => "disable",\n'
+                    ') ) )\n')
+        self.proc = subprocess.Popen(["lighttpd", "-D", "-f", self.lighttpd_conf],
+                                     start_new_session=True, stdin=subprocess.DEVNULL)
+        wait_http(self.port, "/bench/hello/", (200,), self.proc, "lighttpd (minimal floor)")
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def __repr__(self):
+        return f"<lighttpd floor :{self.port}>"
+
+    def processes(self):
         out = {"lighttpd": [self.proc.pid]}
         for pid in proc_children(self.proc.pid):
             out.setdefault(proc_comm(pid), []).append(pid)
@@ -890,13 +938,11 @@ def built(name):
 
 
 def build_kind():
-    """"release" or "debug", from whether the endpoints carry DWARF (make's debug build: -g)."""
-    exe = os.path.join(CGI_DIR, "token-verify")
-    try:
-        r = subprocess.run(["readelf", "-S", exe], capture_output=True, text=True, timeout=30)
-        return "debug" if ".debug_info" in r.stdout else "release"
-    except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
+    """"release" or "debug": the build stamp make leaves in lib/ (lib/.build-<mode>)."""
+    for mode in ("release", "debug"):
+        if os.path.exists(os.path.join(ROOT, "lib", ".build-" + mode)):
+            return mode
+    return "unknown"
 
 
 class Plan:
@@ -939,14 +985,27 @@ class Plan:
             lambda: static_args(self.workdir, key, "GET", None, [
                 "Authorization: Bearer " + self.access_token(server, key)])))
 
+    def true_floor(self, floor):
+        """The reference row: hello.c behind a minimal lighttpd (FloorServer)."""
+        server = self.servers.add(FloorServer(self.workdir, floor))
+        # lighttpd + mod_fastcgi + libfcgi and nothing else. Every ratio is to this program's
+        # requests/s (and p99) at the same concurrency in the same run.
+        return server, Case("floor", "floor (minimal lighttpd)", server, "/bench/hello/",
+                            ["hello"], "static.lua",
+                            "hello-world FastCGI program, one fastcgi.server prefix",
+                            static_args(self.workdir, "floor", "GET"))
+
     def main_cases(self, server, floor):
-        """The cases served by the main server (sync_rotation = true), the floor first."""
+        """The cases served by the main server: `make run`'s stack (the release build, the
+        configuration bin/socialauth-lighttpd-conf generates, sync_rotation = true)."""
         cases = [
-            # The floor: lighttpd + mod_fastcgi + libfcgi and nothing else. Every ratio is to
-            # this program's requests/s at the same concurrency in the same run.
-            Case("floor", "floor (hello.c)", server, "/bench/hello/", ["hello"], "static.lua",
-                 "hello-world FastCGI program behind the same lighttpd",
-                 static_args(self.workdir, "floor", "GET")),
+            # Today's floor: the same hello.c behind the generated configuration, added as a
+            # regular-expression condition as the endpoints once were: what the configuration
+            # itself costs shows as the gap to the true floor.
+            Case("floor-generated", "floor (generated config)", server, "/bench/hello/",
+                 ["hello"], "static.lua",
+                 "hello-world FastCGI program behind the generated configuration",
+                 static_args(self.workdir, "floor-generated", "GET")),
         ]
         if built("token-verify"):
             # token-verify: parse and HMAC-check a token, the session lookup; no writes.
@@ -1040,7 +1099,7 @@ class Plan:
                          pool.prepare, pool.after, pool.stats)]
         return [
             # The tutorial's refresh: rotation without the blacklist app is HMAC work only.
-            Case("token-refresh", "django refresh", server, "/api/auth/token/refresh/",
+            Case("token-refresh-tutorial", "django refresh", server, "/api/auth/token/refresh/",
                  ["gunicorn"], "rotate.lua",
                  "TokenRefreshView, rotation as the tutorial (no database access)",
                  pool.prepare, pool.after, pool.stats),
@@ -1061,48 +1120,55 @@ def fmt_kb(kb):
 
 def print_table(report, out=sys.stdout):
     w = out.write
-    floors = {r["conns"]: r["rps"] for c in report["cases"] if c["name"].startswith("floor")
-              for r in c["rows"]}
+    floors = {r["conns"]: r for c in report["cases"] if c["key"] == "floor" for r in c["rows"]}
     w("\nsocialauth benchmark, mode %s, %s build, %d cores, %s\n" % (
         report["mode"], report["build"], report["cores"], report["started"]))
     w("wrk: %d thread(s), %d s rounds x %d per level, median shown. cpu us/req: CPU time per "
       "request of the\nendpoint's processes / lighttpd / wrk; busy%%: the machine's CPU use; "
       "other%%: CPU used by processes\noutside the benchmark (other jobs disturb the numbers)\n\n"
       % (report["threads"], report["duration"], report["rounds"]))
-    head = "%-25s %5s %8s %8s %8s %7s %6s %20s %5s %6s\n"
-    w(head % ("case", "conns", "req/s", "p50 ms", "p99 ms", "x floor", "errors",
+    head = "%-25s %5s %8s %8s %8s %7s %7s %6s %20s %5s %6s\n"
+    w(head % ("case", "conns", "req/s", "p50 ms", "p99 ms", "x floor", "p99 xf", "errors",
               "cpu us/req ep/lt/wrk", "busy%", "other%"))
-    w("-" * 110 + "\n")
+    w("-" * 118 + "\n")
     for case in report["cases"]:
         for row in case["rows"]:
             floor = floors.get(row["conns"])
-            ratio = f"{row['rps'] / floor:.3f}" if floor else "-"
+            ratio = f"{row['rps'] / floor['rps']:.3f}" if floor else "-"
+            p99x = f"{row['p99_ms'] / floor['p99_ms']:.2f}" if floor and floor["p99_ms"] else "-"
             cpu = row["cpu_us_per_request"]
             w(head % (case["name"][:25], row["conns"], f"{row['rps']:.0f}", f"{row['p50_ms']:.2f}",
-                      f"{row['p99_ms']:.2f}", ratio, row["bad"],
+                      f"{row['p99_ms']:.2f}", ratio, p99x, row["bad"],
                       f"{cpu['endpoint']:.0f} / {cpu['lighttpd']:.0f} / {cpu['wrk']:.0f}",
                       f"{row['machine_busy_pct']:.0f}", f"{row['other_cpu_pct']:.0f}"))
             for note in row["notes"]:
                 w(f"{'':27}   ! {note}\n")
-    w("\nresident memory after each case (MiB per process: VmRSS, of which anonymous)\n")
+    w("\nmemory after each case (MiB per process: private = Private_Clean + Private_Dirty of "
+      "smaps_rollup; VmRSS, which also counts shared libraries and the store's regions)\n")
     for case in report["cases"]:
         parts = []
         for name, mems in case["memory"].items():
             for m in mems:
-                parts.append(f"{name} {fmt_kb(m.get('VmRSS', 0))} ({fmt_kb(m.get('RssAnon', 0))})")
+                parts.append(f"{fmt_kb(m.get('Private', 0))} ({fmt_kb(m.get('VmRSS', 0))})")
         w("  %-27s %s\n" % (case["name"][:27], ", ".join(parts) or "-"))
+    if report.get("spawn"):
+        w("\nspawn to first answer (a fresh endpoint process on the running store; median ms)\n")
+        w("  " + "  ".join(f"{s['name']} {s['ms']:.1f}" for s in report["spawn"]) + "\n")
     if report["comparisons"]:
         w("\nsocialauth / Django (requests/s ratio at the same concurrency; >1: socialauth faster)\n")
         for comp in report["comparisons"]:
             w("  %-52s %s\n" % (comp["ours"] + " / " + comp["theirs"],
                                 "  ".join(f"c={c}: {v:.1f}x" for c, v in comp["ratio"].items())))
     if report["leaks"]:
-        w("\nmemory over a long run (growth of the endpoint processes' RSS, all processes summed)\n")
+        w("\nprivate memory per process (KiB) after a warm-up -> after N more requests through "
+          "the endpoint\n")
         for leak in report["leaks"]:
-            w("  %-27s %8d requests  VmRSS %+8d kB  RssAnon %+8d kB  (%+.1f kB anon / 10k req)%s\n"
-              % (leak["name"], leak["requests"], leak["growth_kb"]["VmRSS"],
-                 leak["growth_kb"]["RssAnon"], leak["anon_growth_kb_per_10k"],
-                 f"  errors {leak['errors']}" if leak["errors"] else ""))
+            pairs = [f"{b.get('Private', 0)} -> {a.get('Private', 0)}"
+                     for name in leak["after"]
+                     for b, a in zip(leak["before"].get(name, []), leak["after"][name])]
+            w("  %-27s %8d requests  %s%s\n" % (
+                leak["name"][:27], leak["requests"], ", ".join(pairs),
+                f"  errors {leak['errors']}" if leak["errors"] else ""))
     profiled = [c for c in report["cases"] if c.get("profile")]
     if profiled:
         w("\nwhere the CPU time goes (perf, cpu-clock samples of the endpoint's processes and "
@@ -1122,12 +1188,19 @@ def print_table(report, out=sys.stdout):
     w("\n")
 
 
+# Like for like: every read of ours against Django's read (user-me: JWTAuthentication, one
+# query); a rotation against Django's with the token_blacklist app (without it Django stores
+# nothing, so its refresh is not a counterpart of a rotation that records the session).
+COUNTERPARTS = {"user-me": ("user-me", "token-verify", "posts"),
+                "token-refresh": ("token-refresh",)}
+
+
 def comparisons(cases):
-    """socialauth's requests/s over Django's, for each pair of cases with the same key."""
+    """socialauth's requests/s over Django's, for each like-for-like pair (COUNTERPARTS)."""
     out = []
     for theirs in (c for c in cases if c["server"].startswith("django")):
         t_rps = {r["conns"]: r["rps"] for r in theirs["rows"]}
-        for ours in (c for c in cases if c["key"] == theirs["key"]
+        for ours in (c for c in cases if c["key"] in COUNTERPARTS.get(theirs["key"], ())
                      and not c["server"].startswith("django")):
             ratio = {r["conns"]: r["rps"] / t_rps[r["conns"]] for r in ours["rows"]
                      if t_rps.get(r["conns"])}
@@ -1225,12 +1298,17 @@ def run_all(args, mode, runner, plan, servers, workdir):
                 records.append(dict(runner.measure(case), key=case.key))
 
     floor = build_floor(workdir)
+    floor_server, floor_case = plan.true_floor(floor)
+    measure([floor_case])
+    if not args.hold:
+        servers.stop(floor_server)
     gsettings = plan.start_google()
     runner.google = plan.google
     main = plan.socialauth("socialauth-sync", gsettings, sync=True, floor=floor)
     population = populate(main, args.users, workdir) if args.users else None
     cases = plan.main_cases(main, floor)
     measure(cases)
+    spawns = spawn_times(plan, main, mode["spawns"])
     if population is not None:
         population["after"] = json.loads(main.cli("stats", "--json"))
     if mode["leak_requests"]:
@@ -1266,7 +1344,50 @@ def run_all(args, mode, runner, plan, servers, workdir):
     if plan.google is not None:
         calls = plan.google.calls()
         log(f"bench: calls to the fake Google during the whole run: {calls}")
-    return records, leaks, population
+    return records, leaks, population, spawns
+
+
+def spawn_times(plan, server, count):
+    """Milliseconds from starting a fresh endpoint process (a listening unix socket as its
+    standard input, as lighttpd and spawn-fcgi start it) to its first answer, each endpoint
+    `count` times on the main server's store while that server runs: what mod_fcgid and CGI
+    users pay on every spawn. Returns [{"name", "ms" (median), "all"}]."""
+    access = plan.access_token(server, "spawn")
+    requests = [("health", "GET", "/api/health/", None, {}),
+                ("token-verify", "POST", "/api/auth/token/verify/", {"token": access}, {}),
+                ("user-me", "GET", "/api/auth/user/", None, {"Authorization": "Bearer " + access}),
+                ("posts", "GET", "/api/posts/", None, {"Authorization": "Bearer " + access})]
+    if plan.have_login:
+        id_token = plan.google.returning_user_token("spawn")
+        refresh = [a["refresh"] for a in login(server, id_token, count)]
+        requests.append(("token-refresh", "POST", "/api/auth/token/refresh/",
+                         lambda i: {"refresh": refresh[i]}, {}))
+        requests.append(("google-login", "POST", "/api/social/login/google/",
+                         {"id_token": id_token}, {}))
+    out = []
+    for name, method, path, body, headers in requests:
+        if not built(name):
+            continue
+        times = []
+        for i in range(count):
+            b = body(i) if callable(body) else body
+            data = json.dumps(b).encode() if b is not None else b""
+            hdrs = dict(headers, **({"Content-Type": "application/json"} if data else {}))
+            payload = encode_request(method, path, data, hdrs)
+            ep = Endpoint([os.path.join(CGI_DIR, name)], {"SOCIALAUTH_CONF": server.conf},
+                          os.path.join(server.run_dir, f"spawn-{name}.sock"),
+                          stderr=subprocess.DEVNULL)
+            try:
+                status = parse_answer(ep.raw(payload))[0]
+                times.append((time.perf_counter() - ep.started) * 1000)
+            finally:
+                ep.stop()
+            if status != 200:
+                raise BenchError(f"spawn of {name}: first answer {status}")
+        out.append({"name": name, "ms": round(statistics.median(times), 2),
+                    "all": [round(t, 2) for t in times]})
+        log(f"bench: spawn to first answer, {name}: {out[-1]['ms']} ms (median of {count})")
+    return out
 
 
 def write_dumpdata(path, n):
@@ -1336,8 +1457,9 @@ def main(argv=None):
     t0 = time.time()
     deploy_rows = []
     try:
-        records, leaks, population = (([], [], None) if args.deploy else
-                                      run_all(args, mode, runner, plan, servers, workdir))
+        records, leaks, population, spawns = (([], [], None, []) if args.deploy else
+                                              run_all(args, mode, runner, plan, servers,
+                                                      workdir))
         if not args.no_deploy:
             import deploy  # tests/bench/deploy.py
             deploy_rows = deploy.run(sys.modules[__name__], args, workdir, log)
@@ -1361,6 +1483,7 @@ def main(argv=None):
         "warmup": runner.warmup, "host": host_info(),
         "cases": records, "comparisons": comparisons(records), "leaks": leaks,
         "skipped": plan.skipped, "population": population, "deploy": deploy_rows,
+        "spawn": spawns,
     }
     os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
     with open(args.output, "w") as f:
