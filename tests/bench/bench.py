@@ -379,14 +379,18 @@ class SocialauthServer:
             return ""
 
     def processes(self):
-        """{name: [pid, ...]} for lighttpd itself and each endpoint it spawned."""
-        out = {"lighttpd": [self.proc.pid]}
-        for pid in proc_children(self.proc.pid):
-            out.setdefault(proc_comm(pid), []).append(pid)
-        return out
+        return lighttpd_processes(self.proc)
 
     def stop(self):
         stop_group(getattr(self, "proc", None))
+
+
+def lighttpd_processes(proc):
+    """{name: [pid, ...]} for lighttpd itself and each FastCGI program it spawned."""
+    out = {"lighttpd": [proc.pid]}
+    for pid in proc_children(proc.pid):
+        out.setdefault(proc_comm(pid), []).append(pid)
+    return out
 
 
 class FloorServer:
@@ -419,10 +423,7 @@ class FloorServer:
         return f"<lighttpd floor :{self.port}>"
 
     def processes(self):
-        out = {"lighttpd": [self.proc.pid]}
-        for pid in proc_children(self.proc.pid):
-            out.setdefault(proc_comm(pid), []).append(pid)
-        return out
+        return lighttpd_processes(self.proc)
 
     def stop(self):
         stop_group(getattr(self, "proc", None))
