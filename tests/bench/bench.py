@@ -62,6 +62,7 @@ sys.path.insert(0, BENCH_DIR)
 from fcgi_client import Endpoint, encode_request, parse_answer, private_kib  # noqa: E402
 
 CORES = os.cpu_count() or 1
+SYNC_PROCS = 0   # --sync-procs; 0: the generator's default (4 x processes per endpoint)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # Per mode: concurrency levels, seconds of warm-up, seconds per round, rounds per level, and for
@@ -238,6 +239,43 @@ def proc_cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+# Cases whose requests commit: the store's log is read around them (group commit).
+WRITE_KEYS = ("token-refresh", "google-login", "first-login")
+
+
+def log_stats(target):
+    """Berkeley DB's log counters of a socialauth server's store (db5.3_stat -l): flushes,
+    bytes written, the most commits one flush covered. {} when not a store or no tool."""
+    home = getattr(target, "settings", {}).get("db_home")
+    if not home or shutil.which("db5.3_stat") is None:
+        return {}
+    r = subprocess.run(["db5.3_stat", "-h", home, "-l"], capture_output=True, text=True,
+                       timeout=30)
+    out = {}
+    for line in r.stdout.splitlines():
+        value, _, label = line.partition("\t")
+        units = re.findall(r"(\d+)(GB|MB|KB|B)?", value)
+        number = sum(int(n) * {"GB": 1 << 30, "MB": 1 << 20, "KB": 1 << 10}.get(u, 1)
+                     for n, u in units)
+        key = {"Total log file flushes": "flushes", "Log bytes written": "bytes",
+               "Maximum commits in a log flush": "max_commits_per_flush"}.get(label.strip())
+        if key and units:
+            out[key] = number
+    return out
+
+
+def log_delta(before, after, requests):
+    """Requests per log flush and log bytes per request over a level's rounds."""
+    if not before or not after:
+        return {}
+    flushes = after.get("flushes", 0) - before.get("flushes", 0)
+    return {"flushes": flushes,
+            "requests_per_flush": round(requests / flushes, 2) if flushes else None,
+            "log_bytes_per_request": round((after.get("bytes", 0) - before.get("bytes", 0))
+                                           / max(requests, 1)),
+            "max_commits_per_flush": after.get("max_commits_per_flush")}
+
+
 def machine_cpu():
     """(busy, iowait, total) jiffies of the whole machine, from /proc/stat."""
     with open("/proc/stat") as f:
@@ -347,6 +385,7 @@ class SocialauthServer:
                         '    ) ) )\n}\n')
         args = [os.path.join(ROOT, "bin", "socialauth-lighttpd-conf"), "--port", str(self.port),
                 "--conf", self.conf, "--run-dir", self.run_dir, "--procs", str(CORES),
+                *(["--sync-procs", str(SYNC_PROCS)] if SYNC_PROCS else []),
                 "--errorlog", os.path.join(self.dir, "error.log")]
         if extra:
             args += ["--extra", extra]
@@ -783,6 +822,7 @@ class Runner:
             "machine": machine_cpu(),
             "google": self.google.calls() if self.google and case.target.name.startswith(
                 "socialauth") else {},
+            "log": log_stats(case.target) if case.key in WRITE_KEYS else {},
         }
 
     def measure(self, case):
@@ -892,6 +932,7 @@ class Runner:
             "machine_iowait_pct": 100.0 * iowait / total,
             "other_cpu_pct": 100.0 * other,
             "google_calls": calls,
+            "log": log_delta(before["log"], after["log"], requests),
         }
 
     def memory(self, case):
@@ -1152,6 +1193,15 @@ def print_table(report, out=sys.stdout):
             for m in mems:
                 parts.append(f"{fmt_kb(m.get('Private', 0))} ({fmt_kb(m.get('VmRSS', 0))})")
         w("  %-27s %s\n" % (case["name"][:27], ", ".join(parts) or "-"))
+    logged = [(c["name"], r["conns"], r["log"]) for c in report["cases"] for r in c["rows"]
+              if r.get("log")]
+    if logged:
+        w("\ngroup commit (the store's log, db5.3_stat -l): requests per fdatasync, log bytes "
+          "per request\n")
+        for name, conns, lg in logged:
+            w("  %-27s c=%-3d %6s req/flush  %5d B/req  (most commits in one flush so far: %s)\n"
+              % (name[:27], conns, lg["requests_per_flush"], lg["log_bytes_per_request"],
+                 lg["max_commits_per_flush"]))
     if report.get("spawn"):
         w("\nspawn to first answer (a fresh endpoint process on the running store; median ms)\n")
         w("  " + "  ".join(f"{s['name']} {s['ms']:.1f}" for s in report["spawn"]) + "\n")
@@ -1264,6 +1314,9 @@ def parse_args(argv):
                         "into the main server's store with `socialauth import-django`, timed; "
                         "the report gains the import rate and the store's size per user and "
                         "per session (e.g. 1000 vs 1000000 to see how cost grows)")
+    p.add_argument("--sync-procs", type=int, default=0,
+                   help="processes of each endpoint marked sync in etc/endpoints (default: "
+                        "what bin/socialauth-lighttpd-conf gives them, 4 x cores)")
     p.add_argument("--profile", action="store_true",
                    help="after each case, one more round under `perf record` on its processes; "
                         "prints where their CPU time goes (needs linux-perf)")
@@ -1437,7 +1490,9 @@ def populate(server, n, workdir):
 
 
 def main(argv=None):
+    global SYNC_PROCS
     args = parse_args(argv)
+    SYNC_PROCS = args.sync_procs
     mode = dict(MODES[args.mode])
     if args.leak_requests is not None:
         mode["leak_requests"] = args.leak_requests
