@@ -238,7 +238,7 @@ bench:
 # changes.
 REL        := build/release
 CONF_DIR   := $(SYSCONFDIR)/socialauth
-REL_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -DNDEBUG $(WARN) $(HARDEN) -Ilib \
+REL_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -DNDEBUG $(WARN) $(HARDEN) -Ilib \
               -DSA_DEFAULT_CONF='"$(CONF_DIR)/socialauth.conf"'
 REL_LIB    := $(REL)/libsocialauth.a
 REL_CGI    := $(CGI_BIN:%=$(REL)/%)

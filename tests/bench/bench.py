@@ -6,20 +6,24 @@ hello-world FastCGI program measured in the same run, and against the tutorial's
     /usr/bin/python3 tests/bench/bench.py --mode short|long [options]   (binaries as built)
 
 What it does, all on 127.0.0.1 and bounded in time:
-  1. starts a fake Google (tests/fakes/fake_google.py), builds tests/bench/hello.c (the floor),
-  2. starts lighttpd with production settings (release binaries, max_procs = number of cores,
-     sync_rotation = true, the example configuration's lifetimes) rendered by
-     bin/socialauth-lighttpd-conf, with the floor added through --extra; later a second one
-     with sync_rotation = false for the rotation case,
+  1. builds tests/bench/hello.c and measures it behind a minimal lighttpd (one fastcgi.server
+     prefix, max-procs = number of cores): the true floor, the reference of every ratio,
+  2. starts a fake Google (tests/fakes/fake_google.py) and lighttpd as `make run` configures
+     it (bin/socialauth-lighttpd-conf: prefix routing, release binaries, max_procs = number of
+     cores, sync_rotation = true, the example configuration's lifetimes), with the floor added
+     through --extra as a regular-expression condition (the old floor, kept for comparison);
+     later a second one with sync_rotation = false for the unsynced rows,
   3. starts the tutorial's Django backend (tests/bench/django) under gunicorn, one sync worker
      per core, DEBUG off, SQLite, twice: as the tutorial (no token blacklist) and with simplejwt's
      token_blacklist app (each rotation blacklists the old token in the database),
   4. drives each case with wrk: a warm-up, then at each concurrency level several timed rounds;
-     reports the median of the rounds' requests/s, p50 and p99 latency, the ratio to the floor
-     at the same concurrency, CPU time per request of the endpoint processes and of lighttpd,
-     and each endpoint process's resident memory after the case,
-  5. in long mode, sends 100,000+ requests at chosen endpoints and compares their processes'
-     resident memory before and after (a leak shows as RssAnon growth),
+     reports the median of the rounds' requests/s, p50 and p99 latency, their ratios to the true
+     floor at the same concurrency, CPU time per request of the endpoint processes and of
+     lighttpd, requests per log flush for the writing cases, and each endpoint process's
+     private memory after the case,
+  5. times a freshly started process of each endpoint to its first answer, and sends 100,000
+     more requests at chosen endpoints and compares their processes' private memory
+     (Private_Clean + Private_Dirty, /proc/PID/smaps_rollup) before and after,
   6. prints a table and writes tests/bench/results/latest.json.
 Every server it starts is stopped at the end, on errors and on Ctrl-C. Speed is reported, never
 asserted: the exit status is non-zero only when the benchmark itself could not run (or, with
@@ -62,7 +66,7 @@ sys.path.insert(0, BENCH_DIR)
 from fcgi_client import Endpoint, encode_request, parse_answer, private_kib  # noqa: E402
 
 CORES = os.cpu_count() or 1
-SYNC_PROCS = 0   # --sync-procs; 0: the generator's default (4 x processes per endpoint)
+SYNC_PROCS = 0   # --sync-procs; 0: the generator's default (as many as the other endpoints)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # Per mode: concurrency levels, seconds of warm-up, seconds per round, rounds per level, and for
@@ -945,11 +949,16 @@ class Runner:
         log(f"bench: leak check {case.name}: {requests} requests")
         if hasattr(case.prepare, "renew"):
             case.prepare.renew()                  # the case's access token may have expired
-        self.wrk(case, conns, 2)                  # warm: caches filled, pools grown
+        warm = self.wrk(case, conns, 2)           # warm: caches filled, pools grown
+        rate = warm["requests"] / max(warm["duration_us"] / 1e6, 1e-3)
         before = self.memory(case)
         sent, runs, errors = 0, 0, 0
         while sent < requests:
-            result = self.wrk(case, conns, 10)
+            # Runs sized by the rate seen (10 s at most), so a fast endpoint is not sent
+            # several times the requests asked for.
+            seconds = max(1, min(10, int((requests - sent) / max(rate, 1.0) + 1)))
+            result = self.wrk(case, conns, seconds)
+            rate = result["requests"] / max(result["duration_us"] / 1e6, 1e-3)
             sent += result["requests"]
             errors += sum(wrk_errors(result).values())
             runs += 1
@@ -1316,7 +1325,7 @@ def parse_args(argv):
                         "per session (e.g. 1000 vs 1000000 to see how cost grows)")
     p.add_argument("--sync-procs", type=int, default=0,
                    help="processes of each endpoint marked sync in etc/endpoints (default: "
-                        "what bin/socialauth-lighttpd-conf gives them, 4 x cores)")
+                        "what bin/socialauth-lighttpd-conf gives them, as many as the others)")
     p.add_argument("--profile", action="store_true",
                    help="after each case, one more round under `perf record` on its processes; "
                         "prints where their CPU time goes (needs linux-perf)")

@@ -108,7 +108,7 @@ class Endpoint:
         self.proc = subprocess.Popen([*wrap, *argv], stdin=listener.fileno(),
                                      stdout=subprocess.DEVNULL, stderr=stderr,
                                      env=dict(os.environ, **env), close_fds=True)
-        listener.close()
+        self.listener = listener   # kept: finish() shuts it down under the process
 
     @property
     def pid(self):
@@ -120,8 +120,24 @@ class Endpoint:
     def request(self, method, path, body=b"", headers=None):
         return parse_answer(self.raw(encode_request(method, path, body, headers)))
 
+    def finish(self, timeout=120):
+        """End the process the way its loop ends: the listening socket is shut down, so its
+        accept() fails and FCGI_Accept returns; the process exits normally (valgrind then
+        writes its output). Returns the exit status; SIGKILL after timeout seconds."""
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        return self.stop()
+
     def stop(self, timeout=30):
         """SIGTERM, then the process's exit status (SIGKILL after timeout seconds)."""
+        self.listener.close()
         if self.proc.poll() is None:
             self.proc.terminate()
             try:

@@ -162,8 +162,7 @@ def callgrind_total(case, store, workdir, requests):
     try:
         drive(ep, case, requests)
     finally:
-        ep.proc.send_signal(signal.SIGTERM)
-        ep.proc.wait(120)
+        ep.finish()
     with open(out) as f:
         m = re.search(r"^(?:summary|totals): (\d+)", f.read(), re.M)
     return int(m.group(1))

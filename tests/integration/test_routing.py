@@ -40,7 +40,7 @@ def test_generated_configuration_routes_by_prefix(tmp_path):
     conf = tmp_path / "socialauth.conf"
     conf.write_text("max_procs = 3\n")
     out = subprocess.run([os.path.join(ROOT, "bin", "socialauth-lighttpd-conf"), "--port", "8000",
-                          "--conf", str(conf), "--run-dir", str(tmp_path)],
+                          "--conf", str(conf), "--run-dir", str(tmp_path), "--sync-procs", "5"],
                          capture_output=True, text=True, check=True).stdout
     assert '$HTTP["url"]' not in out
     assert out.count("fastcgi.server") == 1
@@ -59,5 +59,6 @@ def test_generated_configuration_routes_by_prefix(tmp_path):
     assert set(blocks) == built
     for exe, (prefix, own, procs) in blocks.items():
         assert prefix == own and prefix.startswith("/api/") and not prefix.endswith("/")
-        # Endpoints whose answers wait for a flushed commit get 4 x max_procs by default.
-        assert procs == (12 if table[exe] else 3), (exe, procs)
+        # Endpoints whose answers wait for a flushed commit get --sync-procs, the others
+        # max_procs.
+        assert procs == (5 if table[exe] else 3), (exe, procs)
