@@ -1521,13 +1521,20 @@ def main(argv=None):
     started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     t0 = time.time()
     deploy_rows = []
+    deploy_failed = False
     try:
         records, leaks, population, spawns = (([], [], None, []) if args.deploy else
                                               run_all(args, mode, runner, plan, servers,
                                                       workdir))
         if not args.no_deploy:
             import deploy  # tests/bench/deploy.py
-            deploy_rows = deploy.run(sys.modules[__name__], args, workdir, log)
+            try:
+                deploy_rows = deploy.run(sys.modules[__name__], args, workdir, log)
+            except (BenchError, subprocess.CalledProcessError, OSError) as exc:
+                # The main table is still printed and written; the exit status says it.
+                log(f"bench: deployment rows: {exc}")
+                plan.skipped.append(f"deployment rows: {exc}")
+                deploy_failed = True
         if args.hold:
             hold(servers, workdir)
     except KeyboardInterrupt:
@@ -1559,6 +1566,8 @@ def main(argv=None):
     if deploy_rows:
         deploy.print_rows(deploy_rows)
     log(f"bench: {report['seconds']} s in all; results in {os.path.relpath(args.output)}")
+    if deploy_failed:
+        return 2
     if args.strict and any(r["bad"] for c in records for r in c["rows"]):
         return 1
     return 0

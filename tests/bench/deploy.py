@@ -74,6 +74,8 @@ class Stack:
                    "--htdocs", os.path.join(tree, "share", "socialauth", "htdocs"),
                    "--port", str(self.port), "--conf", conf, "--run-dir", run,
                    "--procs", str(bench.CORES), "--errorlog", self.errorlog]
+            if os.geteuid() == 0:   # as the other stacks: the tree's store and key are www-data's
+                gen += ["--user", "www-data"]
             cmd = ["lighttpd", "-D", "-f", server_conf]
         else:
             gen = [os.path.join(libexec, "bin", "socialauth-apache-conf"),
