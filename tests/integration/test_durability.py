@@ -22,7 +22,7 @@ pytestmark = pytest.mark.skipif(
            "the store code every server runs); needs strace")
 
 CALLS = "fdatasync,fsync,write,writev,sendto,sendmsg,pwrite64,pwritev,pwritev2"
-LINE = re.compile(r"^(\d+)\s+(?:(\w+)\((.*?)(?:\) += (-?\d+).*| <unfinished \.\.\.>)"
+LINE = re.compile(r"^(\d+)\s+(?:(\w+)\((.*?)(?:\) += (-?\d+).*| <(?:unfinished|detached) \.\.\.>)"
                   r"|<\.\.\. (\w+) resumed>.*?= (-?\d+).*)$")
 
 
@@ -30,6 +30,21 @@ def endpoint_pids(server, name):
     out = subprocess.run(["pgrep", "-P", str(server.proc.pid), "-f", f"cgi-bin/{name}$"],
                          capture_output=True, text=True)
     return [int(p) for p in out.stdout.split()]
+
+
+def wait_traced(pids, strace, seconds=20):
+    """Until strace is attached to every process (TracerPid in /proc/PID/status), bounded."""
+    deadline = time.time() + seconds
+    while True:
+        traced = 0
+        for pid in pids:
+            with open(f"/proc/{pid}/status") as f:
+                traced += any(line.startswith("TracerPid:") and line.split()[1] != "0"
+                              for line in f)
+        if traced == len(pids):
+            return
+        assert strace.poll() is None and time.time() < deadline, "strace did not attach"
+        time.sleep(0.05)
 
 
 def traced_refreshes(server, count):
@@ -50,11 +65,12 @@ def traced_refreshes(server, count):
         cmd += ["-p", str(pid)]
     st = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
     try:
-        time.sleep(1.0)   # attached
+        wait_traced(pids, st)
         for _ in range(count):
             r = server.post("/api/auth/token/refresh/", json={"refresh": refresh})
             assert r.status_code == 200, r.text
             refresh = r.json()["refresh"]
+        time.sleep(0.3)   # the last answer's write is logged whole, not cut by detaching
     finally:
         st.send_signal(signal.SIGINT)
         st.wait(30)
@@ -116,4 +132,6 @@ def test_the_order_check_sees_answers_without_a_flush(make_server):
     events = traced_refreshes(server, 20)
     answers, bad = unflushed_answers(events)
     assert answers == 20
-    assert len(bad) >= 15, events[-40:]
+    # (Another process's flush can still land between a write and its answer: the store's
+    # checkpoint, run by a child now and then; most answers go out unflushed.)
+    assert len(bad) >= 10, events[-40:]
