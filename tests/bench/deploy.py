@@ -87,7 +87,11 @@ class Stack:
         with open(server_conf, "w") as f:
             subprocess.run(gen, check=True, stdout=f, timeout=30)
         self.proc = subprocess.Popen(cmd, start_new_session=True, stdin=subprocess.DEVNULL)
-        bench.wait_http(self.port, "/api/health/", (200,), self.proc, name)
+        try:
+            bench.wait_http(self.port, "/api/health/", (200,), self.proc, name)
+        except BaseException:   # not started: nobody else would stop it
+            bench.stop_group(self.proc)
+            raise
         self.url = f"http://127.0.0.1:{self.port}"
 
     def processes(self, program):
