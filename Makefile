@@ -14,8 +14,10 @@ SERVICE_USER  ?= www-data
 
 WARN    := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 HARDEN  := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
+# release: what `make run` serves and `make bench` measures (optimised, with debug symbols for
+# perf and gdb); debug: what the tests build by default.
 ifeq ($(BUILD),release)
-OPT     := -O2 -DNDEBUG
+OPT     := -O2 -g -DNDEBUG
 else
 OPT     := -O1 -g
 endif
@@ -169,7 +171,7 @@ deps:
 
 run:
 	@bin/socialauth-deps run-$(SERVER)
-	@$(MAKE) --no-print-directory all
+	@[ "$(SERVER)" != lighttpd ] || $(MAKE) --no-print-directory BUILD=release all
 	@exec env SERVER=$(SERVER) bin/socialauth-run
 
 unit: $(UNIT_BIN)

@@ -42,6 +42,11 @@ void sa_charfield_normalize(sa_ctx *ctx, const char *field)
         return;
     const unsigned char *s = (const unsigned char *)json_object_get_string(v);
     size_t n = (size_t)json_object_get_string_len(v), start = 0, end = 0, k;
+    /* Nothing to trim when it starts with no space and ends in printable ASCII (a space's
+     * last byte is a control, ' ' or a UTF-8 continuation byte): every token, at once,
+     * instead of a walk over all its characters. */
+    if (n > 0 && space_len(s, n) == 0 && s[n - 1] > 0x20 && s[n - 1] < 0x7f)
+        return;
     while (start < n && (k = space_len(s + start, n - start)) > 0)
         start += k;
     for (size_t i = start; i < n; i += k ? k : 1) {

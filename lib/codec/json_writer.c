@@ -76,10 +76,17 @@ static bool plain(const char *s, size_t len)
 static void put_string(sa_jw *w, const char *s)
 {
     size_t len = strlen(s);
-    if (plain(s, len)) {
-        put(w, "\"", 1);
-        put(w, s, len);
-        put(w, "\"", 1);
+    if (plain(s, len)) {   /* one reservation, not three appends */
+        if (w->failed || len > SIZE_MAX / 2 || sa_buf_reserve(w->out, len + 2) != SA_OK) {
+            w->failed = true;
+            return;
+        }
+        char *p = w->out->data + w->out->len;
+        p[0] = '"';
+        memcpy(p + 1, s, len);
+        p[len + 1] = '"';
+        w->out->len += len + 2;
+        p[len + 2] = '\0';
         return;
     }
     /* Worst case: every byte a \u00XX escape, plus quotes and slack the encoder wants. */

@@ -213,11 +213,29 @@ static bool check_headers(sa_ctx *ctx)
     return true;
 }
 
+/* SOCIALAUTH_PATH, when the web server routes a path prefix to this program (the generated
+ * lighttpd configuration): its own path, "/api/auth/user"; anything else under the prefix
+ * ("/api/auth/userX", "/api/auth/user/x") is not an endpoint (API.md: 404). Read once at
+ * start, before FastCGI replaces the environment with each request's. NULL when unset. */
+static const char *own_path;
+
+static bool path_is_own(const char *path)
+{
+    if (!own_path)
+        return true;
+    size_t n = strlen(own_path);
+    return strncmp(path, own_path, n) == 0 && (path[n] == '\0' || strcmp(path + n, "/") == 0);
+}
+
 /* Dispatch one request that has been read into ctx->req. */
 static void dispatch(const sa_endpoint *ep, sa_ctx *ctx, bool config_ok, size_t *consumed)
 {
     int allowed = allowed_methods(ep);
     sa_request *req = &ctx->req;
+    if (!path_is_own(req->path)) {
+        sa_respond_detail(ctx, 404, "Not found.", NULL);
+        return;
+    }
     if (!check_headers(ctx))
         return;
     if (req->method_bit == SA_OPTIONS) {
@@ -490,6 +508,8 @@ int sa_serve(const sa_endpoint *ep, int argc, char **argv)
         return written ? 0 : 1;
     }
     sa_log_set_name(ep->name);
+    const char *own = getenv("SOCIALAUTH_PATH");
+    own_path = own && *own ? strdup(own) : NULL;
     /* Start-up work that was two thirds of a plain CGI request (callgrind, user-me): the
      * system's openssl.cnf (our algorithms are fixed: HS256, RS256) and, unless the endpoint
      * makes TLS calls (certificate checks look digests up by name), the legacy name tables

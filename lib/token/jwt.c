@@ -97,10 +97,12 @@ static sa_status put(char *buf, size_t size, size_t *pos, const char *text)
 static sa_status put_claim(char *buf, size_t size, size_t *pos, const char *name,
                            const char *value, size_t len)
 {
-    char key[32];
     size_t start = *pos;
-    snprintf(key, sizeof key, ",\"%s\":", name);
-    sa_status st = put(buf, size, pos, key);
+    sa_status st = put(buf, size, pos, ",\"");
+    if (st == SA_OK)
+        st = put(buf, size, pos, name);
+    if (st == SA_OK)
+        st = put(buf, size, pos, "\":");
     if (st == SA_OK)
         st = sa_json_append_string(buf, size, pos, value, len, true);
     if (st != SA_OK)

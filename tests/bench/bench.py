@@ -6,20 +6,24 @@ hello-world FastCGI program measured in the same run, and against the tutorial's
     /usr/bin/python3 tests/bench/bench.py --mode short|long [options]   (binaries as built)
 
 What it does, all on 127.0.0.1 and bounded in time:
-  1. starts a fake Google (tests/fakes/fake_google.py), builds tests/bench/hello.c (the floor),
-  2. starts lighttpd with production settings (release binaries, max_procs = number of cores,
-     sync_rotation = true, the example configuration's lifetimes) rendered by
-     bin/socialauth-lighttpd-conf, with the floor added through --extra; later a second one
-     with sync_rotation = false for the rotation case,
+  1. builds tests/bench/hello.c and measures it behind a minimal lighttpd (one fastcgi.server
+     prefix, max-procs = number of cores): the true floor, the reference of every ratio,
+  2. starts a fake Google (tests/fakes/fake_google.py) and lighttpd as `make run` configures
+     it (bin/socialauth-lighttpd-conf: prefix routing, release binaries, max_procs = number of
+     cores, sync_rotation = true, the example configuration's lifetimes), with the floor added
+     through --extra as a regular-expression condition (the old floor, kept for comparison);
+     later a second one with sync_rotation = false for the unsynced rows,
   3. starts the tutorial's Django backend (tests/bench/django) under gunicorn, one sync worker
      per core, DEBUG off, SQLite, twice: as the tutorial (no token blacklist) and with simplejwt's
      token_blacklist app (each rotation blacklists the old token in the database),
   4. drives each case with wrk: a warm-up, then at each concurrency level several timed rounds;
-     reports the median of the rounds' requests/s, p50 and p99 latency, the ratio to the floor
-     at the same concurrency, CPU time per request of the endpoint processes and of lighttpd,
-     and each endpoint process's resident memory after the case,
-  5. in long mode, sends 100,000+ requests at chosen endpoints and compares their processes'
-     resident memory before and after (a leak shows as RssAnon growth),
+     reports the median of the rounds' requests/s, p50 and p99 latency, their ratios to the true
+     floor at the same concurrency, CPU time per request of the endpoint processes and of
+     lighttpd, requests per log flush for the writing cases, and each endpoint process's
+     private memory after the case,
+  5. times a freshly started process of each endpoint to its first answer, and sends 100,000
+     more requests at chosen endpoints and compares their processes' private memory
+     (Private_Clean + Private_Dirty, /proc/PID/smaps_rollup) before and after,
   6. prints a table and writes tests/bench/results/latest.json.
 Every server it starts is stopped at the end, on errors and on Ctrl-C. Speed is reported, never
 asserted: the exit status is non-zero only when the benchmark itself could not run (or, with
@@ -58,16 +62,20 @@ PYTHON = "/usr/bin/python3"
 sys.path.insert(0, os.path.join(ROOT, "tests", "fakes"))
 from google_client import GoogleClient  # noqa: E402
 
+sys.path.insert(0, BENCH_DIR)
+from fcgi_client import Endpoint, encode_request, parse_answer, private_kib  # noqa: E402
+
 CORES = os.cpu_count() or 1
+SYNC_PROCS = 0   # --sync-procs; 0: the generator's default (as many as the other endpoints)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # Per mode: concurrency levels, seconds of warm-up, seconds per round, rounds per level, and for
 # the leak check the requests sent at each endpoint (0: no leak check).
 MODES = {
     "short": {"conns": [8, 32, 64], "warmup": 1, "duration": 1, "rounds": 2,
-              "leak_requests": 0, "pool": 1500},
+              "leak_requests": 100_000, "pool": 1500, "spawns": 5},
     "long": {"conns": [8, 32, 64], "warmup": 3, "duration": 5, "rounds": 5,
-             "leak_requests": 100_000, "pool": 4000},
+             "leak_requests": 100_000, "pool": 4000, "spawns": 15},
 }
 LEAK_CASES = ["token-refresh", "google-login", "user-me", "token-verify", "posts"]
 
@@ -205,8 +213,14 @@ def proc_comm(pid):
 
 
 def proc_memory(pid):
-    """{"VmRSS": kB, "RssAnon": kB, "RssFile": kB, "RssShmem": kB} of a process."""
+    """{"VmRSS": kB, "RssAnon": kB, "RssFile": kB, "RssShmem": kB, "Private": kB} of a
+    process; Private is Private_Clean + Private_Dirty from /proc/PID/smaps_rollup, the memory
+    the process does not share (RSS also counts shared libraries and the store's regions)."""
     out = {}
+    try:
+        out["Private"] = private_kib(pid)
+    except OSError:
+        pass
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
@@ -227,6 +241,43 @@ def proc_cpu_seconds(pid):
         return 0.0
     fields = stat[stat.rindex(")") + 2:].split()
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+# Cases whose requests commit: the store's log is read around them (group commit).
+WRITE_KEYS = ("token-refresh", "google-login", "first-login")
+
+
+def log_stats(target):
+    """Berkeley DB's log counters of a socialauth server's store (db5.3_stat -l): flushes,
+    bytes written, the most commits one flush covered. {} when not a store or no tool."""
+    home = getattr(target, "settings", {}).get("db_home")
+    if not home or shutil.which("db5.3_stat") is None:
+        return {}
+    r = subprocess.run(["db5.3_stat", "-h", home, "-l"], capture_output=True, text=True,
+                       timeout=30)
+    out = {}
+    for line in r.stdout.splitlines():
+        value, _, label = line.partition("\t")
+        units = re.findall(r"(\d+)(GB|MB|KB|B)?", value)
+        number = sum(int(n) * {"GB": 1 << 30, "MB": 1 << 20, "KB": 1 << 10}.get(u, 1)
+                     for n, u in units)
+        key = {"Total log file flushes": "flushes", "Log bytes written": "bytes",
+               "Maximum commits in a log flush": "max_commits_per_flush"}.get(label.strip())
+        if key and units:
+            out[key] = number
+    return out
+
+
+def log_delta(before, after, requests):
+    """Requests per log flush and log bytes per request over a level's rounds."""
+    if not before or not after:
+        return {}
+    flushes = after.get("flushes", 0) - before.get("flushes", 0)
+    return {"flushes": flushes,
+            "requests_per_flush": round(requests / flushes, 2) if flushes else None,
+            "log_bytes_per_request": round((after.get("bytes", 0) - before.get("bytes", 0))
+                                           / max(requests, 1)),
+            "max_commits_per_flush": after.get("max_commits_per_flush")}
 
 
 def machine_cpu():
@@ -338,6 +389,7 @@ class SocialauthServer:
                         '    ) ) )\n}\n')
         args = [os.path.join(ROOT, "bin", "socialauth-lighttpd-conf"), "--port", str(self.port),
                 "--conf", self.conf, "--run-dir", self.run_dir, "--procs", str(CORES),
+                *(["--sync-procs", str(SYNC_PROCS)] if SYNC_PROCS else []),
                 "--errorlog", os.path.join(self.dir, "error.log")]
         if extra:
             args += ["--extra", extra]
@@ -370,11 +422,51 @@ class SocialauthServer:
             return ""
 
     def processes(self):
-        """{name: [pid, ...]} for lighttpd itself and each endpoint it spawned."""
-        out = {"lighttpd": [self.proc.pid]}
-        for pid in proc_children(self.proc.pid):
-            out.setdefault(proc_comm(pid), []).append(pid)
-        return out
+        return lighttpd_processes(self.proc)
+
+    def stop(self):
+        stop_group(getattr(self, "proc", None))
+
+
+def lighttpd_processes(proc):
+    """{name: [pid, ...]} for lighttpd itself and each FastCGI program it spawned."""
+    out = {"lighttpd": [proc.pid]}
+    for pid in proc_children(proc.pid):
+        out.setdefault(proc_comm(pid), []).append(pid)
+    return out
+
+
+class FloorServer:
+    """The true floor: hello.c behind a minimal lighttpd configuration, one fastcgi.server
+    prefix and nothing else, max-procs = number of cores (as many processes as each endpoint
+    of the main server has). Every ratio in the table is to this server's requests/s."""
+
+    def __init__(self, workdir, floor):
+        self.name = "floor-minimal"
+        self.dir = os.path.join(workdir, self.name)
+        os.makedirs(self.dir)
+        self.port = free_port()
+        self.lighttpd_conf = os.path.join(self.dir, "lighttpd.conf")
+        with open(self.lighttpd_conf, "w") as f:
+            f.write(f'server.bind = "127.0.0.1"\nserver.port = {self.port}\n'
+                    f'server.document-root = "{self.dir}"\n'
+                    f'server.errorlog = "{self.dir}/error.log"\n'
+                    'server.max-connections = 4096\nserver.max-fds = 8192\n'
+                    'server.modules += ( "mod_fastcgi" )\n'
+                    'fastcgi.server = ( "/bench/hello/" => ( (\n'
+                    f'    "socket" => "{self.dir}/hello.sock", "bin-path" => "{floor}",\n'
+                    f'    "max-procs" => {CORES}, "check-local" => "disable",\n'
+                    ') ) )\n')
+        self.proc = subprocess.Popen(["lighttpd", "-D", "-f", self.lighttpd_conf],
+                                     start_new_session=True, stdin=subprocess.DEVNULL)
+        wait_http(self.port, "/bench/hello/", (200,), self.proc, "lighttpd (minimal floor)")
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def __repr__(self):
+        return f"<lighttpd floor :{self.port}>"
+
+    def processes(self):
+        return lighttpd_processes(self.proc)
 
     def stop(self):
         stop_group(getattr(self, "proc", None))
@@ -734,6 +826,7 @@ class Runner:
             "machine": machine_cpu(),
             "google": self.google.calls() if self.google and case.target.name.startswith(
                 "socialauth") else {},
+            "log": log_stats(case.target) if case.key in WRITE_KEYS else {},
         }
 
     def measure(self, case):
@@ -843,6 +936,7 @@ class Runner:
             "machine_iowait_pct": 100.0 * iowait / total,
             "other_cpu_pct": 100.0 * other,
             "google_calls": calls,
+            "log": log_delta(before["log"], after["log"], requests),
         }
 
     def memory(self, case):
@@ -855,11 +949,16 @@ class Runner:
         log(f"bench: leak check {case.name}: {requests} requests")
         if hasattr(case.prepare, "renew"):
             case.prepare.renew()                  # the case's access token may have expired
-        self.wrk(case, conns, 2)                  # warm: caches filled, pools grown
+        warm = self.wrk(case, conns, 2)           # warm: caches filled, pools grown
+        rate = warm["requests"] / max(warm["duration_us"] / 1e6, 1e-3)
         before = self.memory(case)
         sent, runs, errors = 0, 0, 0
         while sent < requests:
-            result = self.wrk(case, conns, 10)
+            # Runs sized by the rate seen (10 s at most), so a fast endpoint is not sent
+            # several times the requests asked for.
+            seconds = max(1, min(10, int((requests - sent) / max(rate, 1.0) + 1)))
+            result = self.wrk(case, conns, seconds)
+            rate = result["requests"] / max(result["duration_us"] / 1e6, 1e-3)
             sent += result["requests"]
             errors += sum(wrk_errors(result).values())
             runs += 1
@@ -890,13 +989,11 @@ def built(name):
 
 
 def build_kind():
-    """"release" or "debug", from whether the endpoints carry DWARF (make's debug build: -g)."""
-    exe = os.path.join(CGI_DIR, "token-verify")
-    try:
-        r = subprocess.run(["readelf", "-S", exe], capture_output=True, text=True, timeout=30)
-        return "debug" if ".debug_info" in r.stdout else "release"
-    except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
+    """"release" or "debug": the build stamp make leaves in lib/ (lib/.build-<mode>)."""
+    for mode in ("release", "debug"):
+        if os.path.exists(os.path.join(ROOT, "lib", ".build-" + mode)):
+            return mode
+    return "unknown"
 
 
 class Plan:
@@ -939,14 +1036,27 @@ class Plan:
             lambda: static_args(self.workdir, key, "GET", None, [
                 "Authorization: Bearer " + self.access_token(server, key)])))
 
+    def true_floor(self, floor):
+        """The reference row: hello.c behind a minimal lighttpd (FloorServer)."""
+        server = self.servers.add(FloorServer(self.workdir, floor))
+        # lighttpd + mod_fastcgi + libfcgi and nothing else. Every ratio is to this program's
+        # requests/s (and p99) at the same concurrency in the same run.
+        return server, Case("floor", "floor (minimal lighttpd)", server, "/bench/hello/",
+                            ["hello"], "static.lua",
+                            "hello-world FastCGI program, one fastcgi.server prefix",
+                            static_args(self.workdir, "floor", "GET"))
+
     def main_cases(self, server, floor):
-        """The cases served by the main server (sync_rotation = true), the floor first."""
+        """The cases served by the main server: `make run`'s stack (the release build, the
+        configuration bin/socialauth-lighttpd-conf generates, sync_rotation = true)."""
         cases = [
-            # The floor: lighttpd + mod_fastcgi + libfcgi and nothing else. Every ratio is to
-            # this program's requests/s at the same concurrency in the same run.
-            Case("floor", "floor (hello.c)", server, "/bench/hello/", ["hello"], "static.lua",
-                 "hello-world FastCGI program behind the same lighttpd",
-                 static_args(self.workdir, "floor", "GET")),
+            # Today's floor: the same hello.c behind the generated configuration, added as a
+            # regular-expression condition as the endpoints once were: what the configuration
+            # itself costs shows as the gap to the true floor.
+            Case("floor-generated", "floor (generated config)", server, "/bench/hello/",
+                 ["hello"], "static.lua",
+                 "hello-world FastCGI program behind the generated configuration",
+                 static_args(self.workdir, "floor-generated", "GET")),
         ]
         if built("token-verify"):
             # token-verify: parse and HMAC-check a token, the session lookup; no writes.
@@ -1040,7 +1150,7 @@ class Plan:
                          pool.prepare, pool.after, pool.stats)]
         return [
             # The tutorial's refresh: rotation without the blacklist app is HMAC work only.
-            Case("token-refresh", "django refresh", server, "/api/auth/token/refresh/",
+            Case("token-refresh-tutorial", "django refresh", server, "/api/auth/token/refresh/",
                  ["gunicorn"], "rotate.lua",
                  "TokenRefreshView, rotation as the tutorial (no database access)",
                  pool.prepare, pool.after, pool.stats),
@@ -1061,48 +1171,64 @@ def fmt_kb(kb):
 
 def print_table(report, out=sys.stdout):
     w = out.write
-    floors = {r["conns"]: r["rps"] for c in report["cases"] if c["name"].startswith("floor")
-              for r in c["rows"]}
+    floors = {r["conns"]: r for c in report["cases"] if c["key"] == "floor" for r in c["rows"]}
     w("\nsocialauth benchmark, mode %s, %s build, %d cores, %s\n" % (
         report["mode"], report["build"], report["cores"], report["started"]))
     w("wrk: %d thread(s), %d s rounds x %d per level, median shown. cpu us/req: CPU time per "
       "request of the\nendpoint's processes / lighttpd / wrk; busy%%: the machine's CPU use; "
       "other%%: CPU used by processes\noutside the benchmark (other jobs disturb the numbers)\n\n"
       % (report["threads"], report["duration"], report["rounds"]))
-    head = "%-25s %5s %8s %8s %8s %7s %6s %20s %5s %6s\n"
-    w(head % ("case", "conns", "req/s", "p50 ms", "p99 ms", "x floor", "errors",
+    head = "%-25s %5s %8s %8s %8s %7s %7s %6s %20s %5s %6s\n"
+    w(head % ("case", "conns", "req/s", "p50 ms", "p99 ms", "x floor", "p99 xf", "errors",
               "cpu us/req ep/lt/wrk", "busy%", "other%"))
-    w("-" * 110 + "\n")
+    w("-" * 118 + "\n")
     for case in report["cases"]:
         for row in case["rows"]:
             floor = floors.get(row["conns"])
-            ratio = f"{row['rps'] / floor:.3f}" if floor else "-"
+            ratio = f"{row['rps'] / floor['rps']:.3f}" if floor else "-"
+            p99x = f"{row['p99_ms'] / floor['p99_ms']:.2f}" if floor and floor["p99_ms"] else "-"
             cpu = row["cpu_us_per_request"]
             w(head % (case["name"][:25], row["conns"], f"{row['rps']:.0f}", f"{row['p50_ms']:.2f}",
-                      f"{row['p99_ms']:.2f}", ratio, row["bad"],
+                      f"{row['p99_ms']:.2f}", ratio, p99x, row["bad"],
                       f"{cpu['endpoint']:.0f} / {cpu['lighttpd']:.0f} / {cpu['wrk']:.0f}",
                       f"{row['machine_busy_pct']:.0f}", f"{row['other_cpu_pct']:.0f}"))
             for note in row["notes"]:
                 w(f"{'':27}   ! {note}\n")
-    w("\nresident memory after each case (MiB per process: VmRSS, of which anonymous)\n")
+    w("\nmemory after each case (MiB per process: private = Private_Clean + Private_Dirty of "
+      "smaps_rollup; VmRSS, which also counts shared libraries and the store's regions)\n")
     for case in report["cases"]:
         parts = []
         for name, mems in case["memory"].items():
             for m in mems:
-                parts.append(f"{name} {fmt_kb(m.get('VmRSS', 0))} ({fmt_kb(m.get('RssAnon', 0))})")
+                parts.append(f"{fmt_kb(m.get('Private', 0))} ({fmt_kb(m.get('VmRSS', 0))})")
         w("  %-27s %s\n" % (case["name"][:27], ", ".join(parts) or "-"))
+    logged = [(c["name"], r["conns"], r["log"]) for c in report["cases"] for r in c["rows"]
+              if r.get("log")]
+    if logged:
+        w("\ngroup commit (the store's log, db5.3_stat -l): requests per fdatasync, log bytes "
+          "per request\n")
+        for name, conns, lg in logged:
+            w("  %-27s c=%-3d %6s req/flush  %5d B/req  (most commits in one flush so far: %s)\n"
+              % (name[:27], conns, lg["requests_per_flush"], lg["log_bytes_per_request"],
+                 lg["max_commits_per_flush"]))
+    if report.get("spawn"):
+        w("\nspawn to first answer (a fresh endpoint process on the running store; median ms)\n")
+        w("  " + "  ".join(f"{s['name']} {s['ms']:.1f}" for s in report["spawn"]) + "\n")
     if report["comparisons"]:
         w("\nsocialauth / Django (requests/s ratio at the same concurrency; >1: socialauth faster)\n")
         for comp in report["comparisons"]:
             w("  %-52s %s\n" % (comp["ours"] + " / " + comp["theirs"],
                                 "  ".join(f"c={c}: {v:.1f}x" for c, v in comp["ratio"].items())))
     if report["leaks"]:
-        w("\nmemory over a long run (growth of the endpoint processes' RSS, all processes summed)\n")
+        w("\nprivate memory per process (KiB) after a warm-up -> after N more requests through "
+          "the endpoint\n")
         for leak in report["leaks"]:
-            w("  %-27s %8d requests  VmRSS %+8d kB  RssAnon %+8d kB  (%+.1f kB anon / 10k req)%s\n"
-              % (leak["name"], leak["requests"], leak["growth_kb"]["VmRSS"],
-                 leak["growth_kb"]["RssAnon"], leak["anon_growth_kb_per_10k"],
-                 f"  errors {leak['errors']}" if leak["errors"] else ""))
+            pairs = [f"{b.get('Private', 0)} -> {a.get('Private', 0)}"
+                     for name in leak["after"]
+                     for b, a in zip(leak["before"].get(name, []), leak["after"][name])]
+            w("  %-27s %8d requests  %s%s\n" % (
+                leak["name"][:27], leak["requests"], ", ".join(pairs),
+                f"  errors {leak['errors']}" if leak["errors"] else ""))
     profiled = [c for c in report["cases"] if c.get("profile")]
     if profiled:
         w("\nwhere the CPU time goes (perf, cpu-clock samples of the endpoint's processes and "
@@ -1122,12 +1248,19 @@ def print_table(report, out=sys.stdout):
     w("\n")
 
 
+# Like for like: every read of ours against Django's read (user-me: JWTAuthentication, one
+# query); a rotation against Django's with the token_blacklist app (without it Django stores
+# nothing, so its refresh is not a counterpart of a rotation that records the session).
+COUNTERPARTS = {"user-me": ("user-me", "token-verify", "posts"),
+                "token-refresh": ("token-refresh",)}
+
+
 def comparisons(cases):
-    """socialauth's requests/s over Django's, for each pair of cases with the same key."""
+    """socialauth's requests/s over Django's, for each like-for-like pair (COUNTERPARTS)."""
     out = []
     for theirs in (c for c in cases if c["server"].startswith("django")):
         t_rps = {r["conns"]: r["rps"] for r in theirs["rows"]}
-        for ours in (c for c in cases if c["key"] == theirs["key"]
+        for ours in (c for c in cases if c["key"] in COUNTERPARTS.get(theirs["key"], ())
                      and not c["server"].startswith("django")):
             ratio = {r["conns"]: r["rps"] / t_rps[r["conns"]] for r in ours["rows"]
                      if t_rps.get(r["conns"])}
@@ -1190,6 +1323,9 @@ def parse_args(argv):
                         "into the main server's store with `socialauth import-django`, timed; "
                         "the report gains the import rate and the store's size per user and "
                         "per session (e.g. 1000 vs 1000000 to see how cost grows)")
+    p.add_argument("--sync-procs", type=int, default=0,
+                   help="processes of each endpoint marked sync in etc/endpoints (default: "
+                        "what bin/socialauth-lighttpd-conf gives them, as many as the others)")
     p.add_argument("--profile", action="store_true",
                    help="after each case, one more round under `perf record` on its processes; "
                         "prints where their CPU time goes (needs linux-perf)")
@@ -1225,12 +1361,17 @@ def run_all(args, mode, runner, plan, servers, workdir):
                 records.append(dict(runner.measure(case), key=case.key))
 
     floor = build_floor(workdir)
+    floor_server, floor_case = plan.true_floor(floor)
+    measure([floor_case])
+    if not args.hold:
+        servers.stop(floor_server)
     gsettings = plan.start_google()
     runner.google = plan.google
     main = plan.socialauth("socialauth-sync", gsettings, sync=True, floor=floor)
     population = populate(main, args.users, workdir) if args.users else None
     cases = plan.main_cases(main, floor)
     measure(cases)
+    spawns = spawn_times(plan, main, mode["spawns"])
     if population is not None:
         population["after"] = json.loads(main.cli("stats", "--json"))
     if mode["leak_requests"]:
@@ -1266,7 +1407,50 @@ def run_all(args, mode, runner, plan, servers, workdir):
     if plan.google is not None:
         calls = plan.google.calls()
         log(f"bench: calls to the fake Google during the whole run: {calls}")
-    return records, leaks, population
+    return records, leaks, population, spawns
+
+
+def spawn_times(plan, server, count):
+    """Milliseconds from starting a fresh endpoint process (a listening unix socket as its
+    standard input, as lighttpd and spawn-fcgi start it) to its first answer, each endpoint
+    `count` times on the main server's store while that server runs: what mod_fcgid and CGI
+    users pay on every spawn. Returns [{"name", "ms" (median), "all"}]."""
+    access = plan.access_token(server, "spawn")
+    requests = [("health", "GET", "/api/health/", None, {}),
+                ("token-verify", "POST", "/api/auth/token/verify/", {"token": access}, {}),
+                ("user-me", "GET", "/api/auth/user/", None, {"Authorization": "Bearer " + access}),
+                ("posts", "GET", "/api/posts/", None, {"Authorization": "Bearer " + access})]
+    if plan.have_login:
+        id_token = plan.google.returning_user_token("spawn")
+        refresh = [a["refresh"] for a in login(server, id_token, count)]
+        requests.append(("token-refresh", "POST", "/api/auth/token/refresh/",
+                         lambda i: {"refresh": refresh[i]}, {}))
+        requests.append(("google-login", "POST", "/api/social/login/google/",
+                         {"id_token": id_token}, {}))
+    out = []
+    for name, method, path, body, headers in requests:
+        if not built(name):
+            continue
+        times = []
+        for i in range(count):
+            b = body(i) if callable(body) else body
+            data = json.dumps(b).encode() if b is not None else b""
+            hdrs = dict(headers, **({"Content-Type": "application/json"} if data else {}))
+            payload = encode_request(method, path, data, hdrs)
+            ep = Endpoint([os.path.join(CGI_DIR, name)], {"SOCIALAUTH_CONF": server.conf},
+                          os.path.join(server.run_dir, f"spawn-{name}.sock"),
+                          stderr=subprocess.DEVNULL)
+            try:
+                status = parse_answer(ep.raw(payload))[0]
+                times.append((time.perf_counter() - ep.started) * 1000)
+            finally:
+                ep.stop()
+            if status != 200:
+                raise BenchError(f"spawn of {name}: first answer {status}")
+        out.append({"name": name, "ms": round(statistics.median(times), 2),
+                    "all": [round(t, 2) for t in times]})
+        log(f"bench: spawn to first answer, {name}: {out[-1]['ms']} ms (median of {count})")
+    return out
 
 
 def write_dumpdata(path, n):
@@ -1315,7 +1499,9 @@ def populate(server, n, workdir):
 
 
 def main(argv=None):
+    global SYNC_PROCS
     args = parse_args(argv)
+    SYNC_PROCS = args.sync_procs
     mode = dict(MODES[args.mode])
     if args.leak_requests is not None:
         mode["leak_requests"] = args.leak_requests
@@ -1335,12 +1521,20 @@ def main(argv=None):
     started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     t0 = time.time()
     deploy_rows = []
+    deploy_failed = False
     try:
-        records, leaks, population = (([], [], None) if args.deploy else
-                                      run_all(args, mode, runner, plan, servers, workdir))
+        records, leaks, population, spawns = (([], [], None, []) if args.deploy else
+                                              run_all(args, mode, runner, plan, servers,
+                                                      workdir))
         if not args.no_deploy:
             import deploy  # tests/bench/deploy.py
-            deploy_rows = deploy.run(sys.modules[__name__], args, workdir, log)
+            try:
+                deploy_rows = deploy.run(sys.modules[__name__], args, workdir, log)
+            except (BenchError, subprocess.CalledProcessError, OSError) as exc:
+                # The main table is still printed and written; the exit status says it.
+                log(f"bench: deployment rows: {exc}")
+                plan.skipped.append(f"deployment rows: {exc}")
+                deploy_failed = True
         if args.hold:
             hold(servers, workdir)
     except KeyboardInterrupt:
@@ -1361,6 +1555,7 @@ def main(argv=None):
         "warmup": runner.warmup, "host": host_info(),
         "cases": records, "comparisons": comparisons(records), "leaks": leaks,
         "skipped": plan.skipped, "population": population, "deploy": deploy_rows,
+        "spawn": spawns,
     }
     os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
     with open(args.output, "w") as f:
@@ -1371,6 +1566,8 @@ def main(argv=None):
     if deploy_rows:
         deploy.print_rows(deploy_rows)
     log(f"bench: {report['seconds']} s in all; results in {os.path.relpath(args.output)}")
+    if deploy_failed:
+        return 2
     if args.strict and any(r["bad"] for c in records for r in c["rows"]):
         return 1
     return 0

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "core/utc.h"
 #include "token/jwt.h"
@@ -944,9 +946,49 @@ static void test_huge_tokens(void **state)
     free(tok);
 }
 
+/* Identifiers from the pool: lower-case hex of the asked length, never the same twice across
+ * several refills, and a forked child does not hand out what its parent will. */
+static void test_random_id_hex_pool(void **state)
+{
+    (void)state;
+    enum { N = 400 };
+    static char ids[N][SA_JTI_LEN + 1];
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(sa_random_id_hex(ids[i], SA_JTI_LEN), SA_OK);
+        assert_int_equal(strlen(ids[i]), SA_JTI_LEN);
+        assert_int_equal(strspn(ids[i], "0123456789abcdef"), SA_JTI_LEN);
+        for (int j = 0; j < i; j++)
+            assert_string_not_equal(ids[i], ids[j]);
+    }
+    char odd[8];
+    assert_int_equal(sa_random_id_hex(odd, 7), SA_OK);
+    assert_int_equal(strlen(odd), 7);
+
+    int pipefd[2];
+    assert_int_equal(pipe(pipefd), 0);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        char id[SA_JTI_LEN + 1];
+        int ok = sa_random_id_hex(id, SA_JTI_LEN) == SA_OK &&
+                 write(pipefd[1], id, SA_JTI_LEN) == SA_JTI_LEN;
+        _exit(ok ? 0 : 1);
+    }
+    char from_child[SA_JTI_LEN + 1] = "", mine[SA_JTI_LEN + 1];
+    int status = 0;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(read(pipefd[0], from_child, SA_JTI_LEN), SA_JTI_LEN);
+    close(pipefd[0]);
+    close(pipefd[1]);
+    assert_int_equal(sa_random_id_hex(mine, SA_JTI_LEN), SA_OK);
+    assert_string_not_equal(mine, from_child);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_random_id_hex_pool),
         cmocka_unit_test(test_b64url_vectors),
         cmocka_unit_test(test_b64url_sizes),
         cmocka_unit_test(test_b64url_rejects_noncanonical),

@@ -39,6 +39,31 @@ static void test_check(void **state)
         assert_int_equal(sa_text_check(cases[i].s, cases[i].len), cases[i].want);
 }
 
+/* The ASCII fast path (eight bytes at a time) hands over to u8_check at the first other
+ * byte: a fault at every offset and alignment is still found, and valid UTF-8 anywhere after
+ * an ASCII run still passes. */
+static void test_check_every_offset(void **state)
+{
+    (void)state;
+    char s[40];
+    for (size_t at = 0; at < 32; at++) {
+        memset(s, 'a', sizeof s);
+        s[at] = '\0';
+        assert_int_equal(sa_text_check(s, sizeof s), SA_TEXT_NUL);
+        memset(s, 'a', sizeof s);
+        s[at] = (char)0xff;
+        assert_int_equal(sa_text_check(s, sizeof s), SA_TEXT_NOT_UTF8);
+        memset(s, 'a', sizeof s);
+        s[at] = (char)0xc3;                      /* a lead byte cut short by 'a' */
+        assert_int_equal(sa_text_check(s, sizeof s), SA_TEXT_NOT_UTF8);
+        s[at + 1] = (char)0xa9;                  /* e acute */
+        assert_int_equal(sa_text_check(s, sizeof s), SA_TEXT_OK);
+        assert_int_equal(sa_text_check(s, at + 1), SA_TEXT_NOT_UTF8);
+        s[0] = (char)0x7f;                       /* DEL is ASCII */
+        assert_int_equal(sa_text_check(s, at ? at : 1), SA_TEXT_OK);
+    }
+}
+
 static void test_count_and_cut(void **state)
 {
     assert_int_equal(sa_text_chars("", 0), 0);
@@ -193,6 +218,7 @@ int main(int argc, char **argv)
         return dump();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_check),
+        cmocka_unit_test(test_check_every_offset),
         cmocka_unit_test(test_count_and_cut),
         cmocka_unit_test(test_normalize),
         cmocka_unit_test(test_word),
