@@ -215,7 +215,7 @@ static bool check_headers(sa_ctx *ctx)
 
 /* SOCIALAUTH_PATH, when the web server routes a path prefix to this program (the generated
  * lighttpd configuration): its own path, "/api/auth/user"; anything else under the prefix
- * ("/api/auth/userX", "/api/auth/user/x") is not an endpoint (API.md: 404). Read once at
+ * ("/api/auth/userX", "/api/auth/user/x") is not an endpoint (api.html#endpoints: 404). Read once at
  * start, before FastCGI replaces the environment with each request's. NULL when unset. */
 static const char *own_path;
 

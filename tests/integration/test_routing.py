@@ -1,6 +1,6 @@
 """How the generated lighttpd configuration routes requests (issue 13): one fastcgi.server
 table looked up by path prefix, no regular-expression condition per endpoint; a path under a
-program's prefix that is not its own gets API.md's 404 from the program itself."""
+program's prefix that is not its own gets the API reference's 404 (api.html#endpoints) from the program itself."""
 
 import os
 import re
