@@ -28,6 +28,7 @@ void sa_config_defaults(sa_config *cfg)
     cfg->google_leeway = 60;
     cfg->sync_rotation = true;
     cfg->rep_priority = 100;
+    cfg->rep_read_wait = 5;
     cfg->google_timeout = 5;
     cfg->cookie_secure = true;
     snprintf(cfg->cookie_samesite, sizeof cfg->cookie_samesite, "Lax");
@@ -472,6 +473,15 @@ static sa_status apply(sa_config *cfg, const char *key, const char *value, const
         sa_status st = sa_parse_int(value, 0, 1000000, &i);
         if (st == SA_OK)
             cfg->rep_priority = (int)i;
+        return st;
+    }
+    if (strcmp(key, "rep_read_wait") == 0) {
+        EXPECT("a duration from 0 to 10 seconds");
+        sa_status st = sa_parse_duration(value, &i);
+        if (st == SA_OK && i > 10)
+            st = SA_ERR_INVALID;
+        if (st == SA_OK)
+            cfg->rep_read_wait = i;
         return st;
     }
     if (strcmp(key, "max_body") == 0) {

@@ -103,9 +103,11 @@ static sa_status remote_call(sa_store *store, sa_wire *req, unsigned char **buf,
     *in = (sa_wire_in){*buf, len, false};
     unsigned status = sa_wire_get_u8(in);
     (void)sa_wire_get_u8(in);                 /* durable: a non-durable write is not SA_OK */
+    /* The commit token: the node itself waits for the master's position when a read misses
+     * (store_rep.c, rep_catch_up), so a program needs none of its own. */
     size_t tlen = SA_WIRE_TOKEN;
-    in->p += in->left >= tlen ? tlen : 0;     /* the commit token: read-your-writes works */
-    in->left -= in->left >= tlen ? tlen : 0;  /*   through the master instead (README) */
+    in->p += in->left >= tlen ? tlen : 0;
+    in->left -= in->left >= tlen ? tlen : 0;
     sa_wire_get_str(in, msg, sizeof msg);
     if (in->bad || status > SA_ERR_CONFIG) {
         free(*buf);

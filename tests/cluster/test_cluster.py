@@ -11,11 +11,12 @@ ME = "/api/auth/user/"
 UNAVAILABLE = {"detail": "Service temporarily unavailable.", "code": "service_unavailable"}
 
 
-def post(node, path, **kw):
+def post(node, path, method="post", headers=None, **kw):
     """One request on a connection of its own: while nodes are killed and restarted, a pooled
     keep-alive connection may be one the server side already dropped."""
     import requests
-    r = requests.post(node.web.url(path), timeout=30, headers={"Connection": "close"}, **kw)
+    r = requests.request(method, node.web.url(path), timeout=30,
+                         headers={"Connection": "close", **(headers or {})}, **kw)
     assert r.status_code != 500, r.text
     return r
 
@@ -46,7 +47,47 @@ def test_sign_in_on_a_then_user_me_on_b(cluster):
         assert refreshed.status_code == 200, refreshed.text
 
 
+def test_read_on_a_lagging_replica_waits_for_the_master(netns_cluster):
+    """Read-your-writes when a replica is behind: a user signs in on the master while a
+    replica's link is down. Through that replica, user-me answers 401 after waiting at most
+    rep_read_wait (5 s) for the master's commit position it cannot reach; once the link is
+    back, and before the replica's own copy has the user, user-me there answers 200: its node
+    waited for the master's position (txn_applied on its commit token) and read again."""
+    google, c = netns_cluster
+    master = c.master()
+    lag = next(n for n in c.nodes if n is not master)
+    lagged = 0
+    for attempt in range(3):
+        c.link(lag, False)
+        r = login(google, master, f"lag-{attempt}")
+        assert r.status_code == 200, r.text   # the master and the other replica: a quorum
+        pk, access = r.json()["user"]["pk"], r.json()["access"]
+        if attempt == 0:
+            t = time.time()
+            me = lag.web.get(ME, headers=bearer(access))
+            waited = time.time() - t
+            assert me.status_code == 401, me.text
+            assert 4.5 < waited < 9, waited   # bounded by rep_read_wait
+        c.link(lag, True)
+        missing = pk not in {u["pk"] for u in users_of(lag)}   # its own copy, no waiting
+        me = lag.web.get(ME, headers=bearer(access))
+        assert me.status_code == 200, me.text
+        assert me.json()["pk"] == pk
+        lagged += missing
+        if lagged:
+            break
+    assert lagged, "the replica was never behind: the test showed nothing"
+
+
+def status_time(text):
+    """A `cluster status` time (UTC, whole seconds) as unix seconds."""
+    import calendar
+    return calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ"))
+
+
 def test_status_shows_roles_master_and_sites(cluster):
+    """`socialauth cluster status` on each node: its role, the master, the sites, its lag;
+    after the master is killed, the survivors name the new master and the failover time."""
     _, c = cluster
     master = c.master()
     for n in c.nodes:
@@ -54,6 +95,21 @@ def test_status_shows_roles_master_and_sites(cluster):
         assert st["master"] == master.rep
         assert st["sites"].count("connected") == 2 and "disconnected" not in st["sites"]
         assert st["role"] == ("master" if n is master else "replica")
+        assert st["site"] == n.rep
+        if n is master:
+            assert st["lag"] == "0"
+        else:
+            assert st["lag"].endswith(" bytes") or st["lag"].endswith(" log files"), st
+    killed_at = int(time.time())
+    master.kill()
+    survivors = [n for n in c.nodes if n is not master]
+    new = c.wait_roles(30, survivors)
+    for n in survivors:
+        st = n.status()
+        assert st["master"] == new.rep and new is not master
+        assert st["role"] == ("master" if n is new else "replica")
+        assert killed_at <= status_time(st["last_failover"]) <= time.time() + 1, st
+        assert master.rep + " disconnected" in st["sites"], st
 
 
 def users_of(node):
