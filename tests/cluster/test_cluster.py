@@ -130,16 +130,18 @@ def verify_ok(node):
 
 
 def test_master_killed_whole_and_restarted(cluster):
-    """Mixed traffic on every node while the master node is SIGKILLed (node, lighttpd,
-    programs) and later restarted: nothing answered is lost, nothing is duplicated."""
+    """Mixed traffic on every node (first sign-ins, sign-ins again, rotations, logouts, user
+    edits) while the master node is SIGKILLed (node, lighttpd, programs) and later
+    restarted: nothing answered is lost, nothing is duplicated, the nodes converge."""
     import random
     google, c = cluster
     rnd = random.Random(16)
     victim = c.master()
     alive = list(c.nodes)
-    clients = {}        # sub -> {"refresh", "pk", "pending": refresh token sent, got 503}
+    clients = {}        # sub -> {"refresh", "access", "pk", "names", "pending"}
     answered = set()    # subs whose login answered 200
-    counts = {"login": 0, "refresh": 0, "503": 0}
+    gone = set()        # subs whose session a logout ended (200), or may have (503)
+    counts = {"login": 0, "again": 0, "refresh": 0, "logout": 0, "edit": 0, "503": 0}
     retried_after_503 = 0
     t0 = time.time()
     killed_at = restarted_at = None
@@ -158,14 +160,16 @@ def test_master_killed_whole_and_restarted(cluster):
             restarted_at = time.time()
         node = rnd.choice(alive)
         n += 1
-        if not clients or rnd.random() < 0.4:
+        dice = rnd.random()
+        if not clients or dice < 0.3:
             sub = f"k{n}"
             r = login(google, node, sub)
             assert r.status_code in (200, 503), r.text
             if r.status_code == 200:
                 counts["login"] += 1
                 answered.add(sub)
-                clients[sub] = {"refresh": r.json()["refresh"], "pk": r.json()["user"]["pk"]}
+                clients[sub] = {"refresh": r.json()["refresh"], "access": r.json()["access"],
+                                "pk": r.json()["user"]["pk"], "names": {"U"}}
                 if killed_at and failover is None and node is not victim:
                     failover = time.time() - killed_at
             else:
@@ -173,17 +177,46 @@ def test_master_killed_whole_and_restarted(cluster):
             continue
         sub = rnd.choice(sorted(clients))
         cl = clients[sub]
-        r = post(node, REFRESH, json={"refresh": cl["refresh"]})
-        # A retry after a 503 gets the successor (grace) or rotates: never a 401.
-        assert r.status_code in (200, 503), (r.status_code, r.text, cl.get("pending"))
-        if r.status_code == 200:
-            counts["refresh"] += 1
-            retried_after_503 += bool(cl.pop("pending", False))
-            cl["refresh"] = r.json()["refresh"]
+        if dice < 0.4:      # the same user signs in again: a second session, same user
+            r = login(google, node, sub)
+            assert r.status_code in (200, 503), r.text
+            if r.status_code == 200:
+                assert r.json()["user"]["pk"] == cl["pk"]
+                counts["again"] += 1
+            else:
+                counts["503"] += 1
+        elif dice < 0.5:    # logout: its refresh token is then revoked, or may be (503)
+            r = post(node, "/api/auth/logout/", json={"refresh": cl["refresh"]})
+            assert r.status_code in (200, 503), r.text
+            counts["logout" if r.status_code == 200 else "503"] += 1
+            gone.add(sub)
+            del clients[sub]
+        elif dice < 0.65:   # a user edit
+            name = f"e{n}"
+            r = post(node, ME, method="patch", json={"first_name": name},
+                     headers=bearer(cl["access"]))
+            assert r.status_code in (200, 503), r.text
+            if r.status_code == 200:
+                assert r.json()["first_name"] == name
+                counts["edit"] += 1
+                cl["names"] = {name}           # answered: it must survive
+            else:
+                counts["503"] += 1
+                cl["names"].add(name)          # not durable: either may survive
         else:
-            counts["503"] += 1
-            cl["pending"] = True
+            r = post(node, REFRESH, json={"refresh": cl["refresh"]})
+            # A retry after a 503 gets the successor (grace) or rotates: never a 401.
+            assert r.status_code in (200, 503), (r.status_code, r.text, cl.get("pending"))
+            if r.status_code == 200:
+                counts["refresh"] += 1
+                retried_after_503 += bool(cl.pop("pending", False))
+                cl["refresh"] = r.json()["refresh"]
+                cl["access"] = r.json()["access"]
+            else:
+                counts["503"] += 1
+                cl["pending"] = True
     assert killed_at and restarted_at and failover is not None, counts
+    assert all(counts[k] for k in ("login", "again", "refresh", "logout", "edit")), counts
     c.wait_roles(60)
     # Converged: every node holds every answered user, once.
     deadline = time.time() + 30
@@ -195,17 +228,23 @@ def test_master_killed_whole_and_restarted(cluster):
     for l in lists:
         pks = {u["pk"] for u in l}
         for sub in answered:
-            assert clients[sub]["pk"] in pks
+            assert (clients.get(sub) or {"pk": None})["pk"] in pks or sub in gone, sub
         for field in ("pk", "username", "email"):
             values = [u[field] for u in l]
             assert len(values) == len(set(values)), field
     assert [sorted(u["pk"] for u in l) for l in lists[1:]] == [sorted(u["pk"] for u in lists[0])] * 2
+    assert [sorted((u["pk"], u["first_name"]) for u in l) for l in lists[1:]] == \
+        [sorted((u["pk"], u["first_name"]) for u in lists[0])] * 2
     for x in c.nodes:
         verify_ok(x)
-    # Every client's last answered refresh token works on any node.
+    # Every client's last answered refresh token works on any node, and its user-me shows its
+    # last answered edit.
     for sub, cl in clients.items():
-        r = post(rnd.choice(c.nodes), REFRESH, json={"refresh": cl["refresh"]})
+        node = rnd.choice(c.nodes)
+        r = post(node, REFRESH, json={"refresh": cl["refresh"]})
         assert r.status_code == 200, (sub, r.text)
+        me = node.web.get(ME, headers=bearer(r.json()["access"]))
+        assert me.status_code == 200 and me.json()["first_name"] in cl["names"], (sub, me.text)
     print(f"\nfailover: first answered sign-in {failover:.2f} s after the kill; {counts}, "
           f"retried after 503: {retried_after_503}")
 
@@ -260,12 +299,22 @@ def test_partitioned_master_answers_503_never_a_lost_200(netns_cluster):
                 failover = time.time() - t_cut
     assert minority["503"] > 0, minority
     assert failover is not None, "the majority never answered a sign-in"
-    # Retries of rotations that got 503, on the majority, within reuse_grace (30 s).
+    # Retries of rotations that got 503, on the majority, within reuse_grace (30 s): the
+    # first rotates (the minority's commit was not durable), and a second retry of the same
+    # old token, on the other majority node, gets the byte-identical successor of the one
+    # that did commit.
+    retried = 0
     for cl in clients.values():
         if cl.pop("pending", False):
-            r = post(others[0], REFRESH, json={"refresh": cl["refresh"]})
+            old_token = cl["refresh"]
+            r = post(others[0], REFRESH, json={"refresh": old_token})
             assert r.status_code == 200, r.text
+            again = post(others[1], REFRESH, json={"refresh": old_token})
+            assert again.status_code == 200, again.text
+            assert again.json()["refresh"] == r.json()["refresh"]
             cl["refresh"] = r.json()["refresh"]
+            retried += 1
+    assert retried, "no rotation got a 503 on the minority side"
     c.link(old, True)
     c.wait_roles(60)
     deadline = time.time() + 30
