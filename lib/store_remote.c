@@ -552,11 +552,77 @@ sa_status sa_store_remote_status(sa_store *store, char **text, sa_error *err)
     return SA_OK;
 }
 
-sa_status sa_store_remote_unsupported(const char *what, sa_error *err)
+sa_status sa_store_remote_user_import(sa_store *store, const sa_user *user, bool *created,
+                                      sa_error *err)
 {
-    return SA_FAIL(err, SA_ERR_UNAVAILABLE,
-                   "store: %s is not available through `socialauth node` (store_backend = node)",
-                   what);
+    sa_wire req = {0};
+    unsigned char *buf;
+    sa_wire_in in;
+    sa_wire_u8(&req, SA_OP_USER_IMPORT);
+    sa_status st = sa_wire_user(&req, user, err);
+    if (st != SA_OK) {
+        sa_wire_free(&req);
+        return st;
+    }
+    st = remote_call(store, &req, &buf, &in, err);
+    if (st == SA_OK) {
+        unsigned c = sa_wire_get_u8(&in);
+        if (in.bad)
+            return remote_bad(buf, err);
+        *created = c != 0;
+    }
+    free(buf);
+    return st;
+}
+
+sa_status sa_store_remote_flush(sa_store *store, sa_error *err)
+{
+    sa_wire req = {0};
+    sa_wire_u8(&req, SA_OP_FLUSH);
+    return remote_simple(store, &req, err);
+}
+
+sa_status sa_store_remote_username_variants(sa_store *store, sa_username_variant **out,
+                                            size_t *count, sa_error *err)
+{
+    sa_wire req = {0};
+    unsigned char *buf;
+    sa_wire_in in;
+    size_t n = 0, cap = 0;
+    sa_username_variant *v = NULL;
+    *out = NULL;
+    *count = 0;
+    sa_wire_u8(&req, SA_OP_USERNAME_VARIANTS);
+    sa_status st = remote_call(store, &req, &buf, &in, err);
+    if (st != SA_OK)
+        return st;
+    while (sa_wire_get_u8(&in) == 1) {
+        if (n == cap) {
+            sa_username_variant *more = realloc(v, (cap = cap ? 2 * cap : 16) * sizeof *v);
+            if (!more) {
+                free(v);
+                free(buf);
+                return SA_FAIL(err, SA_ERR_UNAVAILABLE, "store: out of memory");
+            }
+            v = more;
+        }
+        sa_wire_get_str(&in, v[n].id, sizeof v[n].id);
+        sa_wire_get_str(&in, v[n].username, sizeof v[n].username);
+        int64_t g = sa_wire_get_i64(&in);
+        if (in.bad || g < 1) {
+            free(v);
+            return remote_bad(buf, err);
+        }
+        v[n++].group = (size_t)g;
+    }
+    free(buf);
+    if (in.bad) {
+        free(v);
+        return SA_FAIL(err, SA_ERR_UNAVAILABLE, "store: node answered a malformed message");
+    }
+    *out = v;
+    *count = n;
+    return SA_OK;
 }
 
 sa_status sa_store_remote_verify(sa_store *store, sa_store_problem_fn report, void *ctx,

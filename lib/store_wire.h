@@ -55,6 +55,9 @@ typedef enum sa_wire_op {
     SA_OP_JTI_COUNT,
     SA_OP_VERIFY,          /* this node's copy */
     SA_OP_STATS,           /* this node's copy */
+    SA_OP_USER_IMPORT,     /* user; answer: u8 created */
+    SA_OP_FLUSH,           /* the master's log to disk (after imports) */
+    SA_OP_USERNAME_VARIANTS, /* answer: (u8 1, str id, str username, i64 group)..., u8 0 */
     SA_OP_LAST
 } sa_wire_op;
 

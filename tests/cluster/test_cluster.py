@@ -414,3 +414,32 @@ def test_sidless_tokens_through_the_nodes(cluster):
         while n.web.get(ME, headers=bearer(access)).status_code != 401:
             assert time.time() < deadline, n.name
             time.sleep(0.1)
+
+
+def test_import_django_and_init_through_a_replica(cluster, tmp_path):
+    """`socialauth import-django` through a replica's node: each user is imported on the
+    master (forwarded), the log flushed there, and every node then holds them. `socialauth
+    init` through a node reports username case variants from the node's copy (none here)."""
+    import subprocess
+    integration = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration")
+    work = tmp_path / "django"
+    work.mkdir()
+    dump = tmp_path / "custom.json"
+    subprocess.run(["/usr/bin/python3", os.path.join(integration, "django_dump.py"), str(work),
+                    "custom", str(dump)], check=True, timeout=120, cwd=str(work))
+    _, c = cluster
+    master = c.master()
+    replica = next(n for n in c.nodes if n is not master)
+    r = replica.web.cli("import-django", str(dump))
+    assert r.returncode == 0, r.stderr
+    assert "4 users (4 new, 0 updated), 2 Google links, 0 skipped" in r.stderr
+    names = {"alice", "bob", "carol", "dave.k"}
+    for n in c.nodes:
+        deadline = time.time() + 10
+        while {u["username"] for u in users_of(n)} != names:
+            assert time.time() < deadline, n.name
+            time.sleep(0.2)
+        verify_ok(n)
+    r = replica.web.cli("init")
+    assert r.returncode == 0, r.stderr
+    assert "differ only in case" not in r.stderr
