@@ -131,6 +131,11 @@ static void test_writes_are_the_store_changing_ops(void **state)
     assert_false(sa_wire_op_writes(SA_OP_USER_GET));
     assert_false(sa_wire_op_writes(SA_OP_SESSION_GET));
     assert_false(sa_wire_op_writes(SA_OP_STATUS));
+    /* Imports and their flush run on the master; the variants report reads here. */
+    assert_true(sa_wire_op_writes(SA_OP_USER_IMPORT));
+    assert_true(sa_wire_op_writes(SA_OP_FLUSH));
+    assert_false(sa_wire_op_writes(SA_OP_USERNAME_VARIANTS));
+    assert_false(sa_wire_op_writes(SA_OP_LSN));
 }
 
 /* The remote backend with no node listening: every call is unavailable, nothing crashes. */
