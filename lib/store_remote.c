@@ -172,9 +172,10 @@ sa_status sa_store_remote_user_get(sa_store *store, sa_user_key by, const char *
     return st;
 }
 
-/* USER_CREATE and USER_UPDATE: send user; a creation's answer is the user as stored. */
+/* USER_CREATE, USER_UPDATE and USER_IMPORT: send user; a creation's answer is the user as
+ * stored (into *back), an import's whether it created (into *created). */
 static sa_status remote_user_put(sa_store *store, unsigned op, const sa_user *user,
-                                 sa_user *back, sa_error *err)
+                                 sa_user *back, bool *created, sa_error *err)
 {
     sa_wire req = {0};
     unsigned char *buf;
@@ -193,18 +194,24 @@ static sa_status remote_user_put(sa_store *store, unsigned op, const sa_user *us
         sa_user_clear(back);
         *back = got;
     }
+    if (st == SA_OK && created) {
+        unsigned c = sa_wire_get_u8(&in);
+        if (in.bad)
+            return remote_bad(buf, err);
+        *created = c != 0;
+    }
     free(buf);
     return st;
 }
 
 sa_status sa_store_remote_user_create(sa_store *store, sa_user *user, sa_error *err)
 {
-    return remote_user_put(store, SA_OP_USER_CREATE, user, user, err);
+    return remote_user_put(store, SA_OP_USER_CREATE, user, user, NULL, err);
 }
 
 sa_status sa_store_remote_user_update(sa_store *store, const sa_user *user, sa_error *err)
 {
-    return remote_user_put(store, SA_OP_USER_UPDATE, user, NULL, err);
+    return remote_user_put(store, SA_OP_USER_UPDATE, user, NULL, NULL, err);
 }
 
 /* An op whose only argument is one string. */
@@ -555,24 +562,7 @@ sa_status sa_store_remote_status(sa_store *store, char **text, sa_error *err)
 sa_status sa_store_remote_user_import(sa_store *store, const sa_user *user, bool *created,
                                       sa_error *err)
 {
-    sa_wire req = {0};
-    unsigned char *buf;
-    sa_wire_in in;
-    sa_wire_u8(&req, SA_OP_USER_IMPORT);
-    sa_status st = sa_wire_user(&req, user, err);
-    if (st != SA_OK) {
-        sa_wire_free(&req);
-        return st;
-    }
-    st = remote_call(store, &req, &buf, &in, err);
-    if (st == SA_OK) {
-        unsigned c = sa_wire_get_u8(&in);
-        if (in.bad)
-            return remote_bad(buf, err);
-        *created = c != 0;
-    }
-    free(buf);
-    return st;
+    return remote_user_put(store, SA_OP_USER_IMPORT, user, NULL, created, err);
 }
 
 sa_status sa_store_remote_flush(sa_store *store, sa_error *err)
