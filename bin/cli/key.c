@@ -139,6 +139,46 @@ static int key_rotate(int argc, char **argv)
     return key_dir_loads("rotate", dir, kid, true, false);
 }
 
+/* Read the key in path into key (size SA_SIGNING_KEY_MAX + 2 bytes, the caller's, cleansed by
+ * it), trailing newlines dropped, its length into *len. Read as the invoking user, before
+ * working as the store's owner: an admin's 0600 file stays readable to `sudo socialauth`.
+ * Returns CLI_EXIT_OK, or CLI_EXIT_NOT_FOUND / CLI_EXIT_CONFIG after printing why. */
+static int key_file_read(const char *path, unsigned char *key, size_t *len)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        int e = errno;
+        fprintf(stderr, "socialauth: key add: cannot open %s: %s\n", path, strerror(e));
+        if (fd >= 0)
+            close(fd);
+        return e == ENOENT ? CLI_EXIT_NOT_FOUND : CLI_EXIT_CONFIG;
+    }
+    /* Security: a key others could read may be known to them; it is refused, as the
+     * endpoints refuse such key files. */
+    if (!S_ISREG(st.st_mode) || (st.st_mode & 077)) {
+        close(fd);
+        fprintf(stderr, "socialauth: key add: %s %s\n", path,
+                S_ISREG(st.st_mode) ? "must not be readable by group or others (chmod 600 it; "
+                                      "if others could read it, make a new key)"
+                                    : "is not a regular file");
+        return CLI_EXIT_CONFIG;
+    }
+    ssize_t got = read(fd, key, SA_SIGNING_KEY_MAX + 2);
+    close(fd);
+    *len = got > 0 ? (size_t)got : 0;
+    while (*len > 0 && (key[*len - 1] == '\n' || key[*len - 1] == '\r'))
+        (*len)--;
+    if (got < 0 || *len < SA_SIGNING_KEY_MIN || *len > SA_SIGNING_KEY_MAX) {
+        fprintf(stderr, "socialauth: key add: %s: a key must be %d to %d bytes, not %s%zu\n",
+                path, SA_SIGNING_KEY_MIN, SA_SIGNING_KEY_MAX,
+                *len > SA_SIGNING_KEY_MAX ? "over " : "", *len > SA_SIGNING_KEY_MAX
+                                                          ? (size_t)SA_SIGNING_KEY_MAX : *len);
+        return CLI_EXIT_CONFIG;
+    }
+    return CLI_EXIT_OK;
+}
+
 static int key_add(int argc, char **argv)
 {
     static const char usage[] =
@@ -151,44 +191,18 @@ static int key_add(int argc, char **argv)
     bool signing = cli_take_flag(&argc, argv, "--signing");
     char dir[1024];
     int rc = cli_start(&argc, argv, usage, NULL, 2, "a kid and a file");
-    if (rc != CLI_GO_ON || (rc = key_dir(dir, sizeof dir)) != CLI_EXIT_OK)
+    if (rc != CLI_GO_ON)
         return rc;
     if (!sa_kid_valid(argv[1]))
         return cli_usage_error(usage, "kid \"%.64s\": expected 1 to %d letters, "
                                       "digits, '-' or '_'", argv[1], SA_KID_MAX);
-    if ((rc = key_dir_loads("add", dir, NULL, false, true)) != CLI_EXIT_OK)
-        return rc;
     unsigned char key[SA_SIGNING_KEY_MAX + 2];
-    struct stat st;
-    int fd = open(argv[2], O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        fprintf(stderr, "socialauth: key add: cannot open %s: %s\n", argv[2], strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return errno == ENOENT ? CLI_EXIT_NOT_FOUND : CLI_EXIT_CONFIG;
-    }
-    /* Security: a key others could read may be known to them; it is refused, as the
-     * endpoints refuse such key files. */
-    if (!S_ISREG(st.st_mode) || (st.st_mode & 077)) {
-        close(fd);
-        fprintf(stderr, "socialauth: key add: %s %s\n", argv[2],
-                S_ISREG(st.st_mode) ? "must not be readable by group or others (chmod 600 it; "
-                                      "if others could read it, make a new key)"
-                                    : "is not a regular file");
-        return CLI_EXIT_CONFIG;
-    }
-    ssize_t got = read(fd, key, sizeof key);
-    close(fd);
-    size_t len = got > 0 ? (size_t)got : 0;
-    while (len > 0 && (key[len - 1] == '\n' || key[len - 1] == '\r'))
-        len--;
-    if (got < 0 || len < SA_SIGNING_KEY_MIN || len > SA_SIGNING_KEY_MAX) {
+    size_t len = 0;
+    if ((rc = key_file_read(argv[2], key, &len)) != CLI_EXIT_OK ||
+        (rc = key_dir(dir, sizeof dir)) != CLI_EXIT_OK ||
+        (rc = key_dir_loads("add", dir, NULL, false, true)) != CLI_EXIT_OK) {
         OPENSSL_cleanse(key, sizeof key);
-        fprintf(stderr, "socialauth: key add: %s: a key must be %d to %d bytes, not %s%zu\n",
-                argv[2], SA_SIGNING_KEY_MIN, SA_SIGNING_KEY_MAX,
-                len > SA_SIGNING_KEY_MAX ? "over " : "", len > SA_SIGNING_KEY_MAX
-                                                          ? (size_t)SA_SIGNING_KEY_MAX : len);
-        return CLI_EXIT_CONFIG;
+        return rc;
     }
     sa_error err = {0};
     sa_status added = sa_keyring_add(dir, argv[1], key, len, signing, &err);

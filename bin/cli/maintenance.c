@@ -1,6 +1,7 @@
 /* maintenance.c: the store as a whole: backup, restore, verify, stats, checkpoint, purge,
  * export. */
 #include "cli.h"
+#include "owner.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -106,8 +107,9 @@ static int backup_target_ok(const char *target)
                         "empty directory\n", target);
         return CLI_EXIT_FAILED;
     case DIR_UNREADABLE:
-        fprintf(stderr, "socialauth: backup: cannot use %s: %s\n", target,
-                strerror(errno_seen));
+        char why[512];
+        fprintf(stderr, "socialauth: backup: cannot use %s: %s %s\n", target,
+                strerror(errno_seen), sa_owner_describe(target, why, sizeof why));
         return CLI_EXIT_FAILED;
     case DIR_EMPTY:   /* the copy is as secret as the store: only its owner may open it */
         if (chmod(target, 0700) != 0) {
@@ -224,8 +226,9 @@ static int restore_target_free(const char *dir)
     if (state == DIR_ABSENT || state == DIR_EMPTY)
         return CLI_EXIT_OK;
     if (state == DIR_UNREADABLE) {
-        fprintf(stderr, "socialauth: restore: cannot use db_home %s: %s\n", dir,
-                strerror(errno_seen));
+        char why[512];
+        fprintf(stderr, "socialauth: restore: cannot use db_home %s: %s %s\n", dir,
+                strerror(errno_seen), sa_owner_describe(dir, why, sizeof why));
         return errno_seen == EACCES ? CLI_EXIT_STORE : CLI_EXIT_FAILED;
     }
     fprintf(stderr, "socialauth: restore: %s is not empty: restore only into a new or empty "
@@ -296,7 +299,16 @@ int cli_restore(int argc, char **argv)
     int rc = cli_start(&argc, argv, usage, NULL, 1, "the backup's directory");
     if (rc != CLI_GO_ON)
         return rc;
+    /* As root with service_user set, the restored store is that user's, as after `init`:
+     * an absent db_home is made for it first, and the copy below runs as its owner. */
     sa_config cfg;
+    sa_error err = {0};
+    if ((rc = cli_parse_config(&cfg)) != CLI_EXIT_OK)
+        return rc;
+    sa_status prepared = sa_owner_prepare(cfg.db_home, "", cfg.service_user, &err);
+    sa_config_free(&cfg);
+    if (prepared != SA_OK)
+        return cli_fail("restore", &err);
     rc = cli_load_config(&cfg);
     if (rc != CLI_EXIT_OK)
         return rc;
