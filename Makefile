@@ -22,6 +22,8 @@ endif
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(HARDEN) -Ilib
 LDFLAGS += -pie -Wl,-z,relro,-z,now
 LDLIBS  := -lfcgi -ljson-c -lcurl -lcrypto -ldb-5.3 -lunistring
+# The admin command links without libfcgi: it must not reach the request loop (http/).
+CLI_LDLIBS := $(filter-out -lfcgi,$(LDLIBS))
 
 # `make test SANITIZE=address,undefined`: everything built with clang and these sanitizers
 # (its own build stamp, so switching rebuilds), every report fatal and written under
@@ -36,7 +38,9 @@ LDFLAGS += $(SAN_FLAGS)
 endif
 SAN_LOG_DIR := $(CURDIR)/var/sanitizer
 
-LIB_SRC   := $(sort $(wildcard lib/*.c))
+# lib/ in layers, one folder each (README "Code layout"; tests/lint/layers checks the order).
+LAYERS    := core codec config token store google http api
+LIB_SRC   := $(sort $(foreach l,$(LAYERS),$(wildcard lib/$(l)/*.c)))
 LIB_OBJ   := $(LIB_SRC:.c=.o)
 LIB       := lib/libsocialauth.a
 CGI_SRC   := $(sort $(wildcard cgi-bin/*.c))
@@ -47,7 +51,7 @@ TOOL_BIN  := $(TOOL_SRC:.c=) bin/socialauth
 CLI_SRC   := $(sort $(wildcard bin/cli/*.c))
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  := $(UNIT_SRC:.c=)
-HEADERS   := $(wildcard lib/*.h)
+HEADERS   := $(foreach l,$(LAYERS),$(wildcard lib/$(l)/*.h))
 # Fuzz targets (tests/fuzz/fuzz_<name>.c, seeds in tests/fuzz/corpus/<name>/): a libFuzzer
 # program per target (clang, `make fuzz`) and a replay program tests/fuzz/fuzz_<name>-replay
 # (any compiler, linked with tests/fuzz/standalone.c), which `make test` runs over the corpus.
@@ -87,7 +91,7 @@ help:
 # A stamp per build mode: switching between debug and release rebuilds everything.
 BUILD_STAMP := lib/.build-$(BUILD)$(if $(SANITIZE),-san-$(subst $(comma),-,$(SANITIZE)))
 $(BUILD_STAMP):
-	@rm -f lib/.build-* lib/*.o
+	@rm -f lib/.build-* lib/*/*.o
 	@touch $@
 
 lib/%.o: lib/%.c $(HEADERS) $(BUILD_STAMP)
@@ -101,7 +105,7 @@ cgi-bin/%: cgi-bin/%.c $(LIB) $(HEADERS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 bin/socialauth: $(CLI_SRC) bin/cli/cli.h $(LIB) $(HEADERS)
-	$(CC) $(CFLAGS) $(LDFLAGS) -Ibin/cli -o $@ $(CLI_SRC) $(LIB) $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -Ibin/cli -o $@ $(CLI_SRC) $(LIB) $(CLI_LDLIBS)
 
 bin/%: bin/%.c $(LIB) $(HEADERS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
@@ -110,7 +114,7 @@ tests/unit/test_%: tests/unit/test_%.c tests/unit/*.h $(LIB) $(HEADERS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -Itests/unit -o $@ $< $(LIB) $(LDLIBS) -lcmocka
 
 tests/fuzz/.obj/%.o: lib/%.c $(HEADERS)
-	@mkdir -p tests/fuzz/.obj
+	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE $(WARN) -Ilib $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
 $(FUZZ_LIB): $(patsubst lib/%.c,tests/fuzz/.obj/%.o,$(LIB_SRC))
@@ -190,7 +194,10 @@ SAN_PYTEST := $(if $(SANITIZE),--ignore=tests/integration/test_faults.py)
 test:
 	@bin/socialauth-deps $(if $(SANITIZE),hardening,test)
 	@tests/lint/banned-functions
+	@tests/lint/layers
+	@tests/lint/test-layers
 	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(FUZZ_REPLAY)
+	@tests/lint/layers --objects --no-fcgi bin/socialauth
 	@rm -rf $(SAN_LOG_DIR) && mkdir -p $(SAN_LOG_DIR)
 	@$(SAN_ENV) VALGRIND=$(if $(SANITIZE),0,1) bin/socialauth-unit $(UNIT_BIN)
 	@$(SAN_ENV) VALGRIND=$(if $(SANITIZE),0,1) $(MAKE) --no-print-directory fuzz-replay
@@ -243,7 +250,7 @@ REL_CGI    := $(CGI_BIN:%=$(REL)/%)
 REL_TOOL   := $(TOOL_BIN:%=$(REL)/%)
 
 $(REL)/conf-path: FORCE
-	@mkdir -p $(REL)/lib $(REL)/cgi-bin $(REL)/bin
+	@mkdir -p $(LAYERS:%=$(REL)/lib/%) $(REL)/cgi-bin $(REL)/bin
 	@echo '$(CONF_DIR)/socialauth.conf' | cmp -s - $@ || echo '$(CONF_DIR)/socialauth.conf' > $@
 $(REL)/lib/%.o: lib/%.c $(HEADERS) $(REL)/conf-path
 	$(CC) $(REL_CFLAGS) -c -o $@ $<
@@ -251,7 +258,7 @@ $(REL_LIB): $(LIB_SRC:%.c=$(REL)/%.o)
 	rm -f $@
 	ar rcs $@ $^
 $(REL)/bin/socialauth: $(CLI_SRC) bin/cli/cli.h $(REL_LIB) $(HEADERS)
-	$(CC) $(REL_CFLAGS) $(LDFLAGS) -Ibin/cli -o $@ $(CLI_SRC) $(REL_LIB) $(LDLIBS)
+	$(CC) $(REL_CFLAGS) $(LDFLAGS) -Ibin/cli -o $@ $(CLI_SRC) $(REL_LIB) $(CLI_LDLIBS)
 $(REL)/%: %.c $(REL_LIB) $(HEADERS)
 	$(CC) $(REL_CFLAGS) $(LDFLAGS) -o $@ $< $(REL_LIB) $(LDLIBS)
 release: $(REL_LIB) $(REL_CGI) $(REL_TOOL)
@@ -279,7 +286,8 @@ install: release
 	install -m 0755 $(GEN) $(D)$(I_LIBX)/bin/
 	install -m 0644 etc/endpoints $(D)$(I_LIBX)/etc/
 	install -m 0644 $(REL_LIB) $(D)$(PREFIX)/lib/
-	install -m 0644 $(filter-out %_internal.h,$(HEADERS)) $(D)$(I_INC)/
+	for h in $(filter-out %_internal.h,$(HEADERS)); do \
+	    install -D -m 0644 $$h $(D)$(I_INC)/$${h#lib/} || exit 1; done
 	install -m 0644 htdocs/* $(D)$(I_SHARE)/htdocs/
 	sed -e 's|@CONF_DIR@|$(CONF_DIR)|g; s|@STATE@|$(I_STATE)|g; s|@PREFIX@|$(PREFIX)|g' \
 	    -e 's|@LIBX@|$(I_LIBX)|g; s|@HTDOCS@|$(I_SHARE)/htdocs|g; s|@RUN@|$(I_RUN)|g' \
@@ -305,5 +313,5 @@ uninstall:
 	@[ ! -d $(D)$(CONF_DIR) ] || echo "socialauth: kept $(D)$(CONF_DIR) (settings, key) and $(D)$(I_STATE) (the store)"
 
 clean:
-	rm -f lib/*.o lib/.build-* $(LIB) $(CGI_BIN) $(TOOL_BIN) $(UNIT_BIN) $(FUZZ_BIN) $(FUZZ_REPLAY)
+	rm -f lib/*/*.o lib/.build-* $(LIB) $(CGI_BIN) $(TOOL_BIN) $(UNIT_BIN) $(FUZZ_BIN) $(FUZZ_REPLAY)
 	rm -rf tests/fuzz/.obj build

@@ -1,8 +1,8 @@
 /* client-config: GET /api/client-config/ — what a browser page needs to offer "Sign in with
  * Google": {"google_client_id": first of google_client_ids or null, "google_redirect_uri":
  * the setting or null}. Both are public (any Google sign-in page shows them); no store. */
-#include "http.h"
-#include "json_writer.h"
+#include "http/http.h"
+#include "codec/json_writer.h"
 
 static void handle(sa_ctx *ctx)
 {

@@ -3,12 +3,12 @@
  * creates the account in one transaction, and a new session's token pair is the answer. */
 #include <string.h>
 
-#include "cookie.h"
-#include "google.h"
-#include "http.h"
-#include "session.h"
-#include "tokens.h"
-#include "user.h"
+#include "api/cookie.h"
+#include "google/google.h"
+#include "http/http.h"
+#include "api/session.h"
+#include "api/tokens.h"
+#include "api/user.h"
 
 /* One verifier per process: its curl connection and parsed Google keys outlive requests. */
 static sa_google *google;
@@ -55,7 +55,7 @@ static bool google_identity(sa_ctx *ctx, sa_google_identity *id)
             return false;
         }
     }
-    google->store = ctx->store;
+    sa_google_set_store(google, ctx->store);
 
     /* The ID token is checked when given (with the access token, if any, against its
      * at_hash); else the access token; else the code. */

@@ -1,5 +1,5 @@
 /* health: GET /api/health/ — 200 after really reading the store, 503 otherwise. */
-#include "http.h"
+#include "http/http.h"
 
 static void handle(sa_ctx *ctx)
 {

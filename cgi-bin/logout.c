@@ -2,11 +2,11 @@
  * user's other sessions (`others`) or all of them (`global`). A refused logout writes nothing:
  * its token is checked as a refresh checks it (API.md section 4: the user must exist and be
  * active), so no jti or not-before row is written for a user that cannot act. */
-#include "cookie.h"
-#include "http.h"
-#include "session.h"
-#include "text.h"
-#include "tokens.h"
+#include "api/cookie.h"
+#include "http/http.h"
+#include "api/session.h"
+#include "core/text.h"
+#include "api/tokens.h"
 
 #include <stdio.h>
 #include <string.h>

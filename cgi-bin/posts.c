@@ -1,7 +1,7 @@
 /* posts: GET /api/posts/ — the example of an application endpoint protected by socialauth.
  * An app's own FastCGI program authenticates a request with one call, then does its work. */
-#include "auth.h"
-#include "http.h"
+#include "api/auth.h"
+#include "http/http.h"
 
 static void handle(sa_ctx *ctx)
 {

@@ -1,10 +1,10 @@
 /* token-refresh: POST /api/auth/token/refresh/ (API.md sections 4 and 5).
  * A valid refresh token of an active user, of a live session, gets a new access token and,
  * with rotation on, the session's next refresh token; reuse revokes the session. */
-#include "cookie.h"
-#include "http.h"
-#include "session.h"
-#include "tokens.h"
+#include "api/cookie.h"
+#include "http/http.h"
+#include "api/session.h"
+#include "api/tokens.h"
 
 static void handle(sa_ctx *ctx)
 {

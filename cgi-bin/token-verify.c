@@ -3,9 +3,9 @@
  * refresh token answers what a refresh would (one that rotation retired is blacklisted, one
  * whose user is gone or inactive gets user_not_found / user_inactive).
  * Verify only reports: it never revokes or rotates anything. */
-#include "http.h"
-#include "session.h"
-#include "tokens.h"
+#include "http/http.h"
+#include "api/session.h"
+#include "api/tokens.h"
 
 #include <string.h>
 

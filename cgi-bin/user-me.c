@@ -1,10 +1,10 @@
 /* user-me: /api/auth/user/ (API.md section 7). GET shows the signed-in user; PUT and PATCH
  * change username, first_name, last_name (pk, userId, email are read-only and ignored). */
-#include "auth.h"
-#include "http.h"
-#include "text.h"
-#include "tokens.h"
-#include "user.h"
+#include "api/auth.h"
+#include "http/http.h"
+#include "core/text.h"
+#include "api/tokens.h"
+#include "api/user.h"
 
 #include <string.h>
 

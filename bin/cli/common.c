@@ -1,12 +1,13 @@
 /* common.c: the helpers every command family of `socialauth` shares (see cli.h). */
 #include "cli.h"
 
-#include "json.h"
-#include "json_writer.h"
-#include "http.h"
-#include "jwt.h"
-#include "owner.h"
-#include "user.h"
+#include "codec/json.h"
+#include "codec/json_writer.h"
+#include "http/http.h"
+#include "core/utc.h"
+#include "token/jwt.h"
+#include "core/owner.h"
+#include "api/user.h"
 
 #include <ctype.h>
 #include <errno.h>

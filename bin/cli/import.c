@@ -11,8 +11,8 @@
  * only to a user whose record in the same file imported in this run. */
 #include "cli.h"
 
-#include "json.h"
-#include "user.h"
+#include "codec/json.h"
+#include "api/user.h"
 
 #include <errno.h>
 #include <stdarg.h>

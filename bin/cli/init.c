@@ -1,8 +1,8 @@
 /* init.c: `socialauth init`, the store and a development signing key. */
 #include "cli.h"
 
-#include "jwt.h"
-#include "owner.h"
+#include "token/jwt.h"
+#include "core/owner.h"
 
 #include <errno.h>
 #include <stdlib.h>

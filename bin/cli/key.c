@@ -1,9 +1,10 @@
 /* key.c: `socialauth key list|add|rotate|retire`: our signing keys with a kid (keyring.h). */
 #include "cli.h"
 
-#include "keyring.h"
-#include "jwt.h"
-#include "owner.h"
+#include "config/keyring.h"
+#include "core/utc.h"
+#include "token/jwt.h"
+#include "core/owner.h"
 
 #include <errno.h>
 #include <fcntl.h>

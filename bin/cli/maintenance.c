@@ -1,7 +1,7 @@
 /* maintenance.c: the store as a whole: backup, restore, verify, stats, checkpoint, purge,
  * export. */
 #include "cli.h"
-#include "owner.h"
+#include "core/owner.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* node.c: `socialauth node` and `socialauth cluster status` (README "Several nodes"); the
- * work is the library's (lib/node.c), these only hand it the settings file. */
+ * work is the library's (lib/store/node.c), these only hand it the settings file. */
 #include "cli.h"
-#include "node.h"
+#include "store/node.h"
 
 int cli_node(int argc, char **argv)
 {

@@ -1,9 +1,10 @@
 /* session.c: `socialauth session ...` and `socialauth token mint` (API.md section 5). */
 #include "cli.h"
 
-#include "jwt.h"
-#include "session.h"
-#include "tokens.h"
+#include "core/utc.h"
+#include "token/jwt.h"
+#include "api/session.h"
+#include "api/tokens.h"
 
 #include <stdio.h>
 #include <string.h>

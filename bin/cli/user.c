@@ -2,8 +2,9 @@
  * createsuperuser and admin user pages, without passwords: users sign in with Google). */
 #include "cli.h"
 
-#include "jwt.h"
-#include "user.h"
+#include "core/utc.h"
+#include "token/jwt.h"
+#include "api/user.h"
 
 #include <stdio.h>
 #include <stdlib.h>

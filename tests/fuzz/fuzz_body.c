@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "fuzz_check.h"
-#include "http.h"
-#include "json.h"
+#include "http/http.h"
+#include "codec/json.h"
 
 typedef struct source {
     const uint8_t *data;

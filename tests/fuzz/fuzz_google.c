@@ -31,9 +31,9 @@
 #include <openssl/rsa.h>
 
 #include "fuzz_check.h"
-#include "google.h"
-#include "json.h"
-#include "jwt.h"
+#include "google/google_internal.h"
+#include "codec/json.h"
+#include "token/jwt.h"
 
 #define FUZZ_NOW INT64_C(1700000100)
 #define FUZZ_CLIENT "fuzz-client.apps.googleusercontent.com"

@@ -11,11 +11,11 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "auth.h"
-#include "cookie.h"
-#include "cors.h"
+#include "api/auth.h"
+#include "api/cookie.h"
+#include "http/cors.h"
 #include "fuzz_check.h"
-#include "json.h"
+#include "codec/json.h"
 
 #define ALLOWED_ORIGIN "https://app.example.com"
 

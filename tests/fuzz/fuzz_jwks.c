@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "fuzz_check.h"
-#include "google.h"
+#include "google/google_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -2,8 +2,8 @@
  *
  * Build and run (from the top directory; Debian: apt-get install clang libclang-rt-14-dev):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -D_GNU_SOURCE \
- *     -Ilib -o tests/fuzz/fuzz_jwt tests/fuzz/fuzz_jwt.c lib/jwt.c lib/json.c lib/b64url.c \
- *     lib/sa_error.c -ljson-c -lcrypto
+ *     -Ilib -o tests/fuzz/fuzz_jwt tests/fuzz/fuzz_jwt.c lib/token/jwt.c lib/codec/json.c lib/codec/b64url.c \
+ *     lib/core/sa_error.c -ljson-c -lcrypto
  *   mkdir -p /tmp/fuzz-jwt && tests/fuzz/fuzz_jwt -max_total_time=60 -max_len=12000 \
  *     /tmp/fuzz-jwt tests/fuzz/corpus/jwt
  *
@@ -25,8 +25,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "json.h"
-#include "jwt.h"
+#include "codec/json.h"
+#include "token/jwt.h"
 
 #define FUZZ_KEY "fuzz-signing-key-0123456789abcdef-0123456789"
 #define FUZZ_NOW INT64_C(1700000100)

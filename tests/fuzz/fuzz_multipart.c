@@ -1,5 +1,5 @@
-/* fuzz_multipart.c: libFuzzer target for the multipart/form-data reader (lib/multipart.c)
- * and the text checks it relies on (lib/text.c).
+/* fuzz_multipart.c: libFuzzer target for the multipart/form-data reader (lib/http/multipart.c)
+ * and the text checks it relies on (lib/core/text.c).
  *
  * Input: the Content-Type value, a '\n', then the body (no '\n': the whole input is the
  * body, with Content-Type "multipart/form-data; boundary=x").
@@ -8,7 +8,7 @@
  *   make lib/libsocialauth.a
  *   clang-14 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
  *     -D_GNU_SOURCE -Ilib -o tests/fuzz/fuzz_multipart tests/fuzz/fuzz_multipart.c \
- *     lib/multipart.c lib/text.c lib/sa_error.c -ljson-c -lunistring
+ *     lib/http/multipart.c lib/core/text.c lib/core/sa_error.c -ljson-c -lunistring
  *   mkdir -p /tmp/fuzz-mp && tests/fuzz/fuzz_multipart -max_total_time=60 -max_len=4096 \
  *     /tmp/fuzz-mp tests/fuzz/corpus/multipart
  * `make test` replays tests/fuzz/corpus/multipart through tests/fuzz/standalone.c.
@@ -22,8 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "multipart.h"
-#include "text.h"
+#include "http/multipart.h"
+#include "core/text.h"
 
 #define CHECK(cond)                                                                      \
     do {                                                                                 \

@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "fuzz_check.h"
-#include "store_record.h"
-#include "text.h"
+#include "store/store_record.h"
+#include "core/text.h"
 
 /* Whether the encoder's text rules (valid UTF-8 within SA_*_CHARS) hold for u's text. */
 static int user_text_writable(const sa_user *u)

@@ -52,7 +52,7 @@ def pytest_configure(config):
         # pytest that starts (any run on this machine) makes that 0700 again.
         config.option.basetemp = os.path.join(install_tree()["work"], "pytest")
     config.addinivalue_line("markers", "lighttpd_only: the test's subject is lighttpd itself")
-    config.addinivalue_line("markers", "server_independent: involves no web server (lighttpd pass only)")
+    config.addinivalue_line("markers", "server_independent: no web server is its subject (lighttpd pass only)")
     config.addinivalue_line("markers", "fastcgi_only: about a process serving many requests")
 
 
@@ -66,7 +66,7 @@ def pytest_runtest_setup(item):
     if item.get_closest_marker("fastcgi_only") and server_kind() in ("cgi", "lighttpd-cgi"):
         pytest.skip("a CGI process serves one request: nothing is kept between requests")
     if item.get_closest_marker("server_independent") and server_kind() != "lighttpd":
-        pytest.skip("involves no web server: runs in the lighttpd pass")
+        pytest.skip("no web server is its subject: runs in the lighttpd pass")
 
 
 @pytest.fixture(scope="module")

@@ -49,8 +49,8 @@ def test_install_then_uninstall(open_dir):
     r = run("make", "-s", "-C", ROOT, "install", "PREFIX=/usr", f"DESTDIR={dest}")
     assert r.returncode == 0, r.stderr
     files = {os.path.relpath(os.path.join(d, f), dest) for d, _, fs in os.walk(dest) for f in fs}
-    for f in ["usr/bin/socialauth", "usr/lib/libsocialauth.a", "usr/include/socialauth/http.h",
-              "usr/include/socialauth/auth.h", "usr/lib/socialauth/cgi-bin/user-me",
+    for f in ["usr/bin/socialauth", "usr/lib/libsocialauth.a", "usr/include/socialauth/http/http.h",
+              "usr/include/socialauth/api/auth.h", "usr/lib/socialauth/cgi-bin/user-me",
               "usr/lib/socialauth/cgi-bin/client-config", "usr/share/socialauth/htdocs/index.html",
               "usr/share/man/man8/socialauth.8", "etc/socialauth/socialauth.conf",
               "etc/socialauth/socialauth.conf.example", "etc/socialauth/lighttpd.conf",
@@ -110,7 +110,7 @@ def test_man_page_covers_every_command_and_setting():
     assert len(commands) >= 8
     for cmd in commands:
         assert f".B {cmd}" in man, cmd
-    source = open(os.path.join(ROOT, "lib", "config.c")).read()
+    source = open(os.path.join(ROOT, "lib", "config", "config.c")).read()
     keys = set(re.findall(r"\b(?:STRING|BOOL|DURATION|LIST)\(([a-z_]+)\)", source))
     keys |= set(re.findall(r'strcmp\(key, "([a-z_]+)"\) == 0', source))
     keys -= {"name"}

@@ -1,4 +1,4 @@
-"""kill -9 of endpoint processes under load (DESIGN.md section 3; lib/store.c says how the
+"""kill -9 of endpoint processes under load (DESIGN.md section 3; lib/store/store.c says how the
 store copes). Client threads keep token-refresh, google-login and user-me busy while
 processes are killed; every answer is recorded.
 

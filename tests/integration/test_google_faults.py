@@ -210,4 +210,7 @@ def test_worst_case_wait_behind_a_slow_google(gs):
             assert r.json() == UNAVAILABLE
         assert took < bound + 1.5, (took, bound)
     # And it was really queued: the last answer took about the sum of the others' calls.
-    assert max(t for _, t in answers) >= queued * 3 * 0.6 * TIMEOUT * 0.9
+    # Only where `procs` caps the processes exactly (lighttpd's and multiwatch's pools);
+    # mod_fcgid spawns more under load and CGI runs a process per request: no queue there.
+    if server.kind in ("lighttpd", "nginx"):
+        assert max(t for _, t in answers) >= queued * 3 * 0.6 * TIMEOUT * 0.9

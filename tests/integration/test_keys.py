@@ -1,4 +1,4 @@
-"""Our signing keys with a kid (lib/keyring.h, API.md section 2): rotation with tokens of both
+"""Our signing keys with a kid (lib/config/keyring.h, API.md section 2): rotation with tokens of both
 keys in flight through lighttpd, retirement, tokens without kid (simplejwt's) on the Django
 key, and the key directory's permissions."""
 

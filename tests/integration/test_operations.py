@@ -60,7 +60,7 @@ def _i64(v):
 
 
 def user_record(username, email, sub=""):
-    """A user record in the store's format version 1 (lib/store_record.h)."""
+    """A user record in the store's format version 1 (lib/store/store_record.h)."""
     return (b"\x01U" + _str(username) + _str(email) + _str("") + _str("") + bytes([1]) +
             _i64(1700000000) + _i64(0) + _str(sub) + _str(""))
 

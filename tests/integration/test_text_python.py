@@ -1,7 +1,7 @@
 """The text module against Debian's Python, code point by code point (issue 8.3).
 
 Django's UnicodeUsernameValidator is `^[\\w.@+-]+\\Z` and normalize_username is NFKC: our
-`\\w` (lib/text.c on GNU libunistring) and our NFKC must agree with this Python's for every
+`\\w` (lib/core/text.c on GNU libunistring) and our NFKC must agree with this Python's for every
 code point, or a username Django accepts would be refused here (or the other way round)."""
 import re
 import subprocess

@@ -1,5 +1,5 @@
 /* jwt_craft.h: build arbitrary (also malformed) HS256 tokens for tests, independently of
- * lib/b64url.c and lib/jwt.c: base64 comes from OpenSSL's EVP_EncodeBlock and the MAC from
+ * lib/codec/b64url.c and lib/token/jwt.c: base64 comes from OpenSSL's EVP_EncodeBlock and the MAC from
  * OpenSSL's one-shot HMAC(), so a bug in our code cannot hide behind the same bug here.
  *
  * Usage: jwt_craft(out, sizeof out, key, keylen, header_json, payload_json) signs the two

@@ -1,4 +1,4 @@
-/* Unit tests for lib/config.c: syntax, every value kind, required keys and cross-checks. */
+/* Unit tests for lib/config/config.c: syntax, every value kind, required keys and cross-checks. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "config/config.h"
 
 static const char KEY[] = "0123456789abcdef0123456789abcdef";
 

@@ -18,10 +18,10 @@
 #include <openssl/param_build.h>
 #include <openssl/sha.h>
 
-#include "config.h"
-#include "google.h"
-#include "json.h"
-#include "jwt.h"
+#include "config/config.h"
+#include "google/google_internal.h"
+#include "codec/json.h"
+#include "token/jwt.h"
 
 #define CLIENT "unit-client.apps.googleusercontent.com"
 #define OTHER_CLIENT "unit-other.apps.googleusercontent.com"

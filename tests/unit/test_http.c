@@ -9,12 +9,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cookie.h"
-#include "cors.h"
-#include "http.h"
-#include "json_writer.h"
-#include "multipart.h"
-#include "user.h"
+#include "api/cookie.h"
+#include "http/cors.h"
+#include "http/http.h"
+#include "codec/json_writer.h"
+#include "http/multipart.h"
+#include "api/user.h"
 
 typedef struct source {
     const char *data;

@@ -1,4 +1,4 @@
-/* test_json.c: lib/json.c - strict parsing with Python's messages, duplicate keys, typed
+/* test_json.c: lib/codec/json.c - strict parsing with Python's messages, duplicate keys, typed
  * getters and compact output. Expected messages were taken from Python 3.11's json.loads. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
+#include "codec/json.h"
 
 /* Parse text (strlen) and expect failure with exactly `msg`. */
 static void expect_error_len(const char *text, size_t len, const char *msg)

@@ -1,4 +1,4 @@
-/* test_jwt.c: lib/jwt.c and lib/b64url.c - HS256 tokens as simplejwt makes them, and every
+/* test_jwt.c: lib/token/jwt.c and lib/codec/b64url.c - HS256 tokens as simplejwt makes them, and every
  * rejection of API.md section 2 with a real crafted token. Crafted tokens are signed with
  * the right key unless the test is about the signature, so that only the check under test
  * can refuse them. Known-answer tokens were made once with PyJWT 2.6.0:
@@ -14,7 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jwt.h"
+#include "core/utc.h"
+#include "token/jwt.h"
 #include "jwt_craft.h"
 
 #define KEY "socialauth-unit-test-key-0123456789abcdef"

@@ -1,4 +1,4 @@
-/* test_keyring.c: lib/keyring.c with lib/jwt.c - kid-named keys in a directory: rotation,
+/* test_keyring.c: lib/config/keyring.c with lib/token/jwt.c - kid-named keys in a directory: rotation,
  * the previous key still verifying, retirement, the Django key for tokens without kid, the
  * one-second refresh bound, and the directory's permission rules. */
 #include <stdarg.h>
@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "jwt.h"
-#include "keyring.h"
+#include "token/jwt.h"
+#include "config/keyring.h"
 
 #define DJANGO_KEY "django-key-of-at-least-32-bytes-0123456789"
 #define NOW INT64_C(1700000100)

@@ -15,9 +15,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "session.h"
-#include "store.h"
-#include "store_record.h"
+#include "api/session.h"
+#include "store/store.h"
+#include "store/store_record.h"
 
 #include "store_fixture.h"
 

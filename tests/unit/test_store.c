@@ -16,8 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "store.h"
-#include "store_record.h"
+#include "store/store.h"
+#include "store/store_record.h"
 
 #include "store_fixture.h"
 

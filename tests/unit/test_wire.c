@@ -1,5 +1,5 @@
-/* Unit tests for the node protocol (lib/store_wire.c, lib/store_remote.c's framing) and the
- * several-nodes settings (lib/config.c). */
+/* Unit tests for the node protocol (lib/store/store_wire.c, lib/store/store_remote.c's framing) and the
+ * several-nodes settings (lib/config/config.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,10 +12,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "store.h"
-#include "store_remote.h"
-#include "store_wire.h"
+#include "config/config.h"
+#include "store/store.h"
+#include "store/store_remote.h"
+#include "store/store_wire.h"
 
 static void test_fields_round_trip(void **state)
 {
