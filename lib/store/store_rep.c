@@ -32,7 +32,7 @@
 #define REP_RETRY_US 1000000u
 #define REP_FORWARD_TIMEOUT_US 8000000u   /* a forwarded write: commit + acks + a slow host */
 #define REP_POSITION_POLL_MS 5             /* a read waiting for the master's log position */
-#define REP_POSITION_RETRY_MS 100          /* a read asking again for the master's position */
+#define REP_POSITION_RETRY_MS 100          /* a request not sent (no master) is sent again */
 #define REP_APPLIED_SLICE_US 100000        /* txn_applied waits this long at a time */
 #define REP_STATUS_TIMEOUT_US 500000u    /* the master's log position, for `cluster status` */
 #define REP_THREADS 4                      /* message threads: a write waits for acks in one */
@@ -281,8 +281,25 @@ static void rep_dispatch(DB_ENV *env, DB_CHANNEL *ch, DBT *request, u_int32_t nr
     sa_wire_free(&answer);
 }
 
-/* Send the request to the master's node and put its answer in *answer. False when no
- * master answered (answer then says unavailable). */
+static void rep_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+        ;
+}
+
+static int64_t rep_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Send the request to the master's node and put its answer in *answer, within timeout_us in
+ * all. A request that could not be sent (no master known or connected: DB_REP_UNAVAIL, as
+ * just after an election or a reconnection) was not run, so it is sent again every
+ * REP_POSITION_RETRY_MS while time is left; one sent and not answered in time is not (it may
+ * have run). False when no master answered (answer then says unavailable). */
 static bool rep_forward(sa_store *store, const unsigned char *req, size_t len, sa_wire *answer,
                         db_timeout_t timeout_us)
 {
@@ -295,13 +312,23 @@ static bool rep_forward(sa_store *store, const unsigned char *req, size_t len, s
     msg.data = (void *)req;
     msg.size = (u_int32_t)len;
     resp.flags = DB_DBT_MALLOC;
-    /* repmgr_channel(DB_EID_MASTER) refuses while no master is known: made at first use. */
-    pthread_mutex_lock(&r->chan_lock);
-    int rc = r->chan ? 0 : store->env->repmgr_channel(store->env, DB_EID_MASTER, &r->chan, 0);
-    DB_CHANNEL *chan = r->chan;
-    pthread_mutex_unlock(&r->chan_lock);
-    if (rc == 0)
-        rc = chan->send_request(chan, &msg, 1, &resp, timeout_us, 0);
+    int64_t deadline = rep_now_us() + (int64_t)timeout_us;
+    int rc;
+    for (;;) {
+        /* repmgr_channel(DB_EID_MASTER) refuses while no master is known: made at first use. */
+        pthread_mutex_lock(&r->chan_lock);
+        rc = r->chan ? 0 : store->env->repmgr_channel(store->env, DB_EID_MASTER, &r->chan, 0);
+        DB_CHANNEL *chan = r->chan;
+        pthread_mutex_unlock(&r->chan_lock);
+        int64_t left = deadline - rep_now_us();
+        if (rc == 0)
+            rc = chan->send_request(chan, &msg, 1, &resp, (db_timeout_t)(left > 0 ? left : 1),
+                                    0);
+        if (rc != DB_REP_UNAVAIL || left <= REP_POSITION_RETRY_MS * 1000 ||
+            atomic_load(&r->closing))
+            break;
+        rep_sleep_ms(REP_POSITION_RETRY_MS);
+    }
     if (rc == 0 && resp.size > 0) {
         sa_wire_free(answer);
         sa_wire_raw(answer, resp.data, resp.size);
@@ -318,19 +345,6 @@ static bool rep_forward(sa_store *store, const unsigned char *req, size_t len, s
     return false;
 }
 
-static void rep_sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-        ;
-}
-
-static int64_t rep_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static int rep_lsn_cmp(const DB_LSN *a, int64_t file, int64_t offset)
 {
@@ -353,16 +367,11 @@ static bool rep_catch_up(sa_store *store)
     sa_wire_in in;
     int64_t deadline = rep_now_us() + (int64_t)r->read_wait_us;
 
-    /* No master known or connected (this site just reconnecting): ask again, in time. */
-    for (;;) {
-        int64_t left = deadline - rep_now_us();
-        if (left > 0 && rep_forward(store, &req, 1, &there, (db_timeout_t)left) &&
-            rep_answer_parse(there.data, there.len, &token, &in) == SA_OK)
-            break;
+    /* rep_forward asks again while no master is known or connected (a reconnection). */
+    if (!rep_forward(store, &req, 1, &there, r->read_wait_us) ||
+        rep_answer_parse(there.data, there.len, &token, &in) != SA_OK) {
         sa_wire_free(&there);
-        if (left <= REP_POSITION_RETRY_MS * 1000 || atomic_load(&r->closing))
-            return false;
-        rep_sleep_ms(REP_POSITION_RETRY_MS);
+        return false;
     }
     int64_t file = sa_wire_get_i64(&in), offset = sa_wire_get_i64(&in);
     sa_wire_free(&there);
