@@ -94,7 +94,19 @@ static bool own_origin(const sa_ctx *ctx, const char *origin)
     const char *host = ctx->req.host;
     const char *scheme = ctx->req.https ? "https://" : "http://";
     size_t n = strlen(scheme);
-    return host && *host && strncmp(origin, scheme, n) == 0 && strcmp(origin + n, host) == 0;
+    if (!host || !*host || strncmp(origin, scheme, n) != 0)
+        return false;
+    origin += n;
+    if (strcmp(origin, host) == 0)
+        return true;
+    /* Debian's nginx passes HTTP_HOST without the port ($host, its fastcgi_params): then
+     * Host plus SERVER_PORT, the port the client connected to, is the origin. */
+    const char *port = ctx->req.server_port;
+    size_t hlen = strlen(host);
+    bool host_has_port = strchr(host[0] == '[' ? strchr(host, ']') ? strchr(host, ']') : host
+                                               : host, ':') != NULL;
+    return !host_has_port && port && *port && strncmp(origin, host, hlen) == 0 &&
+           origin[hlen] == ':' && strcmp(origin + hlen + 1, port) == 0;
 }
 
 bool sa_csrf_check(sa_ctx *ctx, sa_csrf_kind kind)

@@ -509,6 +509,7 @@ int sa_serve(const sa_endpoint *ep, int argc, char **argv)
         ctx.req.referer = getenv("HTTP_REFERER");
         ctx.req.cookie = getenv("HTTP_COOKIE");
         ctx.req.host = getenv("HTTP_HOST");
+        ctx.req.server_port = getenv("SERVER_PORT");
         const char *https = getenv("HTTPS"), *scheme = getenv("REQUEST_SCHEME");
         ctx.req.https = (https && strcasecmp(https, "on") == 0) ||
                         (scheme && strcmp(scheme, "https") == 0);

@@ -36,6 +36,7 @@ typedef struct sa_request {
     const char *referer;        /* HTTP_REFERER, may be NULL */
     const char *cookie;         /* HTTP_COOKIE, may be NULL */
     const char *host;           /* HTTP_HOST as the client sent it, may be NULL */
+    const char *server_port;    /* SERVER_PORT, the port the client connected to, may be NULL */
     bool https;                 /* served over TLS: HTTPS is "on" or REQUEST_SCHEME "https" */
     char *body;                 /* NUL-terminated copy of the body, body_len bytes */
     size_t body_len;

@@ -282,10 +282,12 @@ def test_same_origin_requests_are_friendly(fake_google, make_server):
         r = s.post(REFRESH, json={}, headers={**headers, **cookie_header(refresh=t["refresh"])})
         assert r.status_code == 200, (headers, r.text)
     host = own.split("://")[1]
-    for headers in ({"Origin": "https://" + host}, {"Origin": own + "/"},
-                    {"Origin": own.upper()}, {"Origin": "http://evil.example", "Host": "evil.example:1"},
-                    {"Origin": "https://evil.example"}, {"Referer": "https://evil.example/x"},
-                    {"Origin": "null"}, {"Origin": "http://"}):
+    misses = [{"Origin": "https://" + host}, {"Origin": own + "/"}, {"Origin": own.upper()},
+              {"Origin": "https://evil.example"}, {"Referer": "https://evil.example/x"},
+              {"Origin": "null"}, {"Origin": "http://"}, {"Origin": "http://127.0.0.1:1"}]
+    if s.kind != "nginx":  # Debian's nginx passes Host without its port ($host): no near miss
+        misses.append({"Origin": "http://evil.example", "Host": "evil.example:1"})
+    for headers in misses:
         r = s.post(LOGIN, json={"id_token": fake_google.mint_id_token(sub="7999")},
                    headers=headers)
         assert (r.status_code, r.json()) == (403, CSRF), headers

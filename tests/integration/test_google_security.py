@@ -68,7 +68,10 @@ def test_weak_jwks_key_is_ignored_and_logged(gs, kind, reason):
     calls = google.calls()["certs"]
     assert login(server, id_token=token).status_code == 400
     assert google.calls()["certs"] == calls  # a refused kid forces no refetch
-    assert server.log().count(line) == 1
+    # Under CGI every request is a process that reads the cached document anew: at most one
+    # line per request (three here); a FastCGI process logs it once.
+    cgi = server.kind in ("cgi", "lighttpd-cgi")
+    assert 1 <= server.log().count(line) <= 3 if cgi else server.log().count(line) == 1
     assert "kid names a key we refused (%s)" % reason in wait_for_log(server, "we refused")
 
 

@@ -150,7 +150,10 @@ def test_key_changes_refused_while_the_endpoints_cannot_load_the_directory(make_
     assert sorted(os.listdir(os.path.join(s.dir, "keys"))) == sorted([k1 + ".key", k2 + ".key", "signing"])
     time.sleep(PICKUP)
     r = s.get(ME, headers={"Authorization": "Bearer " + token})
-    assert r.status_code == 200, r.text
+    if s.kind in ("cgi", "lighttpd-cgi"):  # a CGI process has no keys from before: it refuses
+        assert (r.status_code, r.json()["code"]) == (503, "service_unavailable"), r.text
+    else:
+        assert r.status_code == 200, r.text
     os.chmod(bad, 0o600)
     r = s.cli("key", "retire", k1)
     assert r.returncode == 0 and f"retired key {k1}" in r.stderr

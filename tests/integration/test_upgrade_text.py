@@ -154,6 +154,7 @@ def run_upgrade(old_root, tmp_path, monkeypatch, google):
         server.stop()
 
 
+@pytest.mark.server_independent  # as above: the older version's store is the subject
 def test_upgrade_when_an_endpoint_opens_the_store_first(old_root, tmp_path, monkeypatch):
     """No `socialauth init` after the upgrade: the first endpoint process builds the index and
     logs the case variants; lookups and uniqueness work from its first request on."""
