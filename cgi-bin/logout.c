@@ -2,6 +2,7 @@
  * user's other sessions (`others`) or all of them (`global`). A refused logout writes nothing:
  * its token is checked as a refresh checks it (API.md section 4: the user must exist and be
  * active), so no jti or not-before row is written for a user that cannot act. */
+#include "api/answers.h"
 #include "api/cookie.h"
 #include "http/http.h"
 #include "api/session.h"
@@ -41,7 +42,7 @@ static void handle(sa_ctx *ctx)
     if (!scope_of_request(ctx, &scope) || !sa_refresh_token_of_request(ctx, &presented) ||
         !sa_token_check(ctx, presented, SA_TOKEN_REFRESH, &claims) ||
         !sa_token_user_may_act(ctx, &claims) ||
-        !sa_session_alive(ctx, &claims, sa_session_blacklisted))
+        !sa_session_alive(ctx, &claims, sa_answer_token_blacklisted))
         return;
 
     sa_error err = {0};

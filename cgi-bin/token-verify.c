@@ -4,6 +4,7 @@
  * whose user is gone or inactive gets user_not_found / user_inactive).
  * Verify only reports: it never revokes or rotates anything. */
 #include "http/http.h"
+#include "api/answers.h"
 #include "api/session.h"
 #include "api/tokens.h"
 
@@ -24,7 +25,7 @@ static void handle(sa_ctx *ctx)
         !sa_token_check(ctx, token, SA_TOKEN_REFRESH, &claims))
         return;
     if (r == SA_JWT_INVALID) {
-        sa_respond_detail(ctx, 401, "Token is invalid or expired", "token_not_valid");
+        sa_answer_token_invalid(ctx);
         return;
     }
     /* A refresh token answers what a refresh would, user check included (API.md 4, 6). */
@@ -38,7 +39,7 @@ static void handle(sa_ctx *ctx)
     else if (standing == SA_STANDING_LIVE || standing == SA_STANDING_UNADOPTED)
         sa_respond_raw(ctx, 200, "{}", 2);
     else
-        sa_session_blacklisted(ctx);
+        sa_answer_token_blacklisted(ctx);
 }
 
 int main(int argc, char **argv)

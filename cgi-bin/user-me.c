@@ -24,26 +24,12 @@ static void field_error(json_object *errors, const char *field, const char *mess
 static const char *take_field(sa_ctx *ctx, json_object *errors, const char *field,
                               bool required, bool allow_blank, size_t *len)
 {
-    json_object *v;
-    if (!json_object_object_get_ex(ctx->req.data, field, &v)) {
-        if (required)
-            field_error(errors, field, "This field is required.");
-        return NULL;
-    }
-    if (v == NULL) {
-        field_error(errors, field, "This field may not be null.");
-        return NULL;
-    }
-    if (!json_object_is_type(v, json_type_string)) {
-        field_error(errors, field, "Not a valid string.");
-        return NULL;
-    }
-    *len = (size_t)json_object_get_string_len(v);
-    if (*len == 0 && !allow_blank) {
-        field_error(errors, field, "This field may not be blank.");
-        return NULL;
-    }
-    return json_object_get_string(v);
+    const char *s;
+    const char *problem = sa_field_string_check(ctx->req.data, field, required, allow_blank,
+                                                &s, len);
+    if (problem)
+        field_error(errors, field, problem);
+    return s;
 }
 
 /* first_name / last_name: up to 150 characters (Django's max_length counts code points). */

@@ -1,32 +1,12 @@
 /* auth.c: Bearer authentication of app requests (see auth.h). */
 #include "api/auth.h"
+#include "api/answers.h"
 #include "api/cookie.h"
 #include "codec/json_writer.h"
 #include "api/session.h"
 #include "api/tokens.h"
 
 #include <string.h>
-
-/* 401 in simplejwt's InvalidToken shape, naming why the access token was refused. */
-static void token_not_valid(sa_ctx *ctx, const char *message)
-{
-    sa_jw w;
-    sa_jw_begin(&w, &ctx->res.body);
-    sa_jw_object(&w);
-    sa_jw_member(&w, "detail", "Given token not valid for any token type");
-    sa_jw_member(&w, "code", "token_not_valid");
-    sa_jw_key(&w, "messages");
-    sa_jw_array(&w);
-    sa_jw_object(&w);
-    sa_jw_member(&w, "token_class", "AccessToken");
-    sa_jw_member(&w, "token_type", "access");
-    sa_jw_member(&w, "message", message);
-    sa_jw_end(&w);
-    sa_jw_end(&w);
-    sa_jw_end(&w);
-    sa_respond_written(ctx, 401, &w);
-    sa_add_header(ctx, "WWW-Authenticate", "Bearer realm=\"api\"");
-}
 
 /* Split the Authorization header on whitespace as Python's str.split() does. Returns the
  * number of parts (counting past 2 only to know there are more) and the first two. */
@@ -50,9 +30,10 @@ static int split_header(const char *h, const char *part[2], size_t len[2])
     return n;
 }
 
+/* An access token of a revoked session, in the authentication's shape. */
 static void session_revoked(sa_ctx *ctx)
 {
-    token_not_valid(ctx, "Token is blacklisted");
+    sa_answer_access_not_valid(ctx, "Token is blacklisted");
 }
 
 /* Verify the access token and its session, then load its user. */
@@ -64,8 +45,8 @@ static bool accept_token(sa_ctx *ctx, const char *token, size_t len, sa_user *us
     sa_error err = {0};
     sa_jwt_result r = sa_jwt_verify(ctx->cfg, token, len, SA_TOKEN_ACCESS, ctx->now, c, &err);
     if (r != SA_JWT_VALID) {
-        token_not_valid(ctx, r == SA_JWT_WRONG_TYPE ? "Token has wrong type"
-                                                   : "Token is invalid or expired");
+        sa_answer_access_not_valid(ctx, r == SA_JWT_WRONG_TYPE ? "Token has wrong type"
+                                                              : "Token is invalid or expired");
         return false;
     }
     return sa_session_alive(ctx, c, session_revoked) && sa_token_user(ctx, c, user);
@@ -89,7 +70,7 @@ bool sa_auth_require(sa_ctx *ctx, sa_user *user, sa_claims *claims)
     }
     /* Like simplejwt: a header of another scheme is no credentials at all. */
     if (n == 0 || len[0] != 6 || memcmp(part[0], "Bearer", 6) != 0) {
-        sa_respond_detail(ctx, 401, "Authentication credentials were not provided.", NULL);
+        sa_answer_no_credentials(ctx);
         return false;
     }
     if (n != 2) {

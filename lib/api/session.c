@@ -1,5 +1,6 @@
 /* session.c: sessions, rotation and reuse detection (see session.h). */
 #include "api/session.h"
+#include "api/answers.h"
 
 #include <string.h>
 
@@ -72,11 +73,6 @@ sa_status sa_session_open(const sa_config *cfg, sa_store *store, const char *use
     return sa_session_tokens(cfg, &s, now, access, refresh, err);
 }
 
-void sa_session_blacklisted(sa_ctx *ctx)
-{
-    sa_respond_detail(ctx, 401, "Token is blacklisted", "token_not_valid");
-}
-
 /* A token without sid: refused when issued at or before its user's not-before time; a
  * refresh token is then looked up by jti (adopted: claims->sid is set; revoked unused). */
 static sa_status sidless_standing(sa_store *store, sa_claims *claims, sa_standing *out,
@@ -87,8 +83,8 @@ static sa_status sidless_standing(sa_store *store, sa_claims *claims, sa_standin
     sa_status st = sa_store_not_before_get(store, claims->user_id, &not_before, err);
     if (st != SA_OK)
         return st;
-    /* Security: a token without iat counts as issued at 0, so a global logout ends it too. */
-    *out = not_before && claims->iat <= not_before ? SA_STANDING_REVOKED : SA_STANDING_LIVE;
+    *out = sa_session_rule_before_logout(not_before, claims->iat) ? SA_STANDING_REVOKED
+                                                                  : SA_STANDING_LIVE;
     if (*out == SA_STANDING_REVOKED || claims->token_type != SA_TOKEN_REFRESH)
         return SA_OK;
     st = sa_store_jti_get(store, claims->jti, &known, err);
@@ -118,23 +114,11 @@ sa_status sa_session_standing(const sa_config *cfg, sa_store *store, sa_claims *
             return st;
     }
     st = sa_store_session_get(store, claims->sid, &s, err);
-    if (st == SA_ERR_NOT_FOUND) {
-        *out = SA_STANDING_REVOKED;
-        return SA_OK;
-    }
-    if (st != SA_OK)
+    if (st != SA_OK && st != SA_ERR_NOT_FOUND)
         return st;
-    /* Security: an adopted jti names a session of the token's own user, or none. */
-    if (s.revoked || (adopted && strcmp(s.user_id, claims->user_id) != 0)) {
-        *out = SA_STANDING_REVOKED;
-        return SA_OK;
-    }
-    *out = SA_STANDING_LIVE;
-    if (judge_rotation && claims->token_type == SA_TOKEN_REFRESH && cfg->rotate_refresh_tokens) {
-        sa_rotate_result r = sa_store_session_judge(&s, claims->jti, now, cfg->reuse_grace);
-        if (r == SA_ROTATE_REUSE)
-            *out = SA_STANDING_RETIRED;
-    }
+    *out = sa_session_rule_standing(st == SA_OK ? &s : NULL, claims, adopted,
+                                    judge_rotation && cfg->rotate_refresh_tokens, now,
+                                    cfg->reuse_grace);
     return SA_OK;
 }
 
@@ -234,23 +218,25 @@ bool sa_session_refresh(sa_ctx *ctx, sa_claims *claims, sa_token *access, sa_tok
     *has_refresh = cfg->rotate_refresh_tokens;
 
     if (claims->sid[0] && !cfg->rotate_refresh_tokens) {
-        if (!sa_session_alive(ctx, claims, sa_session_blacklisted))
+        if (!sa_session_alive(ctx, claims, sa_answer_token_blacklisted))
             return false;
         memcpy(s.sid, claims->sid, sizeof s.sid);
     } else {
         st = rotate_or_adopt(ctx, claims, refresh, &s, &result, &err);
-        bool refused = st == SA_ERR_NOT_FOUND ||
-                       (st == SA_OK && (result == SA_ROTATE_REUSE || result == SA_ROTATE_REVOKED));
-        if (refused) {
+        /* A session gone (NOT_FOUND) is refused too; other store errors answer 503 below. */
+        sa_refresh_outcome outcome = SA_REFRESH_ISSUED;
+        if (st == SA_ERR_NOT_FOUND)
+            outcome = SA_REFRESH_REFUSED;
+        else if (st == SA_OK)
+            outcome = sa_session_rule_refresh(result, cfg->rotate_refresh_tokens,
+                                              claims->sid[0] != '\0');
+        if (outcome == SA_REFRESH_REFUSED) {
             if (st == SA_OK && result == SA_ROTATE_REUSE)
                 sa_log("refresh token reuse: session %s revoked", s.sid);
-            sa_session_blacklisted(ctx);
+            sa_answer_token_blacklisted(ctx);
             return false;
         }
-        /* The grace answer, and a token without sid's successor, are the session's current
-         * token, re-minted from the store. */
-        if (st == SA_OK && (result == SA_ROTATE_GRACE ||
-                            (cfg->rotate_refresh_tokens && !claims->sid[0])))
+        if (st == SA_OK && outcome == SA_REFRESH_CURRENT)
             st = remint_current(cfg, &s, refresh, &err);
     }
     if (st == SA_OK)

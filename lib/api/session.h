@@ -24,24 +24,12 @@ sa_status sa_session_tokens(const sa_config *cfg, const sa_session *session, int
 sa_status sa_session_open(const sa_config *cfg, sa_store *store, const char *user_id, int64_t now,
                           sa_token *access, sa_token *refresh, sa_error *err);
 
-/* Where a verified token stands (API.md sections 2, 5, 6), decided from the store without
- * writing anything or answering. */
-typedef enum sa_standing {
-    SA_STANDING_LIVE,       /* its session is alive (and, when asked, it is the session's
-                               current refresh token or the replaced one within grace) */
-    SA_STANDING_UNADOPTED,  /* a refresh token without sid never used or revoked: alive, and
-                               its first refresh opens its session */
-    SA_STANDING_REVOKED,    /* its session is revoked or gone; a token without sid logged out,
-                               or issued at or before its user's not-before time */
-    SA_STANDING_RETIRED     /* a refresh token rotation replaced: refreshing with it is reuse */
-} sa_standing;
-
 /* Decide where `claims` (verified by sa_jwt_verify) stands at now. A token of ours costs one
  * store read; one without sid one to three (the user's not-before time, then for a refresh
  * token its remembered jti and session); an adopted one gets claims->sid set to its
  * session's, so that callers treat it as a token of that session. With judge_rotation, a
  * refresh token of a rotating session is judged as a refresh would judge it
- * (sa_store_session_judge). Returns SA_OK with *out, or the store's status with err filled. */
+ * (sa_session_rule_standing). Returns SA_OK with *out, or the store's status with err filled. */
 sa_status sa_session_standing(const sa_config *cfg, sa_store *store, sa_claims *claims,
                               int64_t now, bool judge_rotation, sa_standing *out,
                               sa_error *err);
@@ -71,8 +59,5 @@ typedef enum sa_logout_scope { SA_LOGOUT_LOCAL, SA_LOGOUT_OTHERS, SA_LOGOUT_GLOB
  * store's status with err filled. */
 sa_status sa_session_end(sa_store *store, const sa_claims *claims, sa_logout_scope scope,
                          int64_t now, sa_error *err);
-
-/* The 401 {"detail":"Token is blacklisted","code":"token_not_valid"} answer. */
-void sa_session_blacklisted(sa_ctx *ctx);
 
 #endif

@@ -1,5 +1,6 @@
 /* tokens.c: token pairs and the shared answers of the token endpoints (see tokens.h). */
 #include "api/tokens.h"
+#include "api/answers.h"
 #include "core/utc.h"
 
 #include <string.h>
@@ -55,12 +56,8 @@ bool sa_token_check(sa_ctx *ctx, const char *token, sa_token_type type, sa_claim
 {
     sa_error err = {0};
     sa_jwt_result r = sa_jwt_verify(ctx->cfg, token, strlen(token), type, ctx->now, out, &err);
-    if (r == SA_JWT_WRONG_TYPE) {
-        sa_respond_detail(ctx, 401, "Token has wrong type", "token_not_valid");
-        return false;
-    }
     if (r != SA_JWT_VALID) {
-        sa_respond_detail(ctx, 401, "Token is invalid or expired", "token_not_valid");
+        sa_answer_token_refused(ctx, r);
         return false;
     }
     return true;
@@ -80,7 +77,7 @@ bool sa_token_user(sa_ctx *ctx, const sa_claims *claims, sa_user *out)
     sa_error err = {0};
     sa_status st = sa_store_user_get(ctx->store, SA_BY_ID, claims->user_id, out, &err);
     if (st == SA_ERR_NOT_FOUND) {
-        sa_respond_detail(ctx, 401, "User not found", "user_not_found");
+        sa_answer_user_not_found(ctx);
         return false;
     }
     if (st != SA_OK) {
@@ -89,7 +86,7 @@ bool sa_token_user(sa_ctx *ctx, const sa_claims *claims, sa_user *out)
     }
     if (!out->is_active) {
         sa_user_clear(out);
-        sa_respond_detail(ctx, 401, "User is inactive", "user_inactive");
+        sa_answer_user_inactive(ctx);
         return false;
     }
     return true;

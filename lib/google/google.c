@@ -11,6 +11,7 @@
 #include <openssl/sha.h>
 
 #include "codec/json.h"
+#include "token/claims.h"
 #include "token/jwt.h"
 #include "core/text.h"
 
@@ -372,14 +373,18 @@ const char *sa_google_check_claims(const sa_config *cfg, json_object *claims,
     if (st == SA_OK && !sa_strlist_contains(&cfg->google_client_ids, s))
         return SA_GOOGLE_R_WRONG_AZP;
 
-    /* Each time is a JSON integer (json.h refuses strings, floats and 1e300 here). */
-    if (sa_json_get_int64(claims, "exp", &exp) != SA_OK ||
-        sa_json_get_int64(claims, "iat", &iat) != SA_OK)
+    /* Each time is a JSON integer (json.h refuses strings, floats and 1e300 here), both
+     * required, checked as our tokens' are (claims.h). Servers' clocks drift from Google's:
+     * google_leeway (issue 8.10), not our leeway. */
+    sa_error ignored = {0};   /* the claim checks' reason: Google's answer is the reason code */
+    sa_claim_result exp_r = sa_claim_exp(claims, now, cfg->google_leeway, &exp, &ignored);
+    sa_claim_result iat_r = sa_claim_iat(claims, now, cfg->google_leeway, &iat, &ignored);
+    if (exp_r == SA_CLAIM_ABSENT || exp_r == SA_CLAIM_MALFORMED || iat_r == SA_CLAIM_ABSENT ||
+        iat_r == SA_CLAIM_MALFORMED)
         return SA_GOOGLE_R_MALFORMED;
-    /* Servers' clocks drift from Google's: google_leeway (issue 8.10), not our leeway. */
-    if (exp <= now - cfg->google_leeway)
+    if (exp_r == SA_CLAIM_OUT_OF_WINDOW)
         return SA_GOOGLE_R_EXPIRED;
-    if (iat > now + cfg->google_leeway)
+    if (iat_r == SA_CLAIM_OUT_OF_WINDOW)
         return SA_GOOGLE_R_IN_FUTURE;
 
     why = google_sub(claims, &s);
@@ -722,7 +727,7 @@ sa_google_result sa_google_verify_access_token(sa_google *g, const char *access_
         SA_FAIL(err, SA_ERR_INVALID, "tokeninfo gave no usable expiry");
         goto done;
     }
-    if (exp <= now - g->cfg->google_leeway) {
+    if (sa_claim_expired(exp, now, g->cfg->google_leeway)) {
         *reason = SA_GOOGLE_R_EXPIRED;
         SA_FAIL(err, SA_ERR_INVALID, "access token expired");
         goto done;

@@ -218,7 +218,7 @@ bool sa_body_read(sa_ctx *ctx, const char *content_length, sa_read_fn read, void
     }
     req->body = malloc(len + 1);
     if (!req->body) {
-        sa_respond_detail(ctx, 503, "Service temporarily unavailable.", "service_unavailable");
+        sa_respond_unavailable(ctx);
         return false;
     }
     size_t got = 0;
@@ -256,27 +256,32 @@ bool sa_body_read(sa_ctx *ctx, const char *content_length, sa_read_fn read, void
     return check_text(ctx);
 }
 
-bool sa_require_string(sa_ctx *ctx, const char *field, const char **out)
+const char *sa_field_string_check(json_object *data, const char *field, bool required,
+                                  bool allow_blank, const char **out, size_t *len)
 {
     json_object *v;
-    if (!ctx->req.data || !json_object_object_get_ex(ctx->req.data, field, &v)) {
-        sa_respond_field_error(ctx, field, "This field is required.");
-        return false;
-    }
-    if (v == NULL) {
-        sa_respond_field_error(ctx, field, "This field may not be null.");
-        return false;
-    }
-    if (!json_object_is_type(v, json_type_string)) {
-        sa_respond_field_error(ctx, field, "Not a valid string.");
-        return false;
-    }
-    if (json_object_get_string_len(v) == 0) {
-        sa_respond_field_error(ctx, field, "This field may not be blank.");
-        return false;
-    }
+    *out = NULL;
+    *len = 0;
+    if (!data || !json_object_object_get_ex(data, field, &v))
+        return required ? "This field is required." : NULL;
+    if (v == NULL)
+        return "This field may not be null.";
+    if (!json_object_is_type(v, json_type_string))
+        return "Not a valid string.";
+    if (json_object_get_string_len(v) == 0 && !allow_blank)
+        return "This field may not be blank.";
     *out = json_object_get_string(v);
-    return true;
+    *len = (size_t)json_object_get_string_len(v);
+    return NULL;
+}
+
+bool sa_require_string(sa_ctx *ctx, const char *field, const char **out)
+{
+    size_t len;
+    const char *problem = sa_field_string_check(ctx->req.data, field, true, false, out, &len);
+    if (problem)
+        sa_respond_field_error(ctx, field, problem);
+    return !problem;
 }
 
 sa_status sa_optional_string(sa_ctx *ctx, const char *field, const char **out)

@@ -311,8 +311,8 @@ static void emergency_answer(void)
         "X-Content-Type-Options: nosniff\r\n"
         "Cache-Control: no-store\r\n"
         "Content-Type: application/json\r\n"
-        "Content-Length: 74\r\n\r\n"
-        "{\"detail\":\"Service temporarily unavailable.\",\"code\":\"service_unavailable\"}";
+        "Content-Length: 74\r\n\r\n" SA_UNAVAILABLE_BODY;
+    _Static_assert(sizeof SA_UNAVAILABLE_BODY - 1 == 74, "Content-Length above");
     FCGI_fwrite((void *)answer, 1, sizeof answer - 1, FCGI_stdout);
     FCGI_Finish();
 }

@@ -100,8 +100,13 @@ void sa_respond_field_error(sa_ctx *ctx, const char *field, const char *message)
 /* The same with a machine "code" member after the list (omitted when code is NULL). */
 void sa_respond_field_error_code(sa_ctx *ctx, const char *field, const char *message,
                                  const char *code);
-/* 503 {"detail":"Service temporarily unavailable.","code":"service_unavailable"}; marks the
- * process for exit when status is SA_ERR_FATAL. Logs err. */
+/* The 503 body (API.md section 1), 74 bytes; also in the signal-safe emergency answer. */
+#define SA_UNAVAILABLE_BODY \
+    "{\"detail\":\"Service temporarily unavailable.\",\"code\":\"service_unavailable\"}"
+/* 503 with SA_UNAVAILABLE_BODY, the one function writing it into an answer. Logs nothing. */
+void sa_respond_unavailable(sa_ctx *ctx);
+/* sa_respond_unavailable for a store failure: marks the process for exit when status is
+ * SA_ERR_FATAL, and logs err (when not NULL). */
 void sa_respond_store_error(sa_ctx *ctx, sa_status status, const sa_error *err);
 /* Finish the answer written with w (codec/json_writer.h) into ctx->res.body: status and
  * that body, or 503 when the writer failed (too deep, bad UTF-8, out of memory). */
@@ -117,10 +122,16 @@ void sa_add_header(sa_ctx *ctx, const char *name, const char *value);
 
 /* ---- request fields ---- */
 
-/* A required string field of the body with DRF's messages: absent → "This field is
- * required.", null → "This field may not be null.", "" → "This field may not be blank.",
- * not a string → "Not a valid string.". Returns true with *out set, or false after answering
- * 400. */
+/* DRF's CharField check of field in data (a JSON object, or NULL: no body), answering
+ * nothing: the message of its first problem, or NULL when acceptable. Absent → "This field is
+ * required." when required, else NULL with *out NULL; null → "This field may not be null.";
+ * not a string → "Not a valid string."; "" → "This field may not be blank." unless
+ * allow_blank. *out (owned by data) and *len are the string when NULL is returned for a
+ * present field; *out is NULL otherwise. */
+const char *sa_field_string_check(json_object *data, const char *field, bool required,
+                                  bool allow_blank, const char **out, size_t *len);
+/* A required, non-blank string field of the body (sa_field_string_check). Returns true with
+ * *out set, or false after answering 400 with the message for field. */
 bool sa_require_string(sa_ctx *ctx, const char *field, const char **out);
 /* An optional string field: returns SA_OK, SA_ERR_NOT_FOUND (absent or null) or
  * SA_ERR_INVALID (after answering 400 "Not a valid string."). */

@@ -59,6 +59,13 @@ void sa_respond_json(sa_ctx *ctx, int status, json_object *body)
     json_object_put(body);
 }
 
+void sa_respond_unavailable(sa_ctx *ctx)
+{
+    /* A fixed text, so that it needs no allocation beyond the body buffer. */
+    static const char busy[] = SA_UNAVAILABLE_BODY;
+    sa_respond_raw(ctx, 503, busy, sizeof busy - 1);
+}
+
 void sa_respond_detail(sa_ctx *ctx, int status, const char *detail, const char *code)
 {
     sa_jw w;
@@ -68,10 +75,8 @@ void sa_respond_detail(sa_ctx *ctx, int status, const char *detail, const char *
     if (code)
         sa_jw_member(&w, "code", code);
     sa_jw_end(&w);
-    if (w.failed) { /* only allocation can fail here: answer with a fixed text */
-        static const char busy[] =
-            "{\"detail\":\"Service temporarily unavailable.\",\"code\":\"service_unavailable\"}";
-        sa_respond_raw(ctx, 503, busy, sizeof busy - 1);
+    if (w.failed) { /* only allocation can fail here */
+        sa_respond_unavailable(ctx);
         return;
     }
     ctx->res.status = status;
@@ -106,7 +111,7 @@ void sa_respond_store_error(sa_ctx *ctx, sa_status status, const sa_error *err)
         sa_log("store: %s (%s:%d)", err->msg, err->file ? err->file : "?", err->line);
     if (status == SA_ERR_FATAL)
         ctx->fatal = true;
-    sa_respond_detail(ctx, 503, "Service temporarily unavailable.", "service_unavailable");
+    sa_respond_unavailable(ctx);
 }
 
 void sa_respond_private(sa_ctx *ctx)
@@ -190,7 +195,7 @@ sa_status sa_response_serialize(const sa_ctx *ctx, sa_buf *out)
 void sa_respond_written(sa_ctx *ctx, int status, const sa_jw *w)
 {
     if (w->failed || w->depth != 0) {
-        sa_respond_detail(ctx, 503, "Service temporarily unavailable.", "service_unavailable");
+        sa_respond_unavailable(ctx);
         return;
     }
     ctx->res.status = status;

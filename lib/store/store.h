@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "core/sa_error.h"
+#include "token/session_rule.h"
 
 /* Django's limits, in characters (code points), as its max_length counts (API.md 7). */
 #define SA_USERNAME_CHARS 150
@@ -26,6 +27,7 @@
 #define SA_NAME_CHARS 150
 /* The same in bytes of UTF-8 (at most 4 a character): the sizes of the fields below. */
 #define SA_ID_MAX 128
+_Static_assert(SA_ID_MAX == SA_USER_ID_MAX, "a session's user_id holds any user id");
 #define SA_USERNAME_MAX (4 * SA_USERNAME_CHARS)
 #define SA_EMAIL_MAX (4 * SA_EMAIL_CHARS)
 #define SA_NAME_MAX (4 * SA_NAME_CHARS)
@@ -159,25 +161,11 @@ sa_status sa_store_username_variants(sa_store *store, sa_username_variant **out,
 typedef enum sa_login_outcome {
     SA_LOGIN_EXISTING, SA_LOGIN_LINKED, SA_LOGIN_CREATED, SA_LOGIN_EMAIL_TAKEN
 } sa_login_outcome;
-typedef struct sa_session sa_session;
 sa_status sa_store_google_login(sa_store *store, const sa_user *candidate, bool link_email,
                                 int64_t now, sa_session *session, sa_user *out,
                                 sa_login_outcome *outcome, sa_error *err);
 
-/* ---- sessions (API.md section 5) ---- */
-
-struct sa_session {
-    char sid[33];
-    char user_id[SA_ID_MAX + 1];
-    char current_jti[33];      /* the refresh token now valid */
-    char previous_jti[33];     /* the one it replaced, honoured until replaced_at + grace */
-    int64_t created_at;
-    int64_t replaced_at;       /* when previous_jti was replaced */
-    int64_t current_iat;       /* iat/exp of the current refresh token, so the grace answer */
-    int64_t current_exp;       /*   can re-mint it byte-identically */
-    int64_t expires_at;        /* purge after this */
-    bool revoked;
-};
+/* ---- sessions (API.md section 5; the record is token/session_rule.h's) ---- */
 
 sa_status sa_store_session_create(sa_store *store, const sa_session *session, sa_error *err);
 sa_status sa_store_session_get(sa_store *store, const char *sid, sa_session *out, sa_error *err);
@@ -187,22 +175,11 @@ sa_status sa_store_session_get(sa_store *store, const char *sid, sa_session *out
  * SA_ROTATE_ROTATED; if presented_jti equals previous_jti and now <= replaced_at + grace,
  * return SA_ROTATE_GRACE with *out holding the session (its current token is the successor);
  * otherwise mark the session revoked and return SA_ROTATE_REUSE. A revoked session gives
- * SA_ROTATE_REVOKED. *out is the session after the call. */
-typedef enum sa_rotate_result {
-    SA_ROTATE_ROTATED, SA_ROTATE_GRACE, SA_ROTATE_REUSE, SA_ROTATE_REVOKED,
-    SA_ROTATE_KEPT     /* sa_store_session_adopt() without next: alive, nothing rotated */
-} sa_rotate_result;
+ * SA_ROTATE_REVOKED. *out is the session after the call. The rule is sa_session_rule_rotate
+ * (token/session_rule.h), run inside the transaction. */
 sa_status sa_store_session_rotate(sa_store *store, const char *sid, const char *presented_jti,
                                   const sa_session *next, int64_t now, int64_t grace,
                                   sa_session *out, sa_rotate_result *result, sa_error *err);
-
-/* The rule rotation applies, without applying it (token-verify answers what a refresh would,
- * API.md section 6): for presented_jti on session s at now, SA_ROTATE_REVOKED (s revoked),
- * SA_ROTATE_ROTATED (the current token: a refresh rotates it), SA_ROTATE_GRACE (the replaced
- * one within grace seconds), else SA_ROTATE_REUSE. Security: jtis compared in constant time;
- * an empty jti never matches. */
-sa_rotate_result sa_store_session_judge(const sa_session *s, const char *presented_jti,
-                                        int64_t now, int64_t grace);
 
 /* Revoke one session, or every session of user_id except `except_sid` (NULL: all). */
 sa_status sa_store_session_revoke(sa_store *store, const char *sid, sa_error *err);

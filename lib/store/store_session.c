@@ -13,7 +13,6 @@
 #include "store/store_record.h"
 
 #include <errno.h>
-#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,13 +28,6 @@ static bool user_id_ok(const char *user_id)
 {
     size_t n = user_id ? strnlen(user_id, SA_ID_MAX + 1) : 0;
     return n > 0 && n <= SA_ID_MAX;
-}
-
-/* Security: jtis are compared in constant time; an empty jti never matches. */
-static bool jti_equal(const char *a, const char *b)
-{
-    size_t na = strnlen(a, SA_RECORD_JTI_MAX + 1), nb = strnlen(b, SA_RECORD_JTI_MAX + 1);
-    return na > 0 && na == nb && na <= SA_RECORD_JTI_MAX && CRYPTO_memcmp(a, b, na) == 0;
 }
 
 sa_status sa_store_session_read(sa_store_txn *t, const char *sid, u_int32_t flags,
@@ -126,49 +118,26 @@ typedef struct rotate_ctx {
     sa_rotate_result result;
 } rotate_ctx;
 
-/* Contract: see store.h. */
-sa_rotate_result sa_store_session_judge(const sa_session *s, const char *presented_jti,
-                                        int64_t now, int64_t grace)
-{
-    if (s->revoked)
-        return SA_ROTATE_REVOKED;
-    if (jti_equal(s->current_jti, presented_jti))
-        return SA_ROTATE_ROTATED;
-    if (jti_equal(s->previous_jti, presented_jti) && grace >= 0 &&
-        (now <= s->replaced_at || now - s->replaced_at <= grace))
-        return SA_ROTATE_GRACE;
-    return SA_ROTATE_REUSE;
-}
-
 /* Contract: see store_internal.h. */
 sa_status sa_store_session_rotate_locked(sa_store_txn *t, sa_session *s,
                                          const char *presented_jti, const sa_session *next,
                                          int64_t now, int64_t grace, sa_rotate_result *result,
                                          sa_error *err)
 {
-    if (!next) {
-        *result = s->revoked ? SA_ROTATE_REVOKED : SA_ROTATE_KEPT;
-        return SA_OK;
-    }
-    *result = sa_store_session_judge(s, presented_jti, now, grace);
-    if (*result == SA_ROTATE_REVOKED || *result == SA_ROTATE_GRACE)
-        return SA_OK;
+    sa_error why = {0};   /* the rule's reason: not an error of this call */
+
+    *result = sa_session_rule_rotate(s, presented_jti, next, now, grace, &why);
     if (*result == SA_ROTATE_ROTATED) {
-        memcpy(s->previous_jti, s->current_jti, sizeof s->previous_jti);
-        s->replaced_at = now;
-        memcpy(s->current_jti, next->current_jti, sizeof s->current_jti);
-        s->current_iat = next->current_iat;
-        s->current_exp = next->current_exp;
-        s->expires_at = next->expires_at;
         if (!t->store->sync_rotation)
             t->commit_flags = DB_TXN_WRITE_NOSYNC;
         return session_write(t, s, 0, err);
     }
-    /* Security: any other token of this session means a copy is in someone else's hands:
-     * the whole session ends, and that commit is always flushed. */
-    t->commit_flags = 0;
-    s->revoked = true;
-    return session_write(t, s, 0, err);
+    if (*result == SA_ROTATE_REUSE) {
+        /* Security: the revocation of a session whose token was reused is always flushed. */
+        t->commit_flags = 0;
+        return session_write(t, s, 0, err);
+    }
+    return SA_OK;
 }
 
 static sa_status session_rotate_txn(sa_store_txn *t, void *ctx, sa_error *err)

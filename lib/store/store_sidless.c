@@ -118,7 +118,7 @@ static sa_status adopt_txn(sa_store_txn *t, void *ctx, sa_error *err)
     if (st != SA_OK)
         return st;
     c->result = SA_ROTATE_REVOKED;
-    if (not_before && s.current_iat <= not_before)
+    if (sa_session_rule_before_logout(not_before, s.current_iat))
         return SA_OK;
     /* Security: the write lock on the jti (its page, even when absent) makes concurrent
      * adoptions of one token wait for each other: the second one finds the first's session

@@ -21,6 +21,7 @@
 
 #include "codec/json.h"
 #include "config/keyring.h"
+#include "token/claims.h"
 
 #define HS256_LEN 32
 /* base64url of {"alg":"HS256","typ":"JWT"}, byte for byte what simplejwt/PyJWT emit. */
@@ -79,11 +80,6 @@ static size_t field_len(const char *s, size_t size)
 {
     const char *nul = memchr(s, '\0', size);
     return nul ? (size_t)(nul - s) : size;
-}
-
-static const char *token_type_name(sa_token_type t)
-{
-    return t == SA_TOKEN_ACCESS ? "access" : "refresh";
 }
 
 /* Append text (no escaping) at buf[*pos]; SA_ERR_TOO_LARGE when it does not fit with a NUL. */
@@ -148,7 +144,7 @@ sa_status sa_jwt_mint(const sa_config *cfg, const sa_claims *claims, char *out, 
     /* The payload, in simplejwt's key order, escaped as PyJWT does (ensure_ascii), so the
      * token is byte for byte the one simplejwt would mint from the same claims. */
     snprintf(num, sizeof num, "{\"token_type\":\"%s\",\"exp\":%" PRId64 ",\"iat\":%" PRId64,
-             token_type_name(claims->token_type), claims->exp, claims->iat);
+             sa_claim_token_type_name(claims->token_type), claims->exp, claims->iat);
     st = put(payload, sizeof payload, &p, num);
     if (st == SA_OK)
         st = put_claim(payload, sizeof payload, &p, "jti", claims->jti, jti_len);
@@ -197,104 +193,10 @@ sa_status sa_jwt_mint(const sa_config *cfg, const sa_claims *claims, char *out, 
     return SA_OK;
 }
 
-/* a + b and a - b clamped to the int64 range (times come from tokens and settings). */
-static int64_t sat_add(int64_t a, int64_t b)
+/* An optional claim (iat, nbf) is fine when absent or valid. */
+static bool optional_ok(sa_claim_result r)
 {
-    if (b > 0 && a > INT64_MAX - b)
-        return INT64_MAX;
-    if (b < 0 && a < INT64_MIN - b)
-        return INT64_MIN;
-    return a + b;
-}
-
-static int64_t sat_sub(int64_t a, int64_t b)
-{
-    if (b == INT64_MIN)
-        return a >= 0 ? INT64_MAX : a - INT64_MIN;
-    return sat_add(a, -b);
-}
-
-/* True when the string value of `key` in obj equals want. */
-static bool string_is(json_object *obj, const char *key, const char *want)
-{
-    const char *s;
-    size_t n;
-    return sa_json_get_string(obj, key, &s, &n) == SA_OK && n == strlen(want) &&
-           memcmp(s, want, n) == 0;
-}
-
-/* `aud` names our audience: a string equal to it, or an array of strings holding it
- * (RFC 7519 4.1.3, as PyJWT reads it). */
-static bool audience_ok(json_object *payload, const char *want)
-{
-    json_object *aud;
-    if (!json_object_object_get_ex(payload, "aud", &aud) || !aud)
-        return false;
-    if (json_object_is_type(aud, json_type_string))
-        return string_is(payload, "aud", want);
-    if (!json_object_is_type(aud, json_type_array))
-        return false;
-    size_t n = json_object_array_length(aud);
-    bool found = false;
-    for (size_t i = 0; i < n; i++) {
-        json_object *v = json_object_array_get_idx(aud, i);
-        if (!json_object_is_type(v, json_type_string))
-            return false;
-        size_t len = (size_t)json_object_get_string_len(v);
-        if (len == strlen(want) && memcmp(json_object_get_string(v), want, len) == 0)
-            found = true;
-    }
-    return found;
-}
-
-/* A JOSE header other than our canonical ones (RFC 7515 section 4): a JSON object (no
- * duplicate keys, any member order) whose alg is exactly HS256, without crit, with typ and
- * kid strings when present. kid (SA_KID_MAX + 1 bytes) receives the kid, "" when none or
- * longer than SA_KID_MAX (then no directory key can match). Fills err when not acceptable. */
-static bool header_acceptable(const unsigned char *raw, size_t len, char *kid, sa_error *err)
-{
-    json_object *header = NULL;
-    sa_error jerr = {0};
-    bool ok = false;
-    sa_status st;
-    const char *kid_s = NULL;
-    size_t kid_len = 0;
-
-    kid[0] = '\0';
-    if (sa_json_parse((const char *)raw, len, &header, &jerr) != SA_OK ||
-        !json_object_is_type(header, json_type_object)) {
-        SA_FAIL(err, SA_ERR_INVALID, "header is not a JSON object%s%s", jerr.msg[0] ? ": " : "",
-                jerr.msg);
-        goto done;
-    }
-    /* Security: refuse any other algorithm named in a token we signed (alg "none" included),
-     * and `crit`: we implement no extension, so RFC 7515 4.1.11 says reject. */
-    if (!string_is(header, "alg", "HS256")) {
-        SA_FAIL(err, SA_ERR_INVALID, "alg is not HS256");
-        goto done;
-    }
-    if (json_object_object_get_ex(header, "crit", NULL)) {
-        SA_FAIL(err, SA_ERR_INVALID, "crit header not supported");
-        goto done;
-    }
-    st = sa_json_get_string(header, "typ", NULL, NULL);
-    if (st != SA_OK && st != SA_ERR_NOT_FOUND) {
-        SA_FAIL(err, SA_ERR_INVALID, "typ is not a string");
-        goto done;
-    }
-    st = sa_json_get_string(header, "kid", &kid_s, &kid_len);
-    if (st != SA_OK && st != SA_ERR_NOT_FOUND) {
-        SA_FAIL(err, SA_ERR_INVALID, "kid is not a string");
-        goto done;
-    }
-    if (st == SA_OK && kid_len <= SA_KID_MAX && strlen(kid_s) == kid_len) {
-        memcpy(kid, kid_s, kid_len);
-        kid[kid_len] = '\0';
-    }
-    ok = true;
-done:
-    json_object_put(header);
-    return ok;
+    return r == SA_CLAIM_OK || r == SA_CLAIM_ABSENT;
 }
 
 /* Contract: SA_JWT_VALID with *out filled; SA_JWT_WRONG_TYPE when everything checks out but
@@ -319,10 +221,6 @@ sa_jwt_result sa_jwt_verify(const sa_config *cfg, const char *token, size_t len,
     sa_claims c;
     sa_error jerr = {0};
     sa_jwt_result res = SA_JWT_INVALID;
-    const char *s;
-    size_t n;
-    int64_t i64;
-    sa_status st;
 
     memset(&c, 0, sizeof c);
     if (out)
@@ -356,7 +254,7 @@ sa_jwt_result sa_jwt_verify(const sa_config *cfg, const char *token, size_t len,
                             memcmp(token, jwt_header_b64, sizeof jwt_header_b64 - 1) == 0;
     /* The key: one of ours when the header is byte for byte the one we write for its kid
      * (the fast path: no JSON read before the HMAC); else the header is decoded and read
-     * strictly (header_acceptable: alg HS256 whatever the key, no crit, no duplicate member,
+     * strictly (sa_claim_header: alg HS256 whatever the key, no crit, no duplicate member,
      * any member order, as PyJWT writes {"alg","kid","typ"}), and its kid selects a
      * directory key; without a kid, or with one the directory does not hold, the Django key
      * (simplejwt's tokens, and ours without a key directory). */
@@ -371,7 +269,7 @@ sa_jwt_result sa_jwt_verify(const sa_config *cfg, const char *token, size_t len,
         goto done;
     }
     if (!canonical_header) {
-        if (!header_acceptable(header_raw, header_len, kid, err))
+        if (!sa_claim_header(header_raw, header_len, kid, err))
             goto done;
         k = kid[0] ? sa_keyring_by_kid(cfg->keys, kid) : NULL;
     }
@@ -406,82 +304,20 @@ sa_jwt_result sa_jwt_verify(const sa_config *cfg, const char *token, size_t len,
         goto done;
     }
 
+    /* One check a claim (claims.h), in this order; a wrong type counts only at the end. */
     int64_t leeway = cfg->leeway > 0 ? cfg->leeway : 0;
-    st = sa_json_get_int64(payload, "exp", &c.exp);
-    if (st != SA_OK) {
-        SA_FAIL(err, SA_ERR_INVALID, st == SA_ERR_NOT_FOUND ? "exp missing"
-                                                            : "exp is not an integer");
+    bool type_expected = false;
+    if (sa_claim_exp(payload, now, leeway, &c.exp, err) != SA_CLAIM_OK ||
+        !optional_ok(sa_claim_iat(payload, now, leeway, &c.iat, err)) ||
+        !optional_ok(sa_claim_nbf(payload, now, leeway, err)) ||
+        !sa_claim_audience(payload, cfg->jwt_audience, err) ||
+        !sa_claim_issuer(payload, cfg->jwt_issuer, err) ||
+        !sa_claim_jti(payload, c.jti, err) ||
+        !sa_claim_token_type(payload, expected, &type_expected, err) ||
+        !sa_claim_user_id(payload, c.user_id, err) ||
+        !sa_claim_sid(payload, c.sid, err))
         goto done;
-    }
-    if (c.exp <= sat_sub(now, leeway)) {
-        SA_FAIL(err, SA_ERR_INVALID, "token expired");
-        goto done;
-    }
-    st = sa_json_get_int64(payload, "iat", &c.iat);
-    if (st == SA_ERR_INVALID) {
-        SA_FAIL(err, SA_ERR_INVALID, "iat is not an integer");
-        goto done;
-    }
-    if (st == SA_OK && c.iat > sat_add(now, leeway)) {
-        SA_FAIL(err, SA_ERR_INVALID, "iat in the future");
-        goto done;
-    }
-    st = sa_json_get_int64(payload, "nbf", &i64);
-    if (st == SA_ERR_INVALID || (st == SA_OK && i64 > sat_add(now, leeway))) {
-        SA_FAIL(err, SA_ERR_INVALID, st == SA_OK ? "not valid yet (nbf)" : "nbf is not an integer");
-        goto done;
-    }
-
-    /* Security: a token for another audience is not ours to accept; and one that names an
-     * audience when we expect none was meant for some other service. */
-    if (cfg->jwt_audience[0] ? !audience_ok(payload, cfg->jwt_audience)
-                             : json_object_object_get_ex(payload, "aud", NULL)) {
-        SA_FAIL(err, SA_ERR_INVALID, "wrong or unexpected audience");
-        goto done;
-    }
-    if (cfg->jwt_issuer[0] && !string_is(payload, "iss", cfg->jwt_issuer)) {
-        SA_FAIL(err, SA_ERR_INVALID, "wrong issuer");
-        goto done;
-    }
-
-    st = sa_json_get_string(payload, "jti", &s, &n);
-    if (st != SA_OK || n == 0 || n > SA_JTI_LEN) {
-        SA_FAIL(err, SA_ERR_INVALID, "jti missing, not a string, empty or too long");
-        goto done;
-    }
-    memcpy(c.jti, s, n);
-
-    const char *type_s;
-    size_t type_n;
-    if (sa_json_get_string(payload, "token_type", &type_s, &type_n) != SA_OK) {
-        SA_FAIL(err, SA_ERR_INVALID, "token_type missing or not a string");
-        goto done;
-    }
-
-    st = sa_json_get_string(payload, "user_id", &s, &n);
-    if (st == SA_OK) {
-        if (n == 0 || n > SA_USER_ID_MAX) {
-            SA_FAIL(err, SA_ERR_INVALID, "user_id empty or too long");
-            goto done;
-        }
-        memcpy(c.user_id, s, n);
-    } else if (sa_json_get_int64(payload, "user_id", &i64) == SA_OK) {
-        snprintf(c.user_id, sizeof c.user_id, "%" PRId64, i64);
-    } else {
-        SA_FAIL(err, SA_ERR_INVALID, "user_id missing or not a string or integer");
-        goto done;
-    }
-
-    st = sa_json_get_string(payload, "sid", &s, &n);
-    if (st == SA_OK && n >= 1 && n <= SA_SID_LEN) {
-        memcpy(c.sid, s, n);
-    } else if (st != SA_ERR_NOT_FOUND) {
-        SA_FAIL(err, SA_ERR_INVALID, "sid not a string of 1 to %d characters", SA_SID_LEN);
-        goto done;
-    }
-
-    const char *want = token_type_name(expected);
-    if (type_n != strlen(want) || memcmp(type_s, want, type_n) != 0) {
+    if (!type_expected) {
         SA_FAIL(err, SA_ERR_INVALID, "token has wrong type");
         res = SA_JWT_WRONG_TYPE;
         goto done;

@@ -19,6 +19,7 @@
 #include "store/store.h"
 #include "store/store_record.h"
 
+#include "session_fixture.h"
 #include "store_fixture.h"
 
 #define JTI "0123456789abcdef0123456789abcdef"
@@ -421,27 +422,6 @@ static void test_revoke_all_sets_not_before(void **state)
 }
 
 /* ---- the decision layer (session.c) ---- */
-
-static void claims_of(sa_claims *c, sa_token_type type, const char *user_id, const char *jti,
-                      const char *sid, int64_t iat)
-{
-    memset(c, 0, sizeof *c);
-    c->token_type = type;
-    c->iat = iat;
-    c->exp = iat + 600;
-    snprintf(c->user_id, sizeof c->user_id, "%s", user_id);
-    snprintf(c->jti, sizeof c->jti, "%s", jti);
-    snprintf(c->sid, sizeof c->sid, "%s", sid);
-}
-
-static sa_standing standing_of(sa_store *store, const sa_config *cfg, sa_claims *c, int64_t now,
-                               bool judge)
-{
-    sa_standing out;
-    sa_error err = {0};
-    assert_int_equal(sa_session_standing(cfg, store, c, now, judge, &out, &err), SA_OK);
-    return out;
-}
 
 static void test_standing(void **state)
 {
