@@ -139,12 +139,19 @@ fuzz:
 	        -artifact_prefix=var/fuzz/$$n- $$dict var/fuzz/$$n tests/fuzz/corpus/$$n || exit 1; \
 	done
 
-# Every seed corpus through its target once (no libFuzzer needed), under valgrind when
-# VALGRIND=1; a target without a corpus, or with an empty one, fails.
+# Every seed corpus (FUZZ_CORPUS/<name>/) through its target once (no libFuzzer needed), under
+# valgrind when VALGRIND=1. Checked first: a target without a corpus, or with one holding no
+# seed file, fails, and so does a corpus without a target (tests/lint/fuzz-corpora shows both).
+FUZZ_CORPUS ?= tests/fuzz/corpus
 fuzz-replay: $(FUZZ_REPLAY)
+	@for f in $(FUZZ_NAMES); do d=$(FUZZ_CORPUS)/$${f#fuzz_}; \
+	    [ -n "$$(find "$$d" -maxdepth 1 -type f ! -name '.*' 2>/dev/null | head -n 1)" ] || \
+	    { echo "fuzz-replay: $$f has no seeds in $$d" >&2; exit 1; }; done
+	@for d in $(FUZZ_CORPUS)/*/; do n=$$(basename "$$d"); \
+	    [ -f tests/fuzz/fuzz_$$n.c ] || { echo "fuzz-replay: $$d has no target tests/fuzz/fuzz_$$n.c" >&2; exit 1; }; done
 	@for f in $(FUZZ_NAMES); do \
 	    if [ "$${VALGRIND:-0}" = 1 ]; then v="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect"; else v=""; fi; \
-	    $$v tests/fuzz/$$f-replay tests/fuzz/corpus/$${f#fuzz_} || exit 1; \
+	    $$v tests/fuzz/$$f-replay $(FUZZ_CORPUS)/$${f#fuzz_} || exit 1; \
 	done
 
 # Minutes of mixed traffic; each process's private memory over time (tests/soak/soak.py).
@@ -196,11 +203,14 @@ test:
 	@tests/lint/banned-functions
 	@tests/lint/layers
 	@tests/lint/test-layers
+	@tests/lint/api-reference
+	@tests/lint/outside-docs --self-test
 	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(FUZZ_REPLAY)
 	@tests/lint/layers --objects --no-fcgi bin/socialauth
 	@rm -rf $(SAN_LOG_DIR) && mkdir -p $(SAN_LOG_DIR)
 	@$(SAN_ENV) VALGRIND=$(if $(SANITIZE),0,1) bin/socialauth-unit $(UNIT_BIN)
 	@$(SAN_ENV) VALGRIND=$(if $(SANITIZE),0,1) $(MAKE) --no-print-directory fuzz-replay
+	@tests/lint/fuzz-corpora
 	@$(MAKE) --no-print-directory $(BROWSER_DEPS)
 	@$(SAN_ENV) PYTEST_ARGS="$(SAN_PYTEST)" bin/socialauth-integration $(if $(SANITIZE),lighttpd,$(TEST_SERVERS)); st=$$?; \
 	    bin/socialauth-sanitizer-check $(SAN_LOG_DIR) && exit $$st

@@ -1,4 +1,4 @@
-/* google-login: POST /api/social/login/google/ (API.md section 3).
+/* google-login: POST /api/social/login/google/ (api.html#google-login).
  * Google vouches for a user (ID token, access token or authorization code), the store finds or
  * creates the account in one transaction, and a new session's token pair is the answer. */
 #include <string.h>

@@ -1,6 +1,6 @@
-/* logout: POST /api/auth/logout/ (API.md section 9). Revokes this session (`local`), the
+/* logout: POST /api/auth/logout/ (api.html#logout). Revokes this session (`local`), the
  * user's other sessions (`others`) or all of them (`global`). A refused logout writes nothing:
- * its token is checked as a refresh checks it (API.md section 4: the user must exist and be
+ * its token is checked as a refresh checks it (api.html#refresh: the user must exist and be
  * active), so no jti or not-before row is written for a user that cannot act. */
 #include "api/answers.h"
 #include "api/cookie.h"

@@ -1,4 +1,4 @@
-/* token-refresh: POST /api/auth/token/refresh/ (API.md sections 4 and 5).
+/* token-refresh: POST /api/auth/token/refresh/ (api.html#refresh and api.html#sessions).
  * A valid refresh token of an active user, of a live session, gets a new access token and,
  * with rotation on, the session's next refresh token; reuse revokes the session. */
 #include "api/cookie.h"

@@ -1,4 +1,4 @@
-/* token-verify: POST /api/auth/token/verify/ (API.md section 6).
+/* token-verify: POST /api/auth/token/verify/ (api.html#verify).
  * 200 {} for any valid token of ours, access or refresh, whose session is not revoked; a
  * refresh token answers what a refresh would (one that rotation retired is blacklisted, one
  * whose user is gone or inactive gets user_not_found / user_inactive).
@@ -28,7 +28,7 @@ static void handle(sa_ctx *ctx)
         sa_answer_token_invalid(ctx);
         return;
     }
-    /* A refresh token answers what a refresh would, user check included (API.md 4, 6). */
+    /* A refresh token answers what a refresh would, user check included (api.html#verify). */
     if (claims.token_type == SA_TOKEN_REFRESH && !sa_token_user_may_act(ctx, &claims))
         return;
     sa_standing standing;

@@ -1,4 +1,4 @@
-/* user-me: /api/auth/user/ (API.md section 7). GET shows the signed-in user; PUT and PATCH
+/* user-me: /api/auth/user/ (api.html#user). GET shows the signed-in user; PUT and PATCH
  * change username, first_name, last_name (pk, userId, email are read-only and ignored). */
 #include "api/auth.h"
 #include "http/http.h"
@@ -75,7 +75,7 @@ static void update(sa_ctx *ctx, sa_user *user)
     json_object *errors = json_object_new_object();
     bool put = ctx->req.method_bit == SA_PUT;
     /* DRF's serializer fields trim surrounding whitespace before validating: "  Ada " is Ada,
-     * "  " is blank. Usernames are not trimmed: API.md section 7 refuses every space and
+     * "  " is blank. Usernames are not trimmed: api.html#user refuses every space and
      * invisible character in them (" alice" is a 400 here, stricter than DRF). */
     sa_charfield_normalize(ctx, "first_name");
     sa_charfield_normalize(ctx, "last_name");

@@ -15,7 +15,7 @@ static const char usage_main[] =
     "  token                mint: open a session for a user and print its tokens\n"
     "  session              list | revoke | count\n"
     "  key                  list | rotate | add | retire: signing keys with a kid\n"
-    "  config               check | show: the settings the endpoints use\n"
+    "  config               check | show | defaults: the settings the endpoints use\n"
     "  backup DIR           hot, consistent backup of the store into DIR\n"
     "  restore DIR          copy a backup into an empty db_home, then verify it\n"
     "  verify               check every record and index of the store\n"

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -106,11 +107,12 @@ static int backup_target_ok(const char *target)
         fprintf(stderr, "socialauth: backup: %s holds other files: back up into a new or "
                         "empty directory\n", target);
         return CLI_EXIT_FAILED;
-    case DIR_UNREADABLE:
+    case DIR_UNREADABLE: {
         char why[512];
         fprintf(stderr, "socialauth: backup: cannot use %s: %s %s\n", target,
                 strerror(errno_seen), sa_owner_describe(target, why, sizeof why));
         return CLI_EXIT_FAILED;
+    }
     case DIR_EMPTY:   /* the copy is as secret as the store: only its owner may open it */
         if (chmod(target, 0700) != 0) {
             fprintf(stderr, "socialauth: backup: cannot chmod 700 %s: %s\n", target,
@@ -236,6 +238,49 @@ static int restore_target_free(const char *dir)
     return CLI_EXIT_FAILED;
 }
 
+/* Copy the backup into tmp and verify it there, as the owner of db_home: as root, tmp is
+ * given to that owner and the work runs in a child that became it, so every store file is
+ * the owner's while this process stays root for the rename beside db_home (whose parent,
+ * /var/lib/socialauth after `make install`, only root may write). Returns the exit status. */
+static int fill_as_store_owner(const char *backup, const char *tmp, const char *db_home)
+{
+    struct stat st;
+    if (geteuid() == 0 && stat(db_home, &st) == 0 && st.st_uid != 0 &&
+        chown(tmp, st.st_uid, st.st_gid) != 0) {
+        fprintf(stderr, "socialauth: restore: cannot give %s to the owner of %s: %s\n", tmp,
+                db_home, strerror(errno));
+        return CLI_EXIT_FAILED;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "socialauth: restore: fork: %s\n", strerror(errno));
+        return CLI_EXIT_FAILED;
+    }
+    if (pid > 0) {
+        int status = 0;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+            ;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : CLI_EXIT_FAILED;
+    }
+    sa_error err = {0};
+    sa_store *store = NULL;
+    int rc;
+    if (sa_owner_become_store_owner(db_home, &err) != SA_OK) {
+        rc = cli_fail("restore", &err);
+    } else if (sa_store_restore(backup, tmp, &err) != SA_OK) {
+        rc = cli_fail("restore", &err);
+    } else if (sa_store_open(&store, tmp, SA_STORE_CREATE, &err) != SA_OK) {
+        fprintf(stderr, "socialauth: restore: the backup %s is damaged: %s\n", backup, err.msg);
+        rc = CLI_EXIT_PROBLEMS;
+    } else {
+        rc = verify_store(store, "restore");
+        sa_store_close(store);
+    }
+    fflush(NULL);
+    _exit(rc);
+}
+
 /* Copy the backup into a temporary directory beside db_home, verify it there, and only then
  * rename it to db_home: on any failure db_home is left as it was. */
 static int restore_verified(const char *backup, const char *db_home)
@@ -251,7 +296,6 @@ static int restore_verified(const char *backup, const char *db_home)
     int rc = restore_target_free(db_home);
     if (rc != CLI_EXIT_OK)
         return rc;
-    sa_error err = {0};
     char probe[PATH_MAX];
     snprintf(probe, sizeof probe, "%s/users.db", backup);
     if (access(probe, R_OK) != 0) {   /* before anything is created */
@@ -260,20 +304,13 @@ static int restore_verified(const char *backup, const char *db_home)
         return CLI_EXIT_NOT_FOUND;
     }
     if (!mkdtemp(tmp)) {
+        char why[512];
+        int e = errno;
         fprintf(stderr, "socialauth: restore: cannot create a directory beside db_home (%s): "
-                        "%s\n", tmp, strerror(errno));
-        return errno == EACCES ? CLI_EXIT_STORE : CLI_EXIT_FAILED;
+                        "%s %s\n", tmp, strerror(e), sa_owner_describe(tmp, why, sizeof why));
+        return e == EACCES ? CLI_EXIT_STORE : CLI_EXIT_FAILED;
     }
-    sa_store *store = NULL;
-    if (sa_store_restore(backup, tmp, &err) != SA_OK) {
-        rc = cli_fail("restore", &err);
-    } else if (sa_store_open(&store, tmp, SA_STORE_CREATE, &err) != SA_OK) {
-        fprintf(stderr, "socialauth: restore: the backup %s is damaged: %s\n", backup, err.msg);
-        rc = CLI_EXIT_PROBLEMS;
-    } else {
-        rc = verify_store(store, "restore");
-        sa_store_close(store);
-    }
+    rc = fill_as_store_owner(backup, tmp, db_home);
     if (rc == CLI_EXIT_OK && rename(tmp, db_home) != 0) {
         fprintf(stderr, "socialauth: restore: cannot move the verified copy %s to %s: %s\n", tmp,
                 db_home, strerror(errno));
@@ -309,7 +346,8 @@ int cli_restore(int argc, char **argv)
     sa_config_free(&cfg);
     if (prepared != SA_OK)
         return cli_fail("restore", &err);
-    rc = cli_load_config(&cfg);
+    /* Parsed only, staying root: restore_verified does the store work as its owner. */
+    rc = cli_parse_config(&cfg);
     if (rc != CLI_EXIT_OK)
         return rc;
     rc = restore_verified(argv[1], cfg.db_home);

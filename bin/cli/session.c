@@ -1,4 +1,4 @@
-/* session.c: `socialauth session ...` and `socialauth token mint` (API.md section 5). */
+/* session.c: `socialauth session ...` and `socialauth token mint` (api.html#sessions). */
 #include "cli.h"
 
 #include "core/utc.h"
@@ -54,7 +54,7 @@ static int session_list(int argc, char **argv)
 {
     static const char usage[] =
         "usage: socialauth session list ID|EMAIL|USERNAME [--json|--table]\n"
-        "Lists the user's sessions (one per sign-in; API.md section 5).\n";
+        "Lists the user's sessions (one per sign-in; API reference, api.html#sessions).\n";
     user_ctx c = {0};
     int rc = cli_start(&argc, argv, usage, &c.out, 1, "one user");
     if (rc != CLI_GO_ON)

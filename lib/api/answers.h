@@ -1,4 +1,4 @@
-/* answers.h: the standard answers of API.md that several endpoints give, one function each,
+/* answers.h: the standard answers of api.html that several endpoints give, one function each,
  * so each body is written in one place (the 503 and 400 field-error bodies are the request
  * loop's own: sa_respond_unavailable, sa_respond_store_error, sa_respond_field_error in
  * http/http.h). Each writes the whole answer into ctx->res; the 401s add
@@ -9,7 +9,7 @@
 #include "http/http.h"
 #include "token/jwt.h"
 
-/* 401 {"detail":"Token is invalid or expired","code":"token_not_valid"} (API.md section 4:
+/* 401 {"detail":"Token is invalid or expired","code":"token_not_valid"} (api.html#refresh:
  * a bad signature, expired, malformed). */
 void sa_answer_token_invalid(sa_ctx *ctx);
 
@@ -21,11 +21,11 @@ void sa_answer_token_wrong_type(sa_ctx *ctx);
 void sa_answer_token_refused(sa_ctx *ctx, sa_jwt_result r);
 
 /* 401 {"detail":"Token is blacklisted","code":"token_not_valid"}: its session is revoked or
- * gone, or rotation retired it (API.md sections 5, 6). */
+ * gone, or rotation retired it (api.html#sessions and #verify). */
 void sa_answer_token_blacklisted(sa_ctx *ctx);
 
 /* 401 in simplejwt's InvalidToken shape for an access token presented to authenticate
- * (API.md section 3): {"detail":"Given token not valid for any token type","code":
+ * (api.html#user): {"detail":"Given token not valid for any token type","code":
  * "token_not_valid","messages":[{"token_class":"AccessToken","token_type":"access",
  * "message":message}]}. */
 void sa_answer_access_not_valid(sa_ctx *ctx, const char *message);
@@ -34,7 +34,7 @@ void sa_answer_access_not_valid(sa_ctx *ctx, const char *message);
 void sa_answer_no_credentials(sa_ctx *ctx);
 
 /* 401 {"detail":"User not found","code":"user_not_found"} and
- * 401 {"detail":"User is inactive","code":"user_inactive"} (API.md section 4). */
+ * 401 {"detail":"User is inactive","code":"user_inactive"} (api.html#refresh). */
 void sa_answer_user_not_found(sa_ctx *ctx);
 void sa_answer_user_inactive(sa_ctx *ctx);
 

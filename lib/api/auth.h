@@ -1,5 +1,5 @@
 /* auth.h: authenticating a request to any app endpoint with our access token, the way
- * simplejwt's JWTAuthentication does (API.md section 7), plus session revocation.
+ * simplejwt's JWTAuthentication does (api.html#user), plus session revocation.
  *
  *     sa_user user = {0};
  *     if (!sa_auth_require(ctx, &user, NULL))

@@ -1,4 +1,4 @@
-/* cookie.h: cookie transport of tokens (API.md section 8; dj-rest-auth's JWT_AUTH_COOKIE
+/* cookie.h: cookie transport of tokens (api.html#cookies; dj-rest-auth's JWT_AUTH_COOKIE
  * family) and the Origin check that makes cookie-authenticated writes safe from CSRF. */
 #ifndef SA_COOKIE_H
 #define SA_COOKIE_H
@@ -20,7 +20,7 @@ void sa_cookie_set_tokens(sa_ctx *ctx, const sa_token *access, const sa_token *r
 /* Expire both cookies (Max-Age=0, the Path and Domain they were set with). */
 void sa_cookie_clear_tokens(sa_ctx *ctx);
 
-/* Take `token` as this request's credential, read from a cookie (API.md section 8): if the
+/* Take `token` as this request's credential, read from a cookie (api.html#cookies): if the
  * answer turns out to be a 401 (the token refused: invalid, expired, revoked, its user gone
  * or disabled), the request loop also expires both cookies, so that a dead cookie never
  * sticks in the browser. Every reader of a token cookie calls it. */
@@ -40,7 +40,7 @@ void sa_cookie_credential(sa_ctx *ctx);
  * scheme://Host (same origin, as Django's CSRF check accepts it); `null` never is. */
 typedef enum sa_csrf_kind { SA_CSRF_USES_COOKIES, SA_CSRF_SETS_COOKIES } sa_csrf_kind;
 
-/* Security: the one Origin/Referer check (API.md section 8). Returns true when the request
+/* Security: the one Origin/Referer check (api.html#cookies). Returns true when the request
  * passes; otherwise answers 403 {"detail":"CSRF Failed: Origin checking failed."} and
  * returns false. Safe methods (GET, HEAD, OPTIONS) always pass. */
 bool sa_csrf_check(sa_ctx *ctx, sa_csrf_kind kind);

@@ -1,4 +1,4 @@
-/* session.h: login sessions on top of tokens (API.md section 5): opening one at login,
+/* session.h: login sessions on top of tokens (api.html#sessions): opening one at login,
  * rotating its refresh token with reuse detection, and checking a token's session is alive.
  * Expired sessions are purged by the request loop (http.c), a bounded number at a time. */
 #ifndef SA_SESSION_H
@@ -49,7 +49,7 @@ bool sa_session_refresh(sa_ctx *ctx, sa_claims *claims, sa_token *access, sa_tok
  * answers with `on_revoked` (called with ctx) or 503 and returns false. */
 bool sa_session_alive(sa_ctx *ctx, sa_claims *claims, void (*on_revoked)(sa_ctx *ctx));
 
-/* Logout scopes (API.md section 9). */
+/* Logout scopes (api.html#logout). */
 typedef enum sa_logout_scope { SA_LOGOUT_LOCAL, SA_LOGOUT_OTHERS, SA_LOGOUT_GLOBAL } sa_logout_scope;
 
 /* End the sessions `scope` names for the refresh token `claims` (passed by sa_session_alive):

@@ -19,7 +19,7 @@ void sa_user_fields(sa_jw *w, const sa_user *user);
 /* The same as a whole object, as the next value of w. */
 void sa_user_write(sa_jw *w, const sa_user *user);
 
-/* DRF's messages for usernames and lengths (API.md section 7). */
+/* DRF's messages for usernames and lengths (api.html#user). */
 #define SA_USERNAME_INVALID_MESSAGE                                                           \
     "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ " \
     "characters."
@@ -41,7 +41,7 @@ size_t sa_username_check(const char *in, size_t len, char out[SA_USERNAME_MAX + 
  * are: records written before issue 9 may hold such bytes; the admin command names them. */
 const char *sa_user_bad_text(const sa_user *user);
 
-/* The base of a new user's username (API.md section 3), as allauth's
+/* The base of a new user's username (api.html#google-login), as allauth's
  * _generate_unique_username_base: the first of given name, family name, e-mail that leaves a
  * valid username after NFKD, dropping non-ASCII, dropping what is not [A-Za-z0-9_@+.-] or
  * white space, lower-casing, keeping what comes before any '@', trimming and joining white

@@ -6,7 +6,9 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pwd.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,35 +18,6 @@
 #include <openssl/crypto.h>
 
 #define SA_CONFIG_FILE_MAX (256 * 1024)
-
-void sa_config_defaults(sa_config *cfg)
-{
-    memset(cfg, 0, sizeof *cfg);
-    cfg->access_token_lifetime = 300;
-    cfg->refresh_token_lifetime = 7 * 86400;
-    cfg->rotate_refresh_tokens = true;
-    cfg->reuse_grace = 30;
-    cfg->leeway = 0;
-    cfg->google_leeway = 60;
-    cfg->sync_rotation = true;
-    cfg->rep_priority = 100;
-    cfg->rep_read_wait = 5;
-    cfg->google_timeout = 5;
-    cfg->cookie_secure = true;
-    snprintf(cfg->cookie_samesite, sizeof cfg->cookie_samesite, "Lax");
-    snprintf(cfg->cookie_access_name, sizeof cfg->cookie_access_name, "sa-access");
-    snprintf(cfg->cookie_refresh_name, sizeof cfg->cookie_refresh_name, "sa-refresh");
-    snprintf(cfg->google_jwks_url, sizeof cfg->google_jwks_url,
-             "https://www.googleapis.com/oauth2/v3/certs");
-    snprintf(cfg->google_tokeninfo_url, sizeof cfg->google_tokeninfo_url,
-             "https://oauth2.googleapis.com/tokeninfo");
-    snprintf(cfg->google_userinfo_url, sizeof cfg->google_userinfo_url,
-             "https://openidconnect.googleapis.com/v1/userinfo");
-    snprintf(cfg->google_token_url, sizeof cfg->google_token_url,
-             "https://oauth2.googleapis.com/token");
-    cfg->max_body = 64 * 1024;
-    cfg->max_procs = 2;
-}
 
 static void strlist_free(sa_strlist *list)
 {
@@ -340,13 +313,6 @@ static sa_status set_key(sa_config *cfg, const unsigned char *key, size_t len)
     return SA_OK;
 }
 
-/* What a good value looks like, per kind of setting, for the bad-value message. A kind whose
- * value may be a secret (strings) never has the value echoed. */
-#define EXPECT_DURATION "a duration like 300, 5m, 2h or 7d (seconds unless s, m, h or d follows)"
-#define EXPECT_BOOL "true or false (also yes/no, on/off, 1/0)"
-#define EXPECT_SIZE "a size like 65536, 64k or 1m"
-#define EXPECT_PATH "a path shorter than 1024 bytes"
-
 /* value as a path: as it is when absolute (or without a directory), else relative to dir,
  * the settings file's directory. SA_ERR_INVALID when it does not fit. */
 static sa_status resolve_path(char *dst, size_t size, const char *value, const char *dir)
@@ -354,6 +320,239 @@ static sa_status resolve_path(char *dst, size_t size, const char *value, const c
     int n = value[0] == '/' || !dir ? snprintf(dst, size, "%s", value)
                                     : snprintf(dst, size, "%s/%s", dir, value);
     return n > 0 && (size_t)n < size ? SA_OK : SA_ERR_INVALID;
+}
+
+/* What a good value looks like, per type of setting, for the bad-value message. */
+#define EXPECT_DURATION "a duration like 300, 5m, 2h or 7d (seconds unless s, m, h or d follows)"
+#define EXPECT_BOOL "true or false (also yes/no, on/off, 1/0)"
+#define EXPECT_SIZE "a size like 65536, 64k or 1m"
+
+#define FIELD(f) .offset = offsetof(sa_config, f), .size = sizeof ((sa_config *)0)->f
+
+/* Every setting, in the order of etc/socialauth.conf.example. The defaults are text, parsed
+ * like a value of the file by sa_config_defaults (lists: by check(), when the file set none);
+ * tests/unit/test_config_example.c holds the example file to this table. */
+const sa_setting sa_settings[] = {
+    {.name = "db_home", .type = SA_SETTING_PATH, FIELD(db_home),
+     .help = "Berkeley DB environment directory (required): local filesystem, owned by the "
+             "user the programs run as"},
+    {.name = "service_user", .type = SA_SETTING_STRING, FIELD(service_user),
+     .help = "the web server's user: `socialauth init` as root gives it db_home and the key"},
+    {.name = "signing_key", .type = SA_SETTING_KEY, FIELD(signing_key), .secret = true,
+     .inline_flag = offsetof(sa_config, signing_key_inline),
+     .help = "HS256 key inline, at least 32 bytes (this file then chmod 600); or signing_key_file"},
+    {.name = "signing_key_file", .type = SA_SETTING_PATH, FIELD(signing_key_file),
+     .help = "file holding the HS256 key (at least 32 bytes, mode 0600; required unless "
+             "signing_key is set)"},
+    {.name = "signing_key_dir", .type = SA_SETTING_PATH, FIELD(signing_key_dir),
+     .help = "directory of our own keys with a kid (`socialauth key`)"},
+    {.name = "access_token_lifetime", .type = SA_SETTING_DURATION,
+     FIELD(access_token_lifetime), .def = "5m", .help = "lifetime of access tokens"},
+    {.name = "refresh_token_lifetime", .type = SA_SETTING_DURATION,
+     FIELD(refresh_token_lifetime), .def = "7d", .help = "lifetime of refresh tokens"},
+    {.name = "rotate_refresh_tokens", .type = SA_SETTING_BOOL, FIELD(rotate_refresh_tokens),
+     .def = "true", .help = "each refresh returns the session's next refresh token"},
+    {.name = "reuse_grace", .type = SA_SETTING_DURATION, FIELD(reuse_grace), .def = "30s",
+     .help = "how long the just-replaced refresh token still gets the same successor"},
+    {.name = "leeway", .type = SA_SETTING_DURATION, FIELD(leeway), .def = "0s",
+     .help = "clock skew allowed on exp, iat and nbf of our own tokens"},
+    {.name = "google_leeway", .type = SA_SETTING_DURATION, FIELD(google_leeway), .def = "60s",
+     .help = "clock skew allowed on Google's exp and iat"},
+    {.name = "sync_rotation", .type = SA_SETTING_BOOL, FIELD(sync_rotation), .def = "true",
+     .help = "flush each rotation to disk before answering"},
+    {.name = "jwt_audience", .type = SA_SETTING_STRING, FIELD(jwt_audience),
+     .help = "when set, the `aud` of our tokens, then required on verify"},
+    {.name = "jwt_issuer", .type = SA_SETTING_STRING, FIELD(jwt_issuer),
+     .help = "when set, the `iss` of our tokens, then required on verify"},
+    {.name = "google_client_ids", .type = SA_SETTING_LIST, FIELD(google_client_ids),
+     .help = "accepted audiences: your OAuth client ids"},
+    {.name = "google_client_secret", .type = SA_SETTING_SECRET, FIELD(google_client_secret),
+     .secret = true, .inline_flag = offsetof(sa_config, google_client_secret_inline),
+     .help = "client secret for the code flow, inline (this file then chmod 600)"},
+    {.name = "google_client_secret_file", .type = SA_SETTING_PATH,
+     FIELD(google_client_secret_file),
+     .help = "file holding the client secret for the code flow (mode 0600)"},
+    {.name = "google_redirect_uri", .type = SA_SETTING_STRING, FIELD(google_redirect_uri),
+     .help = "redirect URI the code flow's codes were issued for"},
+    {.name = "link_verified_email", .type = SA_SETTING_BOOL, FIELD(link_verified_email),
+     .def = "false",
+     .help = "sign a Google account into the user with its e-mail when Google verified it"},
+    {.name = "google_issuers", .type = SA_SETTING_LIST, FIELD(google_issuers),
+     .def = "https://accounts.google.com accounts.google.com",
+     .help = "accepted `iss` of Google's ID tokens"},
+    {.name = "google_jwks_url", .type = SA_SETTING_STRING, FIELD(google_jwks_url),
+     .def = "https://www.googleapis.com/oauth2/v3/certs",
+     .help = "Google's signing keys (http:// only for loopback hosts)"},
+    {.name = "google_tokeninfo_url", .type = SA_SETTING_STRING, FIELD(google_tokeninfo_url),
+     .def = "https://oauth2.googleapis.com/tokeninfo",
+     .help = "Google's tokeninfo endpoint (access tokens)"},
+    {.name = "google_userinfo_url", .type = SA_SETTING_STRING, FIELD(google_userinfo_url),
+     .def = "https://openidconnect.googleapis.com/v1/userinfo",
+     .help = "Google's userinfo endpoint (access tokens)"},
+    {.name = "google_token_url", .type = SA_SETTING_STRING, FIELD(google_token_url),
+     .def = "https://oauth2.googleapis.com/token",
+     .help = "Google's token endpoint (code flow)"},
+    {.name = "google_timeout", .type = SA_SETTING_DURATION, FIELD(google_timeout), .def = "5s",
+     .help = "limit on each call to Google"},
+    {.name = "google_ca_file", .type = SA_SETTING_PATH, FIELD(google_ca_file),
+     .help = "PEM file of the CAs trusted for Google's HTTPS instead of the system's"},
+    {.name = "cors_allowed_origins", .type = SA_SETTING_LIST, FIELD(cors_allowed_origins),
+     .help = "browser origins allowed to call the API, or * (not with cookie_mode)"},
+    {.name = "cookie_mode", .type = SA_SETTING_BOOL, FIELD(cookie_mode), .def = "false",
+     .help = "tokens in HttpOnly cookies (dj-rest-auth's JWT_AUTH_COOKIE)"},
+    {.name = "cookie_secure", .type = SA_SETTING_BOOL, FIELD(cookie_secure), .def = "true",
+     .help = "the cookies' Secure attribute"},
+    {.name = "cookie_samesite", .type = SA_SETTING_CHOICE, FIELD(cookie_samesite), .def = "Lax",
+     .choices = "Lax Strict None", .fold_case = true,
+     .help = "the cookies' SameSite attribute (None needs cookie_secure)"},
+    {.name = "cookie_domain", .type = SA_SETTING_STRING, FIELD(cookie_domain),
+     .help = "the cookies' Domain attribute; unset: host-only cookies"},
+    {.name = "cookie_access_name", .type = SA_SETTING_STRING, FIELD(cookie_access_name),
+     .def = "sa-access", .help = "name of the access token cookie"},
+    {.name = "cookie_refresh_name", .type = SA_SETTING_STRING, FIELD(cookie_refresh_name),
+     .def = "sa-refresh", .help = "name of the refresh token cookie (Path=/api/auth/)"},
+    {.name = "max_body", .type = SA_SETTING_SIZE, FIELD(max_body), .def = "64k",
+     .help = "larger request bodies get 413"},
+    {.name = "max_procs", .type = SA_SETTING_INT, FIELD(max_procs), .def = "2", .min = 1,
+     .max = 256, .help = "FastCGI processes per endpoint started by the web server"},
+    {.name = "store_backend", .type = SA_SETTING_SWITCH, FIELD(store_node), .def = "embedded",
+     .choices = "embedded node",
+     .help = "embedded: every program opens db_home; node: the store of `socialauth node`"},
+    {.name = "node_socket", .type = SA_SETTING_PATH, FIELD(node_socket),
+     .help = "UNIX socket of `socialauth node`; unset: db_home/node.sock"},
+    {.name = "rep_local", .type = SA_SETTING_STRING, FIELD(rep_local),
+     .help = "this node's replication address, host:port"},
+    {.name = "rep_sites", .type = SA_SETTING_LIST, FIELD(rep_sites),
+     .help = "the other nodes' replication addresses, host:port"},
+    {.name = "rep_priority", .type = SA_SETTING_INT, FIELD(rep_priority), .def = "100",
+     .min = 0, .max = 1000000, .help = "election priority; 0: never master"},
+    {.name = "rep_read_wait", .type = SA_SETTING_INT, FIELD(rep_read_wait), .def = "5",
+     .min = 0, .max = 10,
+     .help = "seconds a read that missed on a replica waits for the master's commit position"},
+};
+const size_t sa_settings_count = sizeof sa_settings / sizeof sa_settings[0];
+#undef FIELD
+
+const sa_setting *sa_setting_find(const char *name)
+{
+    for (size_t i = 0; i < sa_settings_count; i++)
+        if (strcmp(sa_settings[i].name, name) == 0)
+            return &sa_settings[i];
+    return NULL;
+}
+
+/* The index of value among choices (space-separated words), or -1. */
+static int choice_index(const sa_setting *s, const char *value)
+{
+    size_t vl = strlen(value);
+    int i = 0;
+    for (const char *c = s->choices; *c; i++) {
+        size_t cl = strcspn(c, " ");
+        if (cl == vl && (s->fold_case ? strncasecmp(c, value, cl) : strncmp(c, value, cl)) == 0)
+            return i;
+        c += cl;
+        c += *c == ' ';
+    }
+    return -1;
+}
+
+void sa_setting_expected(const sa_setting *s, char *out, size_t size)
+{
+    switch (s->type) {
+    case SA_SETTING_PATH:
+        snprintf(out, size, "a path shorter than %zu bytes", s->size);
+        return;
+    case SA_SETTING_KEY:
+        snprintf(out, size, "a key of at most %zu bytes", s->size);
+        return;
+    case SA_SETTING_STRING:
+    case SA_SETTING_SECRET:
+        snprintf(out, size, "a value of at most %zu bytes", s->size - 1);
+        return;
+    case SA_SETTING_DURATION: snprintf(out, size, "%s", EXPECT_DURATION); return;
+    case SA_SETTING_BOOL: snprintf(out, size, "%s", EXPECT_BOOL); return;
+    case SA_SETTING_SIZE: snprintf(out, size, "%s", EXPECT_SIZE); return;
+    case SA_SETTING_LIST:
+        snprintf(out, size, "at most %d items separated by commas or spaces", SA_MAX_LIST);
+        return;
+    case SA_SETTING_INT:
+        snprintf(out, size, "a whole number from %" PRId64 " to %" PRId64, s->min, s->max);
+        return;
+    case SA_SETTING_CHOICE:
+    case SA_SETTING_SWITCH: {
+        /* "a, b or c" from "a b c" */
+        size_t used = 0, words = 1;
+        for (const char *c = s->choices; *c; c++)
+            words += *c == ' ';
+        out[0] = '\0';
+        const char *c = s->choices;
+        for (size_t w = 0; w < words && used < size; w++) {
+            size_t cl = strcspn(c, " ");
+            int n = snprintf(out + used, size - used, "%s%.*s",
+                             w == 0 ? "" : w + 1 == words ? " or " : ", ", (int)cl, c);
+            used += n > 0 ? (size_t)n : 0;
+            c += cl + (c[cl] == ' ');
+        }
+        return;
+    }
+    }
+}
+
+/* Set setting s of cfg from its text value (dir: the settings file's directory, for paths).
+ * Returns SA_OK, SA_ERR_INVALID for a bad value, SA_ERR_NOMEM. */
+static sa_status setting_apply(sa_config *cfg, const sa_setting *s, const char *value,
+                               const char *dir)
+{
+    void *field = (char *)cfg + s->offset;
+    bool b;
+    int64_t i;
+    sa_status st;
+    switch (s->type) {
+    case SA_SETTING_PATH:
+        return resolve_path(field, s->size, value, dir);
+    case SA_SETTING_KEY:
+        *(bool *)((char *)cfg + s->inline_flag) = true;
+        return set_key(cfg, (const unsigned char *)value, strlen(value));
+    case SA_SETTING_SECRET:
+        /* A blank line (the example's, uncommented) sets nothing. */
+        *(bool *)((char *)cfg + s->inline_flag) = value[0] != '\0';
+        return copy_string(field, s->size, value);
+    case SA_SETTING_STRING:
+        return copy_string(field, s->size, value);
+    case SA_SETTING_DURATION:
+        return sa_parse_duration(value, field);
+    case SA_SETTING_SIZE:
+        return sa_parse_size(value, field);
+    case SA_SETTING_LIST:
+        return strlist_parse(field, value);
+    case SA_SETTING_BOOL:
+        st = sa_parse_bool(value, &b);
+        if (st == SA_OK)
+            *(bool *)field = b;
+        return st;
+    case SA_SETTING_INT:
+        st = sa_parse_int(value, s->min, s->max, &i);
+        if (st == SA_OK)
+            *(int *)field = (int)i;
+        return st;
+    case SA_SETTING_CHOICE:
+    case SA_SETTING_SWITCH: {
+        int k = choice_index(s, value);
+        if (k < 0)
+            return SA_ERR_INVALID;
+        if (s->type == SA_SETTING_SWITCH) {
+            *(bool *)field = k > 0;
+            return SA_OK;
+        }
+        /* stored in the table's spelling */
+        const char *c = s->choices;
+        for (int w = 0; w < k; w++)
+            c += strcspn(c, " ") + 1;
+        snprintf(field, s->size, "%.*s", (int)strcspn(c, " "), c);
+        return SA_OK;
+    }
+    }
+    return SA_ERR_INVALID;
 }
 
 /* What a bad value was expected to look like (the message names the key and, when it is not
@@ -368,139 +567,24 @@ typedef struct expectation {
 static sa_status apply(sa_config *cfg, const char *key, const char *value, const char *dir,
                        expectation *want)
 {
-    bool b;
-    int64_t i;
-    want->show_value = true;
-#define EXPECT(...) snprintf(want->text, sizeof want->text, __VA_ARGS__)
-#define DURATION(name) \
-    if (strcmp(key, #name) == 0) { \
-        EXPECT(EXPECT_DURATION); return sa_parse_duration(value, &cfg->name); }
-#define BOOL(name) \
-    if (strcmp(key, #name) == 0) { EXPECT(EXPECT_BOOL); \
-        sa_status s_ = sa_parse_bool(value, &b); if (s_ == SA_OK) cfg->name = b; return s_; }
-#define STRING(name) \
-    if (strcmp(key, #name) == 0) { \
-        EXPECT("a value of at most %zu bytes", sizeof cfg->name - 1); \
-        want->show_value = false; \
-        return copy_string(cfg->name, sizeof cfg->name, value); }
-#define LIST(name) \
-    if (strcmp(key, #name) == 0) { \
-        EXPECT("at most %d items separated by commas or spaces", SA_MAX_LIST); \
-        return strlist_parse(&cfg->name, value); }
+    const sa_setting *s = sa_setting_find(key);
+    if (!s)
+        return SA_ERR_NOT_FOUND;
+    sa_setting_expected(s, want->text, sizeof want->text);
+    /* Strings may be secrets in all but name: their value is never echoed. */
+    want->show_value = s->type != SA_SETTING_STRING && !s->secret;
+    return setting_apply(cfg, s, value, dir);
+}
 
-    if (strcmp(key, "db_home") == 0) {
-        EXPECT(EXPECT_PATH);
-        return resolve_path(cfg->db_home, sizeof cfg->db_home, value, dir);
-    }
-    if (strcmp(key, "signing_key") == 0) {
-        EXPECT("a key of at most %d bytes", SA_SIGNING_KEY_MAX);
-        want->show_value = false;
-        cfg->signing_key_inline = true;
-        return set_key(cfg, (const unsigned char *)value, strlen(value));
-    }
-    /* Secret files are read by check(), so that `socialauth init` can create the key first. */
-    if (strcmp(key, "signing_key_file") == 0) {
-        EXPECT(EXPECT_PATH);
-        return resolve_path(cfg->signing_key_file, sizeof cfg->signing_key_file, value, dir);
-    }
-    if (strcmp(key, "signing_key_dir") == 0) {
-        EXPECT(EXPECT_PATH);
-        return resolve_path(cfg->signing_key_dir, sizeof cfg->signing_key_dir, value, dir);
-    }
-    if (strcmp(key, "google_client_secret_file") == 0) {
-        EXPECT(EXPECT_PATH);
-        return resolve_path(cfg->google_client_secret_file, sizeof cfg->google_client_secret_file,
-                            value, dir);
-    }
-    if (strcmp(key, "google_client_secret") == 0) {
-        EXPECT("a value of at most %zu bytes", sizeof cfg->google_client_secret - 1);
-        want->show_value = false;
-        /* A blank line (the example's, uncommented) sets nothing. */
-        cfg->google_client_secret_inline = value[0] != '\0';
-        return copy_string(cfg->google_client_secret, sizeof cfg->google_client_secret, value);
-    }
-    DURATION(access_token_lifetime)
-    DURATION(refresh_token_lifetime)
-    DURATION(reuse_grace)
-    DURATION(leeway)
-    DURATION(google_leeway)
-    DURATION(google_timeout)
-    BOOL(rotate_refresh_tokens)
-    BOOL(sync_rotation)
-    BOOL(link_verified_email)
-    BOOL(cookie_mode)
-    BOOL(cookie_secure)
-    STRING(jwt_audience)
-    STRING(jwt_issuer)
-    STRING(google_redirect_uri)
-    STRING(google_jwks_url)
-    STRING(google_tokeninfo_url)
-    STRING(google_userinfo_url)
-    STRING(google_token_url)
-    STRING(google_ca_file)
-    STRING(cookie_domain)
-    STRING(cookie_access_name)
-    STRING(cookie_refresh_name)
-    STRING(service_user)
-    LIST(google_client_ids)
-    LIST(google_issuers)
-    LIST(cors_allowed_origins)
-    if (strcmp(key, "cookie_samesite") == 0) {
-        EXPECT("Lax, Strict or None");
-        if (strcasecmp(value, "Lax") && strcasecmp(value, "Strict") && strcasecmp(value, "None"))
-            return SA_ERR_INVALID;
-        snprintf(cfg->cookie_samesite, sizeof cfg->cookie_samesite, "%c%s",
-                 toupper((unsigned char)value[0]), value + 1);
-        for (char *p = cfg->cookie_samesite + 1; *p; p++)
-            *p = (char)tolower((unsigned char)*p);
-        return SA_OK;
-    }
-    STRING(rep_local)
-    LIST(rep_sites)
-    if (strcmp(key, "store_backend") == 0) {
-        EXPECT("embedded or node");
-        if (strcmp(value, "embedded") && strcmp(value, "node"))
-            return SA_ERR_INVALID;
-        cfg->store_node = strcmp(value, "node") == 0;
-        return SA_OK;
-    }
-    if (strcmp(key, "node_socket") == 0) {
-        EXPECT(EXPECT_PATH);
-        return resolve_path(cfg->node_socket, sizeof cfg->node_socket, value, dir);
-    }
-    if (strcmp(key, "rep_priority") == 0) {
-        EXPECT("a whole number from 0 to 1000000");
-        sa_status st = sa_parse_int(value, 0, 1000000, &i);
-        if (st == SA_OK)
-            cfg->rep_priority = (int)i;
-        return st;
-    }
-    if (strcmp(key, "rep_read_wait") == 0) {
-        EXPECT("a duration from 0 to 10 seconds");
-        sa_status st = sa_parse_duration(value, &i);
-        if (st == SA_OK && i > 10)
-            st = SA_ERR_INVALID;
-        if (st == SA_OK)
-            cfg->rep_read_wait = i;
-        return st;
-    }
-    if (strcmp(key, "max_body") == 0) {
-        EXPECT(EXPECT_SIZE);
-        return sa_parse_size(value, &cfg->max_body);
-    }
-    if (strcmp(key, "max_procs") == 0) {
-        EXPECT("a whole number from 1 to 256");
-        sa_status st = sa_parse_int(value, 1, 256, &i);
-        if (st == SA_OK)
-            cfg->max_procs = (int)i;
-        return st;
-    }
-    return SA_ERR_NOT_FOUND;
-#undef EXPECT
-#undef DURATION
-#undef BOOL
-#undef STRING
-#undef LIST
+
+void sa_config_defaults(sa_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    /* Lists allocate: they get their defaults in check(), so that a defaulted config holds
+     * nothing to free. Every other default parses (test_config_example checks it). */
+    for (size_t i = 0; i < sa_settings_count; i++)
+        if (sa_settings[i].def && sa_settings[i].type != SA_SETTING_LIST)
+            (void)setting_apply(cfg, &sa_settings[i], sa_settings[i].def, NULL);
 }
 
 /* The directory part of a path, for resolving relative paths in the file ("" → "."). */
@@ -701,11 +785,12 @@ static sa_status check(sa_config *cfg, sa_error *err)
     if (cfg->refresh_token_lifetime <= 0)
         return SA_FAIL(err, SA_ERR_CONFIG,
                        "%s: `refresh_token_lifetime = 0`: expected a duration above 0, like 7d", f);
-    if (cfg->google_issuers.n == 0) {
-        sa_status st = strlist_parse(&cfg->google_issuers,
-                                     "https://accounts.google.com accounts.google.com");
-        if (st != SA_OK)
-            return SA_FAIL(err, st, "out of memory");
+    for (size_t i = 0; i < sa_settings_count; i++) {
+        const sa_setting *s = &sa_settings[i];
+        sa_strlist *list = (sa_strlist *)((char *)cfg + s->offset);
+        if (s->type == SA_SETTING_LIST && s->def && list->n == 0 &&
+            strlist_parse(list, s->def) != SA_OK)
+            return SA_FAIL(err, SA_ERR_NOMEM, "out of memory");
     }
     const struct { const char *key; const char *url; } urls[] = {
         {"google_jwks_url", cfg->google_jwks_url},

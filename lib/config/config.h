@@ -50,7 +50,7 @@ typedef struct sa_config {
     bool rotate_refresh_tokens;      /* default true */
     int64_t reuse_grace;             /* seconds, default 30 */
     int64_t leeway;                  /* seconds, default 0: our tokens' exp/iat/nbf */
-    int64_t google_leeway;           /* seconds, default 60: Google's exp/iat (API.md 3) */
+    int64_t google_leeway;           /* seconds, default 60: Google's exp/iat */
     bool sync_rotation;              /* rotation commits synced to disk; default true */
 
     sa_strlist google_client_ids;
@@ -90,14 +90,57 @@ typedef struct sa_config {
     char rep_local[256];             /* this node's replication address, host:port */
     sa_strlist rep_sites;            /* the other nodes' replication addresses, host:port */
     int rep_priority;                /* election priority, 0 = never master; default 100 */
-    int64_t rep_read_wait;           /* seconds a read that missed on a replica waits for the
+    int rep_read_wait;               /* seconds a read that missed on a replica waits for the
                                         master's commit position (read-your-writes); default
                                         5, at most 10; 0 = answer the miss at once */
     char service_user[64];           /* user the web server runs the programs as; `init` as
                                         root gives it db_home and the key ("" = no change) */
 } sa_config;
 
-/* Fill cfg with the defaults above (no db_home, no key). Never fails. */
+/* The kind of value a setting takes, which fixes its field's C type in sa_config. */
+typedef enum sa_setting_type {
+    SA_SETTING_PATH,      /* char[size]: relative to the settings file's directory */
+    SA_SETTING_STRING,    /* char[size], NUL-terminated; never echoed in errors */
+    SA_SETTING_SECRET,    /* char[size], like STRING; shown only as set or not */
+    SA_SETTING_KEY,       /* the signing key: raw bytes and signing_key_len */
+    SA_SETTING_DURATION,  /* int64_t seconds: sa_parse_duration */
+    SA_SETTING_BOOL,      /* bool: sa_parse_bool */
+    SA_SETTING_LIST,      /* sa_strlist: at most SA_MAX_LIST comma/space separated items */
+    SA_SETTING_SIZE,      /* size_t bytes: sa_parse_size */
+    SA_SETTING_INT,       /* int within [min, max] */
+    SA_SETTING_CHOICE,    /* char[size]: one of `choices`, stored in the table's spelling */
+    SA_SETTING_SWITCH,    /* bool: the first of two `choices` is false, the second true */
+} sa_setting_type;
+
+/* One setting of the file (lighttpd's config_values_t, with what a reader needs too). */
+typedef struct sa_setting {
+    const char *name;         /* the key in the file */
+    sa_setting_type type;
+    size_t offset, size;      /* its field in sa_config (offsetof, sizeof) */
+    const char *def;          /* the default, written as in the file; NULL: none (unset, or
+                                 required: the help says which) */
+    int64_t min, max;         /* SA_SETTING_INT's bounds, inclusive */
+    const char *choices;      /* SA_SETTING_CHOICE/SWITCH: the allowed values, space separated */
+    bool fold_case;           /* choices match ignoring case */
+    bool secret;              /* never echoed in an error nor shown by `socialauth config` */
+    size_t inline_flag;       /* KEY/SECRET: offset of the bool saying it was set inline */
+    const char *help;         /* one line for `socialauth config defaults` */
+} sa_setting;
+
+/* Every setting, in the order of etc/socialauth.conf.example; sa_config_parse knows these and
+ * nothing else. */
+extern const sa_setting sa_settings[];
+extern const size_t sa_settings_count;
+
+/* The setting called name, or NULL. */
+const sa_setting *sa_setting_find(const char *name);
+
+/* What a value of s must look like, as the bad-value error says it (e.g. "a size like 65536,
+ * 64k or 1m"), into out (size bytes, always terminated). */
+void sa_setting_expected(const sa_setting *s, char *out, size_t size);
+
+/* Fill cfg with the table's defaults (no db_home, no key; lists stay empty until
+ * sa_config_load). Never fails; holds nothing to free. */
 void sa_config_defaults(sa_config *cfg);
 
 /* Parse `text` (len bytes) over cfg's current values; `origin` names the source in

@@ -1,5 +1,5 @@
-/* keyring.h: our own HS256 signing keys with a `kid`, kept in a key directory (API.md
- * section 2; RFC 7515 section 4.1.4 for kid).
+/* keyring.h: our own HS256 signing keys with a `kid`, kept in a key directory (api.html#tokens;
+ * RFC 7515 section 4.1.4 for kid).
  *
  * Layout of the directory (`signing_key_dir`): one file per key, `<kid>.key`, holding the raw
  * key bytes (at least SA_SIGNING_KEY_MIN, trailing newlines ignored), mode 0600; and a file

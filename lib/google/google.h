@@ -1,4 +1,4 @@
-/* google.h: verifying what Google hands a Next-Auth app (API.md section 3).
+/* google.h: verifying what Google hands a Next-Auth app (api.html#google-login).
  *
  * Three ways in, one identity out:
  *   - an ID token: RS256 signature with Google's published key chosen by `kid`, then iss, aud,
@@ -9,11 +9,12 @@
  *   - an authorization code: exchanged at Google's token endpoint, then the ID token it returns
  *     is verified as above.
  *
- * One sa_google per process (DESIGN.md section 2): it holds the curl handle (connections kept
- * alive between requests), and the parsed RSA keys of the JWKS document it last saw. The JWKS
- * document itself is cached in the store, shared by every process, and refreshed when its
- * Cache-Control max-age has passed; an unknown `kid` forces at most one refetch a minute across
- * all processes; while Google cannot be reached, cached keys keep working past their expiry.
+ * One sa_google per process (each serves one request at a time): it holds the curl handle
+ * (connections kept alive between requests), and the parsed RSA keys of the JWKS document it
+ * last saw. The JWKS document itself is cached in the store, shared by every process, and
+ * refreshed when its Cache-Control max-age has passed; an unknown `kid` forces at most one
+ * refetch a minute across all processes; while Google cannot be reached, cached keys keep
+ * working past their expiry.
  *
  * Split by concern: google.c (token checks, the three flows), google_jwks.c (JWKS parsing, the
  * process and store caches), google_http.c (libcurl).
@@ -154,7 +155,7 @@ typedef struct sa_google_rejected_key {
 /* The keys refused in the JWKS document this verifier's cache holds, the first time they are
  * asked for after that document was parsed (fetched, read from the store, or installed);
  * afterwards 0. *keys (owned by g) stays valid until the next call into g. For the request
- * layer to log, since the library does not (DESIGN.md section 1). */
+ * layer to log, since the library does not log. */
 size_t sa_google_rejected_keys(sa_google *g, const sa_google_rejected_key **keys);
 
 /* The store g caches Google's keys in from now on (NULL: none). The request loop may reopen

@@ -608,7 +608,7 @@ sa_status sa_google_key_for(sa_google *g, const char *kid, int64_t now, EVP_PKEY
             return st;
         g->retry_after = now + SA_GOOGLE_RETRY_AFTER;
     }
-    /* Google unreachable: stale keys keep working (API.md section 3). A kid they do not have
+    /* Google unreachable: stale keys keep working (api.html#google-login). A kid they do not have
      * cannot be judged until Google answers again. */
     if ((*pkey = sa_google_keyset_find(&g->keys, kid)))
         return SA_OK;

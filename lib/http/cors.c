@@ -1,4 +1,4 @@
-/* cors.c: cross-origin headers (API.md section 8). */
+/* cors.c: cross-origin headers (api.html#cors). */
 #include "http/cors.h"
 
 #include <string.h>

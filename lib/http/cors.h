@@ -1,4 +1,4 @@
-/* cors.h: CORS as django-cors-headers does it (API.md section 8). */
+/* cors.h: CORS as django-cors-headers does it (api.html#cors). */
 #ifndef SA_CORS_H
 #define SA_CORS_H
 

@@ -110,6 +110,53 @@ static void cgi_drain_body(size_t consumed)
     }
 }
 
+/* A body already in memory, read by sa_body_read through mem_read. */
+typedef struct {
+    const char *p;
+    size_t left;
+} mem_src;
+
+static size_t mem_read(void *src, char *buf, size_t n)
+{
+    mem_src *m = src;
+    if (n > m->left)
+        n = m->left;
+    memcpy(buf, m->p, n);
+    m->p += n;
+    m->left -= n;
+    return n;
+}
+
+/* Plain CGI, a request body sent chunked: Apache mod_cgid passes it on our stdin without
+ * CONTENT_LENGTH (RFC 3875 section 4.1.2 has no length to give) and closes stdin after it.
+ * Read it to end of input, at most max_body + 1 bytes (then 413, after reading and dropping
+ * up to SA_CGI_DRAIN_MAX bytes, as cgi_drain_body does), and parse it as if announced.
+ * Returns what sa_body_read returns: false after answering. */
+static bool cgi_read_chunked_body(sa_ctx *ctx, size_t *consumed)
+{
+    size_t cap = ctx->cfg->max_body + 1, got = 0, r;
+    char *buf = malloc(cap);
+    if (!buf) {
+        sa_respond_detail(ctx, 503, "Service temporarily unavailable.", "service_unavailable");
+        return false;
+    }
+    while (got < cap && (r = FCGI_fread(buf + got, 1, cap - got, FCGI_stdin)) > 0)
+        got += r;
+    *consumed = got;
+    char len[24];
+    snprintf(len, sizeof len, "%zu", got);
+    mem_src src = {buf, got};
+    bool ok = sa_body_read(ctx, len, mem_read, &src);
+    char drop[8192];
+    for (size_t dropped = got; got == cap && dropped < SA_CGI_DRAIN_MAX; dropped += r)
+        if ((r = FCGI_fread(drop, 1, sizeof drop, FCGI_stdin)) == 0)
+            break;
+    /* Security: the body held the request's tokens. */
+    OPENSSL_cleanse(buf, got);
+    free(buf);
+    return ok;
+}
+
 /* The request path without its query string, in a buffer owned by the caller. */
 static const char *request_path(char *buf, size_t size)
 {
@@ -189,7 +236,10 @@ static void dispatch(const sa_endpoint *ep, sa_ctx *ctx, bool config_ok, size_t 
         return;
     }
     if (req->method_bit & (SA_POST | SA_PUT | SA_PATCH)) {
-        if (!sa_body_read(ctx, getenv("CONTENT_LENGTH"), fcgi_read, consumed))
+        const char *cl = getenv("CONTENT_LENGTH");
+        bool chunked = !cl && getenv("HTTP_TRANSFER_ENCODING") && FCGX_IsCGI();
+        if (chunked ? !cgi_read_chunked_body(ctx, consumed)
+                    : !sa_body_read(ctx, cl, fcgi_read, consumed))
             return;
     } else {
         req->data = json_object_new_object();

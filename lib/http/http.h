@@ -56,8 +56,9 @@ typedef struct sa_response {
     unsigned vary;              /* SA_VARY_* bits: one Vary header lists them */
 } sa_response;
 
-/* What every handler gets: settings, the store (NULL if it could not be opened: then
- * sa_ctx_store() answers 503), the request, and the answer to fill. */
+/* What every handler gets: settings, the store, the request, and the answer to fill. The
+ * store is NULL only for an endpoint without needs_store: when it cannot be opened, the request
+ * loop answers 503 itself and the handler never runs. */
 typedef struct sa_ctx {
     const sa_config *cfg;
     sa_store *store;
@@ -79,8 +80,8 @@ typedef struct sa_endpoint {
     bool tls;                   /* makes TLS calls (to Google): OpenSSL's full name tables are
                                    loaded; without, a plain CGI start skips that work */
     bool credential_body;       /* requests carry a credential (token, code) in the body:
-                                   every answer gets Cache-Control: no-store (API.md
-                                   section 10), whatever its status */
+                                   every answer gets Cache-Control: no-store
+                                   (api.html#conventions), whatever its status */
 } sa_endpoint;
 
 /* Run the endpoint: FastCGI loop, or one CGI request when not started by a FastCGI server.
@@ -100,7 +101,7 @@ void sa_respond_field_error(sa_ctx *ctx, const char *field, const char *message)
 /* The same with a machine "code" member after the list (omitted when code is NULL). */
 void sa_respond_field_error_code(sa_ctx *ctx, const char *field, const char *message,
                                  const char *code);
-/* The 503 body (API.md section 1), 74 bytes; also in the signal-safe emergency answer. */
+/* The 503 body (api.html#errors), 74 bytes; also in the signal-safe emergency answer. */
 #define SA_UNAVAILABLE_BODY \
     "{\"detail\":\"Service temporarily unavailable.\",\"code\":\"service_unavailable\"}"
 /* 503 with SA_UNAVAILABLE_BODY, the one function writing it into an answer. Logs nothing. */

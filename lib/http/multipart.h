@@ -1,7 +1,7 @@
 /* multipart.h: multipart/form-data bodies of plain fields (RFC 7578 on RFC 2046 section
  * 5.1.1), as DRF's MultiPartParser reads them for mobile and `curl -F` clients.
  *
- * Strict and bounded (API.md section 10): the Content-Type must carry a `boundary`
+ * Strict and bounded (api.html#errors): the Content-Type must carry a `boundary`
  * parameter (1 to 70 of RFC 2046's bchars, token or quoted string); the body is exactly
  *   "--" boundary CRLF part (CRLF "--" boundary CRLF part)* CRLF "--" boundary "--" [CRLF]
  * with no preamble, no transport padding and no epilogue; lines end in CRLF only; each part

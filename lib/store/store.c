@@ -10,7 +10,7 @@
  * process, lock detection DB_LOCK_DEFAULT with a 2 s lock timeout, a 2 MiB shared cache
  * (Berkeley DB adds 25% to small caches), 1 MiB log files removed by sa_store_checkpoint().
  *
- * Killed processes: failchk, not DB_REGISTER (DESIGN.md section 3: measured). With
+ * Killed processes: failchk, not DB_REGISTER (measured). With
  * DB_REGISTER|DB_RECOVER every death made the next opener recover, and every other process
  * then got DB_RUNRECOVERY, answered 503 and exited. Now DB_ENV->failchk (thread tracking,
  * an is_alive that asks the kernel) runs when a process opens the environment (a replacement
@@ -707,8 +707,10 @@ static sa_status store_check_home(const char *db_home, sa_store_mode mode, sa_er
         return SA_FAIL(err, SA_ERR_INVALID, "store: db_home is too long");
     if (mode == SA_STORE_CREATE && mkdir(db_home, 0700) != 0 && errno != EEXIST) {
         char why[PATH_MAX + 96];
+        int e = errno; /* sa_owner_describe may change errno */
+        sa_owner_describe(db_home, why, sizeof why);
         return SA_FAIL(err, SA_ERR_UNAVAILABLE, "store: cannot create %s: %s %s", db_home,
-                       strerror(errno), sa_owner_describe(db_home, why, sizeof why));
+                       strerror(e), why);
     }
     if (stat(db_home, &st) != 0) {
         if (errno == ENOENT)

@@ -21,7 +21,7 @@
 #include "core/sa_error.h"
 #include "token/session_rule.h"
 
-/* Django's limits, in characters (code points), as its max_length counts (API.md 7). */
+/* Django's limits, in characters (code points), as its max_length counts (api.html#user). */
 #define SA_USERNAME_CHARS 150
 #define SA_EMAIL_CHARS 254
 #define SA_NAME_CHARS 150
@@ -146,7 +146,7 @@ bool sa_store_upgraded(const sa_store *store);
 sa_status sa_store_username_variants(sa_store *store, sa_username_variant **out, size_t *count,
                                      sa_error *err);
 
-/* Google sign-in in one transaction (API.md section 3, account resolution):
+/* Google sign-in in one transaction (api.html#google-login, account resolution):
  * - a user linked to `sub` exists: it is returned (outcome SA_LOGIN_EXISTING), last_login and
  *   google_extra updated (an inactive user is returned unchanged, for the caller to refuse);
  * - else a user owns candidate->email (case-insensitive): if link_email, that user gets linked
@@ -165,7 +165,7 @@ sa_status sa_store_google_login(sa_store *store, const sa_user *candidate, bool 
                                 int64_t now, sa_session *session, sa_user *out,
                                 sa_login_outcome *outcome, sa_error *err);
 
-/* ---- sessions (API.md section 5; the record is token/session_rule.h's) ---- */
+/* ---- sessions (api.html#sessions; the record is token/session_rule.h's) ---- */
 
 sa_status sa_store_session_create(sa_store *store, const sa_session *session, sa_error *err);
 sa_status sa_store_session_get(sa_store *store, const char *sid, sa_session *out, sa_error *err);
@@ -188,7 +188,7 @@ sa_status sa_store_session_revoke_user(sa_store *store, const char *user_id,
 
 /* Global logout: in one transaction, revoke every session of user_id and record `now` as
  * the user's not-before time (raised, never lowered), which refuses tokens without sid
- * issued at or before it (API.md section 2). Contract: SA_OK (also when the user has no
+ * issued at or before it (api.html#tokens). Contract: SA_OK (also when the user has no
  * session); SA_ERR_INVALID (user_id empty or too long); SA_ERR_UNAVAILABLE, SA_ERR_FATAL. */
 sa_status sa_store_session_revoke_all(sa_store *store, const char *user_id, int64_t now,
                                       sa_error *err);
@@ -204,7 +204,7 @@ sa_status sa_store_session_purge(sa_store *store, int64_t now, int64_t leeway, s
                                  size_t *purged, sa_error *err);
 sa_status sa_store_session_count(sa_store *store, size_t *count, sa_error *err);
 
-/* ---- refresh tokens without sid (API.md section 2; store_sidless.c) ----
+/* ---- refresh tokens without sid (api.html#tokens; store_sidless.c) ----
  *
  * A refresh token minted by a Django service sharing the key has no `sid`. The store
  * remembers such a token by its jti until its exp: the session it was adopted into at its
@@ -232,7 +232,7 @@ sa_status sa_store_jti_get(sa_store *store, const char *jti, sa_jti_record *out,
  * REVOKED). A jti revoked unused, or whose session is gone, gives SA_ROTATE_REVOKED, and so
  * does a token issued at or before its user's not-before time (first->current_iat <= it,
  * read in the same transaction, so a concurrent global logout never leaves a session alive;
- * API.md section 2); nothing is written then. *out is the session after the call. Contract: SA_OK with *result and *out; SA_ERR_INVALID
+ * api.html#tokens); nothing is written then. *out is the session after the call. Contract: SA_OK with *result and *out; SA_ERR_INVALID
  * (first or next malformed: empty or over-long sid, user_id or jti); SA_ERR_UNAVAILABLE,
  * SA_ERR_FATAL. Commits are flushed as rotations are (sa_store_set_sync_rotation), except
  * a reuse's revocation, which always is. */

@@ -22,8 +22,8 @@
 
 #define SA_STORE_TRIES 10
 
-/* How every process opens the environment (DESIGN.md section 3; store.c's opening comment
- * says why there is no DB_REGISTER): recovery is asked for (DB_RECOVER added) only by
+/* How every process opens the environment (store.c's opening comment says why there is
+ * no DB_REGISTER): recovery is asked for (DB_RECOVER added) only by
  * sa_store_open(), when store.c's rules say it is needed. */
 #define SA_STORE_ENV_FLAGS \
     (DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL)
@@ -187,7 +187,7 @@ int sa_store_index_jti_expiry(DB *sdb, const DBT *key, const DBT *data, DBT *res
 /* Delete, inside t, at most limit primary records whose key in by_expiry (an index of
  * order-preserving i64 times, sa_record_i64_put: a token's exp) is < now - leeway (seconds;
  * negative counts as 0), oldest first; *purged says how many. A token is accepted until
- * exp + leeway (API.md section 2), so what the store remembers about it outlives that.
+ * exp + leeway (api.html#tokens), so what the store remembers about it outlives that.
  * The common case, nothing expired, is one read whose lock is released at once.
  * Contract: SA_OK; sa_store_db_fail()'s status when a cursor call fails. */
 sa_status sa_store_purge_expired(sa_store_txn *t, DB *by_expiry, int64_t now, int64_t leeway,

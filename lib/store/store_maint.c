@@ -4,6 +4,7 @@
 #include "store/store.h"
 #include "store/store_internal.h"
 #include "store/store_remote.h"
+#include "core/owner.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -93,9 +94,13 @@ sa_status sa_store_backup(sa_store *store, const char *dir, sa_error *err)
     st = store_checkpoint_env(store, store->env, 0, DB_FORCE, err);
     if (st != SA_OK)
         return st;
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-        return SA_FAIL(err, SA_ERR_UNAVAILABLE, "backup: cannot create %s: %s", dir,
-                       strerror(errno));
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        char why[PATH_MAX + 96];
+        int e = errno; /* sa_owner_describe may change errno */
+        sa_owner_describe(dir, why, sizeof why);
+        return SA_FAIL(err, SA_ERR_UNAVAILABLE, "backup: cannot create %s: %s %s", dir,
+                       strerror(e), why);
+    }
     /* Security: DB_EXCL instead of DB_BACKUP_CLEAN, so a mistyped target never has its
      * files deleted or overwritten. */
     rc = store->env->backup(store->env, dir, DB_CREATE | DB_EXCL);

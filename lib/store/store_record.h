@@ -25,7 +25,7 @@
  *                        i64 expires_at, i64 forced_at
  *   meta     (key: "format")       no fields: the store's own format version
  *   jti      (key: jti)  str sid (empty when revoked unused), i64 expires_at, u8 flags
- *                        (1 revoked): a refresh token without sid (API.md section 2)
+ *                        (1 revoked): a refresh token without sid (api.html#tokens)
  *   not_before (key: user id)  i64 not_before: the user's last global logout
  *
  * The jti and not_before kinds came after the first release in databases of their own

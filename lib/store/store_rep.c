@@ -1,6 +1,6 @@
 /* store_rep.c: `socialauth node`'s replicated environment (contracts in store_rep.h).
  *
- * Settings (DESIGN.md section 8, measured on libdb 5.3.28): quorum acknowledgements with a
+ * Settings (measured on libdb 5.3.28 with three sites): quorum acknowledgements with a
  * 2 s ack timeout; heartbeats sent every 0.5 s and a master presumed dead after 2 s without
  * one; connections retried every second; elections at start and whenever the master is lost.
  * Membership is the static list of the configuration: every site is configured with

@@ -1,5 +1,5 @@
 /* store_rep.h: the replicated store of `socialauth node` (Berkeley DB 5.3's replication
- * manager; DESIGN.md section 8 lists what was measured). Internal to store*.c and node.c.
+ * manager; store_rep.c gives the settings and what they rest on). Internal to store*.c and node.c.
  *
  * One process per node opens the environment, always with recovery (it is the only one, so
  * nothing else can be attached), starts repmgr with elections, quorum acknowledgements and

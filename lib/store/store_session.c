@@ -1,4 +1,4 @@
-/* store_session.c: login sessions (API.md section 5): creation, rotation with reuse
+/* store_session.c: login sessions (api.html#sessions): creation, rotation with reuse
  * detection, revocation, listing by user and bounded purging of expired ones.
  *
  * Security: only jtis and times are stored, never a token, so a copy of the database is

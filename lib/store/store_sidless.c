@@ -1,4 +1,4 @@
-/* store_sidless.c: what the store keeps for tokens without `sid` (API.md section 2): the
+/* store_sidless.c: what the store keeps for tokens without `sid` (api.html#tokens): the
  * jtis of such refresh tokens, adopted into a session at their first refresh or revoked by a
  * logout, until their exp (jtis.db, purged through jtis_by_expiry.db like sessions), and each
  * user's not-before time set by a global logout (not_before.db). See store.h.

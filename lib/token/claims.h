@@ -1,4 +1,4 @@
-/* claims.h: one function per JWT claim check (RFC 7519 section 4.1, API.md section 2), each
+/* claims.h: one function per JWT claim check (RFC 7519 section 4.1, api.html#token-checks), each
  * handling missing / malformed / out of window, shared by our tokens (jwt.c) and Google's ID
  * tokens (google.c). No I/O: each returns its outcome and fills err (status SA_ERR_INVALID,
  * err->msg naming the claim and why, never its value) when the claim is not acceptable. */

@@ -1,4 +1,4 @@
-/* jwt.c: simplejwt-compatible HS256 tokens with OpenSSL EVP (API.md section 2).
+/* jwt.c: simplejwt-compatible HS256 tokens with OpenSSL EVP (api.html#tokens).
  *
  * Minting writes the header and payload text ourselves so the bytes (and their order) are
  * exactly simplejwt's. Verifying works on the text in this order: size bound, three parts,
@@ -32,7 +32,7 @@ static const char jwt_header_b64[] = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
  *
  * The key schedule (the padded key's two SHA-256 blocks) is computed once per process and key:
  * a context keyed once is re-initialised with a NULL key, which reuses it. Processes are
- * single-threaded (DESIGN.md section 2), so the static context is never shared. */
+ * single-threaded (one request at a time: http.c's loop), so the static context is never shared. */
 static sa_status hs256(const unsigned char *key, size_t key_len, const char *data, size_t len,
                        unsigned char mac[HS256_LEN])
 {

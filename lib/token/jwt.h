@@ -1,4 +1,4 @@
-/* jwt.h: simplejwt-compatible HS256 tokens (API.md section 2), minted and verified with
+/* jwt.h: simplejwt-compatible HS256 tokens (api.html#tokens), minted and verified with
  * OpenSSL EVP; no JWT library.
  *
  * Security: one algorithm (HS256) fixed by configuration, never taken from the token;
@@ -40,7 +40,7 @@ typedef enum sa_jwt_result {
 } sa_jwt_result;
 
 /* Mint a token of claims->token_type with claims->exp, iat, jti, user_id, sid exactly in the
- * payload order of API.md section 2 (sid omitted when empty), plus aud/iss when configured.
+ * payload order of api.html#tokens (sid omitted when empty), plus aud/iss when configured.
  * Signed with the key directory's signing key, its kid in the header, when cfg->keys has
  * one (keyring.h); else with the configured key and simplejwt's header (no kid).
  * Writes a NUL-terminated token into out. Returns SA_OK, SA_ERR_TOO_LARGE (out too small, or
@@ -54,10 +54,10 @@ sa_status sa_jwt_mint(const sa_config *cfg, const sa_claims *claims, char *out, 
  * `now`. On SA_JWT_VALID, *out holds the claims; otherwise *out is zeroed. err->msg says why
  * on the other results (for logs; never the token itself).
  *
- * The signature is checked over the text before any JSON is parsed. Claim rules beyond
- * API.md: jti must be a string of 1..SA_JTI_LEN characters (simplejwt's is always 32; a
- * longer one is refused, never cut); user_id a string of 1..SA_USER_ID_MAX bytes or a JSON
- * integer; sid, when present, a string of 1..SA_SID_LEN bytes; iat and nbf optional but
+ * The signature is checked over the text before any JSON is parsed. Claim rules
+ * (api.html#token-checks): jti must be a string of 1..SA_JTI_LEN characters (simplejwt's is
+ * always 32; a longer one is refused, never cut); user_id a string of 1..SA_USER_ID_MAX bytes
+ * or a JSON integer; sid, when present, a string of 1..SA_SID_LEN bytes; iat and nbf optional but
  * integers when present; `aud` in a token is refused when no audience is configured (as
  * PyJWT does); header typ/kid, when present, must be strings.
  * Key: a header byte-identical to the one we mint for a kid of cfg->keys is verified with that

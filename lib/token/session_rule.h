@@ -1,7 +1,8 @@
-/* session_rule.h: the session rules of API.md sections 2, 5, 6 and 9 as pure functions: given
- * the facts (a session record, the presented token's claims, the user's not-before time, now,
- * the settings) they return an outcome, and change nothing but the record they are handed. No
- * store, no I/O, no answer, no log: the store runs them inside its transaction
+/* session_rule.h: the session rules of api.html#tokens, #sessions, #verify and #logout as pure
+ * functions: given the facts (a session record, the presented token's claims, the user's
+ * not-before time, now, the settings) they return an outcome, and change nothing but the
+ * record they are handed. No store, no I/O, no answer, no log: the store runs them inside its
+ * transaction
  * (store_session.c, store_sidless.c), and api/session.c maps their outcomes to answers. */
 #ifndef SA_SESSION_RULE_H
 #define SA_SESSION_RULE_H
@@ -36,7 +37,7 @@ typedef enum sa_rotate_result {
 } sa_rotate_result;
 
 /* The rotation rule for presented_jti on session s at now (unix seconds), grace seconds
- * (API.md section 6): REVOKED when s is revoked; ROTATED when presented_jti is s's current
+ * (api.html#verify): REVOKED when s is revoked; ROTATED when presented_jti is s's current
  * jti; GRACE when it is the previous jti and now <= replaced_at + grace (grace >= 0; a clock
  * gone back, now < replaced_at, is inside); else REUSE. Never KEPT. Security: jtis compared in
  * constant time; an empty jti never matches. */
@@ -54,12 +55,12 @@ sa_rotate_result sa_session_rule_rotate(sa_session *s, const char *presented_jti
                                         const sa_session *next, int64_t now, int64_t grace,
                                         sa_error *err);
 
-/* The global logout rule (API.md sections 2, 9): a token without sid issued at or before its
- * user's not-before time (unix seconds; 0: none recorded) is revoked. A token without iat
+/* The global logout rule (api.html#tokens and #logout): a token without sid issued at or
+ * before its user's not-before time (unix seconds; 0: none recorded) is revoked. A token without iat
  * counts as issued at 0, so a global logout ends it too. */
 bool sa_session_rule_before_logout(int64_t not_before, int64_t iat);
 
-/* What a refresh answers once the store has run the rotation rule (API.md section 6). */
+/* What a refresh answers once the store has run the rotation rule (api.html#verify). */
 typedef enum sa_refresh_outcome {
     SA_REFRESH_REFUSED,   /* 401 "Token is blacklisted" */
     SA_REFRESH_ISSUED,    /* the successor minted before the transaction (or, without
@@ -72,7 +73,7 @@ typedef enum sa_refresh_outcome {
  * the store, so it is re-minted from the session); ISSUED otherwise. */
 sa_refresh_outcome sa_session_rule_refresh(sa_rotate_result r, bool rotate, bool had_sid);
 
-/* Where a verified token stands (API.md sections 2, 5, 6). */
+/* Where a verified token stands (api.html#tokens, #sessions and #verify). */
 typedef enum sa_standing {
     SA_STANDING_LIVE,       /* its session is alive (and, when asked, it is the session's
                                current refresh token or the replaced one within grace) */

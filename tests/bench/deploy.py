@@ -22,6 +22,7 @@ than STALL_MS (stalls), and errors.
 
 import json
 import os
+import sys
 import pwd
 import shutil
 import subprocess
@@ -74,6 +75,8 @@ class Stack:
                    "--htdocs", os.path.join(tree, "share", "socialauth", "htdocs"),
                    "--port", str(self.port), "--conf", conf, "--run-dir", run,
                    "--procs", str(bench.CORES), "--errorlog", self.errorlog]
+            if os.geteuid() == 0:  # as the installed tree's service_user, who owns store and key
+                gen += ["--user", "www-data"]
             cmd = ["lighttpd", "-D", "-f", server_conf]
         else:
             gen = [os.path.join(libexec, "bin", "socialauth-apache-conf"),
@@ -85,7 +88,13 @@ class Stack:
         with open(server_conf, "w") as f:
             subprocess.run(gen, check=True, stdout=f, timeout=30)
         self.proc = subprocess.Popen(cmd, start_new_session=True, stdin=subprocess.DEVNULL)
-        bench.wait_http(self.port, "/api/health/", (200,), self.proc, name)
+        try:
+            bench.wait_http(self.port, "/api/health/", (200,), self.proc, name)
+        except BaseException:  # never leave a server behind: its log says why it failed
+            bench.stop_group(self.proc)
+            with open(self.errorlog, errors="replace") as f:
+                sys.stderr.write(f.read()[-2000:])
+            raise
         self.url = f"http://127.0.0.1:{self.port}"
 
     def processes(self, program):

@@ -11,7 +11,7 @@ payload or signature), in any log fails the run."""
 import re
 
 # Request or answer fields that carry a secret. In answers, "code" is a machine error code
-# (API.md), not Google's authorization code: only requests' "code" is a secret.
+# (api.html#google-login), not Google's authorization code: only requests' "code" is a secret.
 SECRET_FIELDS = {"access", "refresh", "id_token", "access_token", "code_verifier",
                  "client_secret", "signing_key", "token", "google_client_secret"}
 REQUEST_SECRET_FIELDS = SECRET_FIELDS | {"code"}

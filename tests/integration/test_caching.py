@@ -1,6 +1,6 @@
 """Issue 9 point 6: answers that depend on credentials are never stored by a cache nor handed
 to another user (Cache-Control: no-store, Vary: Authorization / Cookie), and every answer
-varies with Origin whenever CORS is configured (API.md sections 8 and 10)."""
+varies with Origin whenever CORS is configured (api.html#conventions and api.html#cors)."""
 
 import pytest
 

@@ -12,7 +12,7 @@ COMMANDS = [[], ["init"], ["createsuperuser"], ["user"], ["user", "create"], ["u
             ["user", "show"], ["user", "update"], ["user", "set-active"], ["user", "set-staff"],
             ["user", "delete"], ["token"], ["token", "mint"], ["session"], ["session", "list"],
             ["session", "revoke"], ["session", "count"], ["config"], ["config", "check"],
-            ["config", "show"], ["backup"], ["restore"], ["verify"], ["stats"], ["checkpoint"],
+            ["config", "show"], ["config", "defaults"], ["backup"], ["restore"], ["verify"], ["stats"], ["checkpoint"],
             ["purge"], ["export"]]
 
 
@@ -42,6 +42,21 @@ def test_config_show_names_the_file_a_secret_came_from(make_server, tmp_path):
     assert rows["google_client_secret"]["source"] == str(secret)
     assert rows["google_client_secret"]["value"] == "(set, hidden)"
     assert "s3cr3t-value" not in s.cli_ok("config", "show", "--json")
+
+
+def test_config_defaults_lists_every_setting(server):
+    """`config defaults` is a settings file of every key: help, value form, default."""
+    out = server.cli_ok("config", "defaults")
+    keys = re.findall(r"^(?:# )?([a-z_]+) =", out, re.M)
+    assert len(keys) == len(set(keys)) > 30
+    assert "\nmax_body = 64k\n" in out and "\nreuse_grace = 30s\n" in out
+    assert "\n# db_home =\n" in out                    # required: no default
+    assert "# larger request bodies get 413\n# value: a size like 65536, 64k or 1m\n" in out
+    assert "a key of at most 512 bytes (a secret)" in out
+    readme = open(os.path.join(ROOT, "README.md")).read()
+    section = readme.split("\n## Configuration\n")[1].split("\n## ")[0]
+    for key in re.findall(r"^\| `([a-z_]+)`", section, re.M):
+        assert key in keys, key
 
 
 @pytest.mark.parametrize("family", ["user", "token", "session", "config"])

@@ -1,4 +1,4 @@
-"""Cookie mode against real clients' faults (API.md section 8): login CSRF on every request
+"""Cookie mode against real clients' faults (api.html#cookies): login CSRF on every request
 that would set our cookies, dead cookies expired on every refusal, and a blank body `refresh`
 falling back to the cookie."""
 

@@ -52,6 +52,7 @@ def test_install_then_uninstall(open_dir):
     for f in ["usr/bin/socialauth", "usr/lib/libsocialauth.a", "usr/include/socialauth/http/http.h",
               "usr/include/socialauth/api/auth.h", "usr/lib/socialauth/cgi-bin/user-me",
               "usr/lib/socialauth/cgi-bin/client-config", "usr/share/socialauth/htdocs/index.html",
+              "usr/share/socialauth/htdocs/api.html",
               "usr/share/man/man8/socialauth.8", "etc/socialauth/socialauth.conf",
               "etc/socialauth/socialauth.conf.example", "etc/socialauth/lighttpd.conf",
               "etc/socialauth/apache-fcgid-global.conf", "etc/socialauth/apache-fcgid-vhost.conf",
@@ -110,10 +111,9 @@ def test_man_page_covers_every_command_and_setting():
     assert len(commands) >= 8
     for cmd in commands:
         assert f".B {cmd}" in man, cmd
-    source = open(os.path.join(ROOT, "lib", "config", "config.c")).read()
-    keys = set(re.findall(r"\b(?:STRING|BOOL|DURATION|LIST)\(([a-z_]+)\)", source))
-    keys |= set(re.findall(r'strcmp\(key, "([a-z_]+)"\) == 0', source))
-    keys -= {"name"}
+    # every setting of the parser's table, as `socialauth config defaults` lists them
+    table = run(os.path.join(ROOT, "bin", "socialauth"), "config", "defaults").stdout
+    keys = set(re.findall(r"^(?:# )?([a-z_]+) =", table, re.M))
     assert len(keys) > 25
     for key in keys:
         assert re.search(rf"\b{key}\b", man), key
@@ -311,3 +311,86 @@ def test_nginx_programs_are_restarted_after_kill(server):
             assert r.status_code == 502 and time.time() < deadline, r.status_code
             time.sleep(0.1)
         assert r.json()["pk"] == u["pk"]
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_body_over_the_web_servers_limit_is_413_not_500(server, chunked):
+    """A body over the shipped configurations' 1 MiB is refused by the web server with its own
+    413, behind every server. mod_fcgid alone (FcgidMaxRequestLen) ends it in a 500."""
+    body = b"x" * (3 * 1024 * 1024)
+    data = (body[i:i + 65536] for i in range(0, len(body), 65536)) if chunked else body
+    try:
+        r = server.post("/api/auth/token/verify/", data=data,
+                        headers={"Content-Type": "application/json"})
+    except requests.ConnectionError:
+        pytest.fail("connection reset instead of an answer")
+    assert r.status_code == 413, (r.status_code, r.text[:200])
+
+
+@once
+def test_restore_as_root_beside_a_root_owned_directory(open_dir):
+    """`restore` as root where db_home's parent is root's (as /var/lib/socialauth after
+    `make install`): the copy is made beside db_home by root, filled as the store's owner, and
+    the restored store is the service user's and readable to it."""
+    conf = write_conf(open_dir, service_user=SERVICE_USER)
+    assert cli(conf, "init").returncode == 0
+    r = cli(conf, "user", "create", "--username", "kept", "--email", "kept@example.com")
+    pk = json.loads(r.stdout)["pk"]
+    backup = os.path.join(tempfile.mkdtemp(prefix="sa-backup-"), "b")  # /tmp: the owner may write
+    os.chmod(os.path.dirname(backup), 0o777)
+    try:
+        assert cli(conf, "backup", backup).returncode == 0
+        db = os.path.join(open_dir, "db")
+        os.rename(db, db + ".old")
+        r = cli(conf, "restore", backup)
+        assert r.returncode == 0, r.stderr
+        assert owner(db) == SERVICE_USER and os.stat(db).st_mode & 0o777 == 0o700
+        assert [f for f in os.listdir(db) if owner(os.path.join(db, f)) != SERVICE_USER] == []
+        assert [f for f in os.listdir(open_dir) if ".restore-" in f] == []
+        r = cli(conf, "user", "show", "kept", user=SERVICE_USER)
+        assert r.returncode == 0 and json.loads(r.stdout)["pk"] == pk, r.stderr
+    finally:
+        shutil.rmtree(os.path.dirname(backup), ignore_errors=True)
+
+
+def test_chunked_body_reaches_the_program(server):
+    """A body sent chunked (no Content-Length) is read like an announced one behind every
+    server: Apache mod_cgid passes it to a CGI program without CONTENT_LENGTH."""
+    u = server.create_user("chunky")
+    token = server.mint(u["pk"])["access"]
+    body = json.dumps({"token": token}).encode()
+    r = server.post("/api/auth/token/verify/", data=iter([body[:10], body[10:]]),
+                    headers={"Content-Type": "application/json"})
+    assert r.status_code == 200 and r.json() == {}, (r.status_code, r.text[:200])
+    r = server.post("/api/auth/token/verify/", data=iter([b'{"token":"', b"a" * (65 * 1024), b'"}']),
+                    headers={"Content-Type": "application/json"})
+    assert r.status_code == 413 and r.json() == {"detail": "Request body is too large."}
+
+
+@once
+def test_backup_as_root_into_a_root_directory_names_the_user(open_dir):
+    """`backup` run as root works as the store's owner: a target that user may not create
+    is refused, naming the user and the directory's owner and mode."""
+    conf = write_conf(open_dir, service_user=SERVICE_USER)
+    assert cli(conf, "init").returncode == 0
+    target = os.path.join(open_dir, "bk")
+    r = cli(conf, "backup", target)
+    assert r.returncode != 0 and not os.path.exists(target)
+    assert f"cannot create {target}: Permission denied (as www-data; {open_dir} owned by root, mode 0755)" \
+        in r.stderr, r.stderr
+
+
+@once
+def test_store_that_cannot_be_created_names_the_error_and_user(open_dir):
+    """db_home in a directory the store's user may not write: the message gives errno's own
+    text (not one the owner lookup left behind), the user and the directory's owner."""
+    sub = os.path.join(open_dir, "locked")
+    os.mkdir(sub, 0o755)  # root's
+    conf = write_conf(open_dir, db_home=os.path.join(sub, "db"))
+    key = os.path.join(open_dir, "signing.key")
+    with open(os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+        f.write("k" * 64)
+    os.chown(key, WWW.pw_uid, WWW.pw_gid)
+    r = cli(conf, "init", user=SERVICE_USER)
+    assert f"cannot create {sub}/db: Permission denied (as www-data; {sub} owned by root, mode 0755)" \
+        in r.stderr, r.stderr

@@ -1,4 +1,4 @@
-"""Faults on Google's side (API.md section 3) that test_google_login.py does not already show
+"""Faults on Google's side (api.html#google-login) that test_google_login.py does not already show
 (it has: stalls past google_timeout, 500s, closed connections, malformed JWKS, cold/warm/stale
 caches, an unknown kid): other 5xx, a huge answer, a redirect (never followed), TLS with a
 certificate for another name or from an unknown CA (google_ca_file trusts the tests' own CA),

@@ -1,4 +1,4 @@
-"""POST /api/social/login/google/ (API.md section 3) against the fake Google (tests/fakes/).
+"""POST /api/social/login/google/ (api.html#google-login) against the fake Google (tests/fakes/).
 
 Each test gets a fresh fake Google and a fresh socialauth pointed at it."""
 

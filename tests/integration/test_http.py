@@ -1,4 +1,4 @@
-"""What every endpoint shares (API.md sections 1, 8, 10): methods, bodies, headers, CORS."""
+"""What every endpoint shares (api.html#endpoints, api.html#cors and api.html#errors): methods, bodies, headers, CORS."""
 
 import json
 

@@ -1,5 +1,5 @@
 """Other people's code checks our tokens: PyJWT and the real simplejwt accept ours, and
-tokens simplejwt minted work here (API.md section 2, migration from Django)."""
+tokens simplejwt minted work here (api.html#tokens: the migration from Django)."""
 
 import json
 import os

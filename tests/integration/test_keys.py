@@ -1,4 +1,4 @@
-"""Our signing keys with a kid (lib/config/keyring.h, API.md section 2): rotation with tokens of both
+"""Our signing keys with a kid (lib/config/keyring.h, api.html#tokens): rotation with tokens of both
 keys in flight through lighttpd, retirement, tokens without kid (simplejwt's) on the Django
 key, and the key directory's permissions."""
 
@@ -174,7 +174,7 @@ def test_key_directory_write_failure_is_a_key_directory_error(make_server, tmp_p
 
 def test_kid_tokens_in_any_header_member_order(make_server):
     """PyJWT writes the header's members sorted ({"alg","kid","typ"}); the kid still selects
-    the directory key, and the header is read strictly (API.md section 2)."""
+    the directory key, and the header is read strictly (api.html#tokens)."""
     s = make_server(signing_key_dir="keys")
     u = s.create_user("pyjwt")
     k1 = s.cli_ok("key", "rotate").strip()

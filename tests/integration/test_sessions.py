@@ -1,4 +1,4 @@
-"""Sessions, rotation with reuse detection, logout scopes, cookie mode (API.md 5, 8, 9)."""
+"""Sessions, rotation with reuse detection, logout scopes, cookie mode (api.html#sessions, api.html#cookies and api.html#logout)."""
 
 import concurrent.futures
 import time

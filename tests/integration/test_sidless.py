@@ -1,4 +1,4 @@
-"""Tokens without `sid` (API.md section 2): minted by a Django service sharing the key, by
+"""Tokens without `sid` (api.html#tokens): minted by a Django service sharing the key, by
 Debian's real simplejwt and by PyJWT. Adopted on first refresh into a session whose first
 token they are (single-use under rotation: grace, then reuse revokes), revoked by logout
 until their exp, refused after a global logout's not-before time."""
@@ -376,7 +376,7 @@ INACTIVE = {"detail": "User is inactive", "code": "user_inactive"}
 
 
 def test_logout_of_a_user_that_cannot_act_is_refused_and_writes_nothing(make_server):
-    """Review F6 (API.md sections 4 and 9): logout checks the user as refresh does; a refused
+    """Review F6 (api.html#refresh and api.html#logout): logout checks the user as refresh does; a refused
     logout writes no jti and no not-before row, for tokens with and without sid."""
     s = make_server()
     sleepy = s.create_user("logoutsleepy")
@@ -400,7 +400,7 @@ def test_logout_of_a_user_that_cannot_act_is_refused_and_writes_nothing(make_ser
 
 
 def test_verify_of_a_refresh_token_checks_its_user_as_refresh_does(make_server):
-    """Review F5 (API.md section 6: a refresh token answers what a refresh would)."""
+    """Review F5 (api.html#verify: a refresh token answers what a refresh would)."""
     s = make_server()
     sleepy = s.create_user("verifysleepy")
     gone = s.create_user("verifygone")

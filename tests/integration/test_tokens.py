@@ -1,4 +1,4 @@
-"""token-refresh and token-verify (API.md sections 2, 4, 6)."""
+"""token-refresh and token-verify (api.html#tokens, api.html#refresh and api.html#verify)."""
 
 import re
 import time

@@ -1,4 +1,4 @@
-"""/api/auth/user/ and the example app endpoint /api/posts/ (API.md section 7)."""
+"""/api/auth/user/ and the example app endpoint /api/posts/ (api.html#user)."""
 
 import pytest
 
@@ -127,7 +127,7 @@ def test_put_and_username_rules(server):
 ])
 def test_fields_are_trimmed_as_drf_does(server, body, want):
     """DRF's CharField trims surrounding whitespace (str.strip()) and takes numbers as their
-    string before validating. Usernames are not trimmed (API.md section 7: no spaces)."""
+    string before validating. Usernames are not trimmed (api.html#user: no spaces)."""
     u = server.create_user("trim" + str(abs(hash(str(body))) % 100000))
     token = server.mint(u["pk"])["access"]
     r = server.request("PATCH", "/api/auth/user/", headers=auth(token), json=body)

@@ -463,7 +463,7 @@ static void test_csrf_same_origin(void **state)
     sa_config_free(&c);
 }
 
-/* Login CSRF (API.md section 8): in cookie mode a request that would set our cookies is
+/* Login CSRF (api.html#cookies): in cookie mode a request that would set our cookies is
  * refused for a hostile or `null` Origin (or, without Origin, a hostile Referer), and served
  * with neither header. */
 static void test_csrf_sets_cookies(void **state)
@@ -505,7 +505,7 @@ static void test_csrf_sets_cookies(void **state)
     sa_config_free(&c);
 }
 
-/* Cookie mode (API.md section 8): a blank or null body `refresh` reads the cookie, which
+/* Cookie mode (api.html#cookies): a blank or null body `refresh` reads the cookie, which
  * marks the request so that a refusal expires both cookies; other bodies keep DRF's 400. */
 static void test_refresh_token_sources(void **state)
 {

@@ -1,5 +1,5 @@
 /* test_jwt.c: lib/token/jwt.c and lib/codec/b64url.c - HS256 tokens as simplejwt makes them, and every
- * rejection of API.md section 2 with a real crafted token. Crafted tokens are signed with
+ * rejection of api.html#tokens with a real crafted token. Crafted tokens are signed with
  * the right key unless the test is about the signature, so that only the check under test
  * can refuse them. Known-answer tokens were made once with PyJWT 2.6.0:
  *   /usr/bin/python3 -c 'import jwt; print(jwt.encode({...}, KEY, algorithm="HS256"))' */

@@ -1,6 +1,6 @@
 -- rotate.lua: refresh-token rotation where every request presents a token that is still its
 -- session's current one, as a real client does, so each request does a real rotation (not the
--- grace path of API.md section 5, which re-presenting one token would measure).
+-- grace path of api.html#sessions, which re-presenting one token would measure).
 --
 --   wrk ... URL -- TOKENS_FILE THREADS
 -- TOKENS_FILE holds one refresh token per line, each the current token of a distinct login
