@@ -426,6 +426,9 @@ const sa_setting sa_settings[] = {
      .help = "the other nodes' replication addresses, host:port"},
     {.name = "rep_priority", .type = SA_SETTING_INT, FIELD(rep_priority), .def = "100",
      .min = 0, .max = 1000000, .help = "election priority; 0: never master"},
+    {.name = "rep_read_wait", .type = SA_SETTING_INT, FIELD(rep_read_wait), .def = "5",
+     .min = 0, .max = 10,
+     .help = "seconds a read that missed on a replica waits for the master's commit position"},
 };
 const size_t sa_settings_count = sizeof sa_settings / sizeof sa_settings[0];
 #undef FIELD

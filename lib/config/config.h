@@ -90,6 +90,9 @@ typedef struct sa_config {
     char rep_local[256];             /* this node's replication address, host:port */
     sa_strlist rep_sites;            /* the other nodes' replication addresses, host:port */
     int rep_priority;                /* election priority, 0 = never master; default 100 */
+    int rep_read_wait;               /* seconds a read that missed on a replica waits for the
+                                        master's commit position (read-your-writes); default
+                                        5, at most 10; 0 = answer the miss at once */
     char service_user[64];           /* user the web server runs the programs as; `init` as
                                         root gives it db_home and the key ("" = no change) */
 } sa_config;

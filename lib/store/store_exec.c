@@ -106,6 +106,31 @@ static sa_status exec_op(sa_store *store, unsigned op, sa_wire_in *in, sa_wire *
             st = sa_wire_user(out, &user, err);
         sa_user_clear(&user);
         return st;
+    case SA_OP_USER_IMPORT: {
+        bool created = false;
+        if (sa_wire_get_user(in, &user, err) != SA_OK)
+            break;
+        st = sa_store_user_import(store, &user, &created, err);
+        sa_wire_u8(out, created);
+        sa_user_clear(&user);
+        return st;
+    }
+    case SA_OP_FLUSH:
+        return sa_store_flush(store, err);
+    case SA_OP_USERNAME_VARIANTS: {
+        sa_username_variant *v = NULL;
+        size_t n = 0;
+        st = sa_store_username_variants(store, &v, &n, err);
+        for (size_t i = 0; st == SA_OK && i < n; i++) {
+            sa_wire_u8(out, 1);
+            sa_wire_str(out, v[i].id);
+            sa_wire_str(out, v[i].username);
+            sa_wire_i64(out, (int64_t)v[i].group);
+        }
+        sa_wire_u8(out, 0);
+        free(v);
+        return st;
+    }
     case SA_OP_USER_DELETE:
         sa_wire_get_str(in, a, sizeof a);
         if (in->bad)

@@ -42,7 +42,7 @@ sa_status sa_store_checkpoint(sa_store *store, sa_error *err)
 sa_status sa_store_flush(sa_store *store, sa_error *err)
 {
     if (store->remote)
-        return sa_store_remote_unsupported("flush", err);
+        return sa_store_remote_flush(store, err);
     if (store->fatal)
         return sa_store_fatal_status(err);
     int rc = store->env->log_flush(store->env, NULL);

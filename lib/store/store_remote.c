@@ -103,9 +103,11 @@ static sa_status remote_call(sa_store *store, sa_wire *req, unsigned char **buf,
     *in = (sa_wire_in){*buf, len, false};
     unsigned status = sa_wire_get_u8(in);
     (void)sa_wire_get_u8(in);                 /* durable: a non-durable write is not SA_OK */
+    /* The commit token: the node itself waits for the master's position when a read misses
+     * (store_rep.c, rep_catch_up), so a program needs none of its own. */
     size_t tlen = SA_WIRE_TOKEN;
-    in->p += in->left >= tlen ? tlen : 0;     /* the commit token: read-your-writes works */
-    in->left -= in->left >= tlen ? tlen : 0;  /*   through the master instead (README) */
+    in->p += in->left >= tlen ? tlen : 0;
+    in->left -= in->left >= tlen ? tlen : 0;
     sa_wire_get_str(in, msg, sizeof msg);
     if (in->bad || status > SA_ERR_CONFIG) {
         free(*buf);
@@ -170,9 +172,10 @@ sa_status sa_store_remote_user_get(sa_store *store, sa_user_key by, const char *
     return st;
 }
 
-/* USER_CREATE and USER_UPDATE: send user; a creation's answer is the user as stored. */
+/* USER_CREATE, USER_UPDATE and USER_IMPORT: send user; a creation's answer is the user as
+ * stored (into *back), an import's whether it created (into *created). */
 static sa_status remote_user_put(sa_store *store, unsigned op, const sa_user *user,
-                                 sa_user *back, sa_error *err)
+                                 sa_user *back, bool *created, sa_error *err)
 {
     sa_wire req = {0};
     unsigned char *buf;
@@ -191,18 +194,24 @@ static sa_status remote_user_put(sa_store *store, unsigned op, const sa_user *us
         sa_user_clear(back);
         *back = got;
     }
+    if (st == SA_OK && created) {
+        unsigned c = sa_wire_get_u8(&in);
+        if (in.bad)
+            return remote_bad(buf, err);
+        *created = c != 0;
+    }
     free(buf);
     return st;
 }
 
 sa_status sa_store_remote_user_create(sa_store *store, sa_user *user, sa_error *err)
 {
-    return remote_user_put(store, SA_OP_USER_CREATE, user, user, err);
+    return remote_user_put(store, SA_OP_USER_CREATE, user, user, NULL, err);
 }
 
 sa_status sa_store_remote_user_update(sa_store *store, const sa_user *user, sa_error *err)
 {
-    return remote_user_put(store, SA_OP_USER_UPDATE, user, NULL, err);
+    return remote_user_put(store, SA_OP_USER_UPDATE, user, NULL, NULL, err);
 }
 
 /* An op whose only argument is one string. */
@@ -550,11 +559,60 @@ sa_status sa_store_remote_status(sa_store *store, char **text, sa_error *err)
     return SA_OK;
 }
 
-sa_status sa_store_remote_unsupported(const char *what, sa_error *err)
+sa_status sa_store_remote_user_import(sa_store *store, const sa_user *user, bool *created,
+                                      sa_error *err)
 {
-    return SA_FAIL(err, SA_ERR_UNAVAILABLE,
-                   "store: %s is not available through `socialauth node` (store_backend = node)",
-                   what);
+    return remote_user_put(store, SA_OP_USER_IMPORT, user, NULL, created, err);
+}
+
+sa_status sa_store_remote_flush(sa_store *store, sa_error *err)
+{
+    sa_wire req = {0};
+    sa_wire_u8(&req, SA_OP_FLUSH);
+    return remote_simple(store, &req, err);
+}
+
+sa_status sa_store_remote_username_variants(sa_store *store, sa_username_variant **out,
+                                            size_t *count, sa_error *err)
+{
+    sa_wire req = {0};
+    unsigned char *buf;
+    sa_wire_in in;
+    size_t n = 0, cap = 0;
+    sa_username_variant *v = NULL;
+    *out = NULL;
+    *count = 0;
+    sa_wire_u8(&req, SA_OP_USERNAME_VARIANTS);
+    sa_status st = remote_call(store, &req, &buf, &in, err);
+    if (st != SA_OK)
+        return st;
+    while (sa_wire_get_u8(&in) == 1) {
+        if (n == cap) {
+            sa_username_variant *more = realloc(v, (cap = cap ? 2 * cap : 16) * sizeof *v);
+            if (!more) {
+                free(v);
+                free(buf);
+                return SA_FAIL(err, SA_ERR_UNAVAILABLE, "store: out of memory");
+            }
+            v = more;
+        }
+        sa_wire_get_str(&in, v[n].id, sizeof v[n].id);
+        sa_wire_get_str(&in, v[n].username, sizeof v[n].username);
+        int64_t g = sa_wire_get_i64(&in);
+        if (in.bad || g < 1) {
+            free(v);
+            return remote_bad(buf, err);
+        }
+        v[n++].group = (size_t)g;
+    }
+    free(buf);
+    if (in.bad) {
+        free(v);
+        return SA_FAIL(err, SA_ERR_UNAVAILABLE, "store: node answered a malformed message");
+    }
+    *out = v;
+    *count = n;
+    return SA_OK;
 }
 
 sa_status sa_store_remote_verify(sa_store *store, sa_store_problem_fn report, void *ctx,

@@ -70,9 +70,14 @@ sa_status sa_store_remote_verify(sa_store *store, sa_store_problem_fn report, vo
 
 sa_status sa_store_remote_stats_get(sa_store *store, sa_store_stats *out, sa_error *err);
 
-/* What the node protocol does not carry (yet): SA_ERR_UNAVAILABLE, err->msg naming the call
- * and saying to run it where the store is embedded (README "Several nodes"). */
-sa_status sa_store_remote_unsupported(const char *what, sa_error *err);
+/* Imports run on the master (forwarded from a replica), each a quorum-acknowledged write;
+ * flush flushes the master's log. */
+sa_status sa_store_remote_user_import(sa_store *store, const sa_user *user, bool *created,
+                                      sa_error *err);
+sa_status sa_store_remote_flush(sa_store *store, sa_error *err);
+/* The node's own copy. */
+sa_status sa_store_remote_username_variants(sa_store *store, sa_username_variant **out,
+                                            size_t *count, sa_error *err);
 
 /* The node's STATUS text (node.c writes it), malloc'd into *text. */
 sa_status sa_store_remote_status(sa_store *store, char **text, sa_error *err);

@@ -31,6 +31,9 @@
 #define REP_HEARTBEAT_MONITOR_US 2000000u
 #define REP_RETRY_US 1000000u
 #define REP_FORWARD_TIMEOUT_US 8000000u   /* a forwarded write: commit + acks + a slow host */
+#define REP_POSITION_POLL_MS 5             /* a read waiting for the master's log position */
+#define REP_POSITION_RETRY_MS 100          /* a request not sent (no master) is sent again */
+#define REP_APPLIED_SLICE_US 100000        /* txn_applied waits this long at a time */
 #define REP_STATUS_TIMEOUT_US 500000u    /* the master's log position, for `cluster status` */
 #define REP_THREADS 4                      /* message threads: a write waits for acks in one */
 #define REP_CHECKPOINT_EVERY 30
@@ -45,10 +48,57 @@ struct sa_store_rep {
     atomic_llong failover_at;   /* unix seconds of the last change of master seen, 0 never */
     DB_CHANNEL *chan;           /* to DB_EID_MASTER, made once a master is known */
     pthread_mutex_t chan_lock;
+    pthread_mutex_t token_lock;
+    bool token_set;             /* this master committed since it became master */
+    DB_TXN_TOKEN token;         /* then the commit token of its newest durable commit */
+    db_timeout_t read_wait_us;  /* rep_read_wait: a replica's miss waits this long at most */
     int lock_fd;
     int64_t checkpoint_at;
     char local[256];
 };
+
+/* A commit token's order, for keeping the newest. Its layout in libdb 5.3 (txn.c,
+ * __txn_build_token): five big-endian u32, format version, generation, environment id, LSN
+ * file, LSN offset. Negative, 0 or positive as a is older, the same or newer than b. */
+static int rep_token_cmp(const DB_TXN_TOKEN *a, const DB_TXN_TOKEN *b)
+{
+    static const int fields[] = {1, 3, 4};   /* generation, then the LSN */
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        const u_int8_t *x = a->buf + 4 * fields[i], *y = b->buf + 4 * fields[i];
+        uint32_t u = (uint32_t)x[0] << 24 | (uint32_t)x[1] << 16 | (uint32_t)x[2] << 8 | x[3];
+        uint32_t v = (uint32_t)y[0] << 24 | (uint32_t)y[1] << 16 | (uint32_t)y[2] << 8 | y[3];
+        if (u != v)
+            return u < v ? -1 : 1;
+    }
+    return 0;
+}
+
+/* Forget this site's newest commit token (its role changed: a token of an earlier term as
+ * master says nothing about the new master's log). */
+static void rep_token_forget(struct sa_store_rep *r)
+{
+    pthread_mutex_lock(&r->token_lock);
+    r->token_set = false;
+    pthread_mutex_unlock(&r->token_lock);
+}
+
+/* After a request or upkeep in this thread: keep the commit token of a durable commit made
+ * here as master when it is the newest (threads commit in parallel, so in any order). Every
+ * write is noted before it is answered, so the token a replica gets from rep_exec_local's
+ * SA_OP_LSN is at or after every write answered before it asked. */
+static void rep_token_note(sa_store *store)
+{
+    struct sa_store_rep *r = store->rep;
+    if (!sa_store_commit_note.token_set || sa_store_commit_note.perm_failed ||
+        !atomic_load(&r->master))
+        return;
+    pthread_mutex_lock(&r->token_lock);
+    if (!r->token_set || rep_token_cmp(&r->token, &sa_store_commit_note.token) < 0) {
+        r->token = sa_store_commit_note.token;
+        r->token_set = true;
+    }
+    pthread_mutex_unlock(&r->token_lock);
+}
 
 static void rep_event(DB_ENV *env, u_int32_t event, void *info)
 {
@@ -66,6 +116,7 @@ static void rep_event(DB_ENV *env, u_int32_t event, void *info)
         sa_store_commit_note.perm_failed = true;
         break;
     case DB_EVENT_REP_MASTER:
+        rep_token_forget(r);
         atomic_store(&r->master, true);
         atomic_store(&r->synced, true);
         atomic_store(&r->failover_at, (long long)time(NULL));
@@ -73,6 +124,7 @@ static void rep_event(DB_ENV *env, u_int32_t event, void *info)
     case DB_EVENT_REP_CLIENT:
     case DB_EVENT_REP_DUPMASTER:
         atomic_store(&r->master, false);
+        rep_token_forget(r);
         break;
     case DB_EVENT_REP_NEWMASTER:
         atomic_store(&r->failover_at, (long long)time(NULL));
@@ -85,15 +137,40 @@ static void rep_event(DB_ENV *env, u_int32_t event, void *info)
     }
 }
 
-/* An answer that carries only a status and message (store_wire.h's header). */
-static void rep_answer_error(sa_wire *answer, sa_status st, const char *msg)
+/* An answer that carries only a status, a commit token (NULL: zeros) and a message
+ * (store_wire.h's header). */
+static void rep_answer_header(sa_wire *answer, sa_status st, const DB_TXN_TOKEN *token,
+                              const char *msg)
 {
-    static const unsigned char token[SA_WIRE_TOKEN];
+    static const unsigned char zeros[SA_WIRE_TOKEN];
     sa_wire_free(answer);
     sa_wire_u8(answer, st);
     sa_wire_u8(answer, 1);
-    sa_wire_raw(answer, token, sizeof token);
+    sa_wire_raw(answer, token ? token->buf : zeros, SA_WIRE_TOKEN);
     sa_wire_str(answer, msg);
+}
+
+static void rep_answer_error(sa_wire *answer, sa_status st, const char *msg)
+{
+    rep_answer_header(answer, st, NULL, msg);
+}
+
+/* The header of an answer (len bytes at data): its status, its token into *token, and
+ * *rest over the op's results. SA_ERR_UNAVAILABLE when malformed. */
+static sa_status rep_answer_parse(const unsigned char *data, size_t len, DB_TXN_TOKEN *token,
+                                  sa_wire_in *rest)
+{
+    *rest = (sa_wire_in){data, len, false};
+    unsigned st = sa_wire_get_u8(rest);
+    (void)sa_wire_get_u8(rest);
+    size_t n;
+    if (rest->left < SA_WIRE_TOKEN)
+        return SA_ERR_UNAVAILABLE;
+    memcpy(token->buf, rest->p, SA_WIRE_TOKEN);
+    rest->p += SA_WIRE_TOKEN;
+    rest->left -= SA_WIRE_TOKEN;
+    (void)sa_wire_get_bytes(rest, &n);   /* the message */
+    return rest->bad ? SA_ERR_UNAVAILABLE : (sa_status)st;
 }
 
 static void rep_answer_ok(sa_wire *answer)
@@ -143,9 +220,19 @@ static void rep_exec_local(sa_store *store, const unsigned char *req, size_t len
     if (atomic_load(&r->closing))
         return rep_answer_error(answer, SA_ERR_UNAVAILABLE, "node: stopping");
     if (op == SA_OP_LSN) {
+        /* The commit position: on a master, its newest commit token (rep_token_note) and
+         * the next LSN it will write; on a replica the next LSN it expects. */
         DB_LSN lsn;
+        DB_TXN_TOKEN token;
+        bool have = false;
+        pthread_mutex_lock(&r->token_lock);
+        if (r->token_set && atomic_load(&r->master)) {
+            token = r->token;
+            have = true;
+        }
+        pthread_mutex_unlock(&r->token_lock);
         rep_lsn(store, &lsn);
-        rep_answer_ok(answer);
+        rep_answer_header(answer, SA_OK, have ? &token : NULL, "");
         sa_wire_i64(answer, lsn.file);
         sa_wire_i64(answer, lsn.offset);
         return;
@@ -165,6 +252,7 @@ static void rep_exec_local(sa_store *store, const unsigned char *req, size_t len
         else
             sa_store_exec(store, req, len, answer);
         pthread_rwlock_unlock(&r->lock);
+        rep_token_note(store);
         if (!atomic_load(&store->handles_dead))
             break;
     }
@@ -193,8 +281,25 @@ static void rep_dispatch(DB_ENV *env, DB_CHANNEL *ch, DBT *request, u_int32_t nr
     sa_wire_free(&answer);
 }
 
-/* Send the request to the master's node and put its answer in *answer. False when no
- * master answered (answer then says unavailable). */
+static void rep_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+        ;
+}
+
+static int64_t rep_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Send the request to the master's node and put its answer in *answer, within timeout_us in
+ * all. A request that could not be sent (no master known or connected: DB_REP_UNAVAIL, as
+ * just after an election or a reconnection) was not run, so it is sent again every
+ * REP_POSITION_RETRY_MS while time is left; one sent and not answered in time is not (it may
+ * have run). False when no master answered (answer then says unavailable). */
 static bool rep_forward(sa_store *store, const unsigned char *req, size_t len, sa_wire *answer,
                         db_timeout_t timeout_us)
 {
@@ -207,13 +312,23 @@ static bool rep_forward(sa_store *store, const unsigned char *req, size_t len, s
     msg.data = (void *)req;
     msg.size = (u_int32_t)len;
     resp.flags = DB_DBT_MALLOC;
-    /* repmgr_channel(DB_EID_MASTER) refuses while no master is known: made at first use. */
-    pthread_mutex_lock(&r->chan_lock);
-    int rc = r->chan ? 0 : store->env->repmgr_channel(store->env, DB_EID_MASTER, &r->chan, 0);
-    DB_CHANNEL *chan = r->chan;
-    pthread_mutex_unlock(&r->chan_lock);
-    if (rc == 0)
-        rc = chan->send_request(chan, &msg, 1, &resp, timeout_us, 0);
+    int64_t deadline = rep_now_us() + (int64_t)timeout_us;
+    int rc;
+    for (;;) {
+        /* repmgr_channel(DB_EID_MASTER) refuses while no master is known: made at first use. */
+        pthread_mutex_lock(&r->chan_lock);
+        rc = r->chan ? 0 : store->env->repmgr_channel(store->env, DB_EID_MASTER, &r->chan, 0);
+        DB_CHANNEL *chan = r->chan;
+        pthread_mutex_unlock(&r->chan_lock);
+        int64_t left = deadline - rep_now_us();
+        if (rc == 0)
+            rc = chan->send_request(chan, &msg, 1, &resp, (db_timeout_t)(left > 0 ? left : 1),
+                                    0);
+        if (rc != DB_REP_UNAVAIL || left <= REP_POSITION_RETRY_MS * 1000 ||
+            atomic_load(&r->closing))
+            break;
+        rep_sleep_ms(REP_POSITION_RETRY_MS);
+    }
     if (rc == 0 && resp.size > 0) {
         sa_wire_free(answer);
         sa_wire_raw(answer, resp.data, resp.size);
@@ -230,28 +345,79 @@ static bool rep_forward(sa_store *store, const unsigned char *req, size_t len, s
     return false;
 }
 
+
+static int rep_lsn_cmp(const DB_LSN *a, int64_t file, int64_t offset)
+{
+    if ((int64_t)a->file != file)
+        return (int64_t)a->file < file ? -1 : 1;
+    return (int64_t)a->offset < offset ? -1 : (int64_t)a->offset > offset;
+}
+
+/* Read-your-writes on a replica (README "Several nodes"): ask the master's node for its
+ * commit position (SA_OP_LSN) and wait, within rep_read_wait in all, until this site has
+ * applied it: DB_ENV->txn_applied on the master's newest commit token, or, when the master
+ * has committed nothing since it became master, until this site's next LSN reached the
+ * master's. True when caught up; false on timeout, no master, or a rolled-back token. */
+static bool rep_catch_up(sa_store *store)
+{
+    struct sa_store_rep *r = store->rep;
+    unsigned char req = SA_OP_LSN;
+    sa_wire there = {0};
+    DB_TXN_TOKEN token;
+    sa_wire_in in;
+    int64_t deadline = rep_now_us() + (int64_t)r->read_wait_us;
+
+    /* rep_forward asks again while no master is known or connected (a reconnection). */
+    if (!rep_forward(store, &req, 1, &there, r->read_wait_us) ||
+        rep_answer_parse(there.data, there.len, &token, &in) != SA_OK) {
+        sa_wire_free(&there);
+        return false;
+    }
+    int64_t file = sa_wire_get_i64(&in), offset = sa_wire_get_i64(&in);
+    sa_wire_free(&there);
+    if (in.bad)
+        return false;
+    static const DB_TXN_TOKEN none;
+    int64_t left = deadline - rep_now_us();
+    /* txn_applied in slices: one long wait was seen to end in DB_TIMEOUT after 4 s although
+     * the commit arrived about 1 s into it (this site rejoining); each slice checks again. */
+    while (memcmp(token.buf, none.buf, SA_WIRE_TOKEN) != 0) {
+        int64_t slice = left < REP_APPLIED_SLICE_US ? left : REP_APPLIED_SLICE_US;
+        int rc = slice > 0 ? store->env->txn_applied(store->env, &token, (db_timeout_t)slice, 0)
+                           : DB_TIMEOUT;
+        if (rc != DB_TIMEOUT || atomic_load(&r->closing))
+            return rc == 0;
+        left = deadline - rep_now_us();
+        if (left <= 0)
+            return false;
+    }
+    for (;;) {
+        DB_LSN mine;
+        rep_lsn(store, &mine);
+        if (rep_lsn_cmp(&mine, file, offset) >= 0)
+            return true;
+        if (rep_now_us() >= deadline || atomic_load(&r->closing))
+            return false;
+        rep_sleep_ms(REP_POSITION_POLL_MS);
+    }
+}
+
 /* Contract: see store_rep.h. */
 void sa_store_rep_handle(sa_store *store, const unsigned char *req, size_t len,
                          sa_wire *answer)
 {
+    struct sa_store_rep *r = store->rep;
     unsigned op = len ? req[0] : 0;
-    if (sa_wire_op_writes(op) && !atomic_load(&store->rep->master)) {
+    if (sa_wire_op_writes(op) && !atomic_load(&r->master)) {
         rep_forward(store, req, len, answer, REP_FORWARD_TIMEOUT_US);
         return;
     }
     rep_exec_local(store, req, len, answer);
     /* Read-your-writes: a miss on a replica may be a write not yet applied here. */
     if ((op == SA_OP_USER_GET || op == SA_OP_SESSION_GET || op == SA_OP_JTI_GET) &&
-        !atomic_load(&store->rep->master) &&
-        answer->len > 0 && answer->data[0] == SA_ERR_NOT_FOUND) {
-        sa_wire there = {0};
-        if (rep_forward(store, req, len, &there, REP_FORWARD_TIMEOUT_US)) {
-            sa_wire_free(answer);
-            *answer = there;
-        } else {
-            sa_wire_free(&there);
-        }
-    }
+        r->read_wait_us > 0 && !atomic_load(&r->master) && answer->len > 0 &&
+        answer->data[0] == SA_ERR_NOT_FOUND && rep_catch_up(store))
+        rep_exec_local(store, req, len, answer);
 }
 
 static void rep_status(sa_store *store, sa_wire *answer)
@@ -293,10 +459,10 @@ static void rep_status(sa_store *store, sa_wire *answer)
         unsigned char req = SA_OP_LSN;
         sa_wire there = {0};
         snprintf(lag, sizeof lag, "unknown");
-        if (rep_forward(store, &req, 1, &there, REP_STATUS_TIMEOUT_US) && there.data[0] == SA_OK) {
-            sa_wire_in in = {there.data + 2 + SA_WIRE_TOKEN, there.len - 2 - SA_WIRE_TOKEN, 0};
-            char skip[8];
-            sa_wire_get_str(&in, skip, sizeof skip);
+        DB_TXN_TOKEN token;
+        sa_wire_in in;
+        if (rep_forward(store, &req, 1, &there, REP_STATUS_TIMEOUT_US) &&
+            rep_answer_parse(there.data, there.len, &token, &in) == SA_OK) {
             int64_t f = sa_wire_get_i64(&in), o = sa_wire_get_i64(&in);
             if (!in.bad && f == (int64_t)mine.file)
                 snprintf(lag, sizeof lag, "%lld bytes", (long long)(o - (int64_t)mine.offset));
@@ -408,13 +574,6 @@ static int rep_open_dbs(sa_store *store, bool create, sa_error *err)
     return rc;
 }
 
-static void rep_sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-        ;
-}
-
 /* Contract: see store_rep.h. */
 sa_status sa_store_rep_open(sa_store **out, const sa_config *cfg, volatile int *stop,
                             sa_error *err)
@@ -446,6 +605,8 @@ sa_status sa_store_rep_open(sa_store **out, const sa_config *cfg, volatile int *
     store->jitter = ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL) ^ 0x9e3779b97f4a7c15u;
     pthread_rwlock_init(&r->lock, NULL);
     pthread_mutex_init(&r->chan_lock, NULL);
+    pthread_mutex_init(&r->token_lock, NULL);
+    r->read_wait_us = (db_timeout_t)cfg->rep_read_wait * 1000000u;   /* at most 10 s */
 
     /* The only process of this environment: the lock proves it, so recovery is safe. */
     snprintf(path, sizeof path, "%s/node.lock", cfg->db_home);
@@ -516,6 +677,7 @@ sa_status sa_store_rep_upkeep(sa_store *store, int64_t now, int64_t leeway, sa_e
             st = sa_store_session_purge(store, now, leeway, REP_PURGE_BATCH, &purged, err);
         if (st == SA_OK && atomic_load(&r->master))
             st = sa_store_jti_purge(store, now, leeway, REP_PURGE_BATCH, &purged, err);
+        rep_token_note(store);
         if (st == SA_OK && now - r->checkpoint_at >= REP_CHECKPOINT_EVERY) {
             r->checkpoint_at = now;
             st = sa_store_checkpoint(store, err);

@@ -16,7 +16,7 @@
 #include "store/store_wire.h"
 
 /* Open db_home (created 0700 when absent) as a replication site from cfg (rep_local,
- * rep_sites, rep_priority, sync_rotation) and wait until this site is master or a
+ * rep_sites, rep_priority, rep_read_wait, sync_rotation) and wait until this site is master or a
  * synchronised replica with the databases open (the master creates them). `stop` is polled
  * while waiting. SA_OK; SA_ERR_CONFIG (a bad host:port; err names the setting);
  * SA_ERR_EXISTS (another node holds db_home/node.lock); SA_ERR_UNAVAILABLE (stopped, or
@@ -25,9 +25,13 @@ sa_status sa_store_rep_open(sa_store **out, const sa_config *cfg, volatile int *
                             sa_error *err);
 
 /* Answer one protocol request (store_wire.h): runs it here, or on the master when it writes
- * and this site is a replica; a user, session or jti not found on a replica is asked of the master
- * too (read-your-writes, README "Several nodes"). A master that cannot be reached within the
- * channel timeout gives SA_ERR_UNAVAILABLE. Thread-safe. */
+ * and this site is a replica. A user, session or jti not found on a replica is read again
+ * once this site applied the master's commit position, waited for at most rep_read_wait
+ * (read-your-writes, README "Several nodes"); still not found, or no position in time, it
+ * is answered not found. A write whose master cannot be reached within the channel timeout
+ * (8 s) gives SA_ERR_UNAVAILABLE. Every write answer carries durable and its commit token;
+ * an answer to SA_OP_LSN carries the master's newest commit token (zeros when none).
+ * Thread-safe. */
 void sa_store_rep_handle(sa_store *store, const unsigned char *req, size_t len,
                          sa_wire *answer);
 

@@ -428,7 +428,7 @@ sa_status sa_store_user_import(sa_store *store, const sa_user *user, bool *creat
                                sa_error *err)
 {
     if (store->remote)
-        return sa_store_remote_unsupported("user_import", err);
+        return sa_store_remote_user_import(store, user, created, err);
     import_ctx c;
     memset(&c, 0, sizeof c);
     c.user = user;
@@ -608,7 +608,7 @@ sa_status sa_store_username_variants(sa_store *store, sa_username_variant **out,
                                      sa_error *err)
 {
     if (store->remote)
-        return sa_store_remote_unsupported("username_variants", err);
+        return sa_store_remote_username_variants(store, out, count, err);
     variants_ctx c = {0};
     sa_status st = sa_store_txn_run(store, variants_txn, &c, 0, err);
     *out = NULL;

@@ -15,7 +15,8 @@ bool sa_wire_op_writes(unsigned op)
     case SA_OP_GOOGLE_LOGIN: case SA_OP_SESSION_CREATE: case SA_OP_SESSION_ROTATE:
     case SA_OP_SESSION_REVOKE: case SA_OP_SESSION_REVOKE_USER: case SA_OP_KEYS_PUT:
     case SA_OP_KEYS_CLAIM: case SA_OP_SESSION_REVOKE_ALL: case SA_OP_SESSION_ADOPT:
-    case SA_OP_JTI_REVOKE:
+    case SA_OP_JTI_REVOKE: case SA_OP_USER_IMPORT:
+    case SA_OP_FLUSH:   /* no write of its own, but it must run where the imports ran */
         return true;
     default:
         return false;

@@ -11,7 +11,8 @@
  *            user = str id + str record, session = str sid + str record, keys = str record,
  *            records as store_record.h lays them out (so their bounds are checked once).
  * durable is 1 when the write reached a quorum of sites (no DB_EVENT_REP_PERM_FAILED), or
- * for reads; a write answered with durable 0 has status SA_ERR_UNAVAILABLE. */
+ * for reads; a write answered with durable 0 has status SA_ERR_UNAVAILABLE. The commit token
+ * is DB_TXN->set_commit_token's (20 bytes) for a write committed on the master. */
 #ifndef SA_STORE_WIRE_H
 #define SA_STORE_WIRE_H
 
@@ -46,7 +47,9 @@ typedef enum sa_wire_op {
     SA_OP_CHECKPOINT,      /* this node only */
     SA_OP_BACKUP,          /* this node only: str dir on the node's machine */
     SA_OP_STATUS,          /* the node's view of the group (answer: str text) */
-    SA_OP_LSN,             /* the node's log position (answer: i64 file, i64 offset) */
+    SA_OP_LSN,             /* the node's commit position (answer: i64 file, i64 offset of
+                              its next LSN; on a master the header's token is that of its
+                              newest durable commit, zeros when none) */
     SA_OP_SESSION_REVOKE_ALL,
     SA_OP_JTI_GET,
     SA_OP_SESSION_ADOPT,
@@ -55,6 +58,9 @@ typedef enum sa_wire_op {
     SA_OP_JTI_COUNT,
     SA_OP_VERIFY,          /* this node's copy */
     SA_OP_STATS,           /* this node's copy */
+    SA_OP_USER_IMPORT,     /* user; answer: u8 created */
+    SA_OP_FLUSH,           /* the master's log to disk (after imports) */
+    SA_OP_USERNAME_VARIANTS, /* answer: (u8 1, str id, str username, i64 group)..., u8 0 */
     SA_OP_LAST
 } sa_wire_op;
 

@@ -131,6 +131,11 @@ static void test_writes_are_the_store_changing_ops(void **state)
     assert_false(sa_wire_op_writes(SA_OP_USER_GET));
     assert_false(sa_wire_op_writes(SA_OP_SESSION_GET));
     assert_false(sa_wire_op_writes(SA_OP_STATUS));
+    /* Imports and their flush run on the master; the variants report reads here. */
+    assert_true(sa_wire_op_writes(SA_OP_USER_IMPORT));
+    assert_true(sa_wire_op_writes(SA_OP_FLUSH));
+    assert_false(sa_wire_op_writes(SA_OP_USERNAME_VARIANTS));
+    assert_false(sa_wire_op_writes(SA_OP_LSN));
 }
 
 /* The remote backend with no node listening: every call is unavailable, nothing crashes. */
@@ -167,6 +172,16 @@ static void test_settings(void **state)
     assert_string_equal(cfg.rep_local, "10.0.0.1:7016");
     assert_int_equal(cfg.rep_sites.n, 2);
     assert_int_equal(cfg.rep_priority, 0);
+    assert_int_equal(cfg.rep_read_wait, 5);
+    sa_config_free(&cfg);
+    sa_config_defaults(&cfg);
+    const char *wait = "rep_read_wait = 0\n";
+    assert_int_equal(sa_config_parse(&cfg, wait, strlen(wait), "t", &err), SA_OK);
+    assert_int_equal(cfg.rep_read_wait, 0);
+    const char *long_wait = "rep_read_wait = 11\n";
+    assert_int_equal(sa_config_parse(&cfg, long_wait, strlen(long_wait), "t", &err),
+                     SA_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "rep_read_wait"));
     sa_config_free(&cfg);
     sa_config_defaults(&cfg);
     const char *bad = "store_backend = cluster\n";
