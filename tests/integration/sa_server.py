@@ -305,7 +305,10 @@ class Server:
     def stop(self):
         for proc in reversed(self.procs):
             if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
+                # The leader only (the web server, or socialauth-spawn): it stops what it
+                # started in order. A TERM to the whole group races multiwatch, which then
+                # restarts the programs it sees die and never ends (seen behind nginx).
+                proc.send_signal(signal.SIGTERM)
                 try:
                     proc.wait(10)
                 except subprocess.TimeoutExpired:

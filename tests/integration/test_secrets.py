@@ -54,8 +54,8 @@ def test_bad_signing_key_refused(make_server, content, mode, why):
     per_process = {}
     for l in lines:
         # lighttpd: "FastCGI-stderr:PROGRAM: ..."; mod_fcgid: "stderr: PROGRAM: ...";
-        # CGI and multiwatch: the program's own stderr, "PROGRAM: ...".
-        name = re.search(r"(?:FastCGI-stderr:|stderr: |^)([a-z-]+): ", l)
+        # nginx: 'FastCGI sent in stderr: "PROGRAM: ...'; CGI: the program's own "PROGRAM: ...".
+        name = re.search(r'(?:FastCGI-stderr:|stderr: "?|^)([a-z-]+): ', l)
         per_process[name and name.group(1)] = per_process.get(name and name.group(1), 0) + 1
     if s.kind in ("cgi", "lighttpd-cgi"):  # every request is a process: each one says why
         assert {"health", "token-refresh", "token-verify"} <= set(per_process), per_process
