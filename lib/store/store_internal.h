@@ -112,14 +112,6 @@ typedef sa_status (*sa_store_txn_fn)(sa_store_txn *t, void *ctx, sa_error *err);
 sa_status sa_store_txn_run(sa_store *store, sa_store_txn_fn fn, void *ctx,
                            uint32_t commit_flags, sa_error *err);
 
-/* Run fn, which makes exactly one read (one DB->get, a secondary's included), without a
- * transaction: t->txn is NULL, so Berkeley DB locks the page for that get alone (a single
- * get reads committed data either way; the Berkeley DB reference's "Non-transactional
- * reads" under Transactional Data Store). Saves a transaction's begin and commit on every
- * request that reads a session or a user (callgrind: ~4,600 instructions each). Same
- * statuses and deadlock retry as sa_store_txn_run. */
-sa_status sa_store_read_run(sa_store *store, sa_store_txn_fn fn, void *ctx, sa_error *err);
-
 /* Map a Berkeley DB return code to a status and fill err ("store: <what>: <reason>"):
  *   DB_NOTFOUND -> SA_ERR_NOT_FOUND, DB_KEYEXIST -> SA_ERR_EXISTS,
  *   DB_LOCK_DEADLOCK / DB_LOCK_NOTGRANTED -> SA_ERR_UNAVAILABLE with t->retry set (and

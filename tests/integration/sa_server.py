@@ -305,10 +305,13 @@ class Server:
     def stop(self):
         for proc in reversed(self.procs):
             if proc.poll() is None:
-                # The leader only (the web server, or socialauth-spawn): it stops what it
-                # started in order. A TERM to the whole group races multiwatch, which then
-                # restarts the programs it sees die and never ends (seen behind nginx).
-                proc.send_signal(signal.SIGTERM)
+                # socialauth-spawn (nginx's programs) alone: it stops its supervisors in order.
+                # A TERM to its whole group races multiwatch, which then restarts the programs
+                # it sees die and never ends. The web servers get it as a group, as before.
+                if self.kind == "nginx" and proc is not self.proc:
+                    proc.send_signal(signal.SIGTERM)
+                else:
+                    os.killpg(proc.pid, signal.SIGTERM)
                 try:
                     proc.wait(10)
                 except subprocess.TimeoutExpired:
