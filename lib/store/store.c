@@ -101,7 +101,7 @@ static long long monotonic_ms(void)
 }
 
 static sa_status store_txn_attempts(sa_store *store, sa_store_txn_fn fn, void *ctx,
-                                    uint32_t commit_flags, sa_error *err);
+                                    uint32_t commit_flags, bool txn, sa_error *err);
 
 /* What the watchdog (store_watchdog) watches: since when this process is inside the
  * library, and doing what. */
@@ -115,13 +115,22 @@ sa_status sa_store_txn_run(sa_store *store, sa_store_txn_fn fn, void *ctx,
                            uint32_t commit_flags, sa_error *err)
 {
     store_busy(store, STORE_BUSY_TXN);
-    sa_status st = store_txn_attempts(store, fn, ctx, commit_flags, err);
+    sa_status st = store_txn_attempts(store, fn, ctx, commit_flags, true, err);
     store_busy(store, STORE_BUSY_NONE);
     return st;
 }
 
+sa_status sa_store_read_run(sa_store *store, sa_store_txn_fn fn, void *ctx, sa_error *err)
+{
+    store_busy(store, STORE_BUSY_TXN);
+    sa_status st = store_txn_attempts(store, fn, ctx, 0, false, err);
+    store_busy(store, STORE_BUSY_NONE);
+    return st;
+}
+
+/* txn false: fn runs without a transaction (sa_store_read_run). */
 static sa_status store_txn_attempts(sa_store *store, sa_store_txn_fn fn, void *ctx,
-                                    uint32_t commit_flags, sa_error *err)
+                                    uint32_t commit_flags, bool txn, sa_error *err)
 {
     sa_status st = SA_ERR_UNAVAILABLE;
 
@@ -131,8 +140,11 @@ static sa_status store_txn_attempts(sa_store *store, sa_store_txn_fn fn, void *c
 
         if (store->fatal)
             return sa_store_fatal_status(err);
-        rc = store->env->txn_begin(store->env, NULL, &t.txn, 0);
-        if (rc != 0) {
+        if (!txn) {
+            st = fn(&t, ctx, err);
+            if (st == SA_OK)
+                return SA_OK;
+        } else if ((rc = store->env->txn_begin(store->env, NULL, &t.txn, 0)) != 0) {
             st = sa_store_db_fail(store, &t, rc, err, "begin transaction");
         } else {
             st = fn(&t, ctx, err);

@@ -103,7 +103,7 @@ sa_status sa_store_session_get(sa_store *store, const char *sid, sa_session *out
     get_ctx c = {sid, out};
     if (!sid_ok(sid))
         return SA_FAIL(err, SA_ERR_NOT_FOUND, "store: no such session");
-    return sa_store_txn_run(store, session_get_txn, &c, 0, err);
+    return sa_store_read_run(store, session_get_txn, &c, err);   /* one get */
 }
 
 /* ---- rotation ---- */

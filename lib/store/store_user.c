@@ -315,7 +315,10 @@ sa_status sa_store_user_get(sa_store *store, sa_user_key by, const char *key, sa
     if (store->remote)
         return sa_store_remote_user_get(store, by, key, out, err);
     get_ctx c = {by, key ? key : "", out};
-    sa_status st = sa_store_txn_run(store, user_get_txn, &c, 0, err);
+    /* By id, e-mail or sub one get (a secondary's pget included): no transaction needed. By
+     * username a cursor visits the case variants: those reads share one transaction. */
+    sa_status st = by == SA_BY_USERNAME ? sa_store_txn_run(store, user_get_txn, &c, 0, err)
+                                        : sa_store_read_run(store, user_get_txn, &c, err);
     if (st != SA_OK) {
         sa_user_clear(out);
         memset(out, 0, sizeof *out);
