@@ -115,14 +115,15 @@ sa_status sa_store_txn_run(sa_store *store, sa_store_txn_fn fn, void *ctx,
 /* Run fn, which makes exactly one read (one DB->get, or one DB->pget on an index: the index
  * entry, then its primary record), without a transaction: t->txn is NULL. Berkeley DB still
  * locks (DB_INIT_LOCK): the read takes its page locks for that get alone, and a writer keeps
- * its write locks until it commits, so the read sees committed records only, never a
- * transaction's uncommitted work; like any locking read it may meet DB_LOCK_DEADLOCK or DB_LOCK_NOTGRANTED,
- * retried here as sa_store_txn_run retries them (Berkeley DB 5.3 Programmer's Reference,
- * Transactional Data Store Applications, "Degrees of isolation": reads need a transaction only
- * to be repeatable; outside one they still lock and must retry a deadlock). Two reads that must
- * agree (a cursor over a username's case variants) need sa_store_txn_run. Saves a transaction's
- * begin and commit on every request that reads a session or a user (callgrind: ~4,600
- * instructions each). Statuses as sa_store_txn_run: SA_OK, fn's own error (err as fn left it),
+ * its write locks until it commits or aborts, so the read waits for it and sees committed
+ * records only (tests/unit/test_store.c, test_session_read_sees_committed_only); like any
+ * locking read it may meet DB_LOCK_DEADLOCK or DB_LOCK_NOTGRANTED, retried here as
+ * sa_store_txn_run retries them (Berkeley DB 5.3 Programmer's Reference, Transactional Data
+ * Store Applications, "Degrees of isolation": reads need a transaction only to be repeatable;
+ * outside one they still lock and must retry a deadlock). Two reads that must agree (a cursor
+ * over a username's case variants) need sa_store_txn_run. Saves a transaction's begin and
+ * commit on every request that reads a session or a user (callgrind: ~4,600 instructions
+ * each). Statuses as sa_store_txn_run: SA_OK, fn's own error (err as fn left it),
  * SA_ERR_UNAVAILABLE (busy after SA_STORE_TRIES deadlocks, or a Berkeley DB error; err says
  * which), SA_ERR_FATAL (the environment needs recovery). */
 sa_status sa_store_read_run(sa_store *store, sa_store_txn_fn fn, void *ctx, sa_error *err);

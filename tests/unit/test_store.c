@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "store/store.h"
+#include "store/store_internal.h"
 #include "store/store_record.h"
 
 #include "store_fixture.h"
@@ -740,6 +741,88 @@ static void test_session_create_get(void **state)
     make_session(&s, "s2", "u1", 5000);
     memset(s.current_jti, 'j', sizeof s.current_jti);
     assert_int_equal(sa_store_session_create(fx->store, &s, &err), SA_ERR_INVALID);
+}
+
+/* A read outside a transaction (sa_store_session_get: sa_store_read_run) while another
+ * process's transaction has revoked the session and not yet ended: the read waits for that
+ * transaction's end and returns the session as it then is, revoked only if it committed
+ * (store_internal.h, sa_store_read_run). */
+typedef struct revoke_then {
+    const char *sid;
+    int go;            /* written once the revocation is made (the reader starts) */
+    sa_status end;     /* SA_OK commits; anything else aborts */
+} revoke_then;
+
+static sa_status revoke_and_hold(sa_store_txn *t, void *ctx, sa_error *err)
+{
+    revoke_then *r = ctx;
+    sa_status st = sa_store_session_revoke_locked(t, r->sid, err);
+    if (st != SA_OK)
+        return st;
+    if (write(r->go, "g", 1) != 1)
+        return SA_FAIL(err, SA_ERR_UNAVAILABLE, "pipe");
+    struct timespec hold = {0, 600 * 1000000L};
+    nanosleep(&hold, NULL);
+    return r->end == SA_OK ? SA_OK : SA_FAIL(err, r->end, "aborted on purpose");
+}
+
+static void read_during_revocation(fixture *fx, const char *sid, sa_status end, bool want_revoked)
+{
+    int go[2], answer[2];
+    assert_int_equal(pipe(go), 0);
+    assert_int_equal(pipe(answer), 0);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {   /* its own environment handle; the parent's copy is never used here */
+        sa_store *s = NULL;
+        sa_session got;
+        sa_error cerr = {0};
+        char c, out[2];
+        struct timespec a, b;
+        if (sa_store_open(&s, fx->home, SA_STORE_SERVE, &cerr) != SA_OK ||
+            read(go[0], &c, 1) != 1)
+            _exit(10);
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        if (sa_store_session_get(s, sid, &got, &cerr) != SA_OK)
+            _exit(11);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        out[0] = got.revoked ? 'r' : 'n';
+        /* 'w': the read waited for the writer (it holds its page for 600 ms) */
+        out[1] = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000 >= 300 ? 'w'
+                                                                                         : '-';
+        sa_store_close(s);
+        _exit(write(answer[1], out, 2) == 2 ? 0 : 12);
+    }
+    sa_error err = {0};
+    revoke_then r = {sid, go[1], end};
+    assert_int_equal(sa_store_txn_run(fx->store, revoke_and_hold, &r, 0, &err),
+                     end == SA_OK ? SA_OK : end);
+    int status = 0;
+    char out[2] = {0};
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(read(answer[0], out, 2), 2);
+    assert_int_equal(out[0], want_revoked ? 'r' : 'n');
+    assert_int_equal(out[1], 'w');
+    close(go[0]);
+    close(go[1]);
+    close(answer[0]);
+    close(answer[1]);
+}
+
+static void test_session_read_sees_committed_only(void **state)
+{
+    fixture *fx = *state;
+    sa_session s, got;
+    sa_error err = {0};
+
+    make_session(&s, "0123456789abcdef0123456789abcdef", "u1", 5000);
+    assert_int_equal(sa_store_session_create(fx->store, &s, &err), SA_OK);
+    read_during_revocation(fx, s.sid, SA_ERR_INVALID, false);   /* aborted: not revoked */
+    assert_int_equal(sa_store_session_get(fx->store, s.sid, &got, &err), SA_OK);
+    assert_false(got.revoked);
+    read_during_revocation(fx, s.sid, SA_OK, true);             /* committed: revoked */
 }
 
 static void next_token(sa_session *next, const char *jti, int64_t iat)
@@ -1479,6 +1562,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_google_login_concurrent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_google_login_with_session, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_create_get, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_read_sees_committed_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_rotate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_revoke, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_each_of_user, setup, teardown),
