@@ -184,7 +184,9 @@ class Server:
         """The generator command that prints this kind's configuration."""
         if self.kind.startswith("lighttpd"):
             args = [self.tool("socialauth-lighttpd-conf"), "--port", str(self.port),
-                    "--conf", self.conf, "--run-dir", self.run, "--errorlog", self.errorlog]
+                    "--conf", self.conf, "--run-dir", self.run, "--errorlog", self.errorlog,
+                    # as many as the other endpoints (the generator's default is 8 for these)
+                    "--sync-procs", str(procs)]
             if self.kind == "lighttpd-cgi":
                 args.append("--cgi")
             if extra_lighttpd:
