@@ -562,8 +562,7 @@ static const db_spec store_dbs[] = {
     {offsetof(sa_store, sessions), "sessions.db", 0, false},
     {offsetof(sa_store, sessions_by_user), "sessions_by_user.db", DB_DUP | DB_DUPSORT, false},
     /* Replaces sessions_by_expiry.db (exact times); built from sessions.db when absent. */
-    {offsetof(sa_store, sessions_by_expiry), STORE_SESSION_EXPIRY_INDEX, DB_DUP | DB_DUPSORT,
-     false},
+    {offsetof(sa_store, sessions_by_expiry), STORE_SESSION_EXPIRY_INDEX, 0, false},
     {offsetof(sa_store, meta), "meta.db", 0, false},
     {offsetof(sa_store, jtis), "jtis.db", 0, true},
     {offsetof(sa_store, jtis_by_expiry), "jtis_by_expiry.db", DB_DUP | DB_DUPSORT, true},

@@ -251,7 +251,7 @@ sa_status sa_store_purge_expired(sa_store_txn *t, DB *by_expiry, int64_t now, in
     sa_store_dbt(&data, NULL, 0);
     data.flags = DB_DBT_PARTIAL;
     rc = cur->get(cur, &k, &data, DB_FIRST);
-    bool expired = rc == 0 && k.size == SA_RECORD_I64_SIZE && sa_record_i64_get(k.data) < cutoff;
+    bool expired = rc == 0 && k.size >= SA_RECORD_I64_SIZE && sa_record_i64_get(k.data) < cutoff;
     if (rc != 0 && rc != DB_NOTFOUND)
         st = sa_store_db_fail(store, t, rc, err, "purge expired");
     st = sa_store_cursor_close(t, cur, st, err);
@@ -262,7 +262,7 @@ sa_status sa_store_purge_expired(sa_store_txn *t, DB *by_expiry, int64_t now, in
     if (st != SA_OK || !cur)
         return st;
     rc = cur->get(cur, &k, &data, DB_FIRST | DB_RMW);
-    while (rc == 0 && k.size == SA_RECORD_I64_SIZE && sa_record_i64_get(k.data) < cutoff) {
+    while (rc == 0 && k.size >= SA_RECORD_I64_SIZE && sa_record_i64_get(k.data) < cutoff) {
         rc = cur->del(cur, 0);   /* through the index: the primary and every index entry */
         if (rc != 0 || ++*purged >= limit)
             break;

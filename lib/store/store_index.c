@@ -116,7 +116,6 @@ int sa_store_index_session_expiry(DB *sdb, const DBT *key, const DBT *data, DBT 
     unsigned char *out;
 
     (void)sdb;
-    (void)key;
     if (!sa_record_field_get(data->data, data->size, SA_FIELD_SESSION_EXPIRES_AT, &value,
                              &len) || len != SA_RECORD_I64_SIZE ||
         !sa_record_field_get(data->data, data->size, SA_FIELD_SESSION_CURRENT_IAT, &iat_raw,
@@ -131,11 +130,12 @@ int sa_store_index_session_expiry(DB *sdb, const DBT *key, const DBT *data, DBT 
         at = at > INT64_MAX - step ? INT64_MAX : at - rem + step;
     else
         at -= rem;
-    if (!(out = malloc(SA_RECORD_I64_SIZE)))
-        return ENOMEM;
+    if (key->size > SA_RECORD_SID_MAX || !(out = malloc(SA_RECORD_I64_SIZE + key->size)))
+        return key->size > SA_RECORD_SID_MAX ? EINVAL : ENOMEM;
     sa_record_i64_put(out, at);
+    memcpy(out + SA_RECORD_I64_SIZE, key->data, key->size);
     result->data = out;
-    result->size = SA_RECORD_I64_SIZE;
+    result->size = (u_int32_t)(SA_RECORD_I64_SIZE + key->size);
     result->flags = DB_DBT_APPMALLOC;   /* Berkeley DB frees it */
     return 0;
 }

@@ -5,8 +5,9 @@
  * useless without the signing key.
  *
  * Indexes (associated by sa_store_open()): sessions_by_user (user_id -> sid, sorted
- * duplicates) and sessions_by_expiry (order-preserving expires_at -> sid, sorted duplicates),
- * so purging walks expired sessions oldest first and stops after `limit`. */
+ * duplicates) and sessions_by_expiry (expires_at rounded up, then sid: unique keys,
+ * sa_store_index_session_expiry), so purging walks expired sessions oldest first and stops
+ * after `limit`. */
 #include "store/store.h"
 #include "store/store_internal.h"
 #include "store/store_remote.h"
