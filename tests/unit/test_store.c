@@ -1078,6 +1078,57 @@ static void test_session_purge(void **state)
     assert_int_equal(l.n, 2);
 }
 
+/* The expiry index holds expires_at rounded UP to a step, a 24th of the refresh token's
+ * lifetime (1 s to an hour), so that most rotations leave it unwritten: a session is never
+ * purged before expires_at + leeway, and at most one step after. */
+static void test_session_purge_rounding(void **state)
+{
+    fixture *fx = *state;
+    sa_session s, next, out;
+    sa_rotate_result result;
+    sa_error err = {0};
+    size_t purged = 99;
+    const int64_t iat = 1000000;
+
+    make_session(&s, "day", "u1", iat + 86400 + 17);   /* a day: step 3600 s */
+    s.current_iat = iat;
+    assert_int_equal(sa_store_session_create(fx->store, &s, &err), SA_OK);
+    make_session(&s, "short", "u1", iat + 5 + 48);     /* 48 s: step 2 s */
+    s.current_iat = iat + 5;
+    assert_int_equal(sa_store_session_create(fx->store, &s, &err), SA_OK);
+
+    /* "short" expires at 1000053, its key is 1000054. */
+    assert_int_equal(sa_store_session_purge(fx->store, iat + 53, 0, 100, &purged, &err), SA_OK);
+    assert_int_equal(purged, 0);
+    assert_int_equal(sa_store_session_purge(fx->store, iat + 54, 0, 100, &purged, &err), SA_OK);
+    assert_int_equal(purged, 0);
+    assert_int_equal(sa_store_session_purge(fx->store, iat + 55, 0, 100, &purged, &err), SA_OK);
+    assert_int_equal(purged, 1);
+    assert_int_equal(sa_store_session_get(fx->store, "short", &s, &err), SA_ERR_NOT_FOUND);
+
+    /* "day" expires at 1086417, its key is 1087200 (302 hours). Purging right after
+     * expires_at + leeway keeps it; after its key, it goes. */
+    assert_int_equal(sa_store_session_purge(fx->store, iat + 86418, 0, 100, &purged, &err),
+                     SA_OK);
+    assert_int_equal(purged, 0);
+    assert_int_equal(sa_store_session_purge(fx->store, 1087200 + 10, 10, 100, &purged, &err),
+                     SA_OK);
+    assert_int_equal(purged, 0);   /* leeway: the cutoff is 1087200, not below it */
+
+    /* A rotation 10 minutes later moves expires_at to 1087017: same key. The index entry
+     * left as it was still finds the session, and purging still removes it. */
+    next_token(&next, "n1", iat + 600);
+    next.current_exp = next.expires_at = iat + 600 + 86400 + 17;
+    assert_int_equal(sa_store_session_rotate(fx->store, "day", "jti-day", &next, iat + 600, 30,
+                                             &out, &result, &err), SA_OK);
+    assert_int_equal(result, SA_ROTATE_ROTATED);
+    assert_int_equal(sa_store_session_get(fx->store, "day", &s, &err), SA_OK);
+    assert_int_equal(s.expires_at, iat + 600 + 86400 + 17);
+    assert_int_equal(sa_store_session_purge(fx->store, 1087201, 0, 100, &purged, &err), SA_OK);
+    assert_int_equal(purged, 1);
+    assert_int_equal(sa_store_session_get(fx->store, "day", &s, &err), SA_ERR_NOT_FOUND);
+}
+
 /* ---- Google keys ---- */
 
 static void test_google_keys(void **state)
@@ -1567,6 +1618,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_session_revoke, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_each_of_user, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_purge, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_purge_rounding, setup, teardown),
         cmocka_unit_test_setup_teardown(test_google_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backup_and_restore, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_removes_logs, setup, teardown),
