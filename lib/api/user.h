@@ -19,12 +19,12 @@ void sa_user_fields(sa_jw *w, const sa_user *user);
 /* The same as a whole object, as the next value of w. */
 void sa_user_write(sa_jw *w, const sa_user *user);
 
-/* DRF's messages for usernames and lengths (api.html#user). */
+/* DRF's messages for usernames and lengths (api.html#user; email is read-only there, so
+ * its 254-character message is never sent). */
 #define SA_USERNAME_INVALID_MESSAGE                                                           \
     "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ " \
     "characters."
 #define SA_MAX_150_MESSAGE "Ensure this field has no more than 150 characters."
-#define SA_MAX_254_MESSAGE "Ensure this field has no more than 254 characters."
 
 /* Whether username (NUL-terminated, already NFKC) is a Django username: 1 to 150 characters,
  * each Python's `\w` (text.h) or one of @.+-. False for text that is not valid UTF-8. */

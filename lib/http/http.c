@@ -587,7 +587,7 @@ int sa_serve(const sa_endpoint *ep, int argc, char **argv)
         if (config_ok && ep->needs_store && !ctx.store) {
             sa_error serr = {0};
             if (sa_store_open_config(&ctx.store, &cfg, SA_STORE_SERVE, &serr) != SA_OK) {
-                sa_log("store: %s", serr.msg);
+                sa_log("%s%s", strncmp(serr.msg, "store: ", 7) == 0 ? "" : "store: ", serr.msg);
                 ctx.store = NULL;
             } else {
                 store_opened(&ctx);

@@ -108,7 +108,9 @@ void sa_respond_field_error_code(sa_ctx *ctx, const char *field, const char *mes
 void sa_respond_store_error(sa_ctx *ctx, sa_status status, const sa_error *err)
 {
     if (err)
-        sa_log("store: %s (%s:%d)", err->msg, err->file ? err->file : "?", err->line);
+        /* The store's messages begin "store: " already; others get it here. */
+        sa_log("%s%s (%s:%d)", strncmp(err->msg, "store: ", 7) == 0 ? "" : "store: ", err->msg,
+               err->file ? err->file : "?", err->line);
     if (status == SA_ERR_FATAL)
         ctx->fatal = true;
     sa_respond_unavailable(ctx);

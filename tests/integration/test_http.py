@@ -147,6 +147,7 @@ def test_health_is_503_when_store_is_missing(make_server):
     assert_json(s.get("/api/health/"), 503, store_error)
     assert_json(s.post("/api/auth/token/refresh/", json={"refresh": "x"}), 503, store_error)
     assert "run `socialauth init`" in s.log() or "socialauth init" in s.log()
+    assert "store: " in s.log() and "store: store:" not in s.log()   # one prefix, not two
 
 
 def test_misconfigured_endpoint_answers_503(make_server):
