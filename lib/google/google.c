@@ -1,7 +1,7 @@
 /* google.c: the three ways Google vouches for a user (ID token, access token, authorization
  * code) and the checks on what it says. Keys: google_jwks.c. HTTP: google_http.c. */
 #include "google/google_internal.h"
-#include "google/google_curl.h"
+#include "google/google_curl_internal.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
-/* google_curl.c: loads libcurl on first need (google_curl.h says why and the contract). */
-#include "google/google_curl.h"
+/* google_curl.c: loads libcurl on first need (google_curl_internal.h says why and the contract). */
+#include "google/google_curl_internal.h"
 
 #include <dlfcn.h>
 #include <stdbool.h>

@@ -1,11 +1,12 @@
 /* google_http.c: the one place that talks HTTP to Google (libcurl, loaded on the first call:
- * google_curl.h).
+ * google_curl_internal.h).
  *
- * One easy handle per process, made on the first call, reset (not recreated) before each call, so its connection
- * cache keeps the TLS connection to Google alive between logins. Short timeouts from
- * cfg->google_timeout, certificate and host checks on, no redirects, answers bounded. */
+ * One easy handle per process, made on the first call and reset (not recreated) before each
+ * later one, so its connection cache keeps the TLS connection to Google alive between logins.
+ * Short timeouts from cfg->google_timeout, certificate and host checks on, no redirects,
+ * answers bounded. */
 #include "google/google_internal.h"
-#include "google/google_curl.h"
+#include "google/google_curl_internal.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

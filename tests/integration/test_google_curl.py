@@ -1,8 +1,8 @@
 """libcurl is loaded when google-login first needs Google, not at start (README "Performance",
-lib/google/google_curl.h): a cold key cache loads it and fetches the keys through it; a warm
-cache (the store's copy) signs in without it; and when libcurl.so.4 cannot be loaded the
-sign-in gets the answer for Google being unreachable (503, api.html#google-login), the store is left as it was,
-and the log names the library and why.
+lib/google/google_curl_internal.h): a cold key cache loads it and fetches the keys through it;
+a warm cache (the store's copy) signs in without it; and when libcurl.so.4 cannot be loaded
+the sign-in gets the answer for Google being unreachable (503, api.html#google-login), the
+store is left as it was, and the log names the library and why.
 
 The program runs alone, in FastCGI mode on a socket it gets as standard input (as lighttpd and
 spawn-fcgi start it), so the test can read its /proc/PID/maps and give it an environment: no

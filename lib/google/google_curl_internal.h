@@ -1,9 +1,9 @@
-/* google_curl.h: libcurl, loaded when Google is first called (not at start): the process
+/* google_curl_internal.h: libcurl, loaded when Google is first called (not at start): the process
  * pays libcurl's ~28 shared libraries, their relocations and constructors, and OpenSSL's TLS
  * initialisation only when it really needs HTTP (a cold key cache, tokeninfo, the code
- * flow). Internal to google/: google_http.c is its one user besides the verifier's life cycle. */
-#ifndef SA_GOOGLE_CURL_H
-#define SA_GOOGLE_CURL_H
+ * flow). Not installed (like google_internal.h): google_http.c and google.c use it. */
+#ifndef SA_GOOGLE_CURL_INTERNAL_H
+#define SA_GOOGLE_CURL_INTERNAL_H
 
 #include <curl/curl.h>
 
