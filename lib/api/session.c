@@ -18,9 +18,9 @@ sa_status sa_session_begin(const sa_config *cfg, int64_t now, sa_session *s, sa_
     memset(s, 0, sizeof *s);
     sa_claims first = {.token_type = SA_TOKEN_REFRESH, .iat = now,
                        .exp = now + cfg->refresh_token_lifetime};
-    sa_status st = sa_random_hex(s->sid, SA_SID_LEN);
+    sa_status st = sa_random_id_hex(s->sid, SA_SID_LEN);
     if (st == SA_OK)
-        st = sa_random_hex(first.jti, SA_JTI_LEN);
+        st = sa_random_id_hex(first.jti, SA_JTI_LEN);
     if (st != SA_OK)
         return SA_FAIL(err, st, "random generator failed");
     s->created_at = now;

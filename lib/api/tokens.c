@@ -20,7 +20,7 @@ sa_status sa_token_issue(const sa_config *cfg, sa_token_type type, const char *u
     memcpy(c->user_id, user_id, n + 1);
     if (sid)
         memcpy(c->sid, sid, strlen(sid) + 1);
-    sa_status st = sa_random_hex(c->jti, SA_JTI_LEN);
+    sa_status st = sa_random_id_hex(c->jti, SA_JTI_LEN);
     if (st != SA_OK)
         return SA_FAIL(err, st, "random generator failed");
     return sa_jwt_mint(cfg, c, out->text, sizeof out->text, err);

@@ -10,9 +10,11 @@
  * characters and a NUL. Returns SA_OK or SA_ERR_UNAVAILABLE if the RNG fails (buf is ""). */
 sa_status sa_random_hex(char *buf, size_t hex_chars);
 
-/* The same for identifiers (jti, sid), drawn from a per-process pool of RAND_bytes output
- * refilled 512 bytes at a time (a forked child forgets it); signing keys use sa_random_hex.
- * Same contract and statuses. */
+/* The same for identifiers (jti, sid): the same contract and statuses, the bytes drawn from a
+ * per-thread pool of RAND_bytes output refilled 512 bytes at a time (hex_chars up to 256; more
+ * is drawn directly). Each byte is handed out once; a fork wipes the child's pool
+ * (pthread_atfork), so a parent and its forked child never hand out the same identifier.
+ * Signing keys use sa_random_hex. */
 sa_status sa_random_id_hex(char *buf, size_t hex_chars);
 
 #endif

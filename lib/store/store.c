@@ -101,7 +101,7 @@ static long long monotonic_ms(void)
 }
 
 static sa_status store_txn_attempts(sa_store *store, sa_store_txn_fn fn, void *ctx,
-                                    uint32_t commit_flags, sa_error *err);
+                                    uint32_t commit_flags, bool txn, sa_error *err);
 
 /* What the watchdog (store_watchdog) watches: since when this process is inside the
  * library, and doing what. */
@@ -115,13 +115,22 @@ sa_status sa_store_txn_run(sa_store *store, sa_store_txn_fn fn, void *ctx,
                            uint32_t commit_flags, sa_error *err)
 {
     store_busy(store, STORE_BUSY_TXN);
-    sa_status st = store_txn_attempts(store, fn, ctx, commit_flags, err);
+    sa_status st = store_txn_attempts(store, fn, ctx, commit_flags, true, err);
     store_busy(store, STORE_BUSY_NONE);
     return st;
 }
 
+sa_status sa_store_read_run(sa_store *store, sa_store_txn_fn fn, void *ctx, sa_error *err)
+{
+    store_busy(store, STORE_BUSY_TXN);
+    sa_status st = store_txn_attempts(store, fn, ctx, 0, false, err);
+    store_busy(store, STORE_BUSY_NONE);
+    return st;
+}
+
+/* txn false: fn runs without a transaction (sa_store_read_run). */
 static sa_status store_txn_attempts(sa_store *store, sa_store_txn_fn fn, void *ctx,
-                                    uint32_t commit_flags, sa_error *err)
+                                    uint32_t commit_flags, bool txn, sa_error *err)
 {
     sa_status st = SA_ERR_UNAVAILABLE;
 
@@ -131,8 +140,11 @@ static sa_status store_txn_attempts(sa_store *store, sa_store_txn_fn fn, void *c
 
         if (store->fatal)
             return sa_store_fatal_status(err);
-        rc = store->env->txn_begin(store->env, NULL, &t.txn, 0);
-        if (rc != 0) {
+        if (!txn) {
+            st = fn(&t, ctx, err);
+            if (st == SA_OK)
+                return SA_OK;
+        } else if ((rc = store->env->txn_begin(store->env, NULL, &t.txn, 0)) != 0) {
             st = sa_store_db_fail(store, &t, rc, err, "begin transaction");
         } else {
             st = fn(&t, ctx, err);
@@ -561,8 +573,8 @@ static const db_spec store_dbs[] = {
     {offsetof(sa_store, users_by_sub), "users_by_sub.db", 0, false},
     {offsetof(sa_store, sessions), "sessions.db", 0, false},
     {offsetof(sa_store, sessions_by_user), "sessions_by_user.db", DB_DUP | DB_DUPSORT, false},
-    {offsetof(sa_store, sessions_by_expiry), "sessions_by_expiry.db", DB_DUP | DB_DUPSORT,
-     false},
+    /* Replaces sessions_by_expiry.db (exact times); built from sessions.db when absent. */
+    {offsetof(sa_store, sessions_by_expiry), STORE_SESSION_EXPIRY_INDEX, 0, false},
     {offsetof(sa_store, meta), "meta.db", 0, false},
     {offsetof(sa_store, jtis), "jtis.db", 0, true},
     {offsetof(sa_store, jtis_by_expiry), "jtis_by_expiry.db", DB_DUP | DB_DUPSORT, true},
@@ -600,46 +612,77 @@ static int store_create_added(sa_store *store, size_t i, bool gate_held)
     return rc;
 }
 
+/* An index that replaced an older one in an upgrade: absent from a store made before it,
+ * it is built from its primary's records when the store is opened. */
+typedef struct rebuilt_index {
+    const char *file;      /* the index */
+    const char *primary;   /* the file it is built from */
+} rebuilt_index;
+
+static const rebuilt_index store_rebuilt[] = {
+    {STORE_USERNAME_INDEX, "users.db"},
+    {STORE_SESSION_EXPIRY_INDEX, "sessions.db"},
+};
+#define STORE_NREBUILT (sizeof store_rebuilt / sizeof store_rebuilt[0])
+
+static bool store_needs_build(const sa_store *store, size_t r)
+{
+    return !store_has_file(store, store_rebuilt[r].file) &&
+           store_has_file(store, store_rebuilt[r].primary);
+}
+
 /* Open every database and associate every index, inside txn when creating. On failure
  * *what names the step.
- * Upgrade in place: a store made before case-insensitive usernames has no
- * STORE_USERNAME_INDEX; the first process to open it creates that index and fills it from
- * users.db (DB->associate with DB_CREATE fills an empty secondary), one auto-committed
- * transaction under db_home/open.lock so that exactly one process builds it. The old exact
- * index (users_by_username.db) is no longer opened; sa_store_username_variants() reports
- * the case variants such a store may hold. */
+ * Upgrade in place: a store made before an index in store_rebuilt[] (the case-folded
+ * usernames, the sessions by rounded expiry) has no such file; the first process to open it
+ * creates the index and fills it from its primary (DB->associate with DB_CREATE fills an
+ * empty secondary), each in one auto-committed transaction under db_home/open.lock so that
+ * exactly one process builds it. The index it replaced (users_by_username.db,
+ * sessions_by_expiry.db) is no longer opened; sa_store_username_variants() reports the
+ * case variants an older store may hold. */
 int sa_store_open_all(sa_store *store, DB_TXN *txn, bool create, const char **what)
 {
     u_int32_t assoc = create ? DB_CREATE : 0;
-    bool build = false;
+    bool build[STORE_NREBUILT] = {false}, any = false;
     int gate = -1, rc = 0;
 
-    if (!create && !store_has_file(store, STORE_USERNAME_INDEX) &&
-        store_has_file(store, "users.db")) {
+    for (size_t r = 0; r < STORE_NREBUILT && !create; r++)
+        any |= store_needs_build(store, r);
+    if (any) {
         *what = STORE_OPEN_LOCK;
         gate = sa_store_open_gate(store->home);
         if (gate < 0)
             return errno;
-        build = !store_has_file(store, STORE_USERNAME_INDEX);
+        for (size_t r = 0; r < STORE_NREBUILT; r++)   /* again: another process may have */
+            build[r] = store_needs_build(store, r);   /* built it while we waited */
     }
+    bool build_username = build[0], build_expiry = build[1];
     for (size_t i = 0; i < STORE_NDBS && rc == 0; i++) {
         DB **slot = store_db_slot(store, i);
         *what = store_dbs[i].file;
         rc = store_open_db(store, txn, slot, store_dbs[i].file, store_dbs[i].flags,
-                           create || (build && slot == &store->users_by_username));
+                           create || (build_username && slot == &store->users_by_username) ||
+                               (build_expiry && slot == &store->sessions_by_expiry));
         if (rc == ENOENT && store_dbs[i].added)
             rc = store_create_added(store, i, gate >= 0);
     }
     if (rc == 0) {
-        *what = build ? "build the case-folded username index" : "associate indexes";
+        *what = build_username ? "build the case-folded username index" : "associate indexes";
         rc = store->users->associate(store->users, txn, store->users_by_username,
-                                     sa_store_index_username, build ? DB_CREATE : assoc);
+                                     sa_store_index_username,
+                                     build_username ? DB_CREATE : assoc);
+    }
+    if (rc == 0) {
+        *what = build_expiry ? "build the rounded session expiry index" : "associate indexes";
+        rc = store->sessions->associate(store->sessions, txn, store->sessions_by_expiry,
+                                        sa_store_index_session_expiry,
+                                        build_expiry ? DB_CREATE : assoc);
     }
     if (gate >= 0)
         close(gate);
     if (rc != 0)
         return rc;
-    store->username_index_built = build;
+    store->username_index_built = build_username;
     *what = "associate indexes";
     if (rc == 0)
         rc = store->users->associate(store->users, txn, store->users_by_email,
@@ -651,9 +694,6 @@ int sa_store_open_all(sa_store *store, DB_TXN *txn, bool create, const char **wh
         rc = store->sessions->associate(store->sessions, txn, store->sessions_by_user,
                                         sa_store_index_session_user,
                                         assoc | DB_IMMUTABLE_KEY);
-    if (rc == 0)
-        rc = store->sessions->associate(store->sessions, txn, store->sessions_by_expiry,
-                                        sa_store_index_session_expiry, assoc);
     if (rc == 0)
         rc = store->jtis->associate(store->jtis, txn, store->jtis_by_expiry,
                                     sa_store_index_jti_expiry, assoc);

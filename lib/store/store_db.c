@@ -177,6 +177,37 @@ sa_status sa_store_record_put(sa_store_txn *t, DB *db, const char *key, const sa
     return sa_store_db_fail(t->store, t, rc, err, what);
 }
 
+/* Contract: see store_internal.h. */
+sa_status sa_store_record_replace(sa_store_txn *t, DB *db, const char *key,
+                                  const sa_record *rec, const char *missing, const char *what,
+                                  sa_error *err)
+{
+    DBC *cur = NULL;
+    DBT k, data;
+    sa_status st = sa_store_cursor_open(t, db, 0, &cur, err);
+    int rc;
+
+    if (st != SA_OK || !cur)   /* (!cur: never with SA_OK; said for scan-build) */
+        return st;
+    sa_store_dbt(&k, key, strlen(key));
+    sa_store_dbt(&data, NULL, 0);
+    data.flags = DB_DBT_PARTIAL;   /* position only: zero bytes of the record */
+    rc = cur->get(cur, &k, &data, DB_SET | DB_RMW);
+    if (rc == 0) {
+        sa_store_dbt(&data, rec->data, rec->len);
+        rc = cur->put(cur, &k, &data, DB_CURRENT);
+    }
+    if (rc == DB_NOTFOUND) {
+        st = SA_FAIL(err, SA_ERR_NOT_FOUND, "%s", missing);
+    } else if (rc == EINVAL) {
+        t->retry = true;   /* a unique index refused the value: as sa_store_record_put */
+        st = SA_FAIL(err, SA_ERR_UNAVAILABLE, "store: unique index conflict");
+    } else if (rc != 0) {
+        st = sa_store_db_fail(t->store, t, rc, err, what);
+    }
+    return sa_store_cursor_close(t, cur, st, err);
+}
+
 sa_status sa_store_cursor_open(sa_store_txn *t, DB *db, u_int32_t flags, DBC **cur,
                                sa_error *err)
 {
@@ -220,7 +251,7 @@ sa_status sa_store_purge_expired(sa_store_txn *t, DB *by_expiry, int64_t now, in
     sa_store_dbt(&data, NULL, 0);
     data.flags = DB_DBT_PARTIAL;
     rc = cur->get(cur, &k, &data, DB_FIRST);
-    bool expired = rc == 0 && k.size == SA_RECORD_I64_SIZE && sa_record_i64_get(k.data) < cutoff;
+    bool expired = rc == 0 && k.size >= SA_RECORD_I64_SIZE && sa_record_i64_get(k.data) < cutoff;
     if (rc != 0 && rc != DB_NOTFOUND)
         st = sa_store_db_fail(store, t, rc, err, "purge expired");
     st = sa_store_cursor_close(t, cur, st, err);
@@ -231,7 +262,7 @@ sa_status sa_store_purge_expired(sa_store_txn *t, DB *by_expiry, int64_t now, in
     if (st != SA_OK || !cur)
         return st;
     rc = cur->get(cur, &k, &data, DB_FIRST | DB_RMW);
-    while (rc == 0 && k.size == SA_RECORD_I64_SIZE && sa_record_i64_get(k.data) < cutoff) {
+    while (rc == 0 && k.size >= SA_RECORD_I64_SIZE && sa_record_i64_get(k.data) < cutoff) {
         rc = cur->del(cur, 0);   /* through the index: the primary and every index entry */
         if (rc != 0 || ++*purged >= limit)
             break;

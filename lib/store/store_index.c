@@ -7,6 +7,7 @@
 #include "core/text.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,18 +108,35 @@ int sa_store_index_session_user(DB *sdb, const DBT *key, const DBT *data, DBT *r
     return sa_store_index_field(data, SA_FIELD_SESSION_USER_ID, result);
 }
 
+/* Contract: see store_internal.h. */
 int sa_store_index_session_expiry(DB *sdb, const DBT *key, const DBT *data, DBT *result)
 {
-    const unsigned char *value;
-    size_t len;
+    const unsigned char *value, *iat_raw;
+    size_t len, iat_len;
+    unsigned char *out;
 
     (void)sdb;
-    (void)key;
     if (!sa_record_field_get(data->data, data->size, SA_FIELD_SESSION_EXPIRES_AT, &value,
-                             &len))
+                             &len) || len != SA_RECORD_I64_SIZE ||
+        !sa_record_field_get(data->data, data->size, SA_FIELD_SESSION_CURRENT_IAT, &iat_raw,
+                             &iat_len))
         return EINVAL;
-    result->data = (void *)value;
-    result->size = (u_int32_t)len;
+    int64_t at = sa_record_i64_get(value), iat = sa_record_i64_get(iat_raw);
+    /* The step: a 24th of the refresh token's lifetime, 1 second to an hour. */
+    int64_t step = at > iat && at - iat < INT64_MAX / 2 ? (at - iat) / STORE_EXPIRY_STEPS : 1;
+    step = step < 1 ? 1 : step > STORE_EXPIRY_STEP_MAX ? STORE_EXPIRY_STEP_MAX : step;
+    int64_t rem = at % step;   /* C: rem <= 0 when at < 0 */
+    if (rem > 0)
+        at = at > INT64_MAX - step ? INT64_MAX : at - rem + step;
+    else
+        at -= rem;
+    if (key->size > SA_RECORD_SID_MAX || !(out = malloc(SA_RECORD_I64_SIZE + key->size)))
+        return key->size > SA_RECORD_SID_MAX ? EINVAL : ENOMEM;
+    sa_record_i64_put(out, at);
+    memcpy(out + SA_RECORD_I64_SIZE, key->data, key->size);
+    result->data = out;
+    result->size = (u_int32_t)(SA_RECORD_I64_SIZE + key->size);
+    result->flags = DB_DBT_APPMALLOC;   /* Berkeley DB frees it */
     return 0;
 }
 

@@ -51,7 +51,7 @@ struct sa_store {
     DB *users_by_sub;       /* google sub -> id (unique; empty not indexed) */
     DB *sessions;           /* sid -> session record */
     DB *sessions_by_user;   /* user_id -> sid (duplicates, sorted) */
-    DB *sessions_by_expiry; /* encoded expires_at -> sid (duplicates, sorted) */
+    DB *sessions_by_expiry; /* rounded expires_at + sid -> sid (sa_store_index_session_expiry) */
     DB *meta;               /* "format", "google_keys" -> records */
     DB *jtis;               /* jti of a refresh token without sid -> jti record */
     DB *jtis_by_expiry;     /* encoded expires_at -> jti (duplicates, sorted) */
@@ -112,6 +112,22 @@ typedef sa_status (*sa_store_txn_fn)(sa_store_txn *t, void *ctx, sa_error *err);
 sa_status sa_store_txn_run(sa_store *store, sa_store_txn_fn fn, void *ctx,
                            uint32_t commit_flags, sa_error *err);
 
+/* Run fn, which makes exactly one read (one DB->get, or one DB->pget on an index: the index
+ * entry, then its primary record), without a transaction: t->txn is NULL. Berkeley DB still
+ * locks (DB_INIT_LOCK): the read takes its page locks for that get alone, and a writer keeps
+ * its write locks until it commits or aborts, so the read waits for it and sees committed
+ * records only (tests/unit/test_store.c, test_session_read_sees_committed_only); like any
+ * locking read it may meet DB_LOCK_DEADLOCK or DB_LOCK_NOTGRANTED, retried here as
+ * sa_store_txn_run retries them (Berkeley DB 5.3 Programmer's Reference, Transactional Data
+ * Store Applications, "Degrees of isolation": reads need a transaction only to be repeatable;
+ * outside one they still lock and must retry a deadlock). Two reads that must agree (a cursor
+ * over a username's case variants) need sa_store_txn_run. Saves a transaction's begin and
+ * commit on every request that reads a session or a user (callgrind: ~4,600 instructions
+ * each). Statuses as sa_store_txn_run: SA_OK, fn's own error (err as fn left it),
+ * SA_ERR_UNAVAILABLE (busy after SA_STORE_TRIES deadlocks, or a Berkeley DB error; err says
+ * which), SA_ERR_FATAL (the environment needs recovery). */
+sa_status sa_store_read_run(sa_store *store, sa_store_txn_fn fn, void *ctx, sa_error *err);
+
 /* Map a Berkeley DB return code to a status and fill err ("store: <what>: <reason>"):
  *   DB_NOTFOUND -> SA_ERR_NOT_FOUND, DB_KEYEXIST -> SA_ERR_EXISTS,
  *   DB_LOCK_DEADLOCK / DB_LOCK_NOTGRANTED -> SA_ERR_UNAVAILABLE with t->retry set (and
@@ -151,6 +167,20 @@ sa_status sa_store_record_put(sa_store_txn *t, DB *db, const char *key, const sa
                               u_int32_t flags, const char *key_name, const char *what,
                               sa_error *err);
 
+/* Overwrite the existing record under key in db inside t with rec (still the caller's to
+ * free), through a cursor put at the record (DBC->put DB_CURRENT), not DB->put. Why: with
+ * DB_CURRENT Berkeley DB has the old record before it touches the indexes, so an index whose
+ * key did not change is skipped without a lock; DB->put write-locks a leaf of every index
+ * (it re-inserts the unchanged pair), and the commits of rotations of different sessions
+ * then queue on the same index page for the length of each one's log flush (Berkeley DB
+ * reference, "Secondary indexes"; DBC->put). Contract: SA_OK; SA_ERR_NOT_FOUND with
+ * err->msg exactly missing (nothing written); SA_ERR_UNAVAILABLE with t->retry set when a
+ * unique index refused a value (as sa_store_record_put); otherwise sa_store_db_fail()'s
+ * status for what ("write session"). */
+sa_status sa_store_record_replace(sa_store_txn *t, DB *db, const char *key,
+                                  const sa_record *rec, const char *missing, const char *what,
+                                  sa_error *err);
+
 /* Open a cursor on db inside t (flags: 0 or DB_READ_COMMITTED). Contract: SA_OK with *cur
  * set; otherwise sa_store_db_fail()'s status for "open cursor", *cur NULL. */
 sa_status sa_store_cursor_open(sa_store_txn *t, DB *db, u_int32_t flags, DBC **cur,
@@ -181,11 +211,29 @@ int sa_store_index_username(DB *sdb, const DBT *key, const DBT *data, DBT *resul
 int sa_store_index_email(DB *sdb, const DBT *key, const DBT *data, DBT *result);
 int sa_store_index_sub(DB *sdb, const DBT *key, const DBT *data, DBT *result);
 int sa_store_index_session_user(DB *sdb, const DBT *key, const DBT *data, DBT *result);
+/* The session expiry index's key: the session's expires_at rounded UP to a multiple of a
+ * step (order-preserving i64), then its sid (key's bytes), malloc'd (DB_DBT_APPMALLOC). The
+ * step is a STORE_EXPIRY_STEPS-th of its refresh token's lifetime (expires_at -
+ * current_iat, both from data), at least 1 second and at most STORE_EXPIRY_STEP_MAX.
+ * - Up, so that purging keys below a cutoff never removes a session before its expires_at:
+ *   a session is purged at most a step (1/24 of its lifetime, an hour at most) after
+ *   expires_at + leeway.
+ * - Rounded, so that a rotation, which moves expires_at by less than a step in most cases,
+ *   leaves the key as it was: the index is then not written at all
+ *   (sa_store_record_replace).
+ * - Then the sid, so that keys are unique and the sessions created in one step spread over
+ *   the index's pages by sid: with duplicates of one key, Berkeley DB locks the one page
+ *   holding that key for every insert, and concurrent sign-ins would queue there for each
+ *   other's log flush.
+ * The step comes from the record alone, so the key of an old record is computed again
+ * exactly. Returns 0; EINVAL when data is not a session record or key is longer than a sid;
+ * ENOMEM. */
 int sa_store_index_session_expiry(DB *sdb, const DBT *key, const DBT *data, DBT *result);
 int sa_store_index_jti_expiry(DB *sdb, const DBT *key, const DBT *data, DBT *result);
 
-/* Delete, inside t, at most limit primary records whose key in by_expiry (an index of
- * order-preserving i64 times, sa_record_i64_put: a token's exp) is < now - leeway (seconds;
+/* Delete, inside t, at most limit primary records whose key in by_expiry (an index whose
+ * keys begin with an order-preserving i64 time, sa_record_i64_put: a token's exp, or a
+ * session's rounded up) is < now - leeway (seconds;
  * negative counts as 0), oldest first; *purged says how many. A token is accepted until
  * exp + leeway (api.html#tokens), so what the store remembers about it outlives that.
  * The common case, nothing expired, is one read whose lock is released at once.
@@ -239,6 +287,11 @@ void sa_store_msgcall(const DB_ENV *env, const char *msg);
 
 /* The case-folded username index (store.c builds it in place for older stores). */
 #define STORE_USERNAME_INDEX "users_by_username_ci.db"
+/* Sessions by rounded expires_at (sa_store_index_session_expiry). Replaces
+ * sessions_by_expiry.db (exact expires_at); built from sessions.db when absent. */
+#define STORE_SESSION_EXPIRY_INDEX "sessions_by_expiry_rounded.db"
+#define STORE_EXPIRY_STEPS 24        /* steps per refresh token lifetime */
+#define STORE_EXPIRY_STEP_MAX 3600   /* seconds */
 
 #define SA_META_FORMAT_KEY "format"
 #define SA_META_KEYS_KEY "google_keys"

@@ -548,16 +548,22 @@ bool sa_record_field_get(const void *data, size_t len, sa_record_field field,
     case SA_FIELD_SESSION_USER_ID:
         return reader_open(&r, data, len, SA_RECORD_SESSION) &&
                reader_str(&r, value, value_len, SA_ID_MAX);
+    case SA_FIELD_SESSION_CURRENT_IAT:
     case SA_FIELD_SESSION_EXPIRES_AT:
         if (!reader_open(&r, data, len, SA_RECORD_SESSION) ||
             !reader_str(&r, &s, &n, SA_ID_MAX) ||
             !reader_str(&r, &s, &n, SA_RECORD_JTI_MAX) ||
             !reader_str(&r, &s, &n, SA_RECORD_JTI_MAX))
             return false;
-        for (int i = 0; i < 4; i++)
-            if (!reader_i64(&r, NULL, NULL))
-                return false;
         *value_len = SA_RECORD_I64_SIZE;
+        /* created_at, replaced_at, current_iat, current_exp, then expires_at */
+        for (int i = 0; i < 4; i++) {
+            bool wanted = i == 2 && field == SA_FIELD_SESSION_CURRENT_IAT;
+            if (!reader_i64(&r, NULL, wanted ? value : NULL))
+                return false;
+            if (wanted)
+                return true;
+        }
         return reader_i64(&r, NULL, value);
     case SA_FIELD_JTI_EXPIRES_AT:
         if (!reader_open(&r, data, len, SA_RECORD_JTI) ||

@@ -111,6 +111,7 @@ typedef enum sa_record_field {
     SA_FIELD_EMAIL,
     SA_FIELD_GOOGLE_SUB,
     SA_FIELD_SESSION_USER_ID,
+    SA_FIELD_SESSION_CURRENT_IAT, /* the 8 encoded bytes (sa_record_i64_get) */
     SA_FIELD_SESSION_EXPIRES_AT,  /* the 8 encoded bytes, usable as a Btree key */
     SA_FIELD_JTI_EXPIRES_AT       /* likewise */
 } sa_record_field;

@@ -5,8 +5,9 @@
  * useless without the signing key.
  *
  * Indexes (associated by sa_store_open()): sessions_by_user (user_id -> sid, sorted
- * duplicates) and sessions_by_expiry (order-preserving expires_at -> sid, sorted duplicates),
- * so purging walks expired sessions oldest first and stops after `limit`. */
+ * duplicates) and sessions_by_expiry (expires_at rounded up, then sid: unique keys,
+ * sa_store_index_session_expiry), so purging walks expired sessions oldest first and stops
+ * after `limit`. */
 #include "store/store.h"
 #include "store/store_internal.h"
 #include "store/store_remote.h"
@@ -41,14 +42,20 @@ sa_status sa_store_session_read(sa_store_txn *t, const char *sid, u_int32_t flag
     return sa_record_session_decode(sid, strlen(sid), data.data, data.size, out, err);
 }
 
+/* flags: DB_NOOVERWRITE for a new session, 0 to overwrite one that exists (a rotation, a
+ * revocation: through sa_store_record_replace, so that its unchanged index entries are
+ * not locked and rotations of different sessions do not queue on one index page). */
 static sa_status session_write(sa_store_txn *t, const sa_session *s, u_int32_t flags,
                                sa_error *err)
 {
     sa_record rec = {NULL, 0};
     sa_status st = sa_record_session_encode(s, &rec, err);
-    if (st == SA_OK)
+    if (st == SA_OK && flags == DB_NOOVERWRITE)
         st = sa_store_record_put(t, t->store->sessions, s->sid, &rec, flags, "sid",
                                  "write session", err);
+    else if (st == SA_OK)
+        st = sa_store_record_replace(t, t->store->sessions, s->sid, &rec,
+                                     "store: no such session", "write session", err);
     sa_record_free(&rec);
     return st;
 }
@@ -103,7 +110,7 @@ sa_status sa_store_session_get(sa_store *store, const char *sid, sa_session *out
     get_ctx c = {sid, out};
     if (!sid_ok(sid))
         return SA_FAIL(err, SA_ERR_NOT_FOUND, "store: no such session");
-    return sa_store_txn_run(store, session_get_txn, &c, 0, err);
+    return sa_store_read_run(store, session_get_txn, &c, err);   /* one get */
 }
 
 /* ---- rotation ---- */

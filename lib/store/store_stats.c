@@ -52,10 +52,10 @@ sa_status sa_store_stats_get(sa_store *store, sa_store_stats *out, sa_error *err
 {
     if (store->remote)
         return sa_store_remote_stats_get(store, out, err);
-    static const char *user_files[] = {"users.db", "users_by_username.db", "users_by_email.db",
+    static const char *user_files[] = {"users.db", STORE_USERNAME_INDEX, "users_by_email.db",
                                        "users_by_sub.db"};
     static const char *session_files[] = {"sessions.db", "sessions_by_user.db",
-                                          "sessions_by_expiry.db"};
+                                          STORE_SESSION_EXPIRY_INDEX};
     memset(out, 0, sizeof *out);
     sa_status st = sa_store_txn_run(store, stats_txn, out, 0, err);
     if (st != SA_OK)

@@ -264,16 +264,20 @@ static sa_status user_check_unique(sa_store_txn *t, const sa_user *user, const s
     return st;
 }
 
-/* Write the record (indexes follow through associate). flags: DB_NOOVERWRITE for new users.
- * SA_ERR_EXISTS "id" when a new user's id is taken. */
+/* Write the record (indexes follow through associate). flags: DB_NOOVERWRITE for new users
+ * (SA_ERR_EXISTS "id" when a new user's id is taken); 0 to overwrite an existing one, which
+ * leaves the indexes whose key did not change unlocked (sa_store_record_replace). */
 static sa_status user_write(sa_store_txn *t, const sa_user *user, u_int32_t flags,
                             sa_error *err)
 {
     sa_record rec = {NULL, 0};
     sa_status st = sa_record_user_encode(user, &rec, err);
-    if (st == SA_OK)
+    if (st == SA_OK && flags == DB_NOOVERWRITE)
         st = sa_store_record_put(t, t->store->users, user->id, &rec, flags, "id",
                                  "write user", err);
+    else if (st == SA_OK)
+        st = sa_store_record_replace(t, t->store->users, user->id, &rec,
+                                     "store: no such user", "write user", err);
     sa_record_free(&rec);
     return st;
 }
@@ -315,7 +319,10 @@ sa_status sa_store_user_get(sa_store *store, sa_user_key by, const char *key, sa
     if (store->remote)
         return sa_store_remote_user_get(store, by, key, out, err);
     get_ctx c = {by, key ? key : "", out};
-    sa_status st = sa_store_txn_run(store, user_get_txn, &c, 0, err);
+    /* By id, e-mail or sub one get (a secondary's pget included): no transaction needed. By
+     * username a cursor visits the case variants: those reads share one transaction. */
+    sa_status st = by == SA_BY_USERNAME ? sa_store_txn_run(store, user_get_txn, &c, 0, err)
+                                        : sa_store_read_run(store, user_get_txn, &c, err);
     if (st != SA_OK) {
         sa_user_clear(out);
         memset(out, 0, sizeof *out);

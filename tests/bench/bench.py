@@ -66,6 +66,7 @@ sys.path.insert(0, BENCH_DIR)
 from fcgi_client import Endpoint, encode_request, parse_answer, private_kib  # noqa: E402
 
 CORES = os.cpu_count() or 1
+RETURNING_ACCOUNTS = 256   # accounts the returning sign-in cases cycle over
 SYNC_PROCS = 0   # --sync-procs; 0: the generator's default (as many as the other endpoints)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -574,10 +575,15 @@ class Google:
         specs = []
         for _ in range(n):
             i = next(self.counter)
-            sub = f"2{self.run_tag:06d}{i:012d}"
-            specs.append({"sub": sub, "email": f"new{i}.{self.run_tag}@bench.example",
-                          "claims": {"given_name": "New" + letters(i), "family_name": "Bench",
-                                     **issued_now()}})
+            # Spread like real accounts' (Google's subs are not handed out in order, people's
+            # addresses and names are not alphabetical in sign-up order): counted values would
+            # all go to the right edge of each unique index, one page that every sign-up
+            # then locks until its commit is flushed. A bijection of i keeps them unique.
+            r = (i * 0x9E3779B97F4A7C15 + self.run_tag) % (1 << 64)
+            sub = f"2{r:020d}"
+            specs.append({"sub": sub, "email": f"{r:016x}.new{i}@bench.example",
+                          "claims": {"given_name": "".join(chr(97 + (r >> 5 * k) % 26) for k in range(4)) + letters(i),
+                                     "family_name": "Bench", **issued_now()}})
         return self.mint(specs)
 
     def __repr__(self):
@@ -1084,6 +1090,8 @@ class Plan:
             # transaction, two tokens signed. Google is not called (the run checks).
             cases.append(self.returning_login_case("google-login (existing)", server,
                                                    "returning"))
+            cases.append(self.returning_login_case("google-login (one account)", server,
+                                                   "oneaccount", accounts=1))
             # First login: every request a Google account never seen before. RS256 check, the
             # new account's uniqueness checks (sub, e-mail, username), the user created with its
             # indexes and committed durably, a new session.
@@ -1096,12 +1104,29 @@ class Plan:
                 fresh.prepare, fresh.after, fresh.stats))
         return cases
 
-    def returning_login_case(self, name, server, label):
-        """google-login of a returning user, Google's keys cached in the store."""
+    def returning_login_case(self, name, server, label, accounts=RETURNING_ACCOUNTS):
+        """google-login of returning users, Google's keys cached in the store: each request
+        the next of `accounts` accounts that signed in once before (cycle.lua, wrapping round
+        them), as real returning sign-ins are of different people. With accounts=1, one
+        account signs in over and over: each sign-in writes that account's last_login, so
+        the commits queue on its record and each log flush carries one."""
+        if accounts == 1:
+            return Case("google-login", name, server, "/api/social/login/google/",
+                        ["google-login"], "static.lua",
+                        "POST {id_token} of one known account, keys cached: RS256 + 1 write txn",
+                        once(lambda: self.login_args(server, label)))
+
+        def prepare():
+            tokens = [self.google.returning_user_token(f"{label}{i}") for i in range(accounts)]
+            pmap(lambda t: login(server, t), tokens, CORES)   # each account exists
+            path = write_file(os.path.join(self.workdir, f"login-{label}.tokens"),
+                              "".join(t + "\n" for t in tokens))
+            return lambda seconds, conns: [path, self.args.threads, "id_token"]
+
         return Case("google-login", name, server, "/api/social/login/google/",
-                    ["google-login"], "static.lua",
-                    "POST {id_token} of a known account, keys cached: RS256 + 1 write txn",
-                    once(lambda: self.login_args(server, label)))
+                    ["google-login"], "cycle.lua",
+                    f"POST {{id_token}} of {accounts} known accounts in turn, keys cached: "
+                    "RS256 + 1 write txn", once(prepare))
 
     def login_args(self, server, label):
         """google-login's static arguments. Logs in once first, so that the user exists and

@@ -183,8 +183,13 @@ class Server:
     def render(self, procs, extra_lighttpd):
         """The generator command that prints this kind's configuration."""
         if self.kind.startswith("lighttpd"):
-            args = [self.tool("socialauth-lighttpd-conf"), "--port", str(self.port),
+            tool = self.tool("socialauth-lighttpd-conf")
+            args = [tool, "--port", str(self.port),
                     "--conf", self.conf, "--run-dir", self.run, "--errorlog", self.errorlog]
+            with open(tool) as f:   # an older release's generator (the upgrade tests) has none
+                if "--sync-procs" in f.read():
+                    # as many as the other endpoints (the generator's default is 8 for these)
+                    args += ["--sync-procs", str(procs)]
             if self.kind == "lighttpd-cgi":
                 args.append("--cgi")
             if extra_lighttpd:

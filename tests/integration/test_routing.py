@@ -62,3 +62,15 @@ def test_generated_configuration_routes_by_prefix(tmp_path):
         # Endpoints whose answers wait for a flushed commit get --sync-procs, the others
         # max_procs.
         assert procs == (5 if table[exe] else 3), (exe, procs)
+    # Without --sync-procs, the sync endpoints get 8 (so that commits share a flush), or
+    # max_procs when that is more.
+    for max_procs, want in ((3, 8), (12, 12)):
+        conf.write_text(f"max_procs = {max_procs}\n")
+        out = subprocess.run([os.path.join(ROOT, "bin", "socialauth-lighttpd-conf"), "--port",
+                              "8000", "--conf", str(conf), "--run-dir", str(tmp_path)],
+                             capture_output=True, text=True, check=True).stdout
+        for prefix, body in re.findall(r'^    "(/[^"]*)" => \( \((.*?)^    \) \),$', out,
+                                       re.M | re.S):
+            exe = re.search(r'"bin-path"\s*=> "[^"]*/([^"/]+)"', body).group(1)
+            procs = int(re.search(r'"max-procs"\s*=> (\d+)', body).group(1))
+            assert procs == (want if table[exe] else max_procs), (exe, procs, max_procs)

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "store/store.h"
+#include "store/store_internal.h"
 #include "store/store_record.h"
 
 #include "store_fixture.h"
@@ -742,6 +743,88 @@ static void test_session_create_get(void **state)
     assert_int_equal(sa_store_session_create(fx->store, &s, &err), SA_ERR_INVALID);
 }
 
+/* A read outside a transaction (sa_store_session_get: sa_store_read_run) while another
+ * process's transaction has revoked the session and not yet ended: the read waits for that
+ * transaction's end and returns the session as it then is, revoked only if it committed
+ * (store_internal.h, sa_store_read_run). */
+typedef struct revoke_then {
+    const char *sid;
+    int go;            /* written once the revocation is made (the reader starts) */
+    sa_status end;     /* SA_OK commits; anything else aborts */
+} revoke_then;
+
+static sa_status revoke_and_hold(sa_store_txn *t, void *ctx, sa_error *err)
+{
+    revoke_then *r = ctx;
+    sa_status st = sa_store_session_revoke_locked(t, r->sid, err);
+    if (st != SA_OK)
+        return st;
+    if (write(r->go, "g", 1) != 1)
+        return SA_FAIL(err, SA_ERR_UNAVAILABLE, "pipe");
+    struct timespec hold = {0, 600 * 1000000L};
+    nanosleep(&hold, NULL);
+    return r->end == SA_OK ? SA_OK : SA_FAIL(err, r->end, "aborted on purpose");
+}
+
+static void read_during_revocation(fixture *fx, const char *sid, sa_status end, bool want_revoked)
+{
+    int go[2], answer[2];
+    assert_int_equal(pipe(go), 0);
+    assert_int_equal(pipe(answer), 0);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {   /* its own environment handle; the parent's copy is never used here */
+        sa_store *s = NULL;
+        sa_session got;
+        sa_error cerr = {0};
+        char c, out[2];
+        struct timespec a, b;
+        if (sa_store_open(&s, fx->home, SA_STORE_SERVE, &cerr) != SA_OK ||
+            read(go[0], &c, 1) != 1)
+            _exit(10);
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        if (sa_store_session_get(s, sid, &got, &cerr) != SA_OK)
+            _exit(11);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        out[0] = got.revoked ? 'r' : 'n';
+        /* 'w': the read waited for the writer (it holds its page for 600 ms) */
+        out[1] = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000 >= 300 ? 'w'
+                                                                                         : '-';
+        sa_store_close(s);
+        _exit(write(answer[1], out, 2) == 2 ? 0 : 12);
+    }
+    sa_error err = {0};
+    revoke_then r = {sid, go[1], end};
+    assert_int_equal(sa_store_txn_run(fx->store, revoke_and_hold, &r, 0, &err),
+                     end == SA_OK ? SA_OK : end);
+    int status = 0;
+    char out[2] = {0};
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(read(answer[0], out, 2), 2);
+    assert_int_equal(out[0], want_revoked ? 'r' : 'n');
+    assert_int_equal(out[1], 'w');
+    close(go[0]);
+    close(go[1]);
+    close(answer[0]);
+    close(answer[1]);
+}
+
+static void test_session_read_sees_committed_only(void **state)
+{
+    fixture *fx = *state;
+    sa_session s, got;
+    sa_error err = {0};
+
+    make_session(&s, "0123456789abcdef0123456789abcdef", "u1", 5000);
+    assert_int_equal(sa_store_session_create(fx->store, &s, &err), SA_OK);
+    read_during_revocation(fx, s.sid, SA_ERR_INVALID, false);   /* aborted: not revoked */
+    assert_int_equal(sa_store_session_get(fx->store, s.sid, &got, &err), SA_OK);
+    assert_false(got.revoked);
+    read_during_revocation(fx, s.sid, SA_OK, true);             /* committed: revoked */
+}
+
 static void next_token(sa_session *next, const char *jti, int64_t iat)
 {
     memset(next, 0, sizeof *next);
@@ -993,6 +1076,57 @@ static void test_session_purge(void **state)
     l.store = fx->store;
     assert_int_equal(sa_store_session_each_of_user(fx->store, "u1", sess_visit, &l, &err), SA_OK);
     assert_int_equal(l.n, 2);
+}
+
+/* The expiry index holds expires_at rounded UP to a step, a 24th of the refresh token's
+ * lifetime (1 s to an hour), so that most rotations leave it unwritten: a session is never
+ * purged before expires_at + leeway, and at most one step after. */
+static void test_session_purge_rounding(void **state)
+{
+    fixture *fx = *state;
+    sa_session s, next, out;
+    sa_rotate_result result;
+    sa_error err = {0};
+    size_t purged = 99;
+    const int64_t iat = 1000000;
+
+    make_session(&s, "day", "u1", iat + 86400 + 17);   /* a day: step 3600 s */
+    s.current_iat = iat;
+    assert_int_equal(sa_store_session_create(fx->store, &s, &err), SA_OK);
+    make_session(&s, "short", "u1", iat + 5 + 48);     /* 48 s: step 2 s */
+    s.current_iat = iat + 5;
+    assert_int_equal(sa_store_session_create(fx->store, &s, &err), SA_OK);
+
+    /* "short" expires at 1000053, its key is 1000054. */
+    assert_int_equal(sa_store_session_purge(fx->store, iat + 53, 0, 100, &purged, &err), SA_OK);
+    assert_int_equal(purged, 0);
+    assert_int_equal(sa_store_session_purge(fx->store, iat + 54, 0, 100, &purged, &err), SA_OK);
+    assert_int_equal(purged, 0);
+    assert_int_equal(sa_store_session_purge(fx->store, iat + 55, 0, 100, &purged, &err), SA_OK);
+    assert_int_equal(purged, 1);
+    assert_int_equal(sa_store_session_get(fx->store, "short", &s, &err), SA_ERR_NOT_FOUND);
+
+    /* "day" expires at 1086417, its key is 1087200 (302 hours). Purging right after
+     * expires_at + leeway keeps it; after its key, it goes. */
+    assert_int_equal(sa_store_session_purge(fx->store, iat + 86418, 0, 100, &purged, &err),
+                     SA_OK);
+    assert_int_equal(purged, 0);
+    assert_int_equal(sa_store_session_purge(fx->store, 1087200 + 10, 10, 100, &purged, &err),
+                     SA_OK);
+    assert_int_equal(purged, 0);   /* leeway: the cutoff is 1087200, not below it */
+
+    /* A rotation 10 minutes later moves expires_at to 1087017: same key. The index entry
+     * left as it was still finds the session, and purging still removes it. */
+    next_token(&next, "n1", iat + 600);
+    next.current_exp = next.expires_at = iat + 600 + 86400 + 17;
+    assert_int_equal(sa_store_session_rotate(fx->store, "day", "jti-day", &next, iat + 600, 30,
+                                             &out, &result, &err), SA_OK);
+    assert_int_equal(result, SA_ROTATE_ROTATED);
+    assert_int_equal(sa_store_session_get(fx->store, "day", &s, &err), SA_OK);
+    assert_int_equal(s.expires_at, iat + 600 + 86400 + 17);
+    assert_int_equal(sa_store_session_purge(fx->store, 1087201, 0, 100, &purged, &err), SA_OK);
+    assert_int_equal(purged, 1);
+    assert_int_equal(sa_store_session_get(fx->store, "day", &s, &err), SA_ERR_NOT_FOUND);
 }
 
 /* ---- Google keys ---- */
@@ -1479,10 +1613,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_google_login_concurrent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_google_login_with_session, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_create_get, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_read_sees_committed_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_rotate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_revoke, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_each_of_user, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_purge, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_purge_rounding, setup, teardown),
         cmocka_unit_test_setup_teardown(test_google_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backup_and_restore, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_removes_logs, setup, teardown),
