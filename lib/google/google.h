@@ -53,6 +53,7 @@
 #define SA_GOOGLE_MIN_MAX_AGE 60         /* JWKS freshness for no-store, no-cache, max-age=0
                                             or an exhausted Age: the refetch floor */
 #define SA_GOOGLE_KID_MAX 128
+#define SA_GOOGLE_REASON_MAX 80          /* bytes of a refused key's reason kept for the log */
 #define SA_GOOGLE_PICTURE_MAX 2048
 
 typedef struct sa_google sa_google;
@@ -150,7 +151,8 @@ typedef struct sa_google_rejected_key {
                                         SA_GOOGLE_KID_MAX; "" when the key had none: for logs */
     char *raw_kid;                   /* the kid as the document spelled it (any length), owned
                                         by the keyset; NULL when none: for comparisons */
-    const char *reason;              /* a fixed text, e.g. "exponent under 65537" */
+    char reason[SA_GOOGLE_REASON_MAX + 1]; /* why, printable ASCII, e.g. "exponent under
+                                              65537" (from a stored document: as it recorded) */
 } sa_google_rejected_key;
 
 /* The keys refused in the JWKS document this verifier's cache holds, the first time they are

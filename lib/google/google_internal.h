@@ -20,10 +20,13 @@ typedef struct sa_google_keyset {
     sa_google_rejected_key rejected[SA_GOOGLE_MAX_KEYS]; /* RS256 keys refused */
     size_t n_rejected;
     bool rejected_reported;          /* sa_google_rejected_keys has handed them out */
-    char *doc;                       /* the document text it was parsed from (NUL-terminated) */
+    char *doc;                       /* the document text it was parsed from (NUL-terminated);
+                                        after sa_google_jwks_checked, our checked document */
     size_t doc_len;
     int64_t fetched_at;
     int64_t expires_at;
+    unsigned char source_sha256[32]; /* SHA-256 of Google's text the keys came from */
+    bool source_known;               /* source_sha256 is set */
 } sa_google_keyset;
 
 void sa_google_keyset_clear(sa_google_keyset *set);
@@ -39,9 +42,45 @@ void sa_google_keyset_clear(sa_google_keyset *set);
  * SA_GOOGLE_MAX_KEYS keys,
  * a member of the wrong type, or no usable key at all (err->msg then names the first refused
  * kid and why) make the whole document SA_ERR_INVALID. SA_ERR_NOMEM on allocation failure.
- * On SA_OK *out owns the keys and a copy of the text. */
+ * On SA_OK *out owns the keys and a copy of the text. A SA_GOOGLE_CHECKED_MEMBER in the
+ * document is ignored: this is the parser for Google's answers. */
 sa_status sa_google_jwks_parse(const char *doc, size_t len, sa_google_keyset *out,
                                sa_error *err);
+
+/* Our checked document: the JWKS document a process that fetched and accepted Google's keys
+ * shares through the store, written with json-c:
+ *   {"keys":[<each accepted JWK object, all its members, as Google sent it>],
+ *    "socialauth_checked":{"google_sha256":"<hex SHA-256 of Google's text>",
+ *                          "refused":[{"kid":"<kid as sent; absent when it had none>",
+ *                                      "reason":"<why>"}, ...]}}
+ * Security: the store is written only by the service user, and whoever can write it can put
+ * a valid key of their own there (no check of ours can stop that), so trusting our own
+ * recorded verdict loses nothing; a document from Google is always fully checked
+ * (sa_google_jwks_parse ignores the member), and a stored one without it (an older release's)
+ * is fully checked too. */
+#define SA_GOOGLE_CHECKED_MEMBER "socialauth_checked"
+#define SA_GOOGLE_CHECKED_SHA256 "google_sha256"
+#define SA_GOOGLE_CHECKED_MAX (2 * SA_GOOGLE_RESPONSE_MAX) /* bytes of a checked document: a
+                                  subset of Google's text plus at most 32 refusals */
+
+/* Parse a JWKS document read from the store (at most SA_GOOGLE_CHECKED_MAX bytes): as
+ * sa_google_jwks_parse, except that a document
+ * carrying SA_GOOGLE_CHECKED_MEMBER is taken with our recorded verdict: every rule above
+ * applies to its keys except OpenSSL's EVP_PKEY_public_check (the fetching process ran it),
+ * and out->rejected is rebuilt from its refused list (printable, cut as kids are), so a kid
+ * refused there is still known as refused. A malformed member (not an object, refused not an
+ * array of at most SA_GOOGLE_MAX_KEYS objects each with a string reason and an optional string
+ * kid, a google_sha256 not 64 hex digits, a kid repeated) makes the document SA_ERR_INVALID. */
+sa_status sa_google_jwks_parse_stored(const char *doc, size_t len, sa_google_keyset *out,
+                                      sa_error *err);
+
+/* Turn set (just accepted by sa_google_jwks_parse from Google's text whose SHA-256 is sha256)
+ * into our checked document: set->doc is replaced by it and set->source_sha256 set. Returns
+ * SA_OK, SA_ERR_INVALID (the checked text would exceed SA_GOOGLE_CHECKED_MAX bytes, or set->doc
+ * is not JSON with a keys member: the document is then refused), SA_ERR_NOMEM; on an error
+ * set->doc is unchanged. */
+sa_status sa_google_jwks_checked(sa_google_keyset *set, const unsigned char sha256[32],
+                                 sa_error *err);
 
 /* The key with this kid in set, or NULL. */
 EVP_PKEY *sa_google_keyset_find(const sa_google_keyset *set, const char *kid);

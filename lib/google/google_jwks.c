@@ -17,6 +17,7 @@
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/param_build.h>
 #include <openssl/sha.h>
 
@@ -99,12 +100,13 @@ static BIGNUM *google_b64url_bn(const char *s, unsigned char *buf, size_t max)
  * the caller) when the key is usable, else why not (a fixed text) with *pkey NULL, or "" when
  * out of memory. n_buf holds JWKS_N_MAX bytes. A key passing our rules spends its modulus bits
  * from *bits_left (the document's budget for OpenSSL's check); one that does not fit is
- * refused unchecked.
+ * refused unchecked. openssl_check false skips OpenSSL's check only (a stored document
+ * carrying our own verdict: see SA_GOOGLE_CHECKED_MEMBER).
  * Security: our rules come before OpenSSL's check, so each refusal names its reason: e = 1
  * makes any padded hash a valid "signature", small or even e and short or even moduli make
  * forgery or factoring easy; over 8192 bits only costs CPU per verification. */
 static const char *google_rsa_key(const char *n, const char *e, unsigned char *n_buf,
-                                  int *bits_left, EVP_PKEY **pkey)
+                                  int *bits_left, bool openssl_check, EVP_PKEY **pkey)
 {
     unsigned char e_buf[JWKS_E_MAX];
     const char *why = NULL;
@@ -145,7 +147,7 @@ static const char *google_rsa_key(const char *n, const char *e, unsigned char *n
     *pkey = google_rsa_from_ne(bn_n, bn_e);
     if (!*pkey)
         why = "OpenSSL cannot build it";
-    else if (!google_public_check(*pkey))
+    else if (openssl_check && !google_public_check(*pkey))
         why = "fails OpenSSL's public key check";
     if (why) {
         EVP_PKEY_free(*pkey);
@@ -172,9 +174,18 @@ static bool jwks_opt_string(json_object *obj, const char *key, const char **out)
     return st == SA_OK && strlen(*out) == len;
 }
 
-/* Remember a refused key: its kid as sent (for comparisons) and as printable ASCII (anything
- * else becomes '?', so the log line it ends up in cannot be split or forged), cut to
- * SA_GOOGLE_KID_MAX bytes. false when out of memory. */
+/* Copy s (NULL: "") to dst as printable ASCII (anything else becomes '?', so the log line it
+ * ends up in cannot be split or forged), cut to max bytes; dst holds max + 1. */
+static void jwks_printable(char *dst, const char *s, size_t max)
+{
+    size_t i = 0;
+    for (; s && s[i] && i < max; i++)
+        dst[i] = (s[i] >= 0x20 && s[i] < 0x7F) ? s[i] : '?';
+    dst[i] = '\0';
+}
+
+/* Remember a refused key: its kid as sent (for comparisons), and its kid and why as printable
+ * text for the log. false when out of memory. */
 static bool jwks_reject(sa_google_keyset *set, const char *kid, const char *why)
 {
     if (set->n_rejected >= SA_GOOGLE_MAX_KEYS)
@@ -184,11 +195,8 @@ static bool jwks_reject(sa_google_keyset *set, const char *kid, const char *why)
     if (kid && !(r->raw_kid = strdup(kid)))
         return false;
     set->n_rejected++;
-    size_t i = 0;
-    for (; kid && kid[i] && i < SA_GOOGLE_KID_MAX; i++)
-        r->kid[i] = (kid[i] >= 0x20 && kid[i] < 0x7F) ? kid[i] : '?';
-    r->kid[i] = '\0';
-    r->reason = why;
+    jwks_printable(r->kid, kid, SA_GOOGLE_KID_MAX);
+    jwks_printable(r->reason, why, SA_GOOGLE_REASON_MAX);
     return true;
 }
 
@@ -207,20 +215,75 @@ static bool jwks_kid_seen(const sa_google_keyset *set, const char *kid)
     return sa_google_keyset_find(set, kid) || jwks_refused(set, kid);
 }
 
-/* Contract: returns SA_OK (*out owns keys and a copy of doc), SA_ERR_INVALID (the document is
- * not one we accept: see google.h), SA_ERR_NOMEM. *out is untouched unless SA_OK. */
-sa_status sa_google_jwks_parse(const char *doc, size_t len, sa_google_keyset *out,
-                               sa_error *err)
+/* Whether jwk declares itself an RSA signature key for RS256 (absent use and alg allowed).
+ * Security: a key is usable only as what it declares itself to be; other keys (EC among
+ * them) are skipped, never reinterpreted. false also for members of the wrong type. */
+static bool jwks_is_rs256(json_object *jwk, const char **kid)
+{
+    const char *kty, *use, *alg;
+    *kid = NULL;
+    return jwks_opt_string(jwk, "kty", &kty) && jwks_opt_string(jwk, "use", &use) &&
+           jwks_opt_string(jwk, "alg", &alg) && jwks_opt_string(jwk, "kid", kid) && kty &&
+           strcmp(kty, "RSA") == 0 && (!use || strcmp(use, "sig") == 0) &&
+           (!alg || strcmp(alg, "RS256") == 0);
+}
+
+/* Read our verdict member of a stored document into set: its refused keys (kid optional, reason
+ * required, at most SA_GOOGLE_MAX_KEYS) and the SHA-256 of Google's text (64 hex digits,
+ * optional). Returns SA_OK, SA_ERR_INVALID (malformed: err says so), SA_ERR_NOMEM. */
+static sa_status jwks_read_verdict(json_object *checked, sa_google_keyset *set, sa_error *err)
+{
+    json_object *refused = NULL;
+    const char *sha = NULL;
+    if (!json_object_is_type(checked, json_type_object) ||
+        !json_object_object_get_ex(checked, "refused", &refused) ||
+        !json_object_is_type(refused, json_type_array) ||
+        json_object_array_length(refused) > SA_GOOGLE_MAX_KEYS ||
+        !jwks_opt_string(checked, SA_GOOGLE_CHECKED_SHA256, &sha))
+        return SA_FAIL(err, SA_ERR_INVALID, "JWKS document's %s is malformed",
+                       SA_GOOGLE_CHECKED_MEMBER);
+    if (sha) {
+        long n = 0;
+        unsigned char *bin = strlen(sha) == 2 * sizeof set->source_sha256
+                                 ? OPENSSL_hexstr2buf(sha, &n) : NULL;
+        if (!bin || n != (long)sizeof set->source_sha256) {
+            OPENSSL_free(bin);
+            return SA_FAIL(err, SA_ERR_INVALID, "JWKS document's %s is malformed",
+                           SA_GOOGLE_CHECKED_SHA256);
+        }
+        memcpy(set->source_sha256, bin, sizeof set->source_sha256);
+        set->source_known = true;
+        OPENSSL_free(bin);
+    }
+    for (size_t i = 0; i < json_object_array_length(refused); i++) {
+        json_object *r = json_object_array_get_idx(refused, i);
+        const char *kid, *why;
+        if (!json_object_is_type(r, json_type_object) || !jwks_opt_string(r, "kid", &kid) ||
+            !jwks_opt_string(r, "reason", &why) || !why)
+            return SA_FAIL(err, SA_ERR_INVALID, "JWKS document's refused key %zu is malformed",
+                           i);
+        if (kid && kid[0] && jwks_kid_seen(set, kid))
+            return SA_FAIL(err, SA_ERR_INVALID, "JWKS document repeats a kid");
+        if (!jwks_reject(set, kid, why))
+            return SA_FAIL(err, SA_ERR_NOMEM, "out of memory");
+    }
+    return SA_OK;
+}
+
+/* The parser; stored: trust a SA_GOOGLE_CHECKED_MEMBER (google_internal.h). */
+static sa_status jwks_parse(const char *doc, size_t len, bool stored, sa_google_keyset *out,
+                            sa_error *err)
 {
     sa_status st = SA_OK;
-    json_object *root = NULL, *keys = NULL;
+    json_object *root = NULL, *keys = NULL, *checked = NULL;
     sa_google_keyset set = { 0 };
     unsigned char *n_buf = NULL;
     size_t judged = 0;
     int bits_left = SA_GOOGLE_CHECK_BITS;
 
-    if (len > SA_GOOGLE_RESPONSE_MAX) {
-        st = SA_FAIL(err, SA_ERR_INVALID, "JWKS document over %d bytes", SA_GOOGLE_RESPONSE_MAX);
+    if (len > (stored ? SA_GOOGLE_CHECKED_MAX : SA_GOOGLE_RESPONSE_MAX)) {
+        st = SA_FAIL(err, SA_ERR_INVALID, "JWKS document over %d bytes",
+                     stored ? SA_GOOGLE_CHECKED_MAX : SA_GOOGLE_RESPONSE_MAX);
         goto fail;
     }
     if (sa_json_parse(doc, len, &root, err) != SA_OK) {
@@ -248,6 +311,11 @@ sa_status sa_google_jwks_parse(const char *doc, size_t len, sa_google_keyset *ou
     memcpy(set.doc, doc, len);
     set.doc[len] = '\0';
     set.doc_len = len;
+    /* Security: only a document from the store may carry our verdict; in Google's answer the
+     * member means nothing and every key is fully checked. */
+    if (stored && json_object_object_get_ex(root, SA_GOOGLE_CHECKED_MEMBER, &checked) &&
+        (st = jwks_read_verdict(checked, &set, err)) != SA_OK)
+        goto fail;
 
     for (size_t i = 0; i < count; i++) {
         json_object *jwk = json_object_array_get_idx(keys, i);
@@ -263,10 +331,7 @@ sa_status sa_google_jwks_parse(const char *doc, size_t len, sa_google_keyset *ou
             st = SA_FAIL(err, SA_ERR_INVALID, "JWKS key %zu has a member of the wrong type", i);
             goto fail;
         }
-        /* Security: a key is usable only as what it declares itself to be: an RSA signature
-         * key for RS256. Other keys (EC among them) are skipped, never reinterpreted. */
-        if (!kty || strcmp(kty, "RSA") != 0 || (use && strcmp(use, "sig") != 0) ||
-            (alg && strcmp(alg, "RS256") != 0))
+        if (!jwks_is_rs256(jwk, &kid))
             continue;
         if (!kid || !kid[0]) {
             if (!jwks_reject(&set, kid, "no kid"))
@@ -285,7 +350,7 @@ sa_status sa_google_jwks_parse(const char *doc, size_t len, sa_google_keyset *ou
         else if (judged++ >= SA_GOOGLE_CHECKED_KEYS)
             why = "over 16 RS256 keys in the document";
         else
-            why = google_rsa_key(n, e, n_buf, &bits_left, &pkey);
+            why = google_rsa_key(n, e, n_buf, &bits_left, !checked, &pkey);
         if (why && !why[0])
             goto nomem;
         if (why) {
@@ -316,6 +381,85 @@ fail:
     sa_google_keyset_clear(&set);
     free(n_buf);
     json_object_put(root);
+    return st;
+}
+
+sa_status sa_google_jwks_parse(const char *doc, size_t len, sa_google_keyset *out,
+                               sa_error *err)
+{
+    return jwks_parse(doc, len, false, out, err);
+}
+
+sa_status sa_google_jwks_parse_stored(const char *doc, size_t len, sa_google_keyset *out,
+                                      sa_error *err)
+{
+    return jwks_parse(doc, len, true, out, err);
+}
+
+/* Add val under key to obj (arr NULL) or to the array arr; val is then owned there. Returns
+ * val, or NULL (val freed) when it is NULL or out of memory. */
+static json_object *jwks_add(json_object *obj, const char *key, json_object *arr,
+                             json_object *val)
+{
+    if (val && (arr ? json_object_array_add(arr, val) : json_object_object_add(obj, key, val)) == 0)
+        return val;
+    json_object_put(val);
+    return NULL;
+}
+
+sa_status sa_google_jwks_checked(sa_google_keyset *set, const unsigned char sha256[32],
+                                 sa_error *err)
+{
+    json_object *src = NULL, *keys = NULL, *out_keys = NULL, *verdict = NULL, *refused = NULL;
+    char hex[2 * 32 + 1];
+
+    for (size_t i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", sha256[i]);
+    memcpy(set->source_sha256, sha256, sizeof set->source_sha256);
+    set->source_known = true;
+    if (sa_json_parse(set->doc, set->doc_len, &src, NULL) != SA_OK ||
+        !json_object_object_get_ex(src, "keys", &keys)) {
+        json_object_put(src);
+        return SA_FAIL(err, SA_ERR_INVALID, "JWKS document not as parsed");
+    }
+    json_object *out = json_object_new_object();
+    bool ok = out && (out_keys = jwks_add(out, "keys", NULL, json_object_new_array())) &&
+              (verdict = jwks_add(out, SA_GOOGLE_CHECKED_MEMBER, NULL, json_object_new_object())) &&
+              jwks_add(verdict, SA_GOOGLE_CHECKED_SHA256, NULL, json_object_new_string(hex)) &&
+              (refused = jwks_add(verdict, "refused", NULL, json_object_new_array()));
+    for (size_t i = 0; ok && i < json_object_array_length(keys); i++) {
+        json_object *jwk = json_object_array_get_idx(keys, i);
+        const char *kid;
+        if (json_object_is_type(jwk, json_type_object) && jwks_is_rs256(jwk, &kid) && kid &&
+            sa_google_keyset_find(set, kid))
+            ok = jwks_add(NULL, NULL, out_keys, json_object_get(jwk)) != NULL;
+    }
+    for (size_t i = 0; ok && i < set->n_rejected; i++) {
+        const sa_google_rejected_key *r = &set->rejected[i];
+        json_object *o = jwks_add(NULL, NULL, refused, json_object_new_object());
+        ok = o && (!r->raw_kid || jwks_add(o, "kid", NULL, json_object_new_string(r->raw_kid))) &&
+             jwks_add(o, "reason", NULL, json_object_new_string(r->reason));
+    }
+    const char *text = ok ? json_object_to_json_string_ext(
+                                out, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+                          : NULL;
+    size_t text_len = text ? strlen(text) : 0;
+    char *copy = NULL;
+    sa_status st = SA_OK;
+    if (!text)
+        st = SA_FAIL(err, SA_ERR_NOMEM, "out of memory");
+    else if (text_len > SA_GOOGLE_CHECKED_MAX)
+        st = SA_FAIL(err, SA_ERR_INVALID, "JWKS document's checked copy over %d bytes",
+                     SA_GOOGLE_CHECKED_MAX);
+    else if (!(copy = strdup(text)))
+        st = SA_FAIL(err, SA_ERR_NOMEM, "out of memory");
+    if (copy) {
+        free(set->doc);
+        set->doc = copy;
+        set->doc_len = text_len;
+    }
+    json_object_put(out);
+    json_object_put(src);
     return st;
 }
 
@@ -415,9 +559,15 @@ sa_status sa_google_keys_install(sa_google *g, const char *doc, size_t len, int6
                                  int64_t expires_at, sa_error *err)
 {
     sa_google_keyset set = { 0 };
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)doc, len, digest);
     sa_status st = sa_google_jwks_parse(doc, len, &set, err);
-    if (st != SA_OK)
+    if (st == SA_OK)
+        st = sa_google_jwks_checked(&set, digest, err);
+    if (st != SA_OK) {
+        sa_google_keyset_clear(&set);
         return st;
+    }
     set.fetched_at = fetched_at;
     set.expires_at = expires_at;
     google_keys_replace(g, &set);
@@ -458,7 +608,7 @@ static sa_status google_keys_sync(sa_google *g, sa_error *err)
         goto done;
     }
     sa_error parse_err = { 0 };
-    sa_status pst = sa_google_jwks_parse(rec.jwks_json, len, &set, &parse_err);
+    sa_status pst = sa_google_jwks_parse_stored(rec.jwks_json, len, &set, &parse_err);
     if (pst == SA_ERR_NOMEM) {
         st = SA_FAIL(err, SA_ERR_NOMEM, "out of memory");
         goto done;
@@ -490,25 +640,28 @@ static sa_status google_keys_fetch(sa_google *g, int64_t now, sa_error *err)
         goto done;
     }
     int64_t expires_at = now + sa_google_max_age(res.cache_control, res.age);
-    /* Security: a document already judged in this process is not judged again (its key checks
-     * cost CPU the source controls): the same text as our keys only renews their freshness,
-     * the same text as the last document we refused is refused again at once. */
-    if (g->keys.doc && g->keys.doc_len == res.body_len &&
-        memcmp(g->keys.doc, res.body, res.body_len) == 0) {
+    /* Security: a document already judged (its key checks cost CPU the source controls) is
+     * not judged again: the same text as our keys' source (by SHA-256: ours, or as the
+     * store's verdict recorded it) only renews their freshness, the same text as the last
+     * document we refused is refused again at once. */
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)res.body, res.body_len, digest);
+    if (g->keys.doc && g->keys.source_known &&
+        memcmp(g->keys.source_sha256, digest, sizeof digest) == 0) {
         g->fetch_error[0] = '\0';
         g->keys.fetched_at = now;
         g->keys.expires_at = expires_at;
         st = google_keys_share(g, g->forced_at, err);
         goto done;
     }
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    SHA256((const unsigned char *)res.body, res.body_len, digest);
     if (g->refused_known && memcmp(digest, g->refused_sha256, sizeof digest) == 0) {
         st = SA_FAIL(err, SA_ERR_UNAVAILABLE, "%s (unchanged, not parsed again)",
                      g->refused_why);
         goto done;
     }
     st = sa_google_jwks_parse(res.body, res.body_len, &set, err);
+    if (st == SA_OK)
+        st = sa_google_jwks_checked(&set, digest, err);
     if (st == SA_ERR_INVALID) {
         st = SA_ERR_UNAVAILABLE; /* err->msg says what was wrong with it */
         memcpy(g->refused_sha256, digest, sizeof digest);

@@ -38,9 +38,11 @@ Tests steer it under /_fake/ on the same port (JSON in, JSON out); see google_cl
                              "seconds":N,"times":N}
                             redirect: 302 to the same path with ?followed=1, which answers
                             normally (and is counted: /_fake/followed); big: a 200 over 64 KiB
-  POST /_fake/bad_key       {"kind":"e1"|"e2"|"e3"|"even_n"|"rsa1024"} -> {"kid":...}: publish a
-                            key that must be refused; mint {"bad_kid":kid} signs with it (e = 1:
-                            the forgery, PKCS#1 v1.5 padded SHA-256 with no private key)
+  POST /_fake/bad_key       {"kind":"e1"|"e2"|"e3"|"even_n"|"rsa1024"|"composite_n"} -> {"kid":...}:
+                            publish a key that must be refused (composite_n: n = 2^2048 - 1,
+                            which only OpenSSL's public key check refuses); mint {"bad_kid":kid}
+                            signs with it (e = 1: the forgery, PKCS#1 v1.5 padded SHA-256 with no
+                            private key)
   POST /_fake/config        {"max_age":N,"client_id":..,"client_secret":..}
   GET  /_fake/calls         {"certs":n,"tokeninfo":n,"userinfo":n,"token":n}
   GET  /_fake/followed      {"followed":n}: requests that followed a "redirect" failure
@@ -193,6 +195,8 @@ class BadKey:
             self.e = {"e1": 1, "e2": 2, "even_n": 65537}[kind]
             if kind == "even_n":
                 self.n += 1
+        elif kind == "composite_n":  # odd and 2048 bits, but divisible by 3
+            self.n, self.e = 2 ** 2048 - 1, 65537
         else:
             raise ValueError("unknown bad key kind %s" % kind)
 

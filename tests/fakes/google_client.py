@@ -141,7 +141,8 @@ class GoogleClient:
         return self._post("fail", spec)
 
     def add_bad_key(self, kind):
-        """Publish a key socialauth must refuse: "e1", "e2", "e3", "even_n", "rsa1024".
+        """Publish a key socialauth must refuse: "e1", "e2", "e3", "even_n", "rsa1024",
+        "composite_n" (refused by OpenSSL's public key check only).
         Returns its kid."""
         return self._post("bad_key", {"kind": kind})["kid"]
 

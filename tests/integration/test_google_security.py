@@ -10,6 +10,7 @@ import threading
 import time
 
 import pytest
+import requests
 
 LOGIN = "/api/social/login/google/"
 UNAVAILABLE = {"detail": "Google could not be reached.", "code": "upstream_unavailable"}
@@ -48,6 +49,7 @@ REFUSED_KEYS = [
     ("e3", "exponent under 65537"),      # a real key with e = 3, token properly signed
     ("even_n", "modulus is even"),
     ("rsa1024", "modulus under 2048 bits"),  # a real 1024-bit key, token properly signed
+    ("composite_n", "fails OpenSSL's public key check"),  # only OpenSSL's check refuses it
 ]
 
 
@@ -73,6 +75,47 @@ def test_weak_jwks_key_is_ignored_and_logged(gs, kind, reason):
     cgi = server.kind in ("cgi", "lighttpd-cgi")
     assert 1 <= server.log().count(line) <= 3 if cgi else server.log().count(line) == 1
     assert "kid names a key we refused (%s)" % reason in wait_for_log(server, "we refused")
+
+
+def store_bytes(server):
+    """Every byte of the store's files (database and log): what was ever written to it."""
+    data = b""
+    for root, _, files in os.walk(server.db_home):
+        for name in files:
+            with open(os.path.join(root, name), "rb") as f:
+                data += f.read()
+    return data
+
+
+def test_refused_key_verdict_reaches_a_new_process(gs):
+    """Issue 13: the process that fetched Google's keys shares its verdict (google_internal.h,
+    SA_GOOGLE_CHECKED_MEMBER), not Google's text; new processes take the refused kid from it:
+    400 unknown_key without a refetch, and the refusal logged again by the new process."""
+    google, make = gs
+    kid = google.add_bad_key("composite_n")
+    server = make()
+    token = google.mint_id_token(bad_kid=kid, sub="666", email="victim@example.com")
+    assert login(server, id_token=token).json()["code"] == "unknown_key"
+    assert login(server, id_token=google.mint_id_token()).status_code == 200
+    stored = store_bytes(server)
+    assert b'"socialauth_checked"' in stored
+    assert (b'{"kid":"%s","reason":"fails OpenSSL\'s public key check"}' % kid.encode()) in stored
+    published = requests.get(google.jwks_url, timeout=10).json()["keys"]
+    bad_n = next(k["n"] for k in published if k["kid"] == kid)
+    assert bad_n.encode() not in stored  # the refused key itself never reaches the store
+    line = 'google: JWKS key kid "%s" ignored: %s' % (kid, "fails OpenSSL's public key check")
+    before = wait_for_log(server, line).count(line)
+    calls = google.calls()["certs"]
+    server.restart()  # new processes, the same store
+    r = login(server, id_token=token)
+    assert r.status_code == 400, r.text
+    assert r.json() == {"non_field_errors": ["Incorrect value"], "code": "unknown_key"}
+    assert login(server, id_token=google.mint_id_token()).status_code == 200
+    assert google.calls()["certs"] == calls
+    deadline = time.time() + 3
+    while server.log().count(line) <= before and time.time() < deadline:
+        time.sleep(0.05)
+    assert server.log().count(line) > before
 
 
 # ---- point 7: the cause of a failed JWKS fetch is logged ----

@@ -552,6 +552,144 @@ static void test_jwks_raw_kids_and_bounds(void **state)
     free(doc);
 }
 
+/* Issue 13: the checked document a fetching process shares. A modulus that passes our cheap
+ * rules but not OpenSSL's check (2^2048 - 1: odd, divisible by 3) shows which checks a stored
+ * document with our verdict skips. */
+static void test_jwks_checked_document(void **state)
+{
+    char ones[512], good[512];
+    modulus_b64(0, 0xFF, 256, ones, sizeof ones);
+    jwks_n_of(JWKS, "unit-kid-1", good, sizeof good);
+    char *doc = jwks_with("composite", ones, "AQAB");
+    sa_google_keyset set = { 0 };
+    sa_error err = { 0 };
+
+    /* From Google: refused by OpenSSL's check. */
+    assert_int_equal(sa_google_jwks_parse(doc, strlen(doc), &set, &err), SA_OK);
+    assert_int_equal(set.n, 1);
+    assert_string_equal(set.rejected[0].reason, "fails OpenSSL's public key check");
+
+    /* The checked document: the accepted key as sent, the refused one only by kid and why. */
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)doc, strlen(doc), digest);
+    assert_int_equal(sa_google_jwks_checked(&set, digest, &err), SA_OK);
+    assert_true(set.source_known);
+    assert_memory_equal(set.source_sha256, digest, sizeof digest);
+    char *checked = strdup(set.doc);
+    assert_non_null(checked);
+    assert_int_equal(set.doc_len, strlen(checked));
+    sa_google_keyset_clear(&set);
+    assert_null(strstr(checked, ones));
+    char want[1024];
+    snprintf(want, sizeof want,
+             "{\"keys\":[{\"kty\":\"RSA\",\"alg\":\"RS256\",\"use\":\"sig\",\"kid\":\"unit-kid-1\","
+             "\"n\":\"%s\",\"e\":\"AQAB\"}],\"socialauth_checked\":{\"google_sha256\":\"", good);
+    assert_int_equal(strncmp(checked, want, strlen(want)), 0);
+    char hex[2 * SHA256_DIGEST_LENGTH + 1];
+    for (size_t i = 0; i < sizeof digest; i++)
+        snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+    snprintf(want, sizeof want, "%s\",\"refused\":[{\"kid\":\"composite\",\"reason\":\"fails "
+             "OpenSSL's public key check\"}]}}", hex);
+    assert_string_equal(checked + strlen(checked) - strlen(want), want);
+
+    /* Read back from the store: the same keys and refusals, and Google's digest. */
+    assert_int_equal(sa_google_jwks_parse_stored(checked, strlen(checked), &set, &err), SA_OK);
+    assert_int_equal(set.n, 1);
+    assert_non_null(sa_google_keyset_find(&set, "unit-kid-1"));
+    assert_int_equal(set.n_rejected, 1);
+    assert_string_equal(set.rejected[0].raw_kid, "composite");
+    assert_string_equal(set.rejected[0].reason, "fails OpenSSL's public key check");
+    assert_true(set.source_known);
+    assert_memory_equal(set.source_sha256, digest, sizeof digest);
+    assert_string_equal(set.doc, checked);
+
+    /* A verifier holding it answers the refused kid at once, without a refetch. */
+    sa_google *g = sa_google_new(&cfg, NULL, &err);
+    assert_non_null(g);
+    set.fetched_at = NOW - 100;
+    set.expires_at = NOW + 3600;
+    g->keys = set;
+    memset(&set, 0, sizeof set);
+    EVP_PKEY *pkey = NULL;
+    assert_int_equal(sa_google_key_for(g, "composite", NOW, &pkey, &err), SA_ERR_NOT_FOUND);
+    assert_string_equal(err.msg, "kid names a key we refused (fails OpenSSL's public key check)");
+    assert_int_equal(g->forced_at, 0);
+    const sa_google_rejected_key *rejected = NULL;
+    assert_int_equal(sa_google_rejected_keys(g, &rejected), 1); /* logged once per process */
+    assert_string_equal(rejected[0].kid, "composite");
+    sa_google_free(g);
+
+    /* Google's parser ignores the member: nothing refused is taken from it. */
+    assert_int_equal(sa_google_jwks_parse(checked, strlen(checked), &set, &err), SA_OK);
+    assert_int_equal(set.n, 1);
+    assert_int_equal(set.n_rejected, 0);
+    assert_false(set.source_known);
+    sa_google_keyset_clear(&set);
+    free(checked);
+
+    /* The trust decision: a stored document carrying the member is not checked by OpenSSL, so
+     * the composite key is taken; the same document without it (Google's answer, or a store
+     * an older release wrote) is checked in full and the key refused. */
+    size_t len = strlen(doc);
+    char *trusted = malloc(len + 64);
+    assert_non_null(trusted);
+    memcpy(trusted, doc, len - 1);
+    snprintf(trusted + len - 1, 64, ",\"socialauth_checked\":{\"refused\":[]}}");
+    assert_int_equal(sa_google_jwks_parse_stored(trusted, strlen(trusted), &set, &err), SA_OK);
+    assert_int_equal(set.n, 2);
+    assert_non_null(sa_google_keyset_find(&set, "composite"));
+    assert_false(set.source_known);
+    sa_google_keyset_clear(&set);
+    assert_int_equal(sa_google_jwks_parse(trusted, strlen(trusted), &set, &err), SA_OK);
+    assert_null(sa_google_keyset_find(&set, "composite"));
+    sa_google_keyset_clear(&set);
+    assert_int_equal(sa_google_jwks_parse_stored(doc, strlen(doc), &set, &err), SA_OK);
+    assert_null(sa_google_keyset_find(&set, "composite"));
+    assert_string_equal(set.rejected[0].reason, "fails OpenSSL's public key check");
+    sa_google_keyset_clear(&set);
+    free(trusted);
+
+    /* Our cheap rules still apply to a stored document with the member: e = 1 is refused. */
+    char *weak_e = jwks_with("e1", good, "AQ");
+    len = strlen(weak_e);
+    trusted = malloc(len + 64);
+    assert_non_null(trusted);
+    memcpy(trusted, weak_e, len - 1);
+    snprintf(trusted + len - 1, 64, ",\"socialauth_checked\":{\"refused\":[]}}");
+    assert_int_equal(sa_google_jwks_parse_stored(trusted, strlen(trusted), &set, &err), SA_OK);
+    assert_null(sa_google_keyset_find(&set, "e1"));
+    assert_string_equal(set.rejected[0].reason, "exponent under 65537");
+    sa_google_keyset_clear(&set);
+    free(trusted);
+    free(weak_e);
+
+    /* A malformed member refuses the stored document (the process then fetches for itself). */
+    static const char *bad_members[] = {
+        "{\"refused\":[]}", /* the control: well formed, accepted */
+        "[]", "{}", "{\"refused\":{}}", "{\"refused\":[1]}", "{\"refused\":[{\"kid\":\"x\"}]}",
+        "{\"refused\":[{\"kid\":7,\"reason\":\"r\"}]}",
+        "{\"refused\":[{\"kid\":\"unit-kid-1\",\"reason\":\"r\"}]}", /* a taken kid */
+        "{\"refused\":[{\"kid\":\"x\",\"reason\":\"r\"},{\"kid\":\"x\",\"reason\":\"r\"}]}",
+        "{\"refused\":[],\"google_sha256\":\"00\"}",
+        "{\"refused\":[],\"google_sha256\":\"zz00000000000000000000000000000000000000000000000000000"
+        "000000000\"}",
+    };
+    for (size_t i = 0; i < sizeof bad_members / sizeof bad_members[0]; i++) {
+        size_t size = strlen(JWKS) + strlen(bad_members[i]) + 64;
+        char *bad = malloc(size);
+        assert_non_null(bad);
+        snprintf(bad, size, "%.*s,\"socialauth_checked\":%s}", (int)strlen(JWKS) - 1, JWKS,
+                 bad_members[i]);
+        sa_status st = sa_google_jwks_parse_stored(bad, strlen(bad), &set, &err);
+        if (st != (i == 0 ? SA_OK : SA_ERR_INVALID))
+            fail_msg("member %zu: status %d", i, (int)st);
+        assert_int_equal(set.n, i == 0 ? 2 : 0);
+        sa_google_keyset_clear(&set);
+        free(bad);
+    }
+    free(doc);
+}
+
 /* The attack of issue 9 point 1: with e = 1, RSA "verification" of s is s itself, so the
  * PKCS#1 v1.5 padding of SHA-256(header.payload) is a valid signature made without any
  * private key. The key must be refused, so the token names an unknown key. */
@@ -1065,6 +1203,7 @@ int main(void)
         cmocka_unit_test(test_jwks_key_rules),
         cmocka_unit_test(test_jwks_e1_forgery),
         cmocka_unit_test(test_jwks_raw_kids_and_bounds),
+        cmocka_unit_test(test_jwks_checked_document),
         cmocka_unit_test(test_max_age),
         cmocka_unit_test(test_rs256),
         cmocka_unit_test(test_at_hash),
