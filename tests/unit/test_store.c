@@ -1129,6 +1129,52 @@ static void test_session_purge_rounding(void **state)
     assert_int_equal(sa_store_session_get(fx->store, "day", &s, &err), SA_ERR_NOT_FOUND);
 }
 
+/* The refresh lifetime changed in the settings between rotations: each rotation moves the
+ * session's expiry key to another step (shorter, then much longer, then back), so the
+ * rewrite at the cursor replaces the index entry; revoking leaves it. Purging never takes
+ * the session before expires_at + leeway, and takes it after its key. */
+static void test_session_purge_lifetime_changes(void **state)
+{
+    fixture *fx = *state;
+    sa_session s, next, out;
+    sa_rotate_result result;
+    sa_error err = {0};
+    size_t purged = 99;
+    const int64_t t0 = 1000000;
+    static const int64_t life[] = {86400, 48, 315360000, 1, 7 * 86400};
+    int64_t iat = t0;
+
+    make_session(&s, "moving", "u1", t0 + life[0]);
+    s.current_iat = t0;
+    assert_int_equal(sa_store_session_create(fx->store, &s, &err), SA_OK);
+    for (size_t i = 1; i < sizeof life / sizeof life[0]; i++) {
+        char jti[16];
+        snprintf(jti, sizeof jti, "n%zu", i);
+        next_token(&next, jti, iat + 10);
+        next.current_exp = next.expires_at = iat + 10 + life[i];
+        assert_int_equal(sa_store_session_rotate(fx->store, "moving", s.current_jti, &next,
+                                                 iat + 10, 0, &out, &result, &err), SA_OK);
+        assert_int_equal(result, SA_ROTATE_ROTATED);
+        iat += 10;
+        s = out;
+        /* never before expires_at + leeway, whatever the step was before */
+        assert_int_equal(sa_store_session_purge(fx->store, s.expires_at + 5, 5, 100, &purged,
+                                                &err), SA_OK);
+        assert_int_equal(purged, 0);
+        assert_int_equal(sa_store_session_get(fx->store, "moving", &out, &err), SA_OK);
+        assert_int_equal(out.expires_at, iat + life[i]);
+    }
+    assert_int_equal(sa_store_session_revoke(fx->store, "moving", &err), SA_OK);
+    assert_int_equal(sa_store_session_purge(fx->store, s.expires_at, 0, 100, &purged, &err),
+                     SA_OK);
+    assert_int_equal(purged, 0);
+    /* a week: step 25200 s, capped at 3600: purged an hour at most after expires_at */
+    assert_int_equal(sa_store_session_purge(fx->store, s.expires_at + 3601, 0, 100, &purged,
+                                            &err), SA_OK);
+    assert_int_equal(purged, 1);
+    assert_int_equal(sa_store_session_get(fx->store, "moving", &out, &err), SA_ERR_NOT_FOUND);
+}
+
 /* The expiry index's key (sa_store_index_session_expiry) for times no setting makes but the
  * store accepts: never below expires_at, and no signed overflow on the way (a current_iat far
  * below 0 made expires_at - current_iat overflow: `make test SANITIZE=undefined` stops). */
@@ -1669,6 +1715,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_session_purge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_purge_rounding, setup, teardown),
         cmocka_unit_test(test_session_expiry_key_extremes),
+        cmocka_unit_test_setup_teardown(test_session_purge_lifetime_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_google_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backup_and_restore, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_removes_logs, setup, teardown),
