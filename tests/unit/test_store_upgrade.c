@@ -82,6 +82,12 @@ static void add_session(sa_store *store, const char *sid, int64_t expires_at)
     assert_int_equal(sa_store_session_create(store, &s, &err), SA_OK);
 }
 
+static void count_problem(const char *msg, void *ctx)
+{
+    (void)msg;
+    ++*(size_t *)ctx;
+}
+
 static void test_open_while_another_builds_the_expiry_index(void **state)
 {
     fixture *fx = *state;
@@ -112,7 +118,13 @@ static void test_open_while_another_builds_the_expiry_index(void **state)
         builder_gate = -1;
     }
 
-    /* Every session is in the index: the old ones are purged, their user can be deleted. */
+    /* Every session is in the index (verify says so), the old ones are purged, their user
+     * can be deleted. */
+    size_t problems = 99, reported = 0;
+    assert_int_equal(sa_store_verify(fx->store, count_problem, NULL, &reported, &problems,
+                                     &err), SA_OK);
+    assert_int_equal(problems, 0);
+    assert_int_equal(reported, 0);
     assert_int_equal(sa_store_session_purge(fx->store, 2000, 0, 100, &purged, &err), SA_OK);
     assert_int_equal(purged, 2);
     assert_int_equal(sa_store_session_get(fx->store, "old-1", &(sa_session){0}, &err),
