@@ -66,7 +66,9 @@ sys.path.insert(0, BENCH_DIR)
 from fcgi_client import Endpoint, encode_request, parse_answer, private_kib  # noqa: E402
 
 CORES = os.cpu_count() or 1
-RETURNING_ACCOUNTS = 256   # accounts the returning sign-in cases cycle over
+POST_TOKEN_CHARS = 260     # about an access token's length: the POST floor's body
+RETURNING_ACCOUNTS = 256
+POSTED_READS = ("token-verify",)   # cases compared with the POST floor too   # accounts the returning sign-in cases cycle over
 SYNC_PROCS = 0   # --sync-procs; 0: the generator's default (as many as the other endpoints)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -1052,6 +1054,15 @@ class Plan:
                             "hello-world FastCGI program, one fastcgi.server prefix",
                             static_args(self.workdir, "floor", "GET"))
 
+    def post_floor(self, server):
+        """The same program and server, sent what token-verify is sent: a POST whose JSON body
+        holds a token-sized string. lighttpd reads a request body and forwards it as FastCGI
+        stdin records, which costs it and the program more than a GET: the floor of the
+        endpoints that take a body."""
+        return Case("floor-post", "floor (POST, minimal)", server, "/bench/hello/", ["hello"],
+                    "static.lua", "hello-world FastCGI program, POST of a token-sized body",
+                    static_args(self.workdir, "floor-post", "POST", {"token": "t" * POST_TOKEN_CHARS}))
+
     def main_cases(self, server, floor):
         """The cases served by the main server: `make run`'s stack (the release build, the
         configuration bin/socialauth-lighttpd-conf generates, sync_rotation = true)."""
@@ -1239,6 +1250,16 @@ def print_table(report, out=sys.stdout):
     if report.get("spawn"):
         w("\nspawn to first answer (a fresh endpoint process on the running store; median ms)\n")
         w("  " + "  ".join(f"{s['name']} {s['ms']:.1f}" for s in report["spawn"]) + "\n")
+    post_floors = {r["conns"]: r for c in report["cases"] if c["key"] == "floor-post"
+                   for r in c["rows"]}
+    posted = [c for c in report["cases"] if c["key"] in POSTED_READS]
+    if post_floors and posted:
+        w("\nendpoints that take a body, against the POST floor (requests/s ratio; p99 ratio)\n")
+        for case in posted:
+            w("  %-27s %s\n" % (case["name"][:27], "  ".join(
+                f"c={r['conns']}: {r['rps'] / post_floors[r['conns']]['rps']:.3f} "
+                f"({r['p99_ms'] / post_floors[r['conns']]['p99_ms']:.2f})"
+                for r in case["rows"] if r["conns"] in post_floors)))
     if report["comparisons"]:
         w("\nsocialauth / Django (requests/s ratio at the same concurrency; >1: socialauth faster)\n")
         for comp in report["comparisons"]:
@@ -1387,7 +1408,7 @@ def run_all(args, mode, runner, plan, servers, workdir):
 
     floor = build_floor(workdir)
     floor_server, floor_case = plan.true_floor(floor)
-    measure([floor_case])
+    measure([floor_case, plan.post_floor(floor_server)])
     if not args.hold:
         servers.stop(floor_server)
     gsettings = plan.start_google()
