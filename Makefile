@@ -23,7 +23,9 @@ OPT     := -O1 -g
 endif
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(HARDEN) -Ilib
 LDFLAGS += -pie -Wl,-z,relro,-z,now
-LDLIBS  := -lfcgi -ljson-c -lcurl -lcrypto -ldb-5.3 -lunistring
+# libcurl is not linked: lib/google/google_curl.c loads libcurl.so.4 when Google is first
+# called (its headers still come from libcurl4-openssl-dev; the runtime package is libcurl4).
+LDLIBS  := -lfcgi -ljson-c -lcrypto -ldb-5.3 -lunistring
 # The admin command links without libfcgi: it must not reach the request loop (http/).
 CLI_LDLIBS := $(filter-out -lfcgi,$(LDLIBS))
 

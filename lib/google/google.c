@@ -1,11 +1,11 @@
 /* google.c: the three ways Google vouches for a user (ID token, access token, authorization
  * code) and the checks on what it says. Keys: google_jwks.c. HTTP: google_http.c. */
 #include "google/google_internal.h"
+#include "google/google_curl_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
@@ -23,52 +23,26 @@
 
 sa_google *sa_google_new(const sa_config *cfg, sa_store *store, sa_error *err)
 {
-    static bool curl_ready;
-    sa_google *g = NULL;
-    const char *urls[] = { cfg->google_jwks_url, cfg->google_tokeninfo_url,
-                           cfg->google_userinfo_url, cfg->google_token_url };
-    const char *names[] = { "google_jwks_url", "google_tokeninfo_url", "google_userinfo_url",
-                            "google_token_url" };
-
-    for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
-        if (urls[i][0] && !sa_google_url_allowed(urls[i])) {
-            SA_FAIL(err, SA_ERR_CONFIG, "%s must be https:// (http:// only for loopback hosts)",
-                    names[i]);
-            goto fail;
-        }
-    }
-    if (!curl_ready) {
-        /* Once per process, before any handle; processes are single-threaded. */
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-            SA_FAIL(err, SA_ERR_NOMEM, "curl_global_init failed");
-            goto fail;
-        }
-        curl_ready = true;
-    }
-    g = calloc(1, sizeof *g);
+    /* No libcurl here: it is loaded, and the handle made, by the first call to Google
+     * (google_http.c), which also checks each URL before contacting it; sa_config_load has
+     * already refused URLs that are not https:// (or http:// to loopback). */
+    sa_google *g = calloc(1, sizeof *g);
     if (!g) {
         SA_FAIL(err, SA_ERR_NOMEM, "out of memory");
-        goto fail;
+        return NULL;
     }
     g->cfg = cfg;
     g->store = store;
-    g->curl = curl_easy_init();
-    if (!g->curl) {
-        SA_FAIL(err, SA_ERR_NOMEM, "curl_easy_init failed");
-        goto fail;
-    }
     return g;
-fail:
-    sa_google_free(g);
-    return NULL;
 }
 
 void sa_google_free(sa_google *g)
 {
     if (!g)
         return;
-    if (g->curl)
-        curl_easy_cleanup(g->curl);
+    const sa_google_curl *api = sa_google_curl_loaded();
+    if (g->curl && api)
+        api->easy_cleanup(g->curl);
     sa_google_keyset_clear(&g->keys);
     free(g);
 }

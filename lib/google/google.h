@@ -99,8 +99,9 @@ typedef struct sa_google_identity {
 void sa_google_identity_clear(sa_google_identity *id);
 
 /* Create the per-process verifier. cfg and store must outlive it; store may be NULL (keys then
- * cached in this process only). Checks every Google URL (https, or http to a loopback host).
- * Returns NULL with err set: SA_ERR_CONFIG (bad URL), SA_ERR_NOMEM. */
+ * cached in this process only). Cheap: libcurl is loaded by the first call to Google, which
+ * checks each URL before contacting it (https, or http to a loopback host; sa_config_load
+ * refuses other URLs up front). Returns NULL with err set: SA_ERR_NOMEM. */
 sa_google *sa_google_new(const sa_config *cfg, sa_store *store, sa_error *err);
 void sa_google_free(sa_google *g);
 

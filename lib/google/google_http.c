@@ -1,9 +1,12 @@
-/* google_http.c: the one place that talks HTTP to Google (libcurl).
+/* google_http.c: the one place that talks HTTP to Google (libcurl, loaded on the first call:
+ * google_curl_internal.h).
  *
- * One easy handle per process, reset (not recreated) before each call, so its connection
- * cache keeps the TLS connection to Google alive between logins. Short timeouts from
- * cfg->google_timeout, certificate and host checks on, no redirects, answers bounded. */
+ * One easy handle per process, made on the first call and reset (not recreated) before each
+ * later one, so its connection cache keeps the TLS connection to Google alive between logins.
+ * Short timeouts from cfg->google_timeout, certificate and host checks on, no redirects,
+ * answers bounded. */
 #include "google/google_internal.h"
+#include "google/google_curl_internal.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -114,14 +117,18 @@ bool sa_google_url_allowed(const char *url)
 {
     bool ok = false;
     char *scheme = NULL, *host = NULL;
-    CURLU *u = curl_url();
+    /* Security: fails closed: without libcurl's parser no URL is allowed. */
+    const sa_google_curl *api = sa_google_curl_load(NULL);
+    if (!api)
+        return false;
+    CURLU *u = api->url();
 
     if (!u || !url)
         goto done;
-    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK)
+    if (api->url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK)
         goto done;
-    if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !host[0])
+    if (api->url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        api->url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !host[0])
         goto done;
     if (strcasecmp(scheme, "https") == 0) {
         ok = true;
@@ -135,9 +142,9 @@ bool sa_google_url_allowed(const char *url)
             ok = true;
     }
 done:
-    curl_free(scheme);
-    curl_free(host);
-    curl_url_cleanup(u);
+    api->free(scheme);
+    api->free(host);
+    api->url_cleanup(u);
     return ok;
 }
 
@@ -176,21 +183,24 @@ sa_status sa_google_http(sa_google *g, const char *url, const char *bearer, cons
     char *auth = NULL;
     google_sink sink = { .res = res };
     char curl_error[CURL_ERROR_SIZE] = "";
-    CURL *curl = g->curl;
     long timeout = (g->cfg->google_timeout > 0 && g->cfg->google_timeout < 120)
                        ? (long)g->cfg->google_timeout : 5L;
 
     memset(res, 0, sizeof *res);
-    if (!curl)
-        return SA_FAIL(err, SA_ERR_UNAVAILABLE, "no curl handle");
+    const sa_google_curl *api = sa_google_curl_load(err);
+    if (!api)
+        return SA_ERR_UNAVAILABLE; /* err names the library and why */
+    if (!g->curl && !(g->curl = api->easy_init()))
+        return SA_FAIL(err, SA_ERR_NOMEM, "curl_easy_init failed");
+    CURL *curl = g->curl;
     /* Security: checked on every call, not only at start-up: a URL that is not https (or
      * http to loopback) is never contacted. */
     if (!sa_google_url_allowed(url))
         return SA_FAIL(err, SA_ERR_UNAVAILABLE, "refusing Google URL that is not https");
 
-    curl_easy_reset(curl); /* options only: the connection cache survives */
+    api->easy_reset(curl); /* options only: the connection cache survives */
 
-    more = curl_slist_append(headers, "Accept: application/json");
+    more = api->slist_append(headers, "Accept: application/json");
     if (!more) {
         st = SA_FAIL(err, SA_ERR_NOMEM, "out of memory");
         goto fail;
@@ -211,7 +221,7 @@ sa_status sa_google_http(sa_google *g, const char *url, const char *bearer, cons
         }
         memcpy(auth, "Authorization: Bearer ", sizeof "Authorization: Bearer " - 1);
         memcpy(auth + sizeof "Authorization: Bearer " - 1, bearer, blen + 1);
-        more = curl_slist_append(headers, auth);
+        more = api->slist_append(headers, auth);
         if (!more) {
             st = SA_FAIL(err, SA_ERR_NOMEM, "out of memory");
             goto fail;
@@ -220,42 +230,42 @@ sa_status sa_google_http(sa_google *g, const char *url, const char *bearer, cons
     }
 
     bool https = strncasecmp(url, "https:", 6) == 0;
-    if (curl_easy_setopt(curl, CURLOPT_URL, url) != CURLE_OK ||
-        curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, https ? "https" : "http") != CURLE_OK ||
-        curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
-        curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-        curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, timeout) != CURLE_OK ||
-        curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout) != CURLE_OK ||
-        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
-        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
-        curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK ||
-        curl_easy_setopt(curl, CURLOPT_USERAGENT, GOOGLE_USER_AGENT) != CURLE_OK ||
-        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers) != CURLE_OK ||
-        curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE,
+    if (api->easy_setopt(curl, CURLOPT_URL, url) != CURLE_OK ||
+        api->easy_setopt(curl, CURLOPT_PROTOCOLS_STR, https ? "https" : "http") != CURLE_OK ||
+        api->easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
+        api->easy_setopt(curl, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+        api->easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, timeout) != CURLE_OK ||
+        api->easy_setopt(curl, CURLOPT_TIMEOUT, timeout) != CURLE_OK ||
+        api->easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
+        api->easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
+        api->easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK ||
+        api->easy_setopt(curl, CURLOPT_USERAGENT, GOOGLE_USER_AGENT) != CURLE_OK ||
+        api->easy_setopt(curl, CURLOPT_HTTPHEADER, headers) != CURLE_OK ||
+        api->easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE,
                          (curl_off_t)SA_GOOGLE_RESPONSE_MAX) != CURLE_OK ||
-        curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, google_write_cb) != CURLE_OK ||
-        curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink) != CURLE_OK ||
-        curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, google_header_cb) != CURLE_OK ||
-        curl_easy_setopt(curl, CURLOPT_HEADERDATA, &sink) != CURLE_OK ||
-        curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_error) != CURLE_OK) {
+        api->easy_setopt(curl, CURLOPT_WRITEFUNCTION, google_write_cb) != CURLE_OK ||
+        api->easy_setopt(curl, CURLOPT_WRITEDATA, &sink) != CURLE_OK ||
+        api->easy_setopt(curl, CURLOPT_HEADERFUNCTION, google_header_cb) != CURLE_OK ||
+        api->easy_setopt(curl, CURLOPT_HEADERDATA, &sink) != CURLE_OK ||
+        api->easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_error) != CURLE_OK) {
         st = SA_FAIL(err, SA_ERR_UNAVAILABLE, "curl refused an option");
         goto fail;
     }
     if (g->cfg->google_ca_file[0] &&
-        curl_easy_setopt(curl, CURLOPT_CAINFO, g->cfg->google_ca_file) != CURLE_OK) {
+        api->easy_setopt(curl, CURLOPT_CAINFO, g->cfg->google_ca_file) != CURLE_OK) {
         st = SA_FAIL(err, SA_ERR_UNAVAILABLE, "curl refused google_ca_file");
         goto fail;
     }
     if (form) {
-        if (curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(form))
+        if (api->easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(form))
                 != CURLE_OK ||
-            curl_easy_setopt(curl, CURLOPT_POSTFIELDS, form) != CURLE_OK) {
+            api->easy_setopt(curl, CURLOPT_POSTFIELDS, form) != CURLE_OK) {
             st = SA_FAIL(err, SA_ERR_UNAVAILABLE, "curl refused the form");
             goto fail;
         }
     }
 
-    CURLcode rc = curl_easy_perform(curl);
+    CURLcode rc = api->easy_perform(curl);
     if (sink.nomem) {
         st = SA_FAIL(err, SA_ERR_NOMEM, "out of memory reading Google's answer");
         goto fail;
@@ -269,11 +279,11 @@ sa_status sa_google_http(sa_google *g, const char *url, const char *bearer, cons
         /* curl's own words say which: TLS (certificate, handshake), timeout, connection.
          * Security: no token is in a URL we fetch, so its text holds none. */
         st = SA_FAIL(err, SA_ERR_UNAVAILABLE, "Google unreachable: %s%s%s%s",
-                     curl_easy_strerror(rc), curl_error[0] ? " (" : "", curl_error,
+                     api->easy_strerror(rc), curl_error[0] ? " (" : "", curl_error,
                      curl_error[0] ? ")" : "");
         goto fail;
     }
-    if (curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &res->status) != CURLE_OK ||
+    if (api->easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &res->status) != CURLE_OK ||
         res->status < 100) {
         st = SA_FAIL(err, SA_ERR_UNAVAILABLE, "Google sent no HTTP status");
         goto fail;
@@ -294,12 +304,12 @@ sa_status sa_google_http(sa_google *g, const char *url, const char *bearer, cons
 
 fail:
     /* The handle must not keep pointers to our stack or our header list. */
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, NULL);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, NULL);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, NULL);
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, NULL);
-    curl_slist_free_all(headers);
+    api->easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
+    api->easy_setopt(curl, CURLOPT_WRITEDATA, NULL);
+    api->easy_setopt(curl, CURLOPT_HEADERDATA, NULL);
+    api->easy_setopt(curl, CURLOPT_POSTFIELDS, NULL);
+    api->easy_setopt(curl, CURLOPT_ERRORBUFFER, NULL);
+    api->slist_free_all(headers);
     if (auth) {
         /* Security: the access token does not linger in freed memory. */
         OPENSSL_cleanse(auth, strlen(auth));

@@ -67,8 +67,10 @@ def parse_answer(data):
     return status, headers, body
 
 
-def exchange(sock_path, payload, timeout=30):
-    """Send one encoded request on a new connection; returns the STDOUT bytes."""
+def exchange(sock_path, payload, timeout=30, stderr=None):
+    """Send one encoded request on a new connection; returns the STDOUT bytes. The STDERR
+    records (the program's log lines, which a web server writes to its error log) are
+    appended to the list `stderr` when one is given, else dropped."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(timeout)
     try:
@@ -87,6 +89,8 @@ def exchange(sock_path, payload, timeout=30):
                 content, buf = buf[8:8 + clen], buf[8 + clen + plen:]
                 if rtype == STDOUT:
                     out.append(content)
+                elif rtype == STDERR and stderr is not None:
+                    stderr.append(content)
                 elif rtype == END_REQUEST:
                     return b"".join(out)
     finally:
@@ -114,11 +118,12 @@ class Endpoint:
     def pid(self):
         return self.proc.pid
 
-    def raw(self, payload):
-        return exchange(self.sock_path, payload)
+    def raw(self, payload, stderr=None):
+        return exchange(self.sock_path, payload, stderr=stderr)
 
-    def request(self, method, path, body=b"", headers=None):
-        return parse_answer(self.raw(encode_request(method, path, body, headers)))
+    def request(self, method, path, body=b"", headers=None, stderr=None):
+        """(status, headers, body); the log lines, if any, are appended to list stderr."""
+        return parse_answer(self.raw(encode_request(method, path, body, headers), stderr))
 
     def finish(self, timeout=120):
         """End the process the way its loop ends: the listening socket is shut down, so its

@@ -1033,12 +1033,20 @@ static void test_urls(void **state)
     assert_false(sa_google_url_allowed(""));
     assert_false(sa_google_url_allowed(NULL));
 
+    /* sa_config_load refuses such a URL; a configuration made otherwise still never gets
+     * it contacted: every call checks the URL first. */
     sa_config bad = cfg;
     sa_error err = { 0 };
+    sa_google_response res;
     snprintf(bad.google_userinfo_url, sizeof bad.google_userinfo_url, "http://evil.example/u");
-    assert_null(sa_google_new(&bad, NULL, &err));
-    assert_int_equal(err.status, SA_ERR_CONFIG);
-    assert_non_null(strstr(err.msg, "google_userinfo_url"));
+    sa_google *g = sa_google_new(&bad, NULL, &err);
+    assert_non_null(g);
+    assert_int_equal(sa_google_http(g, bad.google_userinfo_url, NULL, NULL, &res, &err),
+                     SA_ERR_UNAVAILABLE);
+    assert_non_null(strstr(err.msg, "not https"));
+    assert_int_equal(res.status, 0);
+    sa_google_response_clear(&res);
+    sa_google_free(g);
 }
 
 static void test_escape(void **state)
