@@ -285,22 +285,36 @@ static void store_boot_id(char *out, size_t size)
 }
 
 /* Contract: see store_internal.h. */
-int sa_store_open_gate(const char *home)
+/* flock(fd, op), again after EINTR; 0 or -1 with errno. */
+static int store_flock(int fd, int op)
+{
+    int rc;
+    while ((rc = flock(fd, op)) != 0 && errno == EINTR)
+        ;
+    return rc;
+}
+
+/* open.lock held with op (LOCK_EX or LOCK_SH), waiting: its descriptor or -1 with errno. */
+static int store_gate(const char *home, int op)
 {
     char path[PATH_MAX + sizeof STORE_OPEN_LOCK + 1];
     snprintf(path, sizeof path, "%s/%s", home, STORE_OPEN_LOCK);
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
         return -1;
-    while (flock(fd, LOCK_EX) != 0) {
-        if (errno != EINTR) {
-            int e = errno;
-            close(fd);
-            errno = e;
-            return -1;
-        }
+    if (store_flock(fd, op) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
     }
     return fd;
+}
+
+/* Contract: see store_internal.h. */
+int sa_store_open_gate(const char *home)
+{
+    return store_gate(home, LOCK_EX);
 }
 
 /* A new DB_ENV handle for store, configured (not opened). */
@@ -646,13 +660,28 @@ int sa_store_open_all(sa_store *store, DB_TXN *txn, bool create, const char **wh
     bool build[STORE_NREBUILT] = {false}, any = false;
     int gate = -1, rc = 0;
 
-    for (size_t r = 0; r < STORE_NREBUILT && !create; r++)
-        any |= store_needs_build(store, r);
-    if (any) {
+    /* Why every opener takes open.lock: a builder creates an index's file before it fills it, so a
+     * process that saw the file and used it meanwhile would insert into the empty index,
+     * and the builder's DB_CREATE then skips the fill (the index is not empty): the older
+     * records would stay unindexed for ever (never purged; deleting or moving one fails
+     * with DB_SECONDARY_BAD). Every opener therefore looks at the files under open.lock:
+     * shared when nothing is missing, exclusive (and looking again) when something is. */
+    if (!create) {
         *what = STORE_OPEN_LOCK;
-        gate = sa_store_open_gate(store->home);
+        gate = store_gate(store->home, LOCK_SH);
         if (gate < 0)
             return errno;
+        for (size_t r = 0; r < STORE_NREBUILT; r++)
+            any |= store_needs_build(store, r);
+        for (size_t i = 0; i < STORE_NDBS; i++)   /* store_create_added needs it exclusive */
+            any |= store_dbs[i].added && !store_has_file(store, store_dbs[i].file);
+    }
+    if (any) {
+        if (store_flock(gate, LOCK_EX) != 0) {
+            int e = errno;
+            close(gate);
+            return e;
+        }
         for (size_t r = 0; r < STORE_NREBUILT; r++)   /* again: another process may have */
             build[r] = store_needs_build(store, r);   /* built it while we waited */
     }
@@ -663,8 +692,9 @@ int sa_store_open_all(sa_store *store, DB_TXN *txn, bool create, const char **wh
         rc = store_open_db(store, txn, slot, store_dbs[i].file, store_dbs[i].flags,
                            create || (build_username && slot == &store->users_by_username) ||
                                (build_expiry && slot == &store->sessions_by_expiry));
-        if (rc == ENOENT && store_dbs[i].added)
-            rc = store_create_added(store, i, gate >= 0);
+        /* (Held shared, nothing was missing: taking it again would wait for ourselves.) */
+        if (rc == ENOENT && store_dbs[i].added && (gate < 0 || any))
+            rc = store_create_added(store, i, any);   /* any: held exclusively */
     }
     if (rc == 0) {
         *what = build_username ? "build the case-folded username index" : "associate indexes";

@@ -122,8 +122,10 @@ int sa_store_index_session_expiry(DB *sdb, const DBT *key, const DBT *data, DBT 
                              &iat_len))
         return EINVAL;
     int64_t at = sa_record_i64_get(value), iat = sa_record_i64_get(iat_raw);
-    /* The step: a 24th of the refresh token's lifetime, 1 second to an hour. */
-    int64_t step = at > iat && at - iat < INT64_MAX / 2 ? (at - iat) / STORE_EXPIRY_STEPS : 1;
+    /* The step: a 24th of the refresh token's lifetime, 1 second to an hour. The lifetime
+     * in unsigned arithmetic: at - iat overflows int64_t when iat is far below 0. */
+    uint64_t life = (uint64_t)at - (uint64_t)iat;   /* exact when at > iat */
+    int64_t step = at > iat && life < INT64_MAX / 2 ? (int64_t)(life / STORE_EXPIRY_STEPS) : 1;
     step = step < 1 ? 1 : step > STORE_EXPIRY_STEP_MAX ? STORE_EXPIRY_STEP_MAX : step;
     int64_t rem = at % step;   /* C: rem <= 0 when at < 0 */
     if (rem > 0)

@@ -214,7 +214,10 @@ int sa_store_index_session_user(DB *sdb, const DBT *key, const DBT *data, DBT *r
 /* The session expiry index's key: the session's expires_at rounded UP to a multiple of a
  * step (order-preserving i64), then its sid (key's bytes), malloc'd (DB_DBT_APPMALLOC). The
  * step is a STORE_EXPIRY_STEPS-th of its refresh token's lifetime (expires_at -
- * current_iat, both from data), at least 1 second and at most STORE_EXPIRY_STEP_MAX.
+ * current_iat, both from data, seconds), at least 1 second and at most
+ * STORE_EXPIRY_STEP_MAX; 1 second when that lifetime is not positive or not below
+ * INT64_MAX / 2 (times no setting allows: lifetimes are at most 10 years). A key near
+ * INT64_MAX that would round past it is INT64_MAX.
  * - Up, so that purging keys below a cutoff never removes a session before its expires_at:
  *   a session is purged at most a step (1/24 of its lifetime, an hour at most) after
  *   expires_at + leeway.

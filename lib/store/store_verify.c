@@ -19,7 +19,7 @@
 #define VERIFY_PROGRESS_EVERY 4096
 
 typedef struct verify_ctx {
-    DB *raw_username, *raw_email, *raw_sub, *raw_session_user;
+    DB *raw_username, *raw_email, *raw_sub, *raw_session_user, *raw_session_expiry;
     char *problem[VERIFY_PROBLEMS_MAX];
     size_t problems;         /* found, including those not kept */
     size_t done;             /* records looked at */
@@ -80,7 +80,21 @@ typedef struct index_spec {
     index_fn key_of;
     DB *raw;
     bool dups;               /* duplicates allowed (usernames: case variants, reported apart) */
+    bool timed;              /* keys begin with an encoded i64 time (sa_record_i64_put) */
 } index_spec;
+
+/* An index key in a message: printable(), or for a timed index the time in seconds, '+',
+ * then the rest printable ("1795989600+<sid>"). */
+static const char *index_key_text(const index_spec *ix, const DBT *d, char out[96])
+{
+    char rest[68];
+    if (!ix->timed || d->size < SA_RECORD_I64_SIZE)
+        return printable(d, out);
+    DBT tail = {.data = (char *)d->data + SA_RECORD_I64_SIZE,
+                .size = d->size - SA_RECORD_I64_SIZE};
+    snprintf(out, 96, "%lld+%s", (long long)sa_record_i64_get(d->data), printable(&tail, rest));
+    return out;
+}
 
 /* A key made by an index callback called here, not by Berkeley DB: free what the callback
  * allocated (DB_DBT_APPMALLOC, which Berkeley DB frees only after its own calls). Found by
@@ -101,7 +115,7 @@ static sa_status check_indexed(sa_store_txn *t, verify_ctx *v, const char *kind,
                                bool dups, sa_error *err)
 {
     DBT skey, found;
-    char a[68], b[68], c[68];
+    char a[68], b[96], c[68];
     memset(&skey, 0, sizeof skey);
     int rc = ix->key_of(NULL, pkey, data, &skey);
     if (rc == DB_DONOTINDEX)
@@ -120,10 +134,10 @@ static sa_status check_indexed(sa_store_txn *t, verify_ctx *v, const char *kind,
     rc = dups ? cur->get(cur, &k, &found, DB_GET_BOTH) : cur->get(cur, &k, &found, DB_SET);
     if (rc == DB_NOTFOUND)
         problem(v, "%s \"%s\": its %s \"%s\" is missing from the index", kind,
-                printable(pkey, a), ix->name, printable(&skey, b));
+                printable(pkey, a), ix->name, index_key_text(ix, &skey, b));
     else if (rc == 0 && !dups && !same(&found, pkey))
         problem(v, "%ss \"%s\" and \"%s\" share the %s \"%s\"", kind, printable(pkey, a),
-                printable(&found, c), ix->name, printable(&skey, b));
+                printable(&found, c), ix->name, index_key_text(ix, &skey, b));
     sa_status st = SA_OK;
     if (rc != 0 && rc != DB_NOTFOUND)
         st = sa_store_db_fail(t->store, t, rc, err, "verify: read index");
@@ -139,7 +153,7 @@ static sa_status check_index_entries(sa_store_txn *t, verify_ctx *v, DB *primary
 {
     DBC *cur = NULL;
     DBT skey, pkey, data, expect;
-    char a[68], b[68];
+    char a[96], b[68];
     int rc = ix->raw->cursor(ix->raw, t->txn, &cur, DB_READ_COMMITTED);
     if (rc != 0)
         return sa_store_db_fail(t->store, t, rc, err, "verify: open index cursor");
@@ -153,7 +167,7 @@ static sa_status check_index_entries(sa_store_txn *t, verify_ctx *v, DB *primary
         sa_store_tdbt_keep(t->store, primary, 5, &data);
         if (got == DB_NOTFOUND) {
             problem(v, "index of %s: \"%s\" points at %s \"%s\", which does not exist",
-                    ix->name, printable(&skey, a), kind, printable(&pkey, b));
+                    ix->name, index_key_text(ix, &skey, a), kind, printable(&pkey, b));
             continue;
         }
         if (got != 0) {
@@ -163,7 +177,7 @@ static sa_status check_index_entries(sa_store_txn *t, verify_ctx *v, DB *primary
         memset(&expect, 0, sizeof expect);
         if (ix->key_of(NULL, &pkey, &data, &expect) != 0 || !same(&expect, &skey))
             problem(v, "index of %s: \"%s\" points at %s \"%s\", whose %s differs", ix->name,
-                    printable(&skey, a), kind, printable(&pkey, b), ix->name);
+                    index_key_text(ix, &skey, a), kind, printable(&pkey, b), ix->name);
         index_key_release(&expect);
     }
     sa_status st = SA_OK;
@@ -213,7 +227,8 @@ static sa_status check_users(sa_store_txn *t, verify_ctx *v, const index_spec *i
     return sa_store_cursor_close(t, cur, st, err);
 }
 
-static sa_status check_sessions(sa_store_txn *t, verify_ctx *v, const index_spec *by_user,
+/* Each session: it decodes, its user exists, and it is in each of its n indexes ix. */
+static sa_status check_sessions(sa_store_txn *t, verify_ctx *v, const index_spec *ix, size_t n,
                                 sa_error *err)
 {
     sa_store *store = t->store;
@@ -245,8 +260,8 @@ static sa_status check_sessions(sa_store_txn *t, verify_ctx *v, const index_spec
                     printable(&k, a), printable(&uk, b));
         else if (got != 0)
             st = sa_store_db_fail(store, t, got, err, "verify: read user");
-        if (st == SA_OK)
-            st = check_indexed(t, v, "session", by_user, &k, &data, true, err);
+        for (size_t i = 0; i < n && st == SA_OK; i++)
+            st = check_indexed(t, v, "session", &ix[i], &k, &data, false, err);
     }
     if (st == SA_OK && rc != DB_NOTFOUND)
         st = sa_store_db_fail(store, t, rc, err, "verify: read sessions");
@@ -258,19 +273,22 @@ static sa_status verify_txn(sa_store_txn *t, void *ctx, sa_error *err)
     verify_ctx *v = ctx;
     verify_reset(v);
     const index_spec users_ix[] = {
-        {"username", sa_store_index_username, v->raw_username, true},
-        {"email", sa_store_index_email, v->raw_email, false},
-        {"google_sub", sa_store_index_sub, v->raw_sub, false},
+        {"username", sa_store_index_username, v->raw_username, true, false},
+        {"email", sa_store_index_email, v->raw_email, false, false},
+        {"google_sub", sa_store_index_sub, v->raw_sub, false, false},
     };
-    const index_spec session_ix = {"user", sa_store_index_session_user, v->raw_session_user,
-                                   true};
+    /* The expiry index's keys are unique (rounded expiry, then sid). */
+    const index_spec session_ix[] = {
+        {"user", sa_store_index_session_user, v->raw_session_user, true, false},
+        {"expiry", sa_store_index_session_expiry, v->raw_session_expiry, false, true},
+    };
     sa_status st = check_users(t, v, users_ix, 3, err);
     for (size_t i = 0; i < 3 && st == SA_OK; i++)
         st = check_index_entries(t, v, t->store->users, "user", &users_ix[i], err);
     if (st == SA_OK)
-        st = check_sessions(t, v, &session_ix, err);
-    if (st == SA_OK)
-        st = check_index_entries(t, v, t->store->sessions, "session", &session_ix, err);
+        st = check_sessions(t, v, session_ix, 2, err);
+    for (size_t i = 0; i < 2 && st == SA_OK; i++)
+        st = check_index_entries(t, v, t->store->sessions, "session", &session_ix[i], err);
     return st;
 }
 
@@ -305,9 +323,11 @@ sa_status sa_store_verify(sa_store *store, sa_store_problem_fn report,
         {"users_by_email.db", &v->raw_email},
         {"users_by_sub.db", &v->raw_sub},
         {"sessions_by_user.db", &v->raw_session_user},
+        {STORE_SESSION_EXPIRY_INDEX, &v->raw_session_expiry},
     };
+    const size_t nraw = sizeof raw / sizeof raw[0];
     sa_status st = SA_OK;
-    for (size_t i = 0; i < 4 && st == SA_OK; i++) {
+    for (size_t i = 0; i < nraw && st == SA_OK; i++) {
         int rc = open_raw(store, raw[i].file, raw[i].slot);
         if (rc != 0)
             st = sa_store_db_fail(store, NULL, rc, err, raw[i].file);
@@ -333,7 +353,7 @@ sa_status sa_store_verify(sa_store *store, sa_store_problem_fn report,
         *problems = v->problems;
     }
     verify_reset(v);
-    for (size_t i = 0; i < 4; i++)
+    for (size_t i = 0; i < nraw; i++)
         if (*raw[i].slot)
             (*raw[i].slot)->close(*raw[i].slot, 0);
     free(v);

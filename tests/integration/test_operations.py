@@ -65,8 +65,7 @@ def user_record(username, email, sub=""):
             _i64(1700000000) + _i64(0) + _str(sub) + _str(""))
 
 
-def session_record(user_id):
-    now = int(time.time())
+def session_record(user_id, now):
     return (b"\x01S" + _str(user_id) + _str("a" * 32) + _str("") + _i64(now) + _i64(0) +
             _i64(now) + _i64(now + 3600) + _i64(now + 3600) + bytes([0]))
 
@@ -92,7 +91,11 @@ def test_verify_accepts_a_sound_store_and_names_each_problem(tmp_path):
 
     db_load(db, "users.db", [("bad1", b"\x01Ujunk"), ("dup1", user_record("alice", "dup@x.org"))])
     db_load(db, "users_by_sub.db", [("sub-9", b"ghost")])
-    db_load(db, "sessions.db", [("f" * 32, session_record("ghost"))])
+    now = int(time.time())
+    db_load(db, "sessions.db", [("f" * 32, session_record("ghost", now))])
+    # its key in the expiry index: expires_at (now + 3600) rounded up to a 24th of the
+    # lifetime (150 s), then the sid (sa_store_index_session_expiry)
+    expiry = -(-(now + 3600) // 150) * 150
     r = run(conf, "verify")
     assert r.returncode == 6, r.stderr
     assert r.stdout.splitlines() == [
@@ -104,8 +107,9 @@ def test_verify_accepts_a_sound_store_and_names_each_problem(tmp_path):
         'index of google_sub: "sub-9" points at user "ghost", which does not exist',
         f'session "{"f" * 32}" belongs to user "ghost", which does not exist',
         f'session "{"f" * 32}": its user "ghost" is missing from the index',
+        f'session "{"f" * 32}": its expiry "{expiry}+{"f" * 32}" is missing from the index',
     ]
-    assert "6 problems found" in r.stderr
+    assert "7 problems found" in r.stderr
 
 
 # ---- backup under load, restore, verify ----

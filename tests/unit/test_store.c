@@ -1129,6 +1129,101 @@ static void test_session_purge_rounding(void **state)
     assert_int_equal(sa_store_session_get(fx->store, "day", &s, &err), SA_ERR_NOT_FOUND);
 }
 
+/* The refresh lifetime changed in the settings between rotations: each rotation moves the
+ * session's expiry key to another step (shorter, then much longer, then back), so the
+ * rewrite at the cursor replaces the index entry; revoking leaves it. Purging never takes
+ * the session before expires_at + leeway, and takes it after its key. */
+static void test_session_purge_lifetime_changes(void **state)
+{
+    fixture *fx = *state;
+    sa_session s, next, out;
+    sa_rotate_result result;
+    sa_error err = {0};
+    size_t purged = 99;
+    const int64_t t0 = 1000000;
+    static const int64_t life[] = {86400, 48, 315360000, 1, 7 * 86400};
+    int64_t iat = t0;
+
+    make_session(&s, "moving", "u1", t0 + life[0]);
+    s.current_iat = t0;
+    assert_int_equal(sa_store_session_create(fx->store, &s, &err), SA_OK);
+    for (size_t i = 1; i < sizeof life / sizeof life[0]; i++) {
+        char jti[16];
+        snprintf(jti, sizeof jti, "n%zu", i);
+        next_token(&next, jti, iat + 10);
+        next.current_exp = next.expires_at = iat + 10 + life[i];
+        assert_int_equal(sa_store_session_rotate(fx->store, "moving", s.current_jti, &next,
+                                                 iat + 10, 0, &out, &result, &err), SA_OK);
+        assert_int_equal(result, SA_ROTATE_ROTATED);
+        iat += 10;
+        s = out;
+        /* never before expires_at + leeway, whatever the step was before */
+        assert_int_equal(sa_store_session_purge(fx->store, s.expires_at + 5, 5, 100, &purged,
+                                                &err), SA_OK);
+        assert_int_equal(purged, 0);
+        assert_int_equal(sa_store_session_get(fx->store, "moving", &out, &err), SA_OK);
+        assert_int_equal(out.expires_at, iat + life[i]);
+    }
+    assert_int_equal(sa_store_session_revoke(fx->store, "moving", &err), SA_OK);
+    assert_int_equal(sa_store_session_purge(fx->store, s.expires_at, 0, 100, &purged, &err),
+                     SA_OK);
+    assert_int_equal(purged, 0);
+    /* a week: step 25200 s, capped at 3600: purged an hour at most after expires_at */
+    assert_int_equal(sa_store_session_purge(fx->store, s.expires_at + 3601, 0, 100, &purged,
+                                            &err), SA_OK);
+    assert_int_equal(purged, 1);
+    assert_int_equal(sa_store_session_get(fx->store, "moving", &out, &err), SA_ERR_NOT_FOUND);
+}
+
+/* The expiry index's key (sa_store_index_session_expiry) for times no setting makes but the
+ * store accepts: never below expires_at, and no signed overflow on the way (a current_iat far
+ * below 0 made expires_at - current_iat overflow: `make test SANITIZE=undefined` stops). */
+static int64_t expiry_key(int64_t iat, int64_t expires_at)
+{
+    sa_session s;
+    sa_record rec = {NULL, 0};
+    sa_error err = {0};
+    DBT key, data, result;
+
+    memset(&s, 0, sizeof s);
+    snprintf(s.sid, sizeof s.sid, "0123456789abcdef0123456789abcdef");
+    snprintf(s.user_id, sizeof s.user_id, "u1");
+    snprintf(s.current_jti, sizeof s.current_jti, "jti");
+    s.current_iat = iat;
+    s.current_exp = s.expires_at = expires_at;
+    assert_int_equal(sa_record_session_encode(&s, &rec, &err), SA_OK);
+    memset(&key, 0, sizeof key);
+    memset(&data, 0, sizeof data);
+    memset(&result, 0, sizeof result);
+    key.data = s.sid;
+    key.size = (u_int32_t)strlen(s.sid);
+    data.data = rec.data;
+    data.size = (u_int32_t)rec.len;
+    assert_int_equal(sa_store_index_session_expiry(NULL, &key, &data, &result), 0);
+    assert_int_equal(result.size, SA_RECORD_I64_SIZE + key.size);
+    assert_memory_equal((char *)result.data + SA_RECORD_I64_SIZE, s.sid, key.size);
+    int64_t k = sa_record_i64_get(result.data);
+    free(result.data);
+    sa_record_free(&rec);
+    return k;
+}
+
+static void test_session_expiry_key_extremes(void **state)
+{
+    (void)state;
+    /* a day: step 3600, rounded up */
+    assert_int_equal(expiry_key(1000000, 1000000 + 86400 + 17), 1087200);
+    assert_int_equal(expiry_key(0, 3600 * 24), 3600 * 24);          /* on a step: as is */
+    assert_int_equal(expiry_key(100, 100), 100);                     /* lifetime 0: step 1 */
+    assert_int_equal(expiry_key(200, 100), 100);                     /* negative lifetime */
+    assert_int_equal(expiry_key(-86400 * 2 - 1, -86400 - 1), -86400);  /* before 1970 */
+    assert_int_equal(expiry_key(INT64_MAX - 86400, INT64_MAX - 10), INT64_MAX);  /* clamped */
+    assert_int_equal(expiry_key(INT64_MIN, INT64_MIN), INT64_MIN);
+    /* expires_at - current_iat above INT64_MAX: step 1, the key is expires_at */
+    assert_int_equal(expiry_key(-INT64_MAX, INT64_MAX - 10000), INT64_MAX - 10000);
+    assert_int_equal(expiry_key(INT64_MIN, 5), 5);
+}
+
 /* ---- Google keys ---- */
 
 static void test_google_keys(void **state)
@@ -1619,6 +1714,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_session_each_of_user, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_purge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_purge_rounding, setup, teardown),
+        cmocka_unit_test(test_session_expiry_key_extremes),
+        cmocka_unit_test_setup_teardown(test_session_purge_lifetime_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_google_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backup_and_restore, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_removes_logs, setup, teardown),
