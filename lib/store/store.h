@@ -261,7 +261,8 @@ sa_status sa_store_jti_count(sa_store *store, size_t *count, sa_error *err);
 /* ---- Google's signing keys (shared cache of the JWKS document) ---- */
 
 typedef struct sa_google_keys {
-    char *jwks_json;       /* the JWKS document as fetched; owned, NULL when none */
+    char *jwks_json;       /* the JWKS document as the fetching process judged it (our checked
+                              copy since issue 13, else Google's text); owned, NULL when none */
     int64_t fetched_at;
     int64_t expires_at;    /* fetched_at + Cache-Control max-age */
     int64_t forced_at;     /* last refetch forced by an unknown kid (at most one a minute) */

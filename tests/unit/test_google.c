@@ -671,8 +671,8 @@ static void test_jwks_checked_document(void **state)
         "{\"refused\":[{\"kid\":\"unit-kid-1\",\"reason\":\"r\"}]}", /* a taken kid */
         "{\"refused\":[{\"kid\":\"x\",\"reason\":\"r\"},{\"kid\":\"x\",\"reason\":\"r\"}]}",
         "{\"refused\":[],\"google_sha256\":\"00\"}",
-        "{\"refused\":[],\"google_sha256\":\"zz00000000000000000000000000000000000000000000000000000"
-        "000000000\"}",
+        "{\"refused\":[],\"google_sha256\":\"zz000000000000000000000000000000000000000000000000"
+        "00000000000000\"}",
     };
     for (size_t i = 0; i < sizeof bad_members / sizeof bad_members[0]; i++) {
         size_t size = strlen(JWKS) + strlen(bad_members[i]) + 64;
