@@ -534,11 +534,9 @@ int sa_serve(const sa_endpoint *ep, int argc, char **argv)
     sa_config cfg;
     sa_error err = {0};
     bool config_ok = sa_config_load(&cfg, sa_config_default_path(), &err) == SA_OK;
-    /* Logged now (stderr) and again inside the first request, whose error stream the web
-     * server writes to its error log even when it does not capture our stderr. */
+    /* Logged inside the first request, whose error stream the web server writes to its error
+     * log even when it does not capture our stderr: once per process, not per request. */
     bool startup_error_pending = !config_ok;
-    if (!config_ok)
-        sa_log("configuration: %s", err.msg);
 
     sa_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
