@@ -26,9 +26,16 @@
 /* sa_log's sink (core/log.h) while an endpoint runs. */
 static void log_to_fcgi_stderr(const char *name, const char *line)
 {
-    /* Goes to the real stderr (the web server's error log), not the FastCGI error stream. */
-    FCGI_fprintf(FCGI_stderr, "%s: %s\n", name, line);
-    FCGI_fflush(FCGI_stderr);
+    /* During a request: the FastCGI error stream (the web server's error log). Between
+     * requests (the upkeep runs after FCGI_Finish) fcgi_stdio's stderr has no stream and
+     * would drop the line: it goes to file descriptor 2, which the web server points at
+     * its error log too. */
+    if (FCGI_stderr->fcgx_stream || FCGI_stderr->stdio_stream) {
+        FCGI_fprintf(FCGI_stderr, "%s: %s\n", name, line);
+        FCGI_fflush(FCGI_stderr);
+    } else {
+        dprintf(STDERR_FILENO, "%s: %s\n", name, line);
+    }
 }
 
 static const struct { const char *name; int bit; } methods[] = {
@@ -284,20 +291,26 @@ static void upkeep(sa_ctx *ctx, unsigned long served, bool cgi)
         served = (unsigned long)getpid();
     if (!ctx->store || served % SA_UPKEEP_EVERY != 0)
         return;
+    /* Each step runs whatever the one before it met (a damaged index that makes one purge
+     * fail must not stop the other purge or the checkpoints: logs would pile up), except
+     * after a fatal error. */
     size_t purged = 0;
-    sa_error err = {0};
     int64_t leeway = ctx->cfg->leeway;
-    sa_status st = sa_store_session_purge(ctx->store, ctx->now, leeway, SA_PURGE_BATCH, &purged,
-                                          &err);
-    if (st == SA_OK)
-        st = sa_store_jti_purge(ctx->store, ctx->now, leeway, SA_PURGE_BATCH, &purged, &err);
-    if (st == SA_OK)
-        st = sa_store_checkpoint_background(ctx->store, ctx->now, SA_CHECKPOINT_EVERY,
-                                            SA_CHECKPOINT_LOG, &err);
-    if (st == SA_ERR_FATAL)
-        ctx->fatal = true;
-    else if (st != SA_OK)
-        sa_log("upkeep: %s", err.msg);
+    for (int step = 0; step < 3 && !ctx->fatal; step++) {
+        sa_error err = {0};
+        sa_status st =
+            step == 0 ? sa_store_session_purge(ctx->store, ctx->now, leeway, SA_PURGE_BATCH,
+                                               &purged, &err)
+            : step == 1 ? sa_store_jti_purge(ctx->store, ctx->now, leeway, SA_PURGE_BATCH,
+                                             &purged, &err)
+                        : sa_store_checkpoint_background(ctx->store, ctx->now,
+                                                         SA_CHECKPOINT_EVERY, SA_CHECKPOINT_LOG,
+                                                         &err);
+        if (st == SA_ERR_FATAL)
+            ctx->fatal = true;
+        else if (st != SA_OK)
+            sa_log("upkeep: %s", err.msg);
+    }
 }
 
 /* Before a process exits after a fatal store error: answer every request already queued on
@@ -521,11 +534,9 @@ int sa_serve(const sa_endpoint *ep, int argc, char **argv)
     sa_config cfg;
     sa_error err = {0};
     bool config_ok = sa_config_load(&cfg, sa_config_default_path(), &err) == SA_OK;
-    /* Logged now (stderr) and again inside the first request, whose error stream the web
-     * server writes to its error log even when it does not capture our stderr. */
+    /* Logged inside the first request, whose error stream the web server writes to its error
+     * log even when it does not capture our stderr: once per process, not per request. */
     bool startup_error_pending = !config_ok;
-    if (!config_ok)
-        sa_log("configuration: %s", err.msg);
 
     sa_ctx ctx;
     memset(&ctx, 0, sizeof ctx);

@@ -298,6 +298,37 @@ def test_remembered_jtis_are_purged_by_traffic(make_server):
     assert len(sessions_of(s, u)) == 3  # the adopted tokens' sessions live on
 
 
+def test_jtis_are_purged_when_the_session_purge_fails(make_server):
+    """A damaged sessions' expiry index (an entry for a session that does not exist: what an
+    older release's user delete could leave) makes every session purge fail; the upkeep logs
+    it and still purges the remembered jtis (and checkpoints)."""
+    s = make_server()
+    u = s.create_user("damagedindex")
+    for _ in range(4):
+        assert logout(s, craft("refresh", u["pk"], lifetime=2)).status_code == 200
+    assert jti_keys(s) == 4
+    s.stop()
+    ghost = b"ghost-session-id"
+    key = (1000 ^ (1 << 63)).to_bytes(8, "big") + ghost   # expired in 1970, then its sid
+    text = "VERSION=3\nformat=bytevalue\ntype=btree\nHEADER=END\n"
+    text += " " + key.hex() + "\n " + ghost.hex() + "\nDATA=END\n"
+    # (recovery first: the stopped programs' environment regions are left as they were)
+    subprocess.run(["db5.3_recover", "-h", s.db_home], check=True, timeout=30)
+    subprocess.run(["db5.3_load", "-h", s.db_home, "sessions_by_expiry_rounded.db"],
+                   input=text.encode(), check=True, timeout=30)
+    s.start()
+    time.sleep(3)
+    remembered = None
+    for _ in range(20):
+        for _ in range(64):
+            s.get("/api/health/")
+        remembered = jti_keys(s)
+        if remembered == 0:
+            break
+    assert remembered == 0
+    assert "upkeep: store: purge expired" in s.log(), s.log()[-2000:]
+
+
 def test_jtis_and_sessions_outlive_exp_by_the_leeway(make_server):
     """Review F1: with leeway a token is accepted until exp + leeway, so its remembered jti
     (revoked or adopted) and a session ending at exp must not be purged before then, or a
