@@ -2,7 +2,7 @@
 """socialauth's benchmark: wrk against the endpoints behind a real lighttpd, as ratios to a
 hello-world FastCGI program measured in the same run, and against the tutorial's Django stack.
 
-    make bench                  (BENCH=short|long; builds a release first)
+    make bench                  (BENCH=short|medium|long; builds a release first)
     /usr/bin/python3 tests/bench/bench.py --mode short|long [options]   (binaries as built)
 
 What it does, all on 127.0.0.1 and bounded in time:
@@ -77,6 +77,9 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 MODES = {
     "short": {"conns": [8, 32, 64], "warmup": 1, "duration": 1, "rounds": 2,
               "leak_requests": 100_000, "pool": 1500, "spawns": 5},
+    # medium: the README's table (short's 1-second rounds move with every hiccup of a VM)
+    "medium": {"conns": [8, 32, 64], "warmup": 2, "duration": 3, "rounds": 3,
+               "leak_requests": 100_000, "pool": 3000, "spawns": 9},
     "long": {"conns": [8, 32, 64], "warmup": 3, "duration": 5, "rounds": 5,
              "leak_requests": 100_000, "pool": 4000, "spawns": 15},
 }
