@@ -86,7 +86,7 @@ help:
 	@echo "make soak       minutes of mixed load (SOAK_S, default 300), private memory per process"
 	@echo "make cluster    three replicating nodes behind HAProxy on 127.0.0.1:\$${PORT:-8000} (root)"
 	@echo "make test-cluster  three replicating nodes on loopback: read-your-writes, failover"
-	@echo "make bench      measure throughput against a hello-world FastCGI floor (BENCH=short|long)"
+	@echo "make bench      measure throughput against a hello-world FastCGI floor (BENCH=short|medium|long)"
 	@echo "make deps       install the Debian packages (as root) or print the apt-get line"
 	@echo "make run SERVER=apache|cgi|nginx   the same behind Apache mod_fcgid, Apache CGI or nginx"
 	@echo "make install    release build of programs, library, headers, configs, htdocs, man page"

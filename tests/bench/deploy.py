@@ -30,7 +30,7 @@ import time
 
 STALL_MS = 900
 WARMUP_MAX = {"short": 20, "long": 90}   # seconds, by bench mode
-SECONDS = {"short": 2, "long": 10}       # per row, unless --duration
+SECONDS = {"short": 2, "medium": 5, "long": 10}       # per row, unless --duration
 LEVELS = (8, 32)
 WARM_CONNS = 64   # above the highest level, at Apache's worker count (MaxRequestWorkers)
 
