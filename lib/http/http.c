@@ -13,6 +13,7 @@
 #include <openssl/crypto.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/random.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -285,10 +286,16 @@ static void dispatch(const sa_endpoint *ep, sa_ctx *ctx, bool config_ok, size_t 
 
 static void upkeep(sa_ctx *ctx, unsigned long served, bool cgi)
 {
-    /* A CGI process serves one request: one process in SA_UPKEEP_EVERY does it (process ids
-     * are handed out in turn), so that it costs CGI what it costs FastCGI per request. */
-    if (cgi)
-        served = (unsigned long)getpid();
+    /* A CGI process serves one request: one process in SA_UPKEEP_EVERY does it, drawn at
+     * random, so that it costs CGI what it costs FastCGI per request. (Not by process id:
+     * each of our processes also takes ids for its threads, so ids of a run of CGI
+     * processes can all be odd, and none a multiple of SA_UPKEEP_EVERY.) */
+    if (cgi) {
+        unsigned char draw = 1;
+        if (getrandom(&draw, 1, 0) != 1)
+            return;
+        served = draw;   /* 256 is a multiple of SA_UPKEEP_EVERY: a fair draw */
+    }
     if (!ctx->store || served % SA_UPKEEP_EVERY != 0)
         return;
     /* Each step runs whatever the one before it met (a damaged index that makes one purge
