@@ -284,6 +284,17 @@ static void dispatch(const sa_endpoint *ep, sa_ctx *ctx, bool config_ok, size_t 
 #define SA_CHECKPOINT_EVERY 60
 #define SA_CHECKPOINT_LOG (4u * 1024 * 1024)
 
+/* What one upkeep step's status means: fatal marks the process for exit, any other failure
+ * is logged; err is cleared for the next step. */
+static void upkeep_step(sa_ctx *ctx, sa_status st, sa_error *err)
+{
+    if (st == SA_ERR_FATAL)
+        ctx->fatal = true;
+    else if (st != SA_OK)
+        sa_log("upkeep: %s", err->msg);
+    memset(err, 0, sizeof *err);
+}
+
 static void upkeep(sa_ctx *ctx, unsigned long served, bool cgi)
 {
     /* A CGI process serves one request: one process in SA_UPKEEP_EVERY does it, drawn at
@@ -303,21 +314,16 @@ static void upkeep(sa_ctx *ctx, unsigned long served, bool cgi)
      * after a fatal error. */
     size_t purged = 0;
     int64_t leeway = ctx->cfg->leeway;
-    for (int step = 0; step < 3 && !ctx->fatal; step++) {
-        sa_error err = {0};
-        sa_status st =
-            step == 0 ? sa_store_session_purge(ctx->store, ctx->now, leeway, SA_PURGE_BATCH,
-                                               &purged, &err)
-            : step == 1 ? sa_store_jti_purge(ctx->store, ctx->now, leeway, SA_PURGE_BATCH,
-                                             &purged, &err)
-                        : sa_store_checkpoint_background(ctx->store, ctx->now,
-                                                         SA_CHECKPOINT_EVERY, SA_CHECKPOINT_LOG,
-                                                         &err);
-        if (st == SA_ERR_FATAL)
-            ctx->fatal = true;
-        else if (st != SA_OK)
-            sa_log("upkeep: %s", err.msg);
-    }
+    sa_error err = {0};
+    upkeep_step(ctx, sa_store_session_purge(ctx->store, ctx->now, leeway, SA_PURGE_BATCH,
+                                            &purged, &err), &err);
+    if (!ctx->fatal)
+        upkeep_step(ctx, sa_store_jti_purge(ctx->store, ctx->now, leeway, SA_PURGE_BATCH,
+                                            &purged, &err), &err);
+    if (!ctx->fatal)
+        upkeep_step(ctx, sa_store_checkpoint_background(ctx->store, ctx->now,
+                                                        SA_CHECKPOINT_EVERY, SA_CHECKPOINT_LOG,
+                                                        &err), &err);
 }
 
 /* Before a process exits after a fatal store error: answer every request already queued on
